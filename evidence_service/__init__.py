@@ -1,0 +1,1 @@
+"""Evidence custody service: intake, custody log, and (later) proofs, transfers and packages."""

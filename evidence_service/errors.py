@@ -1,0 +1,119 @@
+"""Domain errors of the evidence service, each mapped to one RFC 9457 problem type.
+
+Every error carries a stable ``type`` URI (``https://evidence.example/problems/<slug>``), the HTTP
+status it answers with and a human-readable ``detail``. The API layer turns them into
+``application/problem+json``; nothing else in the service builds problem documents by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+PROBLEM_BASE = "https://evidence-custody.org/problems/"
+
+
+class EvidenceError(Exception):
+    """Root of every error the service raises on purpose."""
+
+    slug: ClassVar[str] = "evidence-error"
+    title: ClassVar[str] = "Evidence service error"
+    status: ClassVar[int] = 400
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    @classmethod
+    def type_uri(cls) -> str:
+        return PROBLEM_BASE + cls.slug
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": self.type_uri(),
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        body.update(self.extra)
+        return body
+
+
+class OversizeError(EvidenceError):
+    slug, title, status = "oversize", "Upload exceeds the size limit", 413
+
+
+class WrongMediaTypeError(EvidenceError):
+    slug, title, status = "wrong-media-type", "Content does not match the capture port", 415
+
+
+class HashMismatchError(EvidenceError):
+    slug, title, status = "hash-mismatch", "Content hash does not match the declared hash", 422
+
+
+class TruncatedUploadError(EvidenceError):
+    slug, title, status = "truncated-upload", "Upload ended before all declared bytes arrived", 400
+
+
+class BadMetadataError(EvidenceError):
+    slug, title, status = "bad-metadata", "Capture metadata is invalid", 422
+
+
+class UnknownPortError(EvidenceError):
+    slug, title, status = "unknown-port", "Unknown capture port", 422
+
+
+class DecompressionBombError(EvidenceError):
+    slug, title, status = "decompression-bomb", "Image is too large to decode safely", 422
+
+
+class PathTraversalError(EvidenceError):
+    slug, title, status = "path-traversal", "File name tries to leave its directory", 422
+
+
+class BadContentError(EvidenceError):
+    """The bytes have the right type but are malformed (an IoT batch failing its schema, ...)."""
+
+    slug, title, status = "bad-content", "Content is malformed for this capture port", 422
+
+
+class MissingTokenError(EvidenceError):
+    slug, title, status = "missing-token", "A bearer token is required", 401
+
+
+class InvalidTokenError(EvidenceError):
+    slug, title, status = "invalid-token", "The bearer token is not valid", 401
+
+
+class ForbiddenError(EvidenceError):
+    slug, title, status = "forbidden", "Your role does not allow this action", 403
+
+
+class NotFoundError(EvidenceError):
+    slug, title, status = "not-found", "No such resource", 404
+
+
+class IdempotencyConflictError(EvidenceError):
+    slug, title, status = (
+        "idempotency-conflict",
+        "Idempotency-Key reused with a different request",
+        422,
+    )
+
+
+class UploadOffsetConflictError(EvidenceError):
+    slug, title, status = "offset-conflict", "Upload-Offset does not match the received bytes", 409
+
+
+class UploadStateError(EvidenceError):
+    slug, title, status = "upload-state", "The upload session cannot take this action", 409
+
+
+class BadRequestError(EvidenceError):
+    slug, title, status = "bad-request", "The request is malformed", 400
+
+
+class StoreUnavailableError(EvidenceError):
+    slug, title, status = "store-unavailable", "The object store is unavailable", 503
