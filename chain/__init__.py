@@ -1,0 +1,1 @@
+"""Merkle trees, the AnchorRegistry contract and anchoring clients (chain issue)."""

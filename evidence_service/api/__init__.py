@@ -1,0 +1,1 @@
+"""HTTP API: one router per resource under /api/v1."""

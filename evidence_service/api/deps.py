@@ -1,0 +1,63 @@
+"""Request dependencies: services, the database session, the authenticated actor, role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from evidence_service.errors import ForbiddenError, MissingTokenError
+from evidence_service.identity import Actor, authenticate
+from evidence_service.models import Role
+from evidence_service.services import Services
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_session(services: ServicesDep) -> Iterator[Session]:
+    with Session(services.engine, expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_actor(request: Request, services: ServicesDep) -> Actor:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise MissingTokenError("send Authorization: Bearer <token>")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise MissingTokenError("the Authorization header must be 'Bearer <token>'")
+    with Session(services.engine) as session:
+        return authenticate(session, token.strip())
+
+
+CurrentActor = Annotated[Actor, Depends(get_actor)]
+
+CAPTURE_ROLES = frozenset({Role.officer, Role.reviewer, Role.penalty})
+
+
+def require_roles(*roles: Role) -> Callable[[Actor], Actor]:
+    allowed = frozenset(roles)
+
+    def check(actor: CurrentActor) -> Actor:
+        if actor.role not in allowed:
+            raise ForbiddenError(
+                f"role {actor.role} may not do this (allowed: {', '.join(sorted(allowed))})"
+            )
+        return actor
+
+    return check
+
+
+CaptureActor = Annotated[Actor, Depends(require_roles(*CAPTURE_ROLES))]
+AdminActor = Annotated[Actor, Depends(require_roles(Role.admin))]

@@ -1,0 +1,264 @@
+"""/api/v1/evidence: streamed capture, metadata, content with Range, derived files, custody."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
+from sqlmodel import col, select
+
+from evidence_service.api.deps import CaptureActor, CurrentActor, ServicesDep, SessionDep
+from evidence_service.api.streaming import consume_body
+from evidence_service.capture_metadata import parse_capture_metadata
+from evidence_service.custody import CustodyAction, append_event
+from evidence_service.custody import event_body as custody_event_body
+from evidence_service.db import session_scope
+from evidence_service.errors import BadRequestError, EvidenceError, NotFoundError
+from evidence_service.evidence_queries import (
+    EvidenceFilter,
+    evidence_body,
+    list_evidence,
+    load_evidence,
+)
+from evidence_service.identity import Actor
+from evidence_service.ingest import evidence_public, new_id
+from evidence_service.models import CustodyEvent, DerivedObject, Evidence
+from evidence_service.multipart_stream import StreamedForm
+from evidence_service.ports.registry import get_port
+from evidence_service.services import Services
+
+router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
+
+ROUTE_CREATE = "POST /api/v1/evidence"
+HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["port", "metadata", "file"],
+                    "properties": {
+                        "port": {"type": "string", "description": "capture port id"},
+                        "metadata": {
+                            "type": "string",
+                            "description": "JSON: title, description, captured_at, location, tags",
+                        },
+                        "file": {"type": "string", "format": "binary"},
+                    },
+                },
+                "encoding": {"metadata": {"contentType": "application/json"}},
+            }
+        },
+    }
+}
+
+
+def check_sha256_header(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not HEX64.match(value.strip()):
+        raise BadRequestError("X-Content-SHA256 must be 64 hex digits")
+    return value.strip().lower()
+
+
+@router.post("", status_code=201, openapi_extra=UPLOAD_BODY, summary="Capture evidence (streamed)")
+async def create_evidence(
+    request: Request,
+    services: ServicesDep,
+    actor: CaptureActor,
+    x_content_sha256: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> JSONResponse:
+    """Fields ``port`` and ``metadata`` must precede ``file``. The file is streamed to storage
+    while SHA-256 and SM3 are computed; a wrong ``X-Content-SHA256`` keeps nothing (422)."""
+    declared = check_sha256_header(x_content_sha256)
+    content_type = request.headers.get("content-type", "")
+    max_meta = services.settings.max_metadata_bytes
+
+    def ingest(body: Iterator[bytes]) -> tuple[int, dict[str, Any]]:
+        form = StreamedForm(body, content_type, max_field_bytes=max_meta)
+        fields, file_part = form.read_fields_until_file()
+        if "port" not in fields:
+            raise BadRequestError("the 'port' field must come before the file")
+        port_id = fields["port"].decode("utf-8", "replace").strip()
+        get_port(port_id)
+        if "metadata" not in fields:
+            raise BadRequestError("the 'metadata' field must come before the file")
+        metadata = parse_capture_metadata(fields["metadata"], max_bytes=max_meta)
+        if file_part is None:
+            raise BadRequestError("the form has no 'file' part")
+        evidence_id = new_id()
+        received = services.ingestor.receive(evidence_id, port_id, form.file_chunks())
+        return services.ingestor.record(
+            evidence_id=evidence_id, actor=actor, port_id=port_id, metadata=metadata,
+            filename=file_part.filename, received=received, declared_sha256=declared,
+            idempotency_key=idempotency_key, route=ROUTE_CREATE,
+        )
+
+    status, body = await consume_body(request, ingest)
+    return JSONResponse(body, status_code=status, headers={"Location": f"{router.prefix}/{body['id']}"})
+
+
+@router.get("", summary="List evidence (newest first, cursor-paginated)")
+def list_items(
+    session: SessionDep,
+    actor: CurrentActor,
+    port: str | None = None,
+    officer_id: str | None = None,
+    department_id: str | None = None,
+    received_from: datetime | None = None,
+    received_to: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    for name, value in (("received_from", received_from), ("received_to", received_to)):
+        if value is not None and value.tzinfo is None:
+            raise BadRequestError(f"{name} must carry a time zone (e.g. Z)")
+    if port:
+        get_port(port)
+    rows, next_cursor = list_evidence(
+        session,
+        EvidenceFilter(port, officer_id, department_id, received_from, received_to),
+        limit=limit,
+        cursor=cursor,
+    )
+    return {"items": [evidence_public(r) for r in rows], "next_cursor": next_cursor}
+
+
+def record_custody(
+    services: Services, actor: Actor, evidence: Evidence, action: CustodyAction, **details: Any
+) -> None:
+    with session_scope(services.engine) as session:
+        append_event(
+            session, action=action, at=services.ingestor.clock(), evidence_id=evidence.id,
+            actor_id=actor.officer_id, department_id=actor.department_id, details=details,
+        )
+
+
+@router.get("/{evidence_id}", summary="Evidence metadata (records a 'viewed' custody event)")
+def get_item(evidence_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
+    body = evidence_body(services.engine, evidence_id)
+    with session_scope(services.engine) as session:
+        append_event(
+            session, action=CustodyAction.viewed, at=services.ingestor.clock(),
+            evidence_id=evidence_id, actor_id=actor.officer_id,
+            department_id=actor.department_id,
+        )
+    return body
+
+
+RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """One ``bytes=a-b`` / ``a-`` / ``-n`` range → inclusive (start, end); None for whole file."""
+    if header is None:
+        return None
+    match = RANGE_RE.match(header.strip())
+    if not match or (not match.group(1) and not match.group(2)):
+        raise RangeNotSatisfiable(size)
+    first, last = match.group(1), match.group(2)
+    if not first:
+        length = int(last)
+        if length == 0:
+            raise RangeNotSatisfiable(size)
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        raise RangeNotSatisfiable(size)
+    return start, end
+
+
+class RangeNotSatisfiable(EvidenceError):
+    slug, title, status = "range-not-satisfiable", "The requested range is outside the file", 416
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the file has {size} bytes", size=size)
+
+
+@router.get("/{evidence_id}/content", summary="The evidence bytes (HTTP Range supported)")
+def get_content(
+    evidence_id: str,
+    services: ServicesDep,
+    actor: CurrentActor,
+    range_header: Annotated[str | None, Header(alias="range")] = None,
+    via: Annotated[str | None, Query(pattern="^(stream|presigned)$")] = None,
+) -> Any:
+    with session_scope(services.engine) as session:
+        evidence = load_evidence(session, evidence_id)
+    key = evidence.object_key if evidence.finalized else (evidence.temp_key or evidence.object_key)
+    try:
+        span = parse_range(range_header, evidence.size)
+    except RangeNotSatisfiable:
+        return JSONResponse(
+            RangeNotSatisfiable(evidence.size).problem(),
+            status_code=416,
+            media_type="application/problem+json",
+            headers={"Content-Range": f"bytes */{evidence.size}"},
+        )
+    if via == "presigned":
+        url = services.store.presigned_get_url(key)
+        if url is not None:
+            record_custody(services, actor, evidence, CustodyAction.downloaded, via="presigned")
+            return RedirectResponse(url, status_code=307)
+    start, end = span if span else (0, evidence.size - 1)
+    record_custody(
+        services, actor, evidence, CustodyAction.downloaded,
+        range=f"{start}-{end}" if span else None,
+    )
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Length": str(max(0, end - start + 1)),
+        "ETag": f'"{evidence.sha256}"',
+        "X-Content-SHA256": evidence.sha256,
+        "X-Content-SM3": evidence.sm3,
+    }
+    if span:
+        headers["Content-Range"] = f"bytes {start}-{end}/{evidence.size}"
+    chunks: Iterator[bytes] = (
+        services.store.get(key, start, end) if evidence.size else iter(())
+    )
+    return StreamingResponse(
+        chunks, status_code=206 if span else 200, media_type=evidence.media_type, headers=headers
+    )
+
+
+@router.get("/{evidence_id}/derived/{role}", summary="A derived file: thumbnail, rendering, document")
+def get_derived(
+    evidence_id: str, role: str, services: ServicesDep, session: SessionDep, actor: CurrentActor
+) -> StreamingResponse:
+    load_evidence(session, evidence_id)
+    derived = session.exec(
+        select(DerivedObject).where(
+            DerivedObject.evidence_id == evidence_id, DerivedObject.role == role
+        )
+    ).first()
+    if derived is None:
+        raise NotFoundError(f"evidence {evidence_id} has no derived {role!r}")
+    key = derived.temp_key or derived.object_key
+    return StreamingResponse(
+        services.store.get(key), media_type=derived.media_type,
+        headers={"Content-Length": str(derived.size), "X-Content-SHA256": derived.sha256},
+    )
+
+
+@router.get("/{evidence_id}/custody", summary="The custody events of one item, oldest first")
+def get_custody(evidence_id: str, session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
+    load_evidence(session, evidence_id)
+    events = session.exec(
+        select(CustodyEvent)
+        .where(CustodyEvent.evidence_id == evidence_id)
+        .order_by(col(CustodyEvent.seq))
+    ).all()
+    return {
+        "evidence_id": evidence_id,
+        "events": [{**custody_event_body(e), "prev_hash": e.prev_hash, "hash": e.hash} for e in events],
+    }

@@ -1,0 +1,86 @@
+"""/api/v1/departments, /api/v1/officers, /api/v1/me: identity administration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from evidence_service.api.deps import AdminActor, CurrentActor, ServicesDep, SessionDep
+from evidence_service.errors import BadRequestError, NotFoundError
+from evidence_service.identity import issue_token
+from evidence_service.ingest import new_id
+from evidence_service.models import (
+    Department,
+    DepartmentCreate,
+    DepartmentPublic,
+    Officer,
+    OfficerCreate,
+    OfficerPublic,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["people"])
+
+
+@router.get("/me", response_model=OfficerPublic)
+def me(session: SessionDep, actor: CurrentActor) -> Officer:
+    officer = session.get(Officer, actor.officer_id)
+    assert officer is not None
+    return officer
+
+
+@router.get("/departments", response_model=list[DepartmentPublic])
+def list_departments(session: SessionDep, actor: CurrentActor) -> list[Department]:
+    return list(session.exec(select(Department).order_by(col(Department.name))).all())
+
+
+@router.post("/departments", response_model=DepartmentPublic, status_code=201)
+def create_department(
+    payload: DepartmentCreate, session: SessionDep, services: ServicesDep, actor: AdminActor
+) -> Department:
+    department = Department(id=new_id(), created_at=services.ingestor.clock(), **payload.model_dump())
+    session.add(department)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise BadRequestError(f"department code {payload.code!r} is taken") from exc
+    return department
+
+
+@router.post("/officers", response_model=OfficerPublic, status_code=201)
+def create_officer(
+    payload: OfficerCreate, session: SessionDep, services: ServicesDep, actor: AdminActor
+) -> Officer:
+    if session.get(Department, payload.department_id) is None:
+        raise NotFoundError(f"no department {payload.department_id}")
+    officer = Officer(id=new_id(), created_at=services.ingestor.clock(), **payload.model_dump())
+    session.add(officer)
+    session.commit()
+    return officer
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(default="person", pattern="^(person|device)$")
+    label: str = Field(default="", max_length=200)
+
+
+@router.post("/officers/{officer_id}/tokens", status_code=201)
+def create_token(
+    officer_id: str, payload: TokenCreate, session: SessionDep, services: ServicesDep,
+    actor: AdminActor,
+) -> dict[str, Any]:
+    """Issue a bearer token (shown once; only its hash is kept) for a person or a device."""
+    officer = session.get(Officer, officer_id)
+    if officer is None:
+        raise NotFoundError(f"no officer {officer_id}")
+    token = issue_token(
+        session, officer, token_id=new_id(), now=services.ingestor.clock(), kind=payload.kind,
+        label=payload.label,
+    )
+    session.commit()
+    return {"officer_id": officer_id, "kind": payload.kind, "token": token}

@@ -1,0 +1,76 @@
+"""RFC 9457 problem+json for every error answer."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from evidence_service.errors import PROBLEM_BASE, EvidenceError
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(EvidenceError)
+    async def _evidence_error(request: Request, exc: EvidenceError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if "offset" in exc.extra:
+            headers = {**(headers or {}), "Upload-Offset": str(exc.extra["offset"])}
+        return problem_response(exc.status, exc.problem(request.url.path), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": ".".join(str(p) for p in e.get("loc", ())), "msg": str(e.get("msg"))}
+            for e in exc.errors()
+        ]
+        return problem_response(
+            422,
+            {
+                "type": PROBLEM_BASE + "invalid-request",
+                "title": "The request does not match the API",
+                "status": 422,
+                "detail": f"{errors[0]['loc']}: {errors[0]['msg']}" if errors else "invalid",
+                "instance": request.url.path,
+                "errors": errors,
+            },
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        return problem_response(
+            exc.status_code,
+            {
+                "type": PROBLEM_BASE + slug,
+                "title": str(exc.detail),
+                "status": exc.status_code,
+                "detail": str(exc.detail),
+                "instance": request.url.path,
+            },
+            getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(
+            500,
+            {
+                "type": PROBLEM_BASE + "internal",
+                "title": "Internal error",
+                "status": 500,
+                "detail": "the service failed; nothing was recorded for this request",
+                "instance": request.url.path,
+            },
+        )

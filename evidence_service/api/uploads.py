@@ -1,0 +1,135 @@
+"""/api/v1/uploads: resumable uploads for large files and unstable mobile networks.
+
+``POST`` declares the upload, ``PATCH`` with ``Upload-Offset`` appends one chunk, ``HEAD`` tells
+the current offset, ``POST …/complete`` turns the bytes into evidence, ``DELETE`` aborts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from evidence_service.api.deps import CaptureActor, ServicesDep
+from evidence_service.api.evidence import check_sha256_header
+from evidence_service.api.streaming import consume_body
+from evidence_service.capture_metadata import parse_capture_metadata
+from evidence_service.ingest import request_fingerprint
+from evidence_service.multipart_stream import check_filename
+from evidence_service.ports.registry import get_port
+from evidence_service.uploads import session_public
+
+router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
+
+
+class UploadCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    port: str
+    metadata: dict[str, Any]
+    filename: str | None = Field(default=None, max_length=255)
+    total_size: int | None = Field(default=None, ge=1)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+
+
+def offset_headers(body: dict[str, Any]) -> dict[str, str]:
+    headers = {"Upload-Offset": str(body["offset"]), "Cache-Control": "no-store"}
+    if body.get("total_size") is not None:
+        headers["Upload-Length"] = str(body["total_size"])
+    return headers
+
+
+@router.post("", status_code=201, summary="Declare a resumable upload")
+def create_upload(
+    payload: UploadCreate,
+    services: ServicesDep,
+    actor: CaptureActor,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> JSONResponse:
+    get_port(payload.port)
+    metadata = parse_capture_metadata(
+        payload.metadata, max_bytes=services.settings.max_metadata_bytes
+    )
+    if payload.filename:
+        check_filename(payload.filename)
+    route = "POST /api/v1/uploads"
+    fingerprint = request_fingerprint(route, **payload.model_dump(mode="json"))
+    if idempotency_key:
+        replay = services.ingestor.replay(actor, idempotency_key, route, fingerprint)
+        if replay is not None:
+            return JSONResponse(replay[1], status_code=replay[0], headers=offset_headers(replay[1]))
+    upload = services.uploads.create(
+        actor, payload.port, metadata, filename=payload.filename,
+        total_size=payload.total_size, sha256=payload.sha256,
+    )
+    body = session_public(upload, services.store.min_part_size)
+    if idempotency_key:
+        services.ingestor.remember(actor, idempotency_key, route, fingerprint, 201, body)
+    return JSONResponse(
+        body, status_code=201,
+        headers={**offset_headers(body), "Location": f"{router.prefix}/{upload.id}"},
+    )
+
+
+@router.head("/{upload_id}", summary="Current offset of an upload")
+def head_upload(upload_id: str, services: ServicesDep, actor: CaptureActor) -> Response:
+    upload = services.uploads.get(actor, upload_id)
+    body = session_public(upload, services.store.min_part_size)
+    return Response(status_code=200, headers=offset_headers(body))
+
+
+@router.get("/{upload_id}", summary="State of an upload")
+def get_upload(upload_id: str, services: ServicesDep, actor: CaptureActor) -> JSONResponse:
+    upload = services.uploads.get(actor, upload_id)
+    body = session_public(upload, services.store.min_part_size)
+    return JSONResponse(body, headers=offset_headers(body))
+
+
+@router.patch(
+    "/{upload_id}",
+    summary="Append one chunk at Upload-Offset",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/offset+octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def patch_upload(
+    upload_id: str,
+    request: Request,
+    services: ServicesDep,
+    actor: CaptureActor,
+    upload_offset: Annotated[int, Header(ge=0)],
+    x_content_sha256: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Chunks other than the last must be at least ``min_part_size`` bytes (5 MiB on MinIO)."""
+    declared = check_sha256_header(x_content_sha256)
+
+    def append(body: Iterator[bytes]) -> dict[str, Any]:
+        upload = services.uploads.append(actor, upload_id, upload_offset, body, chunk_sha256=declared)
+        return session_public(upload, services.store.min_part_size)
+
+    body = await consume_body(request, append)
+    return JSONResponse(body, headers=offset_headers(body))
+
+
+@router.post("/{upload_id}/complete", summary="Turn the received bytes into evidence")
+def complete_upload(
+    upload_id: str,
+    services: ServicesDep,
+    actor: CaptureActor,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> JSONResponse:
+    status, body = services.uploads.complete(actor, upload_id, idempotency_key=idempotency_key)
+    return JSONResponse(body, status_code=status, headers={"Location": f"/api/v1/evidence/{body['id']}"})
+
+
+@router.delete("/{upload_id}", summary="Abort an upload; its bytes are discarded")
+def abort_upload(upload_id: str, services: ServicesDep, actor: CaptureActor) -> dict[str, Any]:
+    upload = services.uploads.abort(actor, upload_id)
+    return session_public(upload, services.store.min_part_size)
+
+

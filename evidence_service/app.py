@@ -1,0 +1,61 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import anyio
+from fastapi import FastAPI
+
+from evidence_service.api import custody, evidence, people, system, uploads
+from evidence_service.api.problems import install_problem_handlers
+from evidence_service.config import Settings
+from evidence_service.reaper import reap
+from evidence_service.services import Services, build_services
+
+log = logging.getLogger(__name__)
+REAP_EVERY_SECONDS = 300
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    settings = settings or (services.settings if services else Settings())
+    owned = services is None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc = app.state.services
+        ttl = timedelta(seconds=svc.settings.temp_object_ttl_seconds)
+        report = await anyio.to_thread.run_sync(lambda: reap(svc.ingestor, temp_ttl=ttl))
+        log.info("reaper at start-up: %s", report)
+
+        async def periodic() -> None:
+            while True:
+                await asyncio.sleep(REAP_EVERY_SECONDS)
+                try:
+                    await anyio.to_thread.run_sync(lambda: reap(svc.ingestor, temp_ttl=ttl))
+                except Exception:  # keep the loop alive; the next round retries
+                    log.exception("reaper round failed")
+
+        task = asyncio.create_task(periodic())
+        try:
+            yield
+        finally:
+            task.cancel()
+            if owned:
+                svc.close()
+
+    app = FastAPI(
+        title="Evidence custody service",
+        version="0.1.0",
+        summary="Immutable evidence intake, custody log and verifiable proofs",
+        lifespan=lifespan,
+    )
+    app.state.services = services or build_services(settings)
+    install_problem_handlers(app)
+    for module in (system, evidence, uploads, custody, people):
+        app.include_router(module.router)
+    return app

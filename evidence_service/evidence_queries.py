@@ -1,0 +1,89 @@
+"""Reading evidence: one item, filtered lists with keyset (cursor) pagination."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, or_
+from sqlmodel import Session, col, select
+
+from evidence_service.clock import parse_rfc3339, rfc3339
+from evidence_service.errors import BadRequestError, NotFoundError
+from evidence_service.ingest import evidence_public
+from evidence_service.models import DerivedObject, Evidence
+
+MAX_PAGE = 200
+
+
+def load_evidence(session: Session, evidence_id: str) -> Evidence:
+    evidence = session.get(Evidence, evidence_id)
+    if evidence is None:
+        raise NotFoundError(f"no evidence {evidence_id}")
+    return evidence
+
+
+def evidence_body(engine: Engine, evidence_id: str) -> dict[str, Any]:
+    with Session(engine) as session:
+        evidence = load_evidence(session, evidence_id)
+        derived = session.exec(
+            select(DerivedObject).where(DerivedObject.evidence_id == evidence_id)
+        ).all()
+        return evidence_public(evidence, derived)
+
+
+@dataclass(frozen=True)
+class EvidenceFilter:
+    port: str | None = None
+    officer_id: str | None = None
+    department_id: str | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+
+
+def encode_cursor(evidence: Evidence) -> str:
+    raw = json.dumps([rfc3339(evidence.received_at), evidence.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, evidence_id = json.loads(raw)
+        return parse_rfc3339(at), str(evidence_id)
+    except (ValueError, TypeError) as exc:
+        raise BadRequestError("the cursor is not one this service issued") from exc
+
+
+def list_evidence(
+    session: Session, flt: EvidenceFilter, *, limit: int, cursor: str | None
+) -> tuple[list[Evidence], str | None]:
+    """Newest first by (received_at, id); the cursor is the last row of the previous page."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise BadRequestError(f"limit must be between 1 and {MAX_PAGE}")
+    query = select(Evidence)
+    if flt.port:
+        query = query.where(Evidence.port == flt.port)
+    if flt.officer_id:
+        query = query.where(Evidence.officer_id == flt.officer_id)
+    if flt.department_id:
+        query = query.where(Evidence.department_id == flt.department_id)
+    if flt.received_from:
+        query = query.where(col(Evidence.received_at) >= flt.received_from)
+    if flt.received_to:
+        query = query.where(col(Evidence.received_at) < flt.received_to)
+    if cursor:
+        at, last_id = decode_cursor(cursor)
+        query = query.where(
+            or_(
+                col(Evidence.received_at) < at,
+                and_(col(Evidence.received_at) == at, col(Evidence.id) < last_id),
+            )
+        )
+    query = query.order_by(col(Evidence.received_at).desc(), col(Evidence.id).desc())
+    rows = list(session.exec(query.limit(limit + 1)).all())
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor

@@ -1,0 +1,391 @@
+"""Intake: stream bytes to a temporary object, record the evidence, then finalize.
+
+Order of effects, chosen so a crash at any point leaves neither a row without an object nor an
+object without a row once the reaper has run:
+
+1. the bytes stream into ``tmp/<id>`` (size, SHA-256 and SM3 computed in the same pass, the port
+   inspecting the same chunks); any failure discards the partial object;
+2. one transaction writes the ``Evidence`` row (still pointing at its temp key), its derived files
+   and the first custody event ``captured`` — or nothing;
+3. finalize: promote ``tmp/<id>`` to ``evidence/YYYY/MM/<id>``, set COMPLIANCE retention, mark
+   the row finalized. A crash here is finished by the reaper on the next start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+from ulid import ULID
+
+from evidence_service.capture_metadata import CaptureMetadata
+from evidence_service.clock import Clock, rfc3339, utcnow
+from evidence_service.config import Settings
+from evidence_service.custody import CustodyAction, append_event
+from evidence_service.db import session_scope
+from evidence_service.errors import (
+    EvidenceError,
+    HashMismatchError,
+    IdempotencyConflictError,
+    OversizeError,
+    StoreUnavailableError,
+)
+from evidence_service.identity import Actor
+from evidence_service.models import DerivedObject, Evidence, IdempotencyRecord
+from evidence_service.ports.base import Extraction, Inspection
+from evidence_service.ports.registry import get_port
+from evidence_service.statement import CaptureStatement
+from signing.jcs import canonicalize
+from storage.base import ObjectStore, PutResult
+from storage.errors import SizeLimitError, StorageError
+
+log = logging.getLogger(__name__)
+
+COALESCE_BYTES = 1024 * 1024
+TEMP_PREFIX = "tmp/"
+
+
+def new_id() -> str:
+    return str(ULID())
+
+
+def final_key(evidence_id: str, received_at: datetime) -> str:
+    return f"evidence/{received_at:%Y/%m}/{evidence_id}"
+
+
+def coalesce(chunks: Iterable[bytes], size: int = COALESCE_BYTES) -> Iterator[bytes]:
+    """Regroup small network chunks into ~``size`` blocks (fewer hashing and I/O calls)."""
+    buffer = bytearray()
+    for chunk in chunks:
+        if not buffer and len(chunk) >= size:
+            yield chunk
+            continue
+        buffer += chunk
+        if len(buffer) >= size:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:
+        yield bytes(buffer)
+
+
+def inspected(chunks: Iterable[bytes], inspection: Inspection) -> Iterator[bytes]:
+    for chunk in chunks:
+        inspection.feed(chunk)
+        yield chunk
+
+
+@dataclass(frozen=True)
+class Received:
+    """Bytes that are safely in a temp object, with everything learned while they streamed."""
+
+    temp_key: str
+    put: PutResult
+    extraction: Extraction
+
+
+@dataclass(frozen=True)
+class ChunkChain:
+    count: int
+    head: str
+
+
+def request_fingerprint(route: str, **parts: Any) -> str:
+    return hashlib.sha256(canonicalize({"route": route, **parts})).hexdigest()
+
+
+class Ingestor:
+    """Turns a stream of bytes plus capture metadata into a finalized evidence item."""
+
+    def __init__(
+        self, *, engine: Engine, store: ObjectStore, settings: Settings, clock: Clock = utcnow
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+
+    # -- step 1 ---------------------------------------------------------------------------------
+    def size_limit(self, port_id: str) -> int:
+        port = get_port(port_id)
+        limit = self.settings.max_upload_bytes
+        return min(limit, port.max_size) if port.max_size else limit
+
+    def receive(self, evidence_id: str, port_id: str, chunks: Iterable[bytes]) -> Received:
+        """Stream into ``tmp/<id>`` while the port inspects; nothing is left on failure."""
+        port = get_port(port_id)
+        temp_key = TEMP_PREFIX + evidence_id
+        inspection = port.inspect()
+        limit = self.size_limit(port_id)
+        try:
+            put = self.store.put(temp_key, inspected(coalesce(chunks), inspection), max_size=limit)
+        except SizeLimitError as exc:
+            raise OversizeError(
+                f"the file exceeds the {port_id} limit of {limit} bytes", limit=limit
+            ) from exc
+        except StorageError as exc:
+            raise StoreUnavailableError(f"could not store the upload: {exc}") from exc
+        try:
+            extraction = inspection.finish()
+        except BaseException:
+            self.discard_quietly(temp_key)
+            raise
+        return Received(temp_key, put, extraction)
+
+    def discard_quietly(self, *keys: str) -> None:
+        for key in keys:
+            try:
+                self.store.discard(key)
+            except StorageError:  # the reaper removes what is left
+                log.warning("could not discard temp object %s; the reaper will", key)
+
+    # -- steps 2 and 3 --------------------------------------------------------------------------
+    def record(
+        self,
+        *,
+        evidence_id: str,
+        actor: Actor,
+        port_id: str,
+        metadata: CaptureMetadata,
+        filename: str | None,
+        received: Received,
+        declared_sha256: str | None,
+        idempotency_key: str | None,
+        route: str,
+        upload_session_id: str | None = None,
+        chunk_chain: ChunkChain | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """Record and finalize. Returns (HTTP status, public body); discards temp objects on error."""
+        temp_keys = [received.temp_key]
+        try:
+            if declared_sha256 and declared_sha256.lower() != received.put.sha256:
+                raise HashMismatchError(
+                    "the bytes received do not match the declared SHA-256",
+                    declared=declared_sha256.lower(),
+                    received=received.put.sha256,
+                )
+            fingerprint = request_fingerprint(
+                route, port=port_id, metadata=metadata.as_json(), filename=filename,
+                sha256=received.put.sha256, size=received.put.size,
+            )
+            if idempotency_key:
+                replay = self.replay(actor, idempotency_key, route, fingerprint)
+                if replay is not None:
+                    self.discard_quietly(*temp_keys)
+                    return replay
+            derived_rows = []
+            for derived in received.extraction.derived:
+                key = f"{TEMP_PREFIX}{evidence_id}.{derived.role}"
+                put = self.store.put(key, [derived.data])
+                temp_keys.append(key)
+                derived_rows.append(
+                    DerivedObject(
+                        id=new_id(), evidence_id=evidence_id, role=derived.role,
+                        media_type=derived.media_type, size=put.size, sha256=put.sha256,
+                        object_key="", temp_key=key,
+                    )
+                )
+            received_at = self.clock()
+            evidence = self._evidence_row(
+                evidence_id, actor, port_id, metadata, filename, received, received_at,
+                upload_session_id, chunk_chain,
+            )
+            for row in derived_rows:
+                row.object_key = f"{evidence.object_key}.{row.role}"
+            body = evidence_public(evidence, derived_rows)
+            try:
+                with session_scope(self.engine) as session:
+                    session.add(evidence)
+                    session.flush()
+                    session.add_all(derived_rows)
+                    append_event(
+                        session, action=CustodyAction.captured, at=received_at,
+                        evidence_id=evidence_id, actor_id=actor.officer_id,
+                        department_id=actor.department_id,
+                        details=self._captured_details(evidence, chunk_chain),
+                    )
+                    if idempotency_key:
+                        session.add(
+                            IdempotencyRecord(
+                                actor_id=actor.officer_id, key=idempotency_key, route=route,
+                                fingerprint=fingerprint, status_code=201, response=body,
+                                created_at=received_at,
+                            )
+                        )
+            except IntegrityError:
+                # A concurrent request with the same Idempotency-Key won the race.
+                replay = self.replay(actor, idempotency_key or "", route, fingerprint)
+                if replay is None:
+                    raise
+                self.discard_quietly(*temp_keys)
+                return replay
+        except EvidenceError:
+            self.discard_quietly(*temp_keys)
+            raise
+        except StorageError as exc:
+            self.discard_quietly(*temp_keys)
+            raise StoreUnavailableError(f"could not store derived files: {exc}") from exc
+        except BaseException:
+            self.discard_quietly(*temp_keys)
+            raise
+        try:
+            self.finalize(evidence_id)
+            body["finalized"] = True
+        except StorageError:
+            log.exception("finalize of %s failed; the reaper will finish it", evidence_id)
+        return 201, body
+
+    def _evidence_row(
+        self,
+        evidence_id: str,
+        actor: Actor,
+        port_id: str,
+        metadata: CaptureMetadata,
+        filename: str | None,
+        received: Received,
+        received_at: datetime,
+        upload_session_id: str | None,
+        chunk_chain: ChunkChain | None,
+    ) -> Evidence:
+        captured_at = metadata.captured_at or received_at
+        statement = CaptureStatement(
+            evidence_id=evidence_id, port=port_id, sha256=received.put.sha256,
+            sm3=received.put.sm3, size=received.put.size,
+            media_type=received.extraction.media_type, captured_at=rfc3339(captured_at),
+            received_at=rfc3339(received_at), officer_id=actor.officer_id,
+            department_id=actor.department_id, metadata_sha256=metadata.sha256(),
+        )
+        location = metadata.location
+        return Evidence(
+            id=evidence_id, port=port_id, title=metadata.title, description=metadata.description,
+            captured_at=captured_at, received_at=received_at, officer_id=actor.officer_id,
+            department_id=actor.department_id, original_filename=filename,
+            location_lat=location.lat if location else None,
+            location_lon=location.lon if location else None,
+            location_address=location.address if location else None,
+            tags=[t.model_dump(mode="json") for t in metadata.tags],
+            capture_metadata=metadata.as_json(), metadata_sha256=metadata.sha256(),
+            media_type=received.extraction.media_type, size=received.put.size,
+            sha256=received.put.sha256, sm3=received.put.sm3,
+            extracted=received.extraction.fields, statement=statement.as_json(),
+            statement_sha256=statement.sha256_hex(),
+            object_key=final_key(evidence_id, received_at), temp_key=received.temp_key,
+            finalized=False, upload_session_id=upload_session_id,
+            chunk_chain_head=chunk_chain.head if chunk_chain else None,
+            chunk_count=chunk_chain.count if chunk_chain else None,
+        )
+
+    @staticmethod
+    def _captured_details(evidence: Evidence, chain: ChunkChain | None) -> dict[str, Any]:
+        details: dict[str, Any] = {
+            "port": evidence.port, "sha256": evidence.sha256, "sm3": evidence.sm3,
+            "size": evidence.size, "statement_sha256": evidence.statement_sha256,
+        }
+        if chain is not None:
+            details["chunk_chain"] = {"count": chain.count, "head": chain.head}
+        return details
+
+    def replay(
+        self, actor: Actor, key: str, route: str, fingerprint: str
+    ) -> tuple[int, dict[str, Any]] | None:
+        """The stored answer for a repeated Idempotency-Key, a conflict, or None if unseen."""
+        with Session(self.engine) as session:
+            record = session.exec(
+                select(IdempotencyRecord).where(
+                    IdempotencyRecord.actor_id == actor.officer_id, IdempotencyRecord.key == key
+                )
+            ).first()
+        if record is None:
+            return None
+        if record.route != route or record.fingerprint != fingerprint:
+            raise IdempotencyConflictError(
+                "this Idempotency-Key was used for a different request", idempotency_key=key
+            )
+        return record.status_code, record.response
+
+    def remember(
+        self, actor: Actor, key: str, route: str, fingerprint: str, status: int,
+        body: dict[str, Any],
+    ) -> None:
+        """Store the answer to an idempotent request (a concurrent twin's answer wins)."""
+        try:
+            with session_scope(self.engine) as session:
+                session.add(
+                    IdempotencyRecord(
+                        actor_id=actor.officer_id, key=key, route=route, fingerprint=fingerprint,
+                        status_code=status, response=body, created_at=self.clock(),
+                    )
+                )
+        except IntegrityError:
+            self.replay(actor, key, route, fingerprint)
+
+    def finalize(self, evidence_id: str) -> None:
+        """Promote temp objects to their final keys, lock them, mark the row. Idempotent."""
+        with Session(self.engine) as session:
+            evidence = session.get(Evidence, evidence_id)
+            if evidence is None or evidence.finalized:
+                return
+            derived = session.exec(
+                select(DerivedObject).where(DerivedObject.evidence_id == evidence_id)
+            ).all()
+        until = evidence.received_at + timedelta(days=self.settings.retention_days)
+        for src, dst in [(evidence.temp_key, evidence.object_key)] + [
+            (d.temp_key, d.object_key) for d in derived
+        ]:
+            if src is not None:
+                self.store.promote(src, dst)
+            self.store.set_retention(dst, until)
+        with session_scope(self.engine) as session:
+            row = session.get(Evidence, evidence_id)
+            assert row is not None
+            row.finalized = True
+            row.temp_key = None
+            for d in session.exec(
+                select(DerivedObject).where(DerivedObject.evidence_id == evidence_id)
+            ).all():
+                d.temp_key = None
+                session.add(d)
+            session.add(row)
+
+
+def evidence_public(evidence: Evidence, derived: Iterable[DerivedObject] = ()) -> dict[str, Any]:
+    """The API form of an evidence item (also stored as the idempotent replay answer)."""
+    return {
+        "id": evidence.id,
+        "port": evidence.port,
+        "title": evidence.title,
+        "description": evidence.description,
+        "captured_at": rfc3339(evidence.captured_at),
+        "received_at": rfc3339(evidence.received_at),
+        "officer_id": evidence.officer_id,
+        "department_id": evidence.department_id,
+        "original_filename": evidence.original_filename,
+        "location": {
+            "lat": evidence.location_lat,
+            "lon": evidence.location_lon,
+            "address": evidence.location_address,
+        },
+        "tags": evidence.tags,
+        "media_type": evidence.media_type,
+        "size": evidence.size,
+        "sha256": evidence.sha256,
+        "sm3": evidence.sm3,
+        "extracted": evidence.extracted,
+        "statement": evidence.statement,
+        "derived": [
+            {"role": d.role, "media_type": d.media_type, "size": d.size, "sha256": d.sha256}
+            for d in derived
+        ],
+        "chunk_chain": (
+            {"count": evidence.chunk_count, "head": evidence.chunk_chain_head}
+            if evidence.chunk_chain_head
+            else None
+        ),
+        "finalized": evidence.finalized,
+    }

@@ -1,0 +1,231 @@
+"""SQL tables (SQLModel), one model family per resource.
+
+``<Name>`` is the table; ``<Name>Public`` what the API returns; ``<Name>Create`` what it accepts.
+Identifiers are ULIDs (sortable by creation time). Datetimes are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from evidence_service.db import UTCDateTime
+
+
+def _utc_column(**kw: Any) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), **kw))
+
+
+class DepartmentKind(StrEnum):
+    inspection = "inspection"
+    penalty = "penalty"
+    court = "court"
+    audit = "audit"
+
+
+class Role(StrEnum):
+    officer = "officer"
+    reviewer = "reviewer"
+    penalty = "penalty"
+    court = "court"
+    auditor = "auditor"
+    admin = "admin"
+
+
+# --- departments -------------------------------------------------------------------------------
+
+
+class DepartmentBase(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+    kind: DepartmentKind
+    code: str = Field(min_length=1, max_length=64, unique=True, index=True)
+
+
+class Department(DepartmentBase, table=True):
+    id: str = Field(primary_key=True, max_length=26)
+    created_at: datetime = _utc_column(nullable=False)
+
+
+class DepartmentCreate(DepartmentBase):
+    pass
+
+
+class DepartmentPublic(DepartmentBase):
+    id: str
+    created_at: datetime
+
+
+# --- officers (every person or device account) -------------------------------------------------
+
+
+class OfficerBase(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+    department_id: str = Field(foreign_key="department.id", index=True, max_length=26)
+    cert_no: str | None = Field(default=None, max_length=64, description="执法证号")
+
+
+class Officer(OfficerBase, table=True):
+    id: str = Field(primary_key=True, max_length=26)
+    active: bool = True
+    created_at: datetime = _utc_column(nullable=False)
+
+
+class OfficerCreate(OfficerBase):
+    pass
+
+
+class OfficerPublic(OfficerBase):
+    id: str
+    active: bool
+    created_at: datetime
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token; only its SHA-256 is stored."""
+
+    id: str = Field(primary_key=True, max_length=26)
+    token_sha256: str = Field(unique=True, index=True, max_length=64)
+    officer_id: str = Field(foreign_key="officer.id", index=True, max_length=26)
+    kind: str = Field(default="person", max_length=16)  # person | device
+    label: str = Field(default="", max_length=200)
+    created_at: datetime = _utc_column(nullable=False)
+    revoked_at: datetime | None = _utc_column(nullable=True)
+
+
+# --- evidence ----------------------------------------------------------------------------------
+
+
+class Evidence(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_evidence_dept_received", "department_id", "received_at", "id"),
+        Index("ix_evidence_officer_received", "officer_id", "received_at", "id"),
+        Index("ix_evidence_port_received", "port", "received_at", "id"),
+        Index("ix_evidence_captured", "captured_at", "id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=26)
+    port: str = Field(max_length=32)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", max_length=4000)
+    captured_at: datetime = _utc_column(nullable=False)
+    received_at: datetime = _utc_column(nullable=False)
+    officer_id: str = Field(foreign_key="officer.id", max_length=26)
+    department_id: str = Field(foreign_key="department.id", max_length=26)
+    original_filename: str | None = Field(default=None, max_length=255)
+    location_lat: float | None = None
+    location_lon: float | None = None
+    location_address: str | None = Field(default=None, max_length=500)
+    tags: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    capture_metadata: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    metadata_sha256: str = Field(max_length=64)
+    media_type: str = Field(max_length=128)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sha256: str = Field(max_length=64, index=True)
+    sm3: str = Field(max_length=64)
+    extracted: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    statement: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    statement_sha256: str = Field(max_length=64)
+    object_key: str = Field(max_length=512)
+    temp_key: str | None = Field(default=None, max_length=512)
+    finalized: bool = Field(default=False, index=True)
+    upload_session_id: str | None = Field(default=None, max_length=26)
+    chunk_chain_head: str | None = Field(default=None, max_length=64)
+    chunk_count: int | None = None
+
+
+class DerivedObject(SQLModel, table=True):
+    """A file a port derived from an evidence item (thumbnail, rendering, readable record)."""
+
+    id: str = Field(primary_key=True, max_length=26)
+    evidence_id: str = Field(foreign_key="evidence.id", index=True, max_length=26)
+    role: str = Field(max_length=32)
+    media_type: str = Field(max_length=128)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sha256: str = Field(max_length=64)
+    object_key: str = Field(max_length=512)
+    temp_key: str | None = Field(default=None, max_length=512)
+
+
+# --- custody log -------------------------------------------------------------------------------
+
+
+class CustodyEvent(SQLModel, table=True):
+    """One append-only row of the custody log: hash = SHA-256(prev_hash ‖ JCS(event))."""
+
+    __table_args__ = (Index("ix_custody_evidence_seq", "evidence_id", "seq"),)
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    evidence_id: str | None = Field(default=None, max_length=26)
+    action: str = Field(max_length=32)
+    actor_id: str | None = Field(default=None, max_length=26)
+    department_id: str | None = Field(default=None, max_length=26)
+    at: datetime = _utc_column(nullable=False)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+# --- resumable uploads -------------------------------------------------------------------------
+
+
+class UploadStatus(StrEnum):
+    open = "open"
+    completed = "completed"
+    aborted = "aborted"
+    expired = "expired"
+
+
+class UploadSession(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=26)
+    port: str = Field(max_length=32)
+    capture_metadata: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    filename: str | None = Field(default=None, max_length=255)
+    officer_id: str = Field(foreign_key="officer.id", index=True, max_length=26)
+    department_id: str = Field(foreign_key="department.id", max_length=26)
+    declared_size: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    declared_sha256: str | None = Field(default=None, max_length=64)
+    offset: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    chunk_count: int = 0
+    chain_head: str = Field(max_length=64)
+    tail_received: bool = False  # a short (final) part arrived; only completion may follow
+    status: UploadStatus = Field(default=UploadStatus.open, index=True)
+    temp_key: str = Field(max_length=512)
+    store_upload_id: str = Field(max_length=1024)
+    evidence_id: str | None = Field(default=None, max_length=26)
+    created_at: datetime = _utc_column(nullable=False)
+    updated_at: datetime = _utc_column(nullable=False)
+    expires_at: datetime = _utc_column(nullable=False)
+
+
+class UploadChunk(SQLModel, table=True):
+    """One received chunk; ``chain_hash`` = SHA-256(previous chain hash ‖ sha256(chunk))."""
+
+    session_id: str = Field(foreign_key="uploadsession.id", primary_key=True, max_length=26)
+    part_number: int = Field(primary_key=True)
+    offset: int = Field(sa_column=Column(BigInteger, nullable=False))
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sha256: str = Field(max_length=64)
+    etag: str = Field(max_length=128)
+    chain_hash: str = Field(max_length=64)
+    received_at: datetime = _utc_column(nullable=False)
+
+
+# --- idempotency -------------------------------------------------------------------------------
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("actor_id", "key", name="uq_idempotency_actor_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor_id: str = Field(max_length=26)
+    key: str = Field(max_length=255)
+    route: str = Field(max_length=200)
+    fingerprint: str = Field(max_length=64)
+    status_code: int
+    response: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _utc_column(nullable=False)

@@ -1,0 +1,85 @@
+"""Crash recovery: finish what was committed, remove what never was.
+
+Runs at start-up and periodically. After it, every ``Evidence`` row has its final object under
+retention, and no temp object older than the limit remains without a row that needs it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import Session, col, select
+
+from evidence_service.db import session_scope
+from evidence_service.ingest import TEMP_PREFIX, Ingestor
+from evidence_service.models import DerivedObject, Evidence, UploadSession, UploadStatus
+from storage.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReapReport:
+    finalized: int
+    discarded: int
+    expired_sessions: int
+
+
+def reap(ingestor: Ingestor, *, temp_ttl: timedelta) -> ReapReport:
+    now = ingestor.clock()
+    finalized = 0
+    with Session(ingestor.engine) as session:
+        pending = session.exec(select(Evidence.id).where(col(Evidence.finalized).is_(False))).all()
+    for evidence_id in pending:
+        try:
+            ingestor.finalize(evidence_id)
+            finalized += 1
+        except StorageError:
+            log.exception("could not finalize %s yet", evidence_id)
+
+    expired = 0
+    with Session(ingestor.engine) as session:
+        stale = session.exec(
+            select(UploadSession).where(
+                UploadSession.status == UploadStatus.open, col(UploadSession.expires_at) < now
+            )
+        ).all()
+    for upload in stale:
+        try:
+            ingestor.store.abort_multipart(upload.temp_key, upload.store_upload_id)
+        except StorageError:
+            log.warning("could not abort multipart of expired upload %s", upload.id)
+        with session_scope(ingestor.engine) as session:
+            row = session.get(UploadSession, upload.id)
+            if row is not None and row.status == UploadStatus.open:
+                row.status = UploadStatus.expired
+                row.updated_at = now
+                session.add(row)
+                expired += 1
+
+    with Session(ingestor.engine) as session:
+        needed = set(
+            session.exec(select(Evidence.temp_key).where(col(Evidence.temp_key).is_not(None))).all()
+        )
+        needed |= set(
+            session.exec(
+                select(DerivedObject.temp_key).where(col(DerivedObject.temp_key).is_not(None))
+            ).all()
+        )
+        needed |= set(
+            session.exec(
+                select(UploadSession.temp_key).where(UploadSession.status == UploadStatus.open)
+            ).all()
+        )
+    discarded = 0
+    for key, modified in list(ingestor.store.list_keys(TEMP_PREFIX)):
+        if key in needed or now - modified < temp_ttl:
+            continue
+        try:
+            ingestor.store.discard(key)
+            discarded += 1
+        except StorageError:
+            log.warning("could not discard orphan temp object %s", key)
+    return ReapReport(finalized, discarded, expired)

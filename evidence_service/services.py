@@ -1,0 +1,55 @@
+"""Wiring: build the engine, the object store and the domain services from Settings, once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from evidence_service.clock import Clock, utcnow
+from evidence_service.config import Settings
+from evidence_service.db import create_schema, make_engine
+from evidence_service.ingest import Ingestor
+from evidence_service.uploads import UploadManager
+from storage.base import ObjectStore
+from storage.local import LocalStore
+from storage.minio_store import MinioStore
+
+
+def build_store(settings: Settings) -> ObjectStore:
+    if settings.object_store == "minio":
+        store = MinioStore(
+            endpoint=settings.minio_endpoint,
+            access_key=settings.minio_access_key,
+            secret_key=settings.minio_secret_key.get_secret_value(),
+            bucket=settings.minio_bucket,
+            secure=settings.minio_secure,
+            region=settings.minio_region,
+        )
+        store.ensure_bucket()
+        return store
+    settings.objects_dir.mkdir(parents=True, exist_ok=True)
+    return LocalStore(settings.objects_dir)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    store: ObjectStore
+    ingestor: Ingestor
+    uploads: UploadManager
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_services(
+    settings: Settings, *, store: ObjectStore | None = None, clock: Clock = utcnow
+) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_db_url)
+    create_schema(engine)
+    store = store or build_store(settings)
+    ingestor = Ingestor(engine=engine, store=store, settings=settings, clock=clock)
+    return Services(settings, engine, store, ingestor, UploadManager(ingestor))

@@ -1,0 +1,1 @@
+"""Keys, certificates, canonical statements, e-seals and co-signatures. Pure: no I/O."""
