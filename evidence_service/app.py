@@ -21,6 +21,11 @@ log = logging.getLogger(__name__)
 REAP_EVERY_SECONDS = 300
 
 
+def create_app_from_env() -> FastAPI:
+    """Factory for uvicorn worker processes: each builds its own services from the environment."""
+    return create_app(Settings())
+
+
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     settings = settings or (services.settings if services else Settings())
     owned = services is None

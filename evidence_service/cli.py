@@ -37,11 +37,18 @@ def serve(
         err.print("[bold]Demo users[/bold] (use a token as 'Authorization: Bearer …'):")
         for user in seeded["users"]:
             err.print(f"  {user['role']:<9} {user['name']:<16} {user['token']}")
-    app_ = create_app(services=services)
     bind_host = host or settings.host
     bind_port = port or settings.port
     err.print(f"Serving on http://{bind_host}:{bind_port}  (API docs: /docs)")
-    uvicorn.run(app_, host=bind_host, port=bind_port, log_level="info", timeout_graceful_shutdown=5)
+    options = {"host": bind_host, "port": bind_port, "log_level": "info",
+               "timeout_graceful_shutdown": 5}
+    if settings.workers > 1:
+        # The schema exists now (built above); each worker process builds its own services.
+        services.close()
+        uvicorn.run("evidence_service.app:create_app_from_env", factory=True,
+                    workers=settings.workers, **options)
+    else:
+        uvicorn.run(create_app(services=services), **options)
 
 
 @app.command()

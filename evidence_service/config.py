@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     minio_bucket: str = "evidence"
     minio_secure: bool = False
     minio_region: str = "us-east-1"
+    minio_part_size_mib: int = Field(
+        8, ge=5, le=512, description="S3 part size of streamed puts; each part is buffered once."
+    )
     retention_days: int = Field(3650, ge=1, description="COMPLIANCE retention of evidence objects.")
 
     max_upload_bytes: int = Field(64 * GiB, ge=1, description="Largest single evidence file.")
@@ -40,6 +43,7 @@ class Settings(BaseSettings):
         3600, ge=0, description="The reaper removes unreferenced temp objects older than this."
     )
 
+    workers: int = Field(1, ge=1, le=64, description="API worker processes of `evidence serve`.")
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"

@@ -1,14 +1,16 @@
 """Engine and session set-up for SQLite (embedded) and PostgreSQL, and the custody write lock.
 
 Writers that extend the custody hash chain must be serialised: on PostgreSQL a transaction-scoped
-advisory lock, on SQLite every transaction begins IMMEDIATE (one writer at a time, no forks of the
-chain head).
+advisory lock; on SQLite a write transaction (``session_scope``) takes an in-process lock and then
+begins IMMEDIATE (one writer at a time, no forks of the chain head, and no busy-wait sleeps inside
+SQLite). Read-only sessions begin DEFERRED and never wait for writers (WAL).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,7 +71,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        writes = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def create_schema(engine: Engine) -> None:
@@ -78,10 +81,27 @@ def create_schema(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)
 
 
+WRITE_OPTION = "evidence_writes"
+_sqlite_writer_locks: dict[int, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.Lock:
+    with _locks_guard:
+        return _sqlite_writer_locks.setdefault(id(engine.pool), threading.Lock())
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session whose transaction commits on success and rolls back on any exception."""
-    with Session(engine, expire_on_commit=False) as session:
+    """A write transaction: commits on success, rolls back on any exception.
+
+    On SQLite the writers of this process queue on a lock before BEGIN IMMEDIATE, so they wait
+    in order instead of in SQLite's sleeping busy handler.
+    """
+    is_sqlite = engine.dialect.name == "sqlite"
+    guard = _writer_lock(engine) if is_sqlite else nullcontext()
+    bind = engine.execution_options(**{WRITE_OPTION: True}) if is_sqlite else engine
+    with guard, Session(bind, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

@@ -1,14 +1,20 @@
-"""Intake: stream bytes to a temporary object, record the evidence, then finalize.
+"""Intake: stream bytes into an unlocked object, record the evidence, then finalize.
 
 Order of effects, chosen so a crash at any point leaves neither a row without an object nor an
 object without a row once the reaper has run:
 
-1. the bytes stream into ``tmp/<id>`` (size, SHA-256 and SM3 computed in the same pass, the port
-   inspecting the same chunks); any failure discards the partial object;
-2. one transaction writes the ``Evidence`` row (still pointing at its temp key), its derived files
-   and the first custody event ``captured`` — or nothing;
-3. finalize: promote ``tmp/<id>`` to ``evidence/YYYY/MM/<id>``, set COMPLIANCE retention, mark
-   the row finalized. A crash here is finished by the reaper on the next start.
+0. a ``PendingIntake`` row names the key the bytes are about to take;
+1. the bytes stream to ``evidence/YYYY/MM/<id>`` (size, SHA-256 and SM3 computed in the same
+   pass, the port inspecting the same chunks). The object is unlocked and no API reaches it yet;
+   any failure discards the partial object. (Resumable uploads assemble under ``tmp/<session>``
+   instead and are promoted in step 3.)
+2. one transaction writes the ``Evidence`` row, its derived files and the first custody event
+   ``captured``, and deletes the intake row — or does nothing;
+3. finalize: set COMPLIANCE retention on the object and its derived files, mark the row
+   finalized. A crash here is finished by the reaper on the next start.
+
+Writing straight to the final key, not to a temp key promoted afterwards, spares S3 a server-side
+copy of every file; the intake row gives the reaper what the temp prefix would have.
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlalchemy import delete, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
 from ulid import ULID
 
 from evidence_service.capture_metadata import CaptureMetadata
@@ -38,7 +46,7 @@ from evidence_service.errors import (
     StoreUnavailableError,
 )
 from evidence_service.identity import Actor
-from evidence_service.models import DerivedObject, Evidence, IdempotencyRecord
+from evidence_service.models import DerivedObject, Evidence, IdempotencyRecord, PendingIntake
 from evidence_service.ports.base import Extraction, Inspection
 from evidence_service.ports.registry import get_port
 from evidence_service.statement import CaptureStatement
@@ -50,6 +58,8 @@ log = logging.getLogger(__name__)
 
 COALESCE_BYTES = 1024 * 1024
 TEMP_PREFIX = "tmp/"
+#: Every role a port may derive; the reaper removes ``<key>.<role>`` for an abandoned intake.
+DERIVED_ROLES = ("thumbnail", "rendering", "document")
 
 
 def new_id() -> str:
@@ -83,11 +93,15 @@ def inspected(chunks: Iterable[bytes], inspection: Inspection) -> Iterator[bytes
 
 @dataclass(frozen=True)
 class Received:
-    """Bytes that are safely in a temp object, with everything learned while they streamed."""
+    """Bytes that are safely stored, unlocked, with everything learned while they streamed."""
 
-    temp_key: str
+    key: str  # the final object key
     put: PutResult
     extraction: Extraction
+    temp_key: str | None = None  # set when the bytes still sit elsewhere (resumable uploads)
+
+    def keys_written(self) -> list[str]:
+        return [self.temp_key or self.key]
 
 
 @dataclass(frozen=True)
@@ -117,33 +131,59 @@ class Ingestor:
         limit = self.settings.max_upload_bytes
         return min(limit, port.max_size) if port.max_size else limit
 
+    def begin_intake(self, evidence_id: str) -> str:
+        """Record the key an upload is about to take (step 0); returns that key."""
+        started = self.clock()
+        key = final_key(evidence_id, started)
+        with session_scope(self.engine) as session:
+            session.add(PendingIntake(id=evidence_id, object_key=key, started_at=started))
+        return key
+
     def receive(self, evidence_id: str, port_id: str, chunks: Iterable[bytes]) -> Received:
-        """Stream into ``tmp/<id>`` while the port inspects; nothing is left on failure."""
+        """Stream into the final key while the port inspects; nothing is left on failure."""
         port = get_port(port_id)
-        temp_key = TEMP_PREFIX + evidence_id
         inspection = port.inspect()
         limit = self.size_limit(port_id)
+        key = self.begin_intake(evidence_id)
         try:
-            put = self.store.put(temp_key, inspected(coalesce(chunks), inspection), max_size=limit)
+            put = self.store.put(key, inspected(coalesce(chunks), inspection), max_size=limit)
         except SizeLimitError as exc:
+            self.abandon(evidence_id, key)
             raise OversizeError(
                 f"the file exceeds the {port_id} limit of {limit} bytes", limit=limit
             ) from exc
         except StorageError as exc:
+            self.abandon(evidence_id, key)
             raise StoreUnavailableError(f"could not store the upload: {exc}") from exc
+        except BaseException:
+            self.abandon(evidence_id, key)
+            raise
         try:
             extraction = inspection.finish()
         except BaseException:
-            self.discard_quietly(temp_key)
+            self.abandon(evidence_id, key)
             raise
-        return Received(temp_key, put, extraction)
+        return Received(key, put, extraction)
 
-    def discard_quietly(self, *keys: str) -> None:
+    def abandon(self, evidence_id: str, *keys: str) -> None:
+        """Remove what a failed intake wrote (best effort: the reaper finishes the job)."""
+        if self.discard_quietly(*keys):
+            try:
+                with session_scope(self.engine) as session:
+                    session.execute(delete(PendingIntake).where(col(PendingIntake.id) == evidence_id))
+            except SQLAlchemyError:
+                log.warning("could not drop intake %s; the reaper will", evidence_id)
+
+    def discard_quietly(self, *keys: str) -> bool:
+        """Discard unlocked objects; False if any could not be (the reaper retries)."""
+        done = True
         for key in keys:
             try:
                 self.store.discard(key)
-            except StorageError:  # the reaper removes what is left
-                log.warning("could not discard temp object %s; the reaper will", key)
+            except StorageError:
+                log.warning("could not discard object %s; the reaper will", key)
+                done = False
+        return done
 
     # -- steps 2 and 3 --------------------------------------------------------------------------
     def record(
@@ -161,8 +201,8 @@ class Ingestor:
         upload_session_id: str | None = None,
         chunk_chain: ChunkChain | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        """Record and finalize. Returns (HTTP status, public body); discards temp objects on error."""
-        temp_keys = [received.temp_key]
+        """Record and finalize. Returns (HTTP status, public body); discards the objects on error."""
+        written = received.keys_written()
         try:
             if declared_sha256 and declared_sha256.lower() != received.put.sha256:
                 raise HashMismatchError(
@@ -177,18 +217,18 @@ class Ingestor:
             if idempotency_key:
                 replay = self.replay(actor, idempotency_key, route, fingerprint)
                 if replay is not None:
-                    self.discard_quietly(*temp_keys)
+                    self.abandon(evidence_id, *written)
                     return replay
             derived_rows = []
             for derived in received.extraction.derived:
-                key = f"{TEMP_PREFIX}{evidence_id}.{derived.role}"
+                key = f"{received.key}.{derived.role}"
                 put = self.store.put(key, [derived.data])
-                temp_keys.append(key)
+                written.append(key)
                 derived_rows.append(
                     DerivedObject(
                         id=new_id(), evidence_id=evidence_id, role=derived.role,
                         media_type=derived.media_type, size=put.size, sha256=put.sha256,
-                        object_key="", temp_key=key,
+                        object_key=key,
                     )
                 )
             received_at = self.clock()
@@ -196,14 +236,15 @@ class Ingestor:
                 evidence_id, actor, port_id, metadata, filename, received, received_at,
                 upload_session_id, chunk_chain,
             )
-            for row in derived_rows:
-                row.object_key = f"{evidence.object_key}.{row.role}"
             body = evidence_public(evidence, derived_rows)
             try:
                 with session_scope(self.engine) as session:
                     session.add(evidence)
                     session.flush()
                     session.add_all(derived_rows)
+                    session.execute(
+                        delete(PendingIntake).where(col(PendingIntake.id) == evidence_id)
+                    )
                     append_event(
                         session, action=CustodyAction.captured, at=received_at,
                         evidence_id=evidence_id, actor_id=actor.officer_id,
@@ -223,19 +264,16 @@ class Ingestor:
                 replay = self.replay(actor, idempotency_key or "", route, fingerprint)
                 if replay is None:
                     raise
-                self.discard_quietly(*temp_keys)
+                self.abandon(evidence_id, *written)
                 return replay
-        except EvidenceError:
-            self.discard_quietly(*temp_keys)
-            raise
         except StorageError as exc:
-            self.discard_quietly(*temp_keys)
+            self.abandon(evidence_id, *written)
             raise StoreUnavailableError(f"could not store derived files: {exc}") from exc
         except BaseException:
-            self.discard_quietly(*temp_keys)
+            self.abandon(evidence_id, *written)
             raise
         try:
-            self.finalize(evidence_id)
+            self.finalize(evidence_id, known=(evidence, derived_rows))
             body["finalized"] = True
         except StorageError:
             log.exception("finalize of %s failed; the reaper will finish it", evidence_id)
@@ -275,7 +313,7 @@ class Ingestor:
             sha256=received.put.sha256, sm3=received.put.sm3,
             extracted=received.extraction.fields, statement=statement.as_json(),
             statement_sha256=statement.sha256_hex(),
-            object_key=final_key(evidence_id, received_at), temp_key=received.temp_key,
+            object_key=received.key, temp_key=received.temp_key,
             finalized=False, upload_session_id=upload_session_id,
             chunk_chain_head=chunk_chain.head if chunk_chain else None,
             chunk_count=chunk_chain.count if chunk_chain else None,
@@ -325,33 +363,41 @@ class Ingestor:
         except IntegrityError:
             self.replay(actor, key, route, fingerprint)
 
-    def finalize(self, evidence_id: str) -> None:
-        """Promote temp objects to their final keys, lock them, mark the row. Idempotent."""
-        with Session(self.engine) as session:
-            evidence = session.get(Evidence, evidence_id)
-            if evidence is None or evidence.finalized:
-                return
-            derived = session.exec(
-                select(DerivedObject).where(DerivedObject.evidence_id == evidence_id)
-            ).all()
+    def finalize(
+        self,
+        evidence_id: str,
+        *,
+        known: tuple[Evidence, list[DerivedObject]] | None = None,
+    ) -> None:
+        """Promote a resumable upload's object to its key, lock everything, mark the row.
+
+        Idempotent, so the reaper can finish what a crash interrupted.
+
+        ``known`` passes the rows the caller just wrote, saving a read on the hot path.
+        """
+        if known is None:
+            with Session(self.engine) as session:
+                evidence_row = session.get(Evidence, evidence_id)
+                if evidence_row is None or evidence_row.finalized:
+                    return
+                derived = list(
+                    session.exec(
+                        select(DerivedObject).where(DerivedObject.evidence_id == evidence_id)
+                    ).all()
+                )
+            known = (evidence_row, derived)
+        evidence, derived = known
         until = evidence.received_at + timedelta(days=self.settings.retention_days)
-        for src, dst in [(evidence.temp_key, evidence.object_key)] + [
-            (d.temp_key, d.object_key) for d in derived
-        ]:
-            if src is not None:
-                self.store.promote(src, dst)
-            self.store.set_retention(dst, until)
+        if evidence.temp_key is not None:
+            self.store.promote(evidence.temp_key, evidence.object_key)
+        for key in [evidence.object_key] + [d.object_key for d in derived]:
+            self.store.set_retention(key, until)
         with session_scope(self.engine) as session:
-            row = session.get(Evidence, evidence_id)
-            assert row is not None
-            row.finalized = True
-            row.temp_key = None
-            for d in session.exec(
-                select(DerivedObject).where(DerivedObject.evidence_id == evidence_id)
-            ).all():
-                d.temp_key = None
-                session.add(d)
-            session.add(row)
+            session.execute(
+                update(Evidence)
+                .where(col(Evidence.id) == evidence_id)
+                .values(finalized=True, temp_key=None)
+            )
 
 
 def evidence_public(evidence: Evidence, derived: Iterable[DerivedObject] = ()) -> dict[str, Any]:

@@ -131,6 +131,7 @@ class Evidence(SQLModel, table=True):
     statement: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     statement_sha256: str = Field(max_length=64)
     object_key: str = Field(max_length=512)
+    #: Where the bytes sit until finalize when they were assembled elsewhere (resumable uploads).
     temp_key: str | None = Field(default=None, max_length=512)
     finalized: bool = Field(default=False, index=True)
     upload_session_id: str | None = Field(default=None, max_length=26)
@@ -148,7 +149,15 @@ class DerivedObject(SQLModel, table=True):
     size: int = Field(sa_column=Column(BigInteger, nullable=False))
     sha256: str = Field(max_length=64)
     object_key: str = Field(max_length=512)
-    temp_key: str | None = Field(default=None, max_length=512)
+
+
+class PendingIntake(SQLModel, table=True):
+    """Written before an upload's bytes go to its final key; removed with the evidence row's
+    commit. A row left behind by a crash tells the reaper which unlocked objects to remove."""
+
+    id: str = Field(primary_key=True, max_length=26)  # the evidence id
+    object_key: str = Field(max_length=512)
+    started_at: datetime = _utc_column(nullable=False, index=True)
 
 
 # --- custody log -------------------------------------------------------------------------------

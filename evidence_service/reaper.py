@@ -1,7 +1,8 @@
 """Crash recovery: finish what was committed, remove what never was.
 
 Runs at start-up and periodically. After it, every ``Evidence`` row has its final object under
-retention, and no temp object older than the limit remains without a row that needs it.
+retention; no intake older than the limit that never got its row has objects left; and no temp
+object (resumable uploads) older than the limit remains without a row or session that needs it.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from evidence_service.db import session_scope
-from evidence_service.ingest import TEMP_PREFIX, Ingestor
-from evidence_service.models import DerivedObject, Evidence, UploadSession, UploadStatus
+from evidence_service.ingest import DERIVED_ROLES, TEMP_PREFIX, Ingestor
+from evidence_service.models import Evidence, PendingIntake, UploadSession, UploadStatus
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -25,10 +27,23 @@ class ReapReport:
     finalized: int
     discarded: int
     expired_sessions: int
+    abandoned_intakes: int = 0
 
 
 def reap(ingestor: Ingestor, *, temp_ttl: timedelta) -> ReapReport:
     now = ingestor.clock()
+    abandoned = 0
+    with Session(ingestor.engine) as session:
+        stale_intakes = session.exec(
+            select(PendingIntake).where(col(PendingIntake.started_at) < now - temp_ttl)
+        ).all()
+    for intake in stale_intakes:
+        keys = [intake.object_key] + [f"{intake.object_key}.{r}" for r in DERIVED_ROLES]
+        if ingestor.discard_quietly(*keys):
+            with session_scope(ingestor.engine) as session:
+                session.execute(delete(PendingIntake).where(col(PendingIntake.id) == intake.id))
+            abandoned += 1
+
     finalized = 0
     with Session(ingestor.engine) as session:
         pending = session.exec(select(Evidence.id).where(col(Evidence.finalized).is_(False))).all()
@@ -65,11 +80,6 @@ def reap(ingestor: Ingestor, *, temp_ttl: timedelta) -> ReapReport:
         )
         needed |= set(
             session.exec(
-                select(DerivedObject.temp_key).where(col(DerivedObject.temp_key).is_not(None))
-            ).all()
-        )
-        needed |= set(
-            session.exec(
                 select(UploadSession.temp_key).where(UploadSession.status == UploadStatus.open)
             ).all()
         )
@@ -82,4 +92,4 @@ def reap(ingestor: Ingestor, *, temp_ttl: timedelta) -> ReapReport:
             discarded += 1
         except StorageError:
             log.warning("could not discard orphan temp object %s", key)
-    return ReapReport(finalized, discarded, expired)
+    return ReapReport(finalized, discarded, expired, abandoned)

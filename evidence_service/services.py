@@ -25,6 +25,7 @@ def build_store(settings: Settings) -> ObjectStore:
             bucket=settings.minio_bucket,
             secure=settings.minio_secure,
             region=settings.minio_region,
+            part_size=settings.minio_part_size_mib * 1024 * 1024,
         )
         store.ensure_bucket()
         return store

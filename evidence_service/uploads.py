@@ -45,7 +45,7 @@ from evidence_service.ingest import (
     new_id,
 )
 from evidence_service.models import UploadChunk, UploadSession, UploadStatus
-from evidence_service.ports.base import Inspection
+from evidence_service.ports.base import Extraction, Inspection
 from evidence_service.ports.registry import get_port
 from storage.base import PartResult, PutResult
 from storage.errors import StorageError
@@ -254,13 +254,15 @@ class UploadManager:
         with self._lock:
             live = self._live.pop(session_id, None)
         try:
-            received = self._received(upload, live)
+            put, extraction = self._digest_and_inspect(upload, live)
         except BaseException:
             self.ingestor.discard_quietly(upload.temp_key)
             self._mark(upload.id, UploadStatus.aborted)
             raise
         metadata = CaptureMetadata.model_validate(upload.capture_metadata)
         evidence_id = new_id()
+        key = self.ingestor.begin_intake(evidence_id)
+        received = Received(key, put, extraction, temp_key=upload.temp_key)
         try:
             status, body = self.ingestor.record(
                 evidence_id=evidence_id, actor=actor, port_id=upload.port, metadata=metadata,
@@ -275,10 +277,12 @@ class UploadManager:
         self._mark(upload.id, UploadStatus.completed, evidence_id=body["id"])
         return status, body
 
-    def _received(self, upload: UploadSession, live: _LiveState | None) -> Received:
+    def _digest_and_inspect(
+        self, upload: UploadSession, live: _LiveState | None
+    ) -> tuple[PutResult, Extraction]:
         if live is not None and live.offset == upload.offset and live.inspection is not None:
             put = PutResult(upload.temp_key, upload.offset, live.sha256.hexdigest(), live.sm3.hexdigest())
-            return Received(upload.temp_key, put, live.inspection.finish())
+            return put, live.inspection.finish()
         # The in-process state is gone: read the assembled object once to rebuild it.
         live = _LiveState(0, inspection=get_port(upload.port).inspect())
         assert live.inspection is not None
@@ -288,7 +292,7 @@ class UploadManager:
             live.inspection.feed(chunk)
             live.offset += len(chunk)
         put = PutResult(upload.temp_key, live.offset, live.sha256.hexdigest(), live.sm3.hexdigest())
-        return Received(upload.temp_key, put, live.inspection.finish())
+        return put, live.inspection.finish()
 
     def abort(self, actor: Actor, session_id: str) -> UploadSession:
         upload = self.get(actor, session_id)

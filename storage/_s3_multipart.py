@@ -40,3 +40,8 @@ class MultipartCalls:
 
     def abort(self, key: str, upload_id: str) -> None:
         self._client._abort_multipart_upload(self._bucket, key, upload_id)
+
+    def unfinished_upload_ids(self, key: str) -> list[str]:
+        """Ids of multipart uploads of exactly ``key`` that were never completed or aborted."""
+        result = self._client._list_multipart_uploads(self._bucket, prefix=key, max_uploads=1000)
+        return [u.upload_id for u in result.uploads if u.object_name == key and u.upload_id]

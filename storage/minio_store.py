@@ -193,10 +193,15 @@ class MinioStore:
         return self.stat(dst_key)
 
     def discard(self, key: str) -> None:
+        """Remove the unlocked object and abort any unfinished multipart upload of ``key``
+        (a writer killed mid-put leaves one behind, invisible but holding storage)."""
         validate_key(key)
         head = self._head_or_none(key)
         if head is not None:
             self._remove_version(key, head)
+        with s3_errors(f"cannot abort unfinished uploads of {key}"):
+            for upload_id in self._multipart.unfinished_upload_ids(key):
+                self._multipart.abort(key, upload_id)
 
     # -- lock state ----------------------------------------------------------------------------
 

@@ -243,7 +243,7 @@ def get_derived(
     ).first()
     if derived is None:
         raise NotFoundError(f"evidence {evidence_id} has no derived {role!r}")
-    key = derived.temp_key or derived.object_key
+    key = derived.object_key
     return StreamingResponse(
         services.store.get(key), media_type=derived.media_type,
         headers={"Content-Length": str(derived.size), "X-Content-SHA256": derived.sha256},

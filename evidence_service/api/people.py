@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from evidence_service.api.deps import AdminActor, CurrentActor, ServicesDep, SessionDep
+from evidence_service.db import session_scope
 from evidence_service.errors import BadRequestError, NotFoundError
 from evidence_service.identity import issue_token
 from evidence_service.ingest import new_id
@@ -39,27 +40,24 @@ def list_departments(session: SessionDep, actor: CurrentActor) -> list[Departmen
 
 @router.post("/departments", response_model=DepartmentPublic, status_code=201)
 def create_department(
-    payload: DepartmentCreate, session: SessionDep, services: ServicesDep, actor: AdminActor
+    payload: DepartmentCreate, services: ServicesDep, actor: AdminActor
 ) -> Department:
     department = Department(id=new_id(), created_at=services.ingestor.clock(), **payload.model_dump())
-    session.add(department)
     try:
-        session.commit()
+        with session_scope(services.engine) as session:
+            session.add(department)
     except IntegrityError as exc:
-        session.rollback()
         raise BadRequestError(f"department code {payload.code!r} is taken") from exc
     return department
 
 
 @router.post("/officers", response_model=OfficerPublic, status_code=201)
-def create_officer(
-    payload: OfficerCreate, session: SessionDep, services: ServicesDep, actor: AdminActor
-) -> Officer:
-    if session.get(Department, payload.department_id) is None:
-        raise NotFoundError(f"no department {payload.department_id}")
+def create_officer(payload: OfficerCreate, services: ServicesDep, actor: AdminActor) -> Officer:
     officer = Officer(id=new_id(), created_at=services.ingestor.clock(), **payload.model_dump())
-    session.add(officer)
-    session.commit()
+    with session_scope(services.engine) as session:
+        if session.get(Department, payload.department_id) is None:
+            raise NotFoundError(f"no department {payload.department_id}")
+        session.add(officer)
     return officer
 
 
@@ -71,16 +69,15 @@ class TokenCreate(BaseModel):
 
 @router.post("/officers/{officer_id}/tokens", status_code=201)
 def create_token(
-    officer_id: str, payload: TokenCreate, session: SessionDep, services: ServicesDep,
-    actor: AdminActor,
+    officer_id: str, payload: TokenCreate, services: ServicesDep, actor: AdminActor
 ) -> dict[str, Any]:
     """Issue a bearer token (shown once; only its hash is kept) for a person or a device."""
-    officer = session.get(Officer, officer_id)
-    if officer is None:
-        raise NotFoundError(f"no officer {officer_id}")
-    token = issue_token(
-        session, officer, token_id=new_id(), now=services.ingestor.clock(), kind=payload.kind,
-        label=payload.label,
-    )
-    session.commit()
+    with session_scope(services.engine) as session:
+        officer = session.get(Officer, officer_id)
+        if officer is None:
+            raise NotFoundError(f"no officer {officer_id}")
+        token = issue_token(
+            session, officer, token_id=new_id(), now=services.ingestor.clock(),
+            kind=payload.kind, label=payload.label,
+        )
     return {"officer_id": officer_id, "kind": payload.kind, "token": token}

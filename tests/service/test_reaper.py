@@ -10,7 +10,7 @@ from sqlmodel import Session
 from evidence_service.capture_metadata import CaptureMetadata
 from evidence_service.identity import Actor
 from evidence_service.ingest import Ingestor, new_id
-from evidence_service.models import Evidence, Role, UploadSession
+from evidence_service.models import Evidence, PendingIntake, Role, UploadSession
 from evidence_service.reaper import reap
 from storage.errors import StoreUnavailableError
 from tests import samples
@@ -27,7 +27,7 @@ def test_crash_after_commit_is_finished_by_the_reaper(api: Api, monkeypatch: pyt
     ingestor = api.services.ingestor
     data = samples.jpeg_with_exif()
 
-    def crash(self: Ingestor, evidence_id: str) -> None:
+    def crash(self: Ingestor, evidence_id: str, **_: object) -> None:
         raise StoreUnavailableError("the process died here")
 
     monkeypatch.setattr(Ingestor, "finalize", crash)
@@ -39,20 +39,39 @@ def test_crash_after_commit_is_finished_by_the_reaper(api: Api, monkeypatch: pyt
         declared_sha256=None, idempotency_key=None, route="test",
     )
     assert status == 201 and body["finalized"] is False
-    assert stored_keys(api) == sorted([f"tmp/{evidence_id}", f"tmp/{evidence_id}.thumbnail"])
-    # Reads work before finalize (from the temp key).
+    key = received.key
+    assert stored_keys(api) == sorted([key, f"{key}.thumbnail"])
+    assert api.services.store.stat(key).retain_until is None  # not locked yet
+    # Reads work before finalize.
     content = api.client.get(f"/api/v1/evidence/{evidence_id}/content", headers=api.auth())
     assert content.content == data
     monkeypatch.undo()
 
     report = reap(ingestor, temp_ttl=timedelta(0))
-    assert report.finalized == 1 and report.discarded == 0
+    assert report.finalized == 1 and report.discarded == 0 and report.abandoned_intakes == 0
     with Session(api.services.engine) as session:
         row = session.get(Evidence, evidence_id)
-        assert row is not None and row.finalized and row.temp_key is None
-        key = row.object_key
+        assert row is not None and row.finalized and row.object_key == key
     assert stored_keys(api) == sorted([key, f"{key}.thumbnail"])
     assert api.services.store.stat(key).retain_until is not None
+    assert api.services.store.stat(f"{key}.thumbnail").retain_until is not None
+
+
+def test_crash_before_the_row_is_cleaned_by_the_reaper(api: Api) -> None:
+    """Bytes stored at the final key, then the process died before the evidence row."""
+    ingestor = api.services.ingestor
+    evidence_id = new_id()
+    received = ingestor.receive(evidence_id, "physical", iter([samples.png()]))
+    api.services.store.put(f"{received.key}.thumbnail", [b"thumb"])
+    assert stored_keys(api) == sorted([received.key, f"{received.key}.thumbnail"])
+    kept = reap(ingestor, temp_ttl=timedelta(hours=1))  # too young: may still be arriving
+    assert kept.abandoned_intakes == 0 and len(stored_keys(api)) == 2
+    report = reap(ingestor, temp_ttl=timedelta(0))
+    assert report.abandoned_intakes == 1
+    assert stored_keys(api) == []
+    with Session(api.services.engine) as session:
+        assert session.get(PendingIntake, evidence_id) is None
+        assert session.get(Evidence, evidence_id) is None
 
 
 def test_orphan_temp_objects_and_expired_sessions(api: Api) -> None:

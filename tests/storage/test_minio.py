@@ -249,3 +249,24 @@ def test_invalid_keys_are_rejected_before_any_request(dead_store: MinioStore) ->
 def test_presigning_needs_no_server(dead_store: MinioStore) -> None:
     url = dead_store.presigned_get_url("k", expires_seconds=60)
     assert url is not None and "X-Amz-Signature=" in url
+
+
+def test_discard_aborts_an_unfinished_multipart_upload_of_the_key(
+    minio_store: MinioStore, s3_endpoint: S3Endpoint
+) -> None:
+    """A writer killed mid-put leaves an invisible multipart upload; discard clears it."""
+    client = Minio(s3_endpoint.endpoint, access_key=s3_endpoint.access_key,
+                   secret_key=s3_endpoint.secret_key, secure=False)
+    key = "evidence/2026/11/KILLED"
+    upload_id = client._create_multipart_upload(minio_store.bucket, key, {})
+    client._upload_part(minio_store.bucket, key, b"x" * 1024, None, upload_id, 1)
+    other = client._create_multipart_upload(minio_store.bucket, key + "X", {})
+
+    def unfinished() -> list[str]:
+        listed = client._list_multipart_uploads(minio_store.bucket, prefix="evidence/")
+        return sorted(u.object_name or "" for u in listed.uploads)
+
+    assert unfinished() == [key, key + "X"]
+    minio_store.discard(key)
+    assert unfinished() == [key + "X"]
+    client._abort_multipart_upload(minio_store.bucket, key + "X", other)
