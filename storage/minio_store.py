@@ -19,9 +19,13 @@ exception escapes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import math
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import certifi
@@ -78,13 +82,15 @@ class MinioStore:
         region: str = "us-east-1",
         part_size: int = DEFAULT_S3_PART_SIZE,
         max_part_size: int = DEFAULT_MAX_BUFFERED_PART,
+        upload_concurrency: int = 2,
         connect_timeout: float = 5.0,
         read_timeout: float = 60.0,
         max_retries: int = 2,
         ca_certs: str | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        """``part_size``: parts of a streamed ``put``. ``max_part_size``: the most ``put_part``
+        """``part_size``: parts of a streamed ``put``, ``upload_concurrency`` of them in flight.
+        ``max_part_size``: the most ``put_part``
         buffers in memory for one part (S3 needs a part's length before sending it).
         ``max_retries``/timeouts bound how long an outage takes to surface as
         ``StoreUnavailableError``; ``ca_certs`` defaults to certifi's bundle. No request is
@@ -113,6 +119,9 @@ class MinioStore:
         self._region = region
         self._part_size = part_size
         self._max_part_size = max_part_size
+        if not 1 <= upload_concurrency <= 16:
+            raise ValueError(f"upload_concurrency must be 1..16, got {upload_concurrency}")
+        self._upload_concurrency = upload_concurrency
         self._multipart = MultipartCalls(self._client, bucket)
         self._now = clock
 
@@ -142,26 +151,31 @@ class MinioStore:
     # -- writing -------------------------------------------------------------------------------
 
     def put(self, key: str, chunks: Iterable[bytes], *, max_size: int | None = None) -> PutResult:
+        """Stream to ``key``: one PUT when the bytes fit in a part, else a multipart upload with
+        ``upload_concurrency`` parts in flight while the next part is read and hashed.
+
+        Memory stays at ``(upload_concurrency + 1) × part_size``. On any failure the multipart
+        upload is aborted (nothing is left), and the caller's own exception is re-raised as is.
+        """
         validate_key(key)
         self._refuse_existing(key)
         with Digester() as digester:
             reader = ChunkReader(chunks, digester.update, max_size)
             failure: Exception | None = None
             try:
-                with s3_errors(f"cannot upload {key}"):
-                    # One part in flight: the client's parallel uploader leaks its threads when
-                    # the source fails, and memory stays at one part.
-                    self._client.put_object(
-                        self._bucket,
-                        key,
-                        reader,  # type: ignore[arg-type]  # duck-typed: only read() is used
-                        length=-1,
-                        part_size=self._part_size,
-                        num_parallel_uploads=1,
-                    )
+                first = reader.read(self._part_size)
+                if len(first) < self._part_size:  # it all fits in one request
+                    try:
+                        with s3_errors(f"cannot upload {key}"):
+                            self._client.put_object(
+                                self._bucket, key, io.BytesIO(first), len(first)
+                            )
+                    except StorageError:
+                        self._remove_unfinished(key, len(first))
+                        raise
+                else:
+                    self._put_multipart(key, reader, first)
             except Exception:
-                if reader.exhausted:  # every byte went out: the object may exist after all
-                    self._remove_unfinished(key, reader.size)
                 if reader.error is None:
                     raise
                 failure = reader.error
@@ -169,6 +183,47 @@ class MinioStore:
                 raise failure  # outside the except clause: the caller's exception, untouched
             digests = digester.result()
         return PutResult(key=key, size=digests.size, sha256=digests.sha256, sm3=digests.sm3)
+
+    def _put_multipart(self, key: str, reader: ChunkReader, first: bytes) -> None:
+        with s3_errors(f"cannot start the upload of {key}"):
+            upload_id = self._multipart.create(key)
+        etags: dict[int, Future[str]] = {}
+        in_flight = threading.BoundedSemaphore(self._upload_concurrency)
+
+        def send(number: int, data: bytes) -> str:
+            try:
+                with s3_errors(f"cannot upload part {number} of {key}"):
+                    return self._multipart.upload_part(key, upload_id, number, data)
+            finally:
+                in_flight.release()
+
+        pool = ThreadPoolExecutor(self._upload_concurrency, thread_name_prefix="s3-part")
+        try:
+            data, number = first, 1
+            while data:
+                in_flight.acquire()
+                etags[number] = pool.submit(send, number, data)
+                failed = [f for f in etags.values() if f.done() and f.exception()]
+                if failed:
+                    failed[0].result()
+                if len(data) < self._part_size:
+                    break
+                data, number = reader.read(self._part_size), number + 1
+                if data and number > S3_MAX_PARTS:
+                    raise StorageError(
+                        f"{key}: more than {S3_MAX_PARTS} parts of {self._part_size} bytes"
+                    )
+            parts = [(n, etags[n].result()) for n in sorted(etags)]
+            with s3_errors(f"cannot complete the upload of {key}"):
+                self._multipart.complete(key, upload_id, parts)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            with contextlib.suppress(StorageError, S3Error, OSError, ValueError):
+                with s3_errors(f"cannot abort the upload of {key}"):
+                    self._multipart.abort(key, upload_id)
+            raise
+        finally:
+            pool.shutdown(wait=True)
 
     def promote(self, src_key: str, dst_key: str) -> ObjectInfo:
         validate_key(src_key)
