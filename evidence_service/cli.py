@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -19,8 +19,8 @@ err = Console(stderr=True)
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="bind address")] = None,
-    port: Annotated[Optional[int], typer.Option(help="TCP port")] = None,
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="seed demo data first and print it")] = False,
 ) -> None:
     """Run the API (data dir from EVIDENCE_DATA_DIR, default ./evidence-data)."""
@@ -40,13 +40,21 @@ def serve(
     bind_host = host or settings.host
     bind_port = port or settings.port
     err.print(f"Serving on http://{bind_host}:{bind_port}  (API docs: /docs)")
-    options = {"host": bind_host, "port": bind_port, "log_level": "info",
-               "timeout_graceful_shutdown": 5}
+    options = {
+        "host": bind_host,
+        "port": bind_port,
+        "log_level": "info",
+        "timeout_graceful_shutdown": 5,
+    }
     if settings.workers > 1:
         # The schema exists now (built above); each worker process builds its own services.
         services.close()
-        uvicorn.run("evidence_service.app:create_app_from_env", factory=True,
-                    workers=settings.workers, **options)
+        uvicorn.run(
+            "evidence_service.app:create_app_from_env",
+            factory=True,
+            workers=settings.workers,
+            **options,
+        )
     else:
         uvicorn.run(create_app(services=services), **options)
 
@@ -60,7 +68,9 @@ def demo() -> None:
     settings = Settings()
     services = build_services(settings)
     try:
-        print(json.dumps(seed_demo(services.engine, settings.data_dir), ensure_ascii=False, indent=2))
+        print(
+            json.dumps(seed_demo(services.engine, settings.data_dir), ensure_ascii=False, indent=2)
+        )
     finally:
         services.close()
 
@@ -71,8 +81,8 @@ def upload(
     port: Annotated[str, typer.Option("--port", "-p", help="capture port id")],
     token: Annotated[str, typer.Option(envvar="EVIDENCE_TOKEN", help="bearer token")],
     url: Annotated[str, typer.Option(help="service URL")] = "http://127.0.0.1:8000",
-    title: Annotated[Optional[str], typer.Option(help="title (default: file name)")] = None,
-    metadata: Annotated[Optional[str], typer.Option(help="capture metadata as JSON")] = None,
+    title: Annotated[str | None, typer.Option(help="title (default: file name)")] = None,
+    metadata: Annotated[str | None, typer.Option(help="capture metadata as JSON")] = None,
     chunk_mib: Annotated[int, typer.Option(help="chunk size in MiB")] = 8,
 ) -> None:
     """Upload FILE through the resumable API with a progress bar; print the evidence JSON."""
@@ -81,14 +91,23 @@ def upload(
     meta = json.loads(metadata) if metadata else {}
     meta.setdefault("title", title or file.name)
     total = file.stat().st_size
-    with EvidenceClient(url, token) as client, Progress(
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-        TransferSpeedColumn(), console=err,
-    ) as progress:
+    with (
+        EvidenceClient(url, token) as client,
+        Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            console=err,
+        ) as progress,
+    ):
         task = progress.add_task(file.name, total=total)
         try:
             result = client.upload(
-                file, port=port, metadata=meta, chunk_size=chunk_mib * 1024 * 1024,
+                file,
+                port=port,
+                metadata=meta,
+                chunk_size=chunk_mib * 1024 * 1024,
                 on_progress=lambda done, _total: progress.update(task, completed=done),
             )
         except ApiError as exc:

@@ -53,10 +53,18 @@ def _read_exactly(fh: BinaryIO, size: int) -> Iterator[bytes]:
 
 
 class EvidenceClient:
-    def __init__(self, base_url: str, token: str, *, timeout: float = 60.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.http = httpx.Client(
-            base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            transport=transport,
             headers={"Authorization": f"Bearer {token}"},
         )
 
@@ -88,11 +96,19 @@ class EvidenceClient:
         created = _check(
             self.http.post(
                 "/api/v1/uploads",
-                json={"port": port, "metadata": metadata, "filename": path.name,
-                      "total_size": total, "sha256": sha256},
-                headers={"Idempotency-Key": "upload-" + hashlib.sha256(
-                    json.dumps([port, metadata, sha256], sort_keys=True).encode()
-                ).hexdigest()[:48]},
+                json={
+                    "port": port,
+                    "metadata": metadata,
+                    "filename": path.name,
+                    "total_size": total,
+                    "sha256": sha256,
+                },
+                headers={
+                    "Idempotency-Key": "upload-"
+                    + hashlib.sha256(
+                        json.dumps([port, metadata, sha256], sort_keys=True).encode()
+                    ).hexdigest()[:48]
+                },
             )
         ).json()
         upload_url = f"/api/v1/uploads/{created['id']}"

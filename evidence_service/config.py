@@ -1,4 +1,4 @@
-"""Settings: built once at the edge (CLI / app factory) and passed down. No other module reads env."""
+"""Settings: built once at the edge (CLI, app factory) and passed down; nothing else reads env."""
 
 from __future__ import annotations
 

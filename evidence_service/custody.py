@@ -87,7 +87,9 @@ class ChainHead:
 
 
 def chain_head(session: Session) -> ChainHead:
-    last = session.exec(select(CustodyEvent).order_by(col(CustodyEvent.seq).desc()).limit(1)).first()
+    last = session.exec(
+        select(CustodyEvent).order_by(col(CustodyEvent.seq).desc()).limit(1)
+    ).first()
     if last is None:
         return ChainHead(0, GENESIS_HASH)
     return ChainHead(last.seq, last.hash)

@@ -8,8 +8,8 @@ SQLite). Read-only sessions begin DEFERRED and never wait for writers (WAL).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
@@ -82,13 +82,14 @@ def create_schema(engine: Engine) -> None:
 
 
 WRITE_OPTION = "evidence_writes"
-_sqlite_writer_locks: dict[int, threading.Lock] = {}
+_sqlite_writer_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
 
-def _writer_lock(engine: Engine) -> threading.Lock:
+def _sqlite_writer_lock(engine: Engine) -> threading.Lock:
+    """One lock per SQLite database file in this process, shared by every engine on it."""
     with _locks_guard:
-        return _sqlite_writer_locks.setdefault(id(engine.pool), threading.Lock())
+        return _sqlite_writer_locks.setdefault(str(engine.url.database), threading.Lock())
 
 
 @contextmanager
@@ -98,9 +99,11 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     On SQLite the writers of this process queue on a lock before BEGIN IMMEDIATE, so they wait
     in order instead of in SQLite's sleeping busy handler.
     """
-    is_sqlite = engine.dialect.name == "sqlite"
-    guard = _writer_lock(engine) if is_sqlite else nullcontext()
-    bind = engine.execution_options(**{WRITE_OPTION: True}) if is_sqlite else engine
+    guard: threading.Lock | nullcontext[None] = nullcontext()
+    bind = engine
+    if engine.dialect.name == "sqlite":
+        guard = _sqlite_writer_lock(engine)
+        bind = engine.execution_options(**{WRITE_OPTION: True})
     with guard, Session(bind, expire_on_commit=False) as session:
         try:
             yield session

@@ -77,14 +77,20 @@ def seed_demo(engine: Engine, data_dir: Path, *, clock: Clock = utcnow) -> dict[
             ).first()
             if officer is None:
                 officer = Officer(
-                    id=new_id(), name=name, role=role, department_id=dept.id, cert_no=cert_no,
+                    id=new_id(),
+                    name=name,
+                    role=role,
+                    department_id=dept.id,
+                    cert_no=cert_no,
                     created_at=now,
                 )
                 session.add(officer)
                 session.flush()
-            token = TOKEN_PREFIX + "demo_" + hmac.new(
-                secret, officer.id.encode(), hashlib.sha256
-            ).hexdigest()[:40]
+            token = (
+                TOKEN_PREFIX
+                + "demo_"
+                + hmac.new(secret, officer.id.encode(), hashlib.sha256).hexdigest()[:40]
+            )
             exists = session.exec(
                 select(ApiToken).where(ApiToken.token_sha256 == token_digest(token))
             ).first()
@@ -92,8 +98,12 @@ def seed_demo(engine: Engine, data_dir: Path, *, clock: Clock = utcnow) -> dict[
                 issue_token(session, officer, token_id=new_id(), now=now, label="demo", token=token)
             out["users"].append(
                 {
-                    "id": officer.id, "name": officer.name, "role": str(officer.role),
-                    "department_id": dept.id, "department": dept.name, "token": token,
+                    "id": officer.id,
+                    "name": officer.name,
+                    "role": str(officer.role),
+                    "department_id": dept.id,
+                    "department": dept.name,
+                    "token": token,
                 }
             )
     return out

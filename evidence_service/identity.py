@@ -34,15 +34,25 @@ def token_digest(token: str) -> str:
 
 
 def issue_token(
-    session: Session, officer: Officer, *, token_id: str, now: datetime, kind: str = "person",
-    label: str = "", token: str | None = None,
+    session: Session,
+    officer: Officer,
+    *,
+    token_id: str,
+    now: datetime,
+    kind: str = "person",
+    label: str = "",
+    token: str | None = None,
 ) -> str:
     """Create a token for ``officer``; the clear token is returned once and never stored."""
     token = token or new_token()
     session.add(
         ApiToken(
-            id=token_id, token_sha256=token_digest(token), officer_id=officer.id, kind=kind,
-            label=label, created_at=now,
+            id=token_id,
+            token_sha256=token_digest(token),
+            officer_id=officer.id,
+            kind=kind,
+            label=label,
+            created_at=now,
         )
     )
     return token

@@ -26,10 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy import delete, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, delete, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 from ulid import ULID
 
@@ -39,7 +37,6 @@ from evidence_service.config import Settings
 from evidence_service.custody import CustodyAction, append_event
 from evidence_service.db import session_scope
 from evidence_service.errors import (
-    EvidenceError,
     HashMismatchError,
     IdempotencyConflictError,
     OversizeError,
@@ -110,6 +107,20 @@ class ChunkChain:
     head: str
 
 
+@dataclass(frozen=True)
+class Capture:
+    """Everything known about one capture before its row is written."""
+
+    evidence_id: str
+    actor: Actor
+    port_id: str
+    metadata: CaptureMetadata
+    filename: str | None
+    received: Received
+    upload_session_id: str | None = None
+    chunk_chain: ChunkChain | None = None
+
+
 def request_fingerprint(route: str, **parts: Any) -> str:
     return hashlib.sha256(canonicalize({"route": route, **parts})).hexdigest()
 
@@ -170,7 +181,9 @@ class Ingestor:
         if self.discard_quietly(*keys):
             try:
                 with session_scope(self.engine) as session:
-                    session.execute(delete(PendingIntake).where(col(PendingIntake.id) == evidence_id))
+                    session.execute(
+                        delete(PendingIntake).where(col(PendingIntake.id) == evidence_id)
+                    )
             except SQLAlchemyError:
                 log.warning("could not drop intake %s; the reaper will", evidence_id)
 
@@ -201,7 +214,7 @@ class Ingestor:
         upload_session_id: str | None = None,
         chunk_chain: ChunkChain | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        """Record and finalize. Returns (HTTP status, public body); discards the objects on error."""
+        """Record and finalize; returns (HTTP status, public body). Discards objects on error."""
         written = received.keys_written()
         try:
             if declared_sha256 and declared_sha256.lower() != received.put.sha256:
@@ -211,8 +224,12 @@ class Ingestor:
                     received=received.put.sha256,
                 )
             fingerprint = request_fingerprint(
-                route, port=port_id, metadata=metadata.as_json(), filename=filename,
-                sha256=received.put.sha256, size=received.put.size,
+                route,
+                port=port_id,
+                metadata=metadata.as_json(),
+                filename=filename,
+                sha256=received.put.sha256,
+                size=received.put.size,
             )
             if idempotency_key:
                 replay = self.replay(actor, idempotency_key, route, fingerprint)
@@ -226,16 +243,27 @@ class Ingestor:
                 written.append(key)
                 derived_rows.append(
                     DerivedObject(
-                        id=new_id(), evidence_id=evidence_id, role=derived.role,
-                        media_type=derived.media_type, size=put.size, sha256=put.sha256,
+                        id=new_id(),
+                        evidence_id=evidence_id,
+                        role=derived.role,
+                        media_type=derived.media_type,
+                        size=put.size,
+                        sha256=put.sha256,
                         object_key=key,
                     )
                 )
-            received_at = self.clock()
-            evidence = self._evidence_row(
-                evidence_id, actor, port_id, metadata, filename, received, received_at,
-                upload_session_id, chunk_chain,
+            capture = Capture(
+                evidence_id,
+                actor,
+                port_id,
+                metadata,
+                filename,
+                received,
+                upload_session_id,
+                chunk_chain,
             )
+            received_at = self.clock()
+            evidence = evidence_row(capture, received_at)
             body = evidence_public(evidence, derived_rows)
             try:
                 with session_scope(self.engine) as session:
@@ -246,16 +274,23 @@ class Ingestor:
                         delete(PendingIntake).where(col(PendingIntake.id) == evidence_id)
                     )
                     append_event(
-                        session, action=CustodyAction.captured, at=received_at,
-                        evidence_id=evidence_id, actor_id=actor.officer_id,
+                        session,
+                        action=CustodyAction.captured,
+                        at=received_at,
+                        evidence_id=evidence_id,
+                        actor_id=actor.officer_id,
                         department_id=actor.department_id,
                         details=self._captured_details(evidence, chunk_chain),
                     )
                     if idempotency_key:
                         session.add(
                             IdempotencyRecord(
-                                actor_id=actor.officer_id, key=idempotency_key, route=route,
-                                fingerprint=fingerprint, status_code=201, response=body,
+                                actor_id=actor.officer_id,
+                                key=idempotency_key,
+                                route=route,
+                                fingerprint=fingerprint,
+                                status_code=201,
+                                response=body,
                                 created_at=received_at,
                             )
                         )
@@ -279,51 +314,14 @@ class Ingestor:
             log.exception("finalize of %s failed; the reaper will finish it", evidence_id)
         return 201, body
 
-    def _evidence_row(
-        self,
-        evidence_id: str,
-        actor: Actor,
-        port_id: str,
-        metadata: CaptureMetadata,
-        filename: str | None,
-        received: Received,
-        received_at: datetime,
-        upload_session_id: str | None,
-        chunk_chain: ChunkChain | None,
-    ) -> Evidence:
-        captured_at = metadata.captured_at or received_at
-        statement = CaptureStatement(
-            evidence_id=evidence_id, port=port_id, sha256=received.put.sha256,
-            sm3=received.put.sm3, size=received.put.size,
-            media_type=received.extraction.media_type, captured_at=rfc3339(captured_at),
-            received_at=rfc3339(received_at), officer_id=actor.officer_id,
-            department_id=actor.department_id, metadata_sha256=metadata.sha256(),
-        )
-        location = metadata.location
-        return Evidence(
-            id=evidence_id, port=port_id, title=metadata.title, description=metadata.description,
-            captured_at=captured_at, received_at=received_at, officer_id=actor.officer_id,
-            department_id=actor.department_id, original_filename=filename,
-            location_lat=location.lat if location else None,
-            location_lon=location.lon if location else None,
-            location_address=location.address if location else None,
-            tags=[t.model_dump(mode="json") for t in metadata.tags],
-            capture_metadata=metadata.as_json(), metadata_sha256=metadata.sha256(),
-            media_type=received.extraction.media_type, size=received.put.size,
-            sha256=received.put.sha256, sm3=received.put.sm3,
-            extracted=received.extraction.fields, statement=statement.as_json(),
-            statement_sha256=statement.sha256_hex(),
-            object_key=received.key, temp_key=received.temp_key,
-            finalized=False, upload_session_id=upload_session_id,
-            chunk_chain_head=chunk_chain.head if chunk_chain else None,
-            chunk_count=chunk_chain.count if chunk_chain else None,
-        )
-
     @staticmethod
     def _captured_details(evidence: Evidence, chain: ChunkChain | None) -> dict[str, Any]:
         details: dict[str, Any] = {
-            "port": evidence.port, "sha256": evidence.sha256, "sm3": evidence.sm3,
-            "size": evidence.size, "statement_sha256": evidence.statement_sha256,
+            "port": evidence.port,
+            "sha256": evidence.sha256,
+            "sm3": evidence.sm3,
+            "size": evidence.size,
+            "statement_sha256": evidence.statement_sha256,
         }
         if chain is not None:
             details["chunk_chain"] = {"count": chain.count, "head": chain.head}
@@ -348,7 +346,12 @@ class Ingestor:
         return record.status_code, record.response
 
     def remember(
-        self, actor: Actor, key: str, route: str, fingerprint: str, status: int,
+        self,
+        actor: Actor,
+        key: str,
+        route: str,
+        fingerprint: str,
+        status: int,
         body: dict[str, Any],
     ) -> None:
         """Store the answer to an idempotent request (a concurrent twin's answer wins)."""
@@ -356,8 +359,13 @@ class Ingestor:
             with session_scope(self.engine) as session:
                 session.add(
                     IdempotencyRecord(
-                        actor_id=actor.officer_id, key=key, route=route, fingerprint=fingerprint,
-                        status_code=status, response=body, created_at=self.clock(),
+                        actor_id=actor.officer_id,
+                        key=key,
+                        route=route,
+                        fingerprint=fingerprint,
+                        status_code=status,
+                        response=body,
+                        created_at=self.clock(),
                     )
                 )
         except IntegrityError:
@@ -398,6 +406,57 @@ class Ingestor:
                 .where(col(Evidence.id) == evidence_id)
                 .values(finalized=True, temp_key=None)
             )
+
+
+def evidence_row(capture: Capture, received_at: datetime) -> Evidence:
+    """The row (with its capture statement) for bytes received and checked."""
+    evidence_id, actor, port_id = capture.evidence_id, capture.actor, capture.port_id
+    metadata, received, chunk_chain = capture.metadata, capture.received, capture.chunk_chain
+    captured_at = metadata.captured_at or received_at
+    statement = CaptureStatement(
+        evidence_id=evidence_id,
+        port=port_id,
+        sha256=received.put.sha256,
+        sm3=received.put.sm3,
+        size=received.put.size,
+        media_type=received.extraction.media_type,
+        captured_at=rfc3339(captured_at),
+        received_at=rfc3339(received_at),
+        officer_id=actor.officer_id,
+        department_id=actor.department_id,
+        metadata_sha256=metadata.sha256(),
+    )
+    location = metadata.location
+    return Evidence(
+        id=evidence_id,
+        port=port_id,
+        title=metadata.title,
+        description=metadata.description,
+        captured_at=captured_at,
+        received_at=received_at,
+        officer_id=actor.officer_id,
+        department_id=actor.department_id,
+        original_filename=capture.filename,
+        location_lat=location.lat if location else None,
+        location_lon=location.lon if location else None,
+        location_address=location.address if location else None,
+        tags=[t.model_dump(mode="json") for t in metadata.tags],
+        capture_metadata=metadata.as_json(),
+        metadata_sha256=metadata.sha256(),
+        media_type=received.extraction.media_type,
+        size=received.put.size,
+        sha256=received.put.sha256,
+        sm3=received.put.sm3,
+        extracted=received.extraction.fields,
+        statement=statement.as_json(),
+        statement_sha256=statement.sha256_hex(),
+        object_key=received.key,
+        temp_key=received.temp_key,
+        finalized=False,
+        upload_session_id=capture.upload_session_id,
+        chunk_chain_head=chunk_chain.head if chunk_chain else None,
+        chunk_count=chunk_chain.count if chunk_chain else None,
+    )
 
 
 def evidence_public(evidence: Evidence, derived: Iterable[DerivedObject] = ()) -> dict[str, Any]:

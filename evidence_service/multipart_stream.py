@@ -132,7 +132,9 @@ class StreamedForm:
                         check_filename(filename)
                     ctype = value.get("content-type")
                     self._in_file = True
-                    return fields, FilePart(name, filename, ctype.decode("latin-1") if ctype else None)
+                    return fields, FilePart(
+                        name, filename, ctype.decode("latin-1") if ctype else None
+                    )
                 if len(fields) >= MAX_FIELDS:
                     raise BadRequestError("too many form fields")
                 current, buffer = name, bytearray()

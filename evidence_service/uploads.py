@@ -101,11 +101,19 @@ class UploadManager:
             raise StoreUnavailableError(f"could not start the upload: {exc}") from exc
         now = self.ingestor.clock()
         upload = UploadSession(
-            id=session_id, port=port_id, capture_metadata=metadata.as_json(), filename=filename,
-            officer_id=actor.officer_id, department_id=actor.department_id,
-            declared_size=total_size, declared_sha256=sha256.lower() if sha256 else None,
-            chain_head=CHAIN_GENESIS, temp_key=temp_key, store_upload_id=upload_id,
-            created_at=now, updated_at=now,
+            id=session_id,
+            port=port_id,
+            capture_metadata=metadata.as_json(),
+            filename=filename,
+            officer_id=actor.officer_id,
+            department_id=actor.department_id,
+            declared_size=total_size,
+            declared_sha256=sha256.lower() if sha256 else None,
+            chain_head=CHAIN_GENESIS,
+            temp_key=temp_key,
+            store_upload_id=upload_id,
+            created_at=now,
+            updated_at=now,
             expires_at=now + timedelta(hours=self.ingestor.settings.upload_session_ttl_hours),
         )
         with session_scope(self.ingestor.engine) as session:
@@ -135,7 +143,8 @@ class UploadManager:
         self._require_open(upload)
         if upload.tail_received:
             raise UploadStateError(
-                "a final short chunk was already received; complete the upload", offset=upload.offset
+                "a final short chunk was already received; complete the upload",
+                offset=upload.offset,
             )
         if offset != upload.offset:
             raise UploadOffsetConflictError(
@@ -194,7 +203,9 @@ class UploadManager:
         if chunk_sha256 and chunk_sha256.lower() != part.sha256:
             raise HashMismatchError(
                 "the chunk does not match its declared SHA-256; send it again",
-                declared=chunk_sha256.lower(), received=part.sha256, offset=upload.offset,
+                declared=chunk_sha256.lower(),
+                received=part.sha256,
+                offset=upload.offset,
             )
         now = self.ingestor.clock()
         chain_hash = chain_step(upload.chain_head, part.sha256)
@@ -205,8 +216,13 @@ class UploadManager:
                 raise UploadOffsetConflictError("the upload moved on meanwhile", offset=row.offset)
             session.add(
                 UploadChunk(
-                    session_id=row.id, part_number=part_number, offset=row.offset,
-                    size=part.size, sha256=part.sha256, etag=part.etag, chain_hash=chain_hash,
+                    session_id=row.id,
+                    part_number=part_number,
+                    offset=row.offset,
+                    size=part.size,
+                    sha256=part.sha256,
+                    etag=part.etag,
+                    chain_hash=chain_hash,
                     received_at=now,
                 )
             )
@@ -246,7 +262,8 @@ class UploadManager:
             ).all()
         try:
             self.store.complete_multipart(
-                upload.temp_key, upload.store_upload_id,
+                upload.temp_key,
+                upload.store_upload_id,
                 [PartResult(p.part_number, p.size, p.etag, p.sha256) for p in parts],
             )
         except StorageError as exc:
@@ -265,10 +282,16 @@ class UploadManager:
         received = Received(key, put, extraction, temp_key=upload.temp_key)
         try:
             status, body = self.ingestor.record(
-                evidence_id=evidence_id, actor=actor, port_id=upload.port, metadata=metadata,
-                filename=upload.filename, received=received,
-                declared_sha256=upload.declared_sha256, idempotency_key=idempotency_key,
-                route=route, upload_session_id=upload.id,
+                evidence_id=evidence_id,
+                actor=actor,
+                port_id=upload.port,
+                metadata=metadata,
+                filename=upload.filename,
+                received=received,
+                declared_sha256=upload.declared_sha256,
+                idempotency_key=idempotency_key,
+                route=route,
+                upload_session_id=upload.id,
                 chunk_chain=ChunkChain(upload.chunk_count, upload.chain_head),
             )
         except BaseException:
@@ -281,7 +304,9 @@ class UploadManager:
         self, upload: UploadSession, live: _LiveState | None
     ) -> tuple[PutResult, Extraction]:
         if live is not None and live.offset == upload.offset and live.inspection is not None:
-            put = PutResult(upload.temp_key, upload.offset, live.sha256.hexdigest(), live.sm3.hexdigest())
+            put = PutResult(
+                upload.temp_key, upload.offset, live.sha256.hexdigest(), live.sm3.hexdigest()
+            )
             return put, live.inspection.finish()
         # The in-process state is gone: read the assembled object once to rebuild it.
         live = _LiveState(0, inspection=get_port(upload.port).inspect())
@@ -311,7 +336,10 @@ class UploadManager:
             row.updated_at = now
             session.add(row)
             append_event(
-                session, action=CustodyAction.upload_aborted, at=now, actor_id=actor.officer_id,
+                session,
+                action=CustodyAction.upload_aborted,
+                at=now,
+                actor_id=actor.officer_id,
                 department_id=actor.department_id,
                 details={"upload_id": session_id, "bytes_received": row.offset},
             )
@@ -329,7 +357,9 @@ class UploadManager:
 
     def _require_open(self, upload: UploadSession) -> None:
         if upload.status != UploadStatus.open:
-            raise UploadStateError(f"the upload is {upload.status}", status_value=str(upload.status))
+            raise UploadStateError(
+                f"the upload is {upload.status}", status_value=str(upload.status)
+            )
 
     def _completed_body(self, upload: UploadSession) -> dict[str, Any]:
         from evidence_service.evidence_queries import evidence_body

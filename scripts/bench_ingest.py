@@ -14,7 +14,6 @@ Usage: python scripts/bench_ingest.py [--size-mib 1024] [--small 2000] [--client
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import signal
@@ -84,7 +83,10 @@ class Server:
         self.log = open(data_dir / "server.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "evidence_service.cli", "serve", "--port", str(self.port)],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
         )
         wait_http(self.url + "/healthz", self.proc)
         self.ps = psutil.Process(self.proc.pid)
@@ -97,8 +99,11 @@ class Server:
 
 def start_server(settings: Settings) -> tuple[Server, str]:
     services = build_services(settings)
-    token = next(u["token"] for u in seed_demo(services.engine, settings.data_dir)["users"]
-                 if u["role"] == "officer")
+    token = next(
+        u["token"]
+        for u in seed_demo(services.engine, settings.data_dir)["users"]
+        if u["role"] == "officer"
+    )
     services.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVIDENCE_")}
     for name, value in settings.model_dump().items():
@@ -111,10 +116,10 @@ def start_server(settings: Settings) -> tuple[Server, str]:
 def upload_through_server(server: Server, token: str, total: int) -> tuple[float, int, dict]:
     boundary = "benchboundary"
     head = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"port\"\r\n\r\naudiovisual\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="port"\r\n\r\naudiovisual\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n'
         '{"title": "benchmark recording"}\r\n'
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"b.mp4\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="b.mp4"\r\n'
         "Content-Type: video/mp4\r\n\r\n"
     ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
@@ -138,10 +143,14 @@ def upload_through_server(server: Server, token: str, total: int) -> tuple[float
     sampler.start()
     start = time.perf_counter()
     response = httpx.post(
-        server.url + "/api/v1/evidence", content=body(), timeout=3600,
-        headers={"Authorization": f"Bearer {token}",
-                 "Content-Type": f"multipart/form-data; boundary={boundary}",
-                 "Content-Length": str(len(head) + total + len(tail))},
+        server.url + "/api/v1/evidence",
+        content=body(),
+        timeout=3600,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Content-Length": str(len(head) + total + len(tail)),
+        },
     )
     elapsed = time.perf_counter() - start
     stop.set()
@@ -153,9 +162,11 @@ def upload_through_server(server: Server, token: str, total: int) -> tuple[float
 
 def report(name: str, ours: float, base: float, total: int, goal: float) -> float:
     ratio = base / ours
-    print(f"  {name}: server {total / MiB / ours:8.1f} MiB/s ({ours:6.2f} s)   "
-          f"baseline {total / MiB / base:8.1f} MiB/s ({base:6.2f} s)   "
-          f"ratio {ratio:.2f} (goal >= {goal}) {'OK' if ratio >= goal else 'MISSED'}")
+    print(
+        f"  {name}: server {total / MiB / ours:8.1f} MiB/s ({ours:6.2f} s)   "
+        f"baseline {total / MiB / base:8.1f} MiB/s ({base:6.2f} s)   "
+        f"ratio {ratio:.2f} (goal >= {goal}) {'OK' if ratio >= goal else 'MISSED'}"
+    )
     return ratio
 
 
@@ -163,20 +174,27 @@ def bench_minio(tmp: Path, total: int) -> None:
     port = free_port()
     moto = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_http(f"http://127.0.0.1:{port}", moto)
-        settings = Settings(data_dir=tmp / "minio-data", object_store="minio",
-                            minio_endpoint=f"127.0.0.1:{port}", minio_access_key="bench",
-                            minio_secret_key="bench-secret", minio_bucket="bench-evidence")
+        settings = Settings(
+            data_dir=tmp / "minio-data",
+            object_store="minio",
+            minio_endpoint=f"127.0.0.1:{port}",
+            minio_access_key="bench",
+            minio_secret_key="bench-secret",
+            minio_bucket="bench-evidence",
+        )
         server, token = start_server(settings)
         try:
             ours, growth, body = upload_through_server(server, token, total)
         finally:
             server.stop()
-        client = Minio(f"127.0.0.1:{port}", access_key="bench", secret_key="bench-secret",
-                       secure=False)
+        client = Minio(
+            f"127.0.0.1:{port}", access_key="bench", secret_key="bench-secret", secure=False
+        )
         client.make_bucket("bench-direct")
 
         class Reader:
@@ -198,8 +216,10 @@ def bench_minio(tmp: Path, total: int) -> None:
         base = time.perf_counter() - start
         print(f"(a) {total // MiB} MiB into MinioStore via moto S3 (sha256 {body['sha256'][:12]}…)")
         report("throughput", ours, base, total, 0.8)
-        print(f"  server peak RSS growth: {growth / MiB:.1f} MiB (goal <= 64) "
-              f"{'OK' if growth <= 64 * MiB else 'MISSED'}")
+        print(
+            f"  server peak RSS growth: {growth / MiB:.1f} MiB (goal <= 64) "
+            f"{'OK' if growth <= 64 * MiB else 'MISSED'}"
+        )
     finally:
         moto.terminate()
         moto.wait(timeout=30)
@@ -237,14 +257,17 @@ def bench_small(tmp: Path, count: int, clients: int, size: int = 100_000) -> Non
     lock = threading.Lock()
 
     def worker(n: int) -> None:
-        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"},
-                          timeout=60) as client:
+        with httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ) as client:
             for i in range(n):
                 data = payloads[i % len(payloads)]
                 t0 = time.perf_counter()
-                r = client.post("/api/v1/evidence",
-                                data={"port": "electronic", "metadata": json.dumps({"title": f"r{i}"})},
-                                files={"file": ("r.bin", data, "application/octet-stream")})
+                r = client.post(
+                    "/api/v1/evidence",
+                    data={"port": "electronic", "metadata": json.dumps({"title": f"r{i}"})},
+                    files={"file": ("r.bin", data, "application/octet-stream")},
+                )
                 dt = time.perf_counter() - t0
                 if r.status_code != 201:
                     raise SystemExit(f"small upload failed: {r.status_code} {r.text}")
@@ -263,9 +286,15 @@ def bench_small(tmp: Path, count: int, clients: int, size: int = 100_000) -> Non
     rate = count / elapsed
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
-    print(f"(c) {count} uploads of {size // 1000} KB from {clients} clients (SQLite + LocalStore)")
-    print(f"  {rate:.0f} uploads/s (goal >= 200) {'OK' if rate >= 200 else 'MISSED'}   "
-          f"p50 {p50:.1f} ms   p99 {p99:.1f} ms   total {elapsed:.1f} s")
+    database = "PostgreSQL" if settings.resolved_db_url.startswith("postgresql") else "SQLite"
+    print(
+        f"(c) {count} uploads of {size // 1000} KB from {clients} clients "
+        f"({database} + LocalStore, {settings.workers} worker process(es))"
+    )
+    print(
+        f"  {rate:.0f} uploads/s (goal >= 200) {'OK' if rate >= 200 else 'MISSED'}   "
+        f"p50 {p50:.1f} ms   p99 {p99:.1f} ms   total {elapsed:.1f} s"
+    )
 
 
 def main() -> None:

@@ -43,7 +43,9 @@ def png_bomb_header(width: int = 100_000, height: int = 100_000) -> bytes:
     import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 1024)
@@ -86,19 +88,32 @@ def wav(seconds: float = 1.0, rate: int = 8000) -> bytes:
 def mp4(size: int = 64 * 1024) -> bytes:
     ftyp = struct.pack(">I", 24) + b"ftypisom" + struct.pack(">I", 512) + b"isomiso2"
     mdat_len = size - len(ftyp)
-    return ftyp + struct.pack(">I", mdat_len) + b"mdat" + bytes(range(256)) * ((mdat_len - 8) // 256) + b"\0" * ((mdat_len - 8) % 256)
+    return (
+        ftyp
+        + struct.pack(">I", mdat_len)
+        + b"mdat"
+        + bytes(range(256)) * ((mdat_len - 8) // 256)
+        + b"\0" * ((mdat_len - 8) % 256)
+    )
 
 
 def iot_json(count: int = 3) -> bytes:
     readings = [
-        {"ts": f"2026-11-27T08:0{i}:00Z", "metric": "oil_fume_mg_m3", "value": 1.2 + i, "unit": "mg/m3"}
+        {
+            "ts": f"2026-11-27T08:0{i}:00Z",
+            "metric": "oil_fume_mg_m3",
+            "value": 1.2 + i,
+            "unit": "mg/m3",
+        }
         for i in range(count)
     ]
     return json.dumps({"device_id": "HZ-CATER-0042", "readings": readings}).encode()
 
 
 def iot_csv_bad() -> bytes:
-    return b"device_id,ts,metric,value\nHZ-1,2026-11-27T08:00:00Z,temp,12.5\nHZ-1,not-a-time,temp,x\n"
+    return (
+        b"device_id,ts,metric,value\nHZ-1,2026-11-27T08:00:00Z,temp,12.5\nHZ-1,not-a-time,temp,x\n"
+    )
 
 
 def diagram() -> bytes:

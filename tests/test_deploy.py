@@ -27,9 +27,10 @@ def test_compose_services_ports_and_settings() -> None:
     assert env["EVIDENCE_MINIO_ENDPOINT"].split(":")[0] == "minio"
     settings = Settings(**{k.removeprefix("EVIDENCE_").lower(): v for k, v in env.items()})
     assert settings.object_store == "minio" and settings.minio_secure is False
-    assert settings.minio_secret_key.get_secret_value() == services["minio"]["environment"][
-        "MINIO_ROOT_PASSWORD"
-    ]
+    assert (
+        settings.minio_secret_key.get_secret_value()
+        == services["minio"]["environment"]["MINIO_ROOT_PASSWORD"]
+    )
     assert settings.minio_access_key == services["minio"]["environment"]["MINIO_ROOT_USER"]
 
 

@@ -97,13 +97,21 @@ async def create_evidence(
         evidence_id = new_id()
         received = services.ingestor.receive(evidence_id, port_id, form.file_chunks())
         return services.ingestor.record(
-            evidence_id=evidence_id, actor=actor, port_id=port_id, metadata=metadata,
-            filename=file_part.filename, received=received, declared_sha256=declared,
-            idempotency_key=idempotency_key, route=ROUTE_CREATE,
+            evidence_id=evidence_id,
+            actor=actor,
+            port_id=port_id,
+            metadata=metadata,
+            filename=file_part.filename,
+            received=received,
+            declared_sha256=declared,
+            idempotency_key=idempotency_key,
+            route=ROUTE_CREATE,
         )
 
     status, body = await consume_body(request, ingest)
-    return JSONResponse(body, status_code=status, headers={"Location": f"{router.prefix}/{body['id']}"})
+    return JSONResponse(
+        body, status_code=status, headers={"Location": f"{router.prefix}/{body['id']}"}
+    )
 
 
 @router.get("", summary="List evidence (newest first, cursor-paginated)")
@@ -137,8 +145,13 @@ def record_custody(
 ) -> None:
     with session_scope(services.engine) as session:
         append_event(
-            session, action=action, at=services.ingestor.clock(), evidence_id=evidence.id,
-            actor_id=actor.officer_id, department_id=actor.department_id, details=details,
+            session,
+            action=action,
+            at=services.ingestor.clock(),
+            evidence_id=evidence.id,
+            actor_id=actor.officer_id,
+            department_id=actor.department_id,
+            details=details,
         )
 
 
@@ -147,8 +160,11 @@ def get_item(evidence_id: str, services: ServicesDep, actor: CurrentActor) -> di
     body = evidence_body(services.engine, evidence_id)
     with session_scope(services.engine) as session:
         append_event(
-            session, action=CustodyAction.viewed, at=services.ingestor.clock(),
-            evidence_id=evidence_id, actor_id=actor.officer_id,
+            session,
+            action=CustodyAction.viewed,
+            at=services.ingestor.clock(),
+            evidence_id=evidence_id,
+            actor_id=actor.officer_id,
             department_id=actor.department_id,
         )
     return body
@@ -211,7 +227,10 @@ def get_content(
             return RedirectResponse(url, status_code=307)
     start, end = span if span else (0, evidence.size - 1)
     record_custody(
-        services, actor, evidence, CustodyAction.downloaded,
+        services,
+        actor,
+        evidence,
+        CustodyAction.downloaded,
         range=f"{start}-{end}" if span else None,
     )
     headers = {
@@ -223,15 +242,15 @@ def get_content(
     }
     if span:
         headers["Content-Range"] = f"bytes {start}-{end}/{evidence.size}"
-    chunks: Iterator[bytes] = (
-        services.store.get(key, start, end) if evidence.size else iter(())
-    )
+    chunks: Iterator[bytes] = services.store.get(key, start, end) if evidence.size else iter(())
     return StreamingResponse(
         chunks, status_code=206 if span else 200, media_type=evidence.media_type, headers=headers
     )
 
 
-@router.get("/{evidence_id}/derived/{role}", summary="A derived file: thumbnail, rendering, document")
+@router.get(
+    "/{evidence_id}/derived/{role}", summary="A derived file: thumbnail, rendering, document"
+)
 def get_derived(
     evidence_id: str, role: str, services: ServicesDep, session: SessionDep, actor: CurrentActor
 ) -> StreamingResponse:
@@ -245,7 +264,8 @@ def get_derived(
         raise NotFoundError(f"evidence {evidence_id} has no derived {role!r}")
     key = derived.object_key
     return StreamingResponse(
-        services.store.get(key), media_type=derived.media_type,
+        services.store.get(key),
+        media_type=derived.media_type,
         headers={"Content-Length": str(derived.size), "X-Content-SHA256": derived.sha256},
     )
 
@@ -260,5 +280,7 @@ def get_custody(evidence_id: str, session: SessionDep, actor: CurrentActor) -> d
     ).all()
     return {
         "evidence_id": evidence_id,
-        "events": [{**custody_event_body(e), "prev_hash": e.prev_hash, "hash": e.hash} for e in events],
+        "events": [
+            {**custody_event_body(e), "prev_hash": e.prev_hash, "hash": e.hash} for e in events
+        ],
     }

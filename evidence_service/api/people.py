@@ -42,7 +42,9 @@ def list_departments(session: SessionDep, actor: CurrentActor) -> list[Departmen
 def create_department(
     payload: DepartmentCreate, services: ServicesDep, actor: AdminActor
 ) -> Department:
-    department = Department(id=new_id(), created_at=services.ingestor.clock(), **payload.model_dump())
+    department = Department(
+        id=new_id(), created_at=services.ingestor.clock(), **payload.model_dump()
+    )
     try:
         with session_scope(services.engine) as session:
             session.add(department)
@@ -77,7 +79,11 @@ def create_token(
         if officer is None:
             raise NotFoundError(f"no officer {officer_id}")
         token = issue_token(
-            session, officer, token_id=new_id(), now=services.ingestor.clock(),
-            kind=payload.kind, label=payload.label,
+            session,
+            officer,
+            token_id=new_id(),
+            now=services.ingestor.clock(),
+            kind=payload.kind,
+            label=payload.label,
         )
     return {"officer_id": officer_id, "kind": payload.kind, "token": token}

@@ -31,8 +31,10 @@ def healthz(services: ServicesDep) -> JSONResponse:
     except StorageError as exc:
         checks["object_store"] = f"error: {exc}"
     healthy = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ok" if healthy else "unavailable", "checks": checks},
-                        status_code=200 if healthy else 503)
+    return JSONResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        status_code=200 if healthy else 503,
+    )
 
 
 @router.get("/api/v1/ports", summary="The eight capture ports")

@@ -61,14 +61,19 @@ def create_upload(
         if replay is not None:
             return JSONResponse(replay[1], status_code=replay[0], headers=offset_headers(replay[1]))
     upload = services.uploads.create(
-        actor, payload.port, metadata, filename=payload.filename,
-        total_size=payload.total_size, sha256=payload.sha256,
+        actor,
+        payload.port,
+        metadata,
+        filename=payload.filename,
+        total_size=payload.total_size,
+        sha256=payload.sha256,
     )
     body = session_public(upload, services.store.min_part_size)
     if idempotency_key:
         services.ingestor.remember(actor, idempotency_key, route, fingerprint, 201, body)
     return JSONResponse(
-        body, status_code=201,
+        body,
+        status_code=201,
         headers={**offset_headers(body), "Location": f"{router.prefix}/{upload.id}"},
     )
 
@@ -93,7 +98,11 @@ def get_upload(upload_id: str, services: ServicesDep, actor: CaptureActor) -> JS
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/offset+octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            "content": {
+                "application/offset+octet-stream": {
+                    "schema": {"type": "string", "format": "binary"}
+                }
+            },
         }
     },
 )
@@ -109,7 +118,9 @@ async def patch_upload(
     declared = check_sha256_header(x_content_sha256)
 
     def append(body: Iterator[bytes]) -> dict[str, Any]:
-        upload = services.uploads.append(actor, upload_id, upload_offset, body, chunk_sha256=declared)
+        upload = services.uploads.append(
+            actor, upload_id, upload_offset, body, chunk_sha256=declared
+        )
         return session_public(upload, services.store.min_part_size)
 
     body = await consume_body(request, append)
@@ -124,12 +135,12 @@ def complete_upload(
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> JSONResponse:
     status, body = services.uploads.complete(actor, upload_id, idempotency_key=idempotency_key)
-    return JSONResponse(body, status_code=status, headers={"Location": f"/api/v1/evidence/{body['id']}"})
+    return JSONResponse(
+        body, status_code=status, headers={"Location": f"/api/v1/evidence/{body['id']}"}
+    )
 
 
 @router.delete("/{upload_id}", summary="Abort an upload; its bytes are discarded")
 def abort_upload(upload_id: str, services: ServicesDep, actor: CaptureActor) -> dict[str, Any]:
     upload = services.uploads.abort(actor, upload_id)
     return session_public(upload, services.store.min_part_size)
-
-

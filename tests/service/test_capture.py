@@ -27,11 +27,17 @@ def test_each_port_accepts_a_realistic_sample(
     api: Api, port: str, make, media_type: str, derived_role: str | None
 ) -> None:
     data = make()
-    response = upload(api, port, data, metadata={
-        "title": f"{port} 样本", "captured_at": "2026-11-27T09:30:00+08:00",
-        "location": {"lat": 30.27, "lon": 120.15, "address": "杭州市西湖区"},
-        "tags": [{"type": "party", "value": "某餐饮有限公司"}],
-    })
+    response = upload(
+        api,
+        port,
+        data,
+        metadata={
+            "title": f"{port} 样本",
+            "captured_at": "2026-11-27T09:30:00+08:00",
+            "location": {"lat": 30.27, "lon": 120.15, "address": "杭州市西湖区"},
+            "tags": [{"type": "party", "value": "某餐饮有限公司"}],
+        },
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["sha256"] == sha256(data)
@@ -44,8 +50,17 @@ def test_each_port_accepts_a_realistic_sample(
     assert statement["sha256"] == body["sha256"] and statement["evidence_id"] == body["id"]
     assert statement["officer_id"] == api.users["officer"]["id"]
     assert set(statement) == {
-        "evidence_id", "port", "sha256", "sm3", "size", "media_type", "captured_at",
-        "received_at", "officer_id", "department_id", "metadata_sha256",
+        "evidence_id",
+        "port",
+        "sha256",
+        "sm3",
+        "size",
+        "media_type",
+        "captured_at",
+        "received_at",
+        "officer_id",
+        "department_id",
+        "metadata_sha256",
     }
     roles = [d["role"] for d in body["derived"]]
     assert roles == ([derived_role] if derived_role else [])
@@ -66,8 +81,7 @@ def test_each_port_accepts_a_realistic_sample(
     assert info.size == len(data)
     assert info.retain_until is not None
     assert stored_keys(api) == sorted(
-        [_object_key(api, body["id"])]
-        + [f"{_object_key(api, body['id'])}.{r}" for r in roles]
+        [_object_key(api, body["id"])] + [f"{_object_key(api, body['id'])}.{r}" for r in roles]
     )
 
 

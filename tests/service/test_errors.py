@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -73,13 +74,17 @@ def test_decompression_bomb(api: Api) -> None:
 
 @pytest.mark.parametrize("filename", ["../../etc/passwd", "a/b.pdf", "..\\win.ini", "x\x00.pdf"])
 def test_path_traversal_in_filename(api: Api, filename: str) -> None:
-    assert_problem(upload(api, "documentary", samples.pdf(), filename=filename), 422, "path-traversal")
+    assert_problem(
+        upload(api, "documentary", samples.pdf(), filename=filename), 422, "path-traversal"
+    )
     _assert_clean(api)
 
 
 def test_missing_and_invalid_token(api: Api) -> None:
-    form = {"data": {"port": "documentary", "metadata": '{"title": "x"}'},
-            "files": {"file": ("a.pdf", samples.pdf(), "application/pdf")}}
+    form = {
+        "data": {"port": "documentary", "metadata": '{"title": "x"}'},
+        "files": {"file": ("a.pdf", samples.pdf(), "application/pdf")},
+    }
     missing = api.client.post("/api/v1/evidence", **form)
     assert_problem(missing, 401, "missing-token")
     assert missing.headers["www-authenticate"] == "Bearer"
@@ -96,33 +101,38 @@ def test_role_that_may_not_capture(api: Api) -> None:
     _assert_clean(api)
 
 
+def post_raw(api: Api, body: bytes, boundary: str) -> httpx.Response:
+    """POST a hand-made multipart body (to send what a well-behaved client never would)."""
+    return api.client.post(
+        "/api/v1/evidence",
+        content=body,
+        headers={**api.auth(), "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+
 def test_truncated_multipart_body(api: Api) -> None:
     boundary = "XyZ"
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"port\"\r\n\r\ndocumentary\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="port"\r\n\r\ndocumentary\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n'
         '{"title": "cut"}\r\n'
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n'
         "Content-Type: application/pdf\r\n\r\n"
     ).encode() + samples.pdf()[:200]  # no closing boundary
-    response = api.client.post(
-        "/api/v1/evidence", content=body,
-        headers={**api.auth(), "Content-Type": f"multipart/form-data; boundary={boundary}"},
-    )
-    assert_problem(response, 400, "truncated-upload")
+    assert_problem(post_raw(api, body, boundary), 400, "truncated-upload")
     _assert_clean(api)
 
 
 def test_file_before_fields_is_refused(api: Api) -> None:
     boundary = "B0"
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n"
-    ).encode() + samples.pdf() + f"\r\n--{boundary}--\r\n".encode()
-    response = api.client.post(
-        "/api/v1/evidence", content=body,
-        headers={**api.auth(), "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n'
+        ).encode()
+        + samples.pdf()
+        + f"\r\n--{boundary}--\r\n".encode()
     )
-    assert_problem(response, 400, "bad-request")
+    assert_problem(post_raw(api, body, boundary), 400, "bad-request")
     _assert_clean(api)
 
 

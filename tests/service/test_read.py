@@ -68,7 +68,8 @@ def test_list_filters_and_cursor(api: Api) -> None:
     assert future.json()["items"] == []
     assert_problem(
         api.client.get("/api/v1/evidence", params={"cursor": "garbage!"}, headers=api.auth()),
-        400, "bad-request",
+        400,
+        "bad-request",
     )
 
 
@@ -82,7 +83,8 @@ def test_custody_chain_verifies_and_detects_an_edited_row(api: Api) -> None:
         conn.execute(text(f"UPDATE {table} SET actor_id = 'forged' WHERE seq = 2"))
     broken = api.client.get("/api/v1/custody/verify", headers=api.auth("auditor")).json()
     assert broken == {
-        "valid": False, "broken_at_seq": 2,
+        "valid": False,
+        "broken_at_seq": 2,
         "reason": "event content does not match its hash",
     }
 

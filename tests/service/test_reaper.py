@@ -23,7 +23,9 @@ def actor(api: Api) -> Actor:
     return Actor(user["id"], user["department_id"], Role.officer, user["name"])
 
 
-def test_crash_after_commit_is_finished_by_the_reaper(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_after_commit_is_finished_by_the_reaper(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ingestor = api.services.ingestor
     data = samples.jpeg_with_exif()
 
@@ -34,9 +36,15 @@ def test_crash_after_commit_is_finished_by_the_reaper(api: Api, monkeypatch: pyt
     evidence_id = new_id()
     received = ingestor.receive(evidence_id, "physical", iter([data]))
     status, body = ingestor.record(
-        evidence_id=evidence_id, actor=actor(api), port_id="physical",
-        metadata=CaptureMetadata(title="photo"), filename="p.jpg", received=received,
-        declared_sha256=None, idempotency_key=None, route="test",
+        evidence_id=evidence_id,
+        actor=actor(api),
+        port_id="physical",
+        metadata=CaptureMetadata(title="photo"),
+        filename="p.jpg",
+        received=received,
+        declared_sha256=None,
+        idempotency_key=None,
+        route="test",
     )
     assert status == 201 and body["finalized"] is False
     key = received.key
@@ -80,7 +88,8 @@ def test_orphan_temp_objects_and_expired_sessions(api: Api) -> None:
     young = reap(api.services.ingestor, temp_ttl=timedelta(hours=1))
     assert young.discarded == 0
     created = api.client.post(
-        "/api/v1/uploads", json={"port": "audiovisual", "metadata": {"title": "t"}},
+        "/api/v1/uploads",
+        json={"port": "audiovisual", "metadata": {"title": "t"}},
         headers=api.auth(),
     ).json()
     with Session(api.services.engine) as session:

@@ -23,8 +23,14 @@ def video(size: int) -> bytes:
 
 
 def create(api: Api, data: bytes, port: str = "remote_video", **extra: object) -> dict:
-    payload = {"port": port, "metadata": {"title": "远程视频取证"}, "filename": "call.mp4",
-               "total_size": len(data), "sha256": sha256(data), **extra}
+    payload = {
+        "port": port,
+        "metadata": {"title": "远程视频取证"},
+        "filename": "call.mp4",
+        "total_size": len(data),
+        "sha256": sha256(data),
+        **extra,
+    }
     response = api.client.post("/api/v1/uploads", json=payload, headers=api.auth())
     assert response.status_code == 201, response.text
     assert response.headers["upload-offset"] == "0"
@@ -33,14 +39,19 @@ def create(api: Api, data: bytes, port: str = "remote_video", **extra: object) -
 
 def patch(api: Api, upload_id: str, offset: int, chunk: bytes, **headers: str) -> httpx.Response:
     return api.client.patch(
-        f"/api/v1/uploads/{upload_id}", content=chunk,
-        headers={**api.auth(), "Upload-Offset": str(offset),
-                 "Content-Type": "application/offset+octet-stream", **headers},
+        f"/api/v1/uploads/{upload_id}",
+        content=chunk,
+        headers={
+            **api.auth(),
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+            **headers,
+        },
     )
 
 
 def chunks_of(data: bytes) -> list[bytes]:
-    return [data[:5 * MiB], data[5 * MiB:10 * MiB], data[10 * MiB:]]
+    return [data[: 5 * MiB], data[5 * MiB : 10 * MiB], data[10 * MiB :]]
 
 
 def test_resumable_upload_with_chunk_chain(api: Api) -> None:
@@ -72,7 +83,8 @@ def test_resumable_upload_with_chunk_chain(api: Api) -> None:
     assert evidence["chunk_chain"] == {"count": 3, "head": expected}
     with Session(api.services.engine) as db:
         rows = db.exec(
-            select(UploadChunk).where(UploadChunk.session_id == session["id"])
+            select(UploadChunk)
+            .where(UploadChunk.session_id == session["id"])
             .order_by(col(UploadChunk.part_number))
         ).all()
     assert [r.offset for r in rows] == [0, 5 * MiB, 10 * MiB]
@@ -89,9 +101,9 @@ def test_resumable_upload_with_chunk_chain(api: Api) -> None:
 def test_completion_after_lost_process_state_rehashes(api: Api) -> None:
     data = video(5 * MiB + 100)
     session = create(api, data)
-    assert patch(api, session["id"], 0, data[:5 * MiB]).status_code == 200
+    assert patch(api, session["id"], 0, data[: 5 * MiB]).status_code == 200
     api.services.uploads._live.clear()  # what a restart (or another replica) looks like
-    assert patch(api, session["id"], 5 * MiB, data[5 * MiB:]).status_code == 200
+    assert patch(api, session["id"], 5 * MiB, data[5 * MiB :]).status_code == 200
     done = api.client.post(f"/api/v1/uploads/{session['id']}/complete", headers=api.auth())
     assert done.status_code == 201, done.text
     assert done.json()["sha256"] == sha256(data) and done.json()["sm3"] == sm3(data)
@@ -100,10 +112,10 @@ def test_completion_after_lost_process_state_rehashes(api: Api) -> None:
 def test_incomplete_upload_cannot_complete_but_can_resume(api: Api) -> None:
     data = video(5 * MiB + 10)
     session = create(api, data)
-    assert patch(api, session["id"], 0, data[:5 * MiB]).status_code == 200
+    assert patch(api, session["id"], 0, data[: 5 * MiB]).status_code == 200
     early = api.client.post(f"/api/v1/uploads/{session['id']}/complete", headers=api.auth())
     assert_problem(early, 400, "truncated-upload")
-    assert patch(api, session["id"], 5 * MiB, data[5 * MiB:]).status_code == 200
+    assert patch(api, session["id"], 5 * MiB, data[5 * MiB :]).status_code == 200
     done = api.client.post(f"/api/v1/uploads/{session['id']}/complete", headers=api.auth())
     assert done.status_code == 201
 
@@ -111,13 +123,15 @@ def test_incomplete_upload_cannot_complete_but_can_resume(api: Api) -> None:
 def test_wrong_chunk_hash_is_refused_and_can_be_resent(api: Api) -> None:
     data = video(5 * MiB + 10)
     session = create(api, data)
-    bad = patch(api, session["id"], 0, data[:5 * MiB], **{"X-Content-SHA256": "00" * 32})
+    bad = patch(api, session["id"], 0, data[: 5 * MiB], **{"X-Content-SHA256": "00" * 32})
     assert_problem(bad, 422, "hash-mismatch")
     head = api.client.head(f"/api/v1/uploads/{session['id']}", headers=api.auth())
     assert head.headers["upload-offset"] == "0"
-    ok = patch(api, session["id"], 0, data[:5 * MiB], **{"X-Content-SHA256": sha256(data[:5 * MiB])})
+    ok = patch(
+        api, session["id"], 0, data[: 5 * MiB], **{"X-Content-SHA256": sha256(data[: 5 * MiB])}
+    )
     assert ok.status_code == 200
-    assert patch(api, session["id"], 5 * MiB, data[5 * MiB:]).status_code == 200
+    assert patch(api, session["id"], 5 * MiB, data[5 * MiB :]).status_code == 200
     done = api.client.post(f"/api/v1/uploads/{session['id']}/complete", headers=api.auth())
     assert done.status_code == 201 and done.json()["sha256"] == sha256(data)
 
@@ -160,11 +174,11 @@ def test_short_chunk_is_final(api: Api) -> None:
 def test_abort_discards(api: Api) -> None:
     data = video(5 * MiB + 10)
     session = create(api, data)
-    assert patch(api, session["id"], 0, data[:5 * MiB]).status_code == 200
+    assert patch(api, session["id"], 0, data[: 5 * MiB]).status_code == 200
     aborted = api.client.delete(f"/api/v1/uploads/{session['id']}", headers=api.auth())
     assert aborted.status_code == 200 and aborted.json()["status"] == "aborted"
     assert stored_keys(api) == []
-    late = patch(api, session["id"], 5 * MiB, data[5 * MiB:])
+    late = patch(api, session["id"], 5 * MiB, data[5 * MiB :])
     assert_problem(late, 409, "upload-state")
 
 
@@ -175,11 +189,13 @@ def test_sessions_are_private_to_their_officer(api: Api) -> None:
 
 
 def test_bad_session_requests(api: Api) -> None:
-    bad_port = api.client.post("/api/v1/uploads", json={"port": "x", "metadata": {"title": "t"}},
-                               headers=api.auth())
+    bad_port = api.client.post(
+        "/api/v1/uploads", json={"port": "x", "metadata": {"title": "t"}}, headers=api.auth()
+    )
     assert_problem(bad_port, 422, "unknown-port")
-    bad_meta = api.client.post("/api/v1/uploads", json={"port": "audiovisual", "metadata": {}},
-                               headers=api.auth())
+    bad_meta = api.client.post(
+        "/api/v1/uploads", json={"port": "audiovisual", "metadata": {}}, headers=api.auth()
+    )
     assert_problem(bad_meta, 422, "bad-metadata")
     traversal = api.client.post(
         "/api/v1/uploads",

@@ -255,8 +255,12 @@ def test_discard_aborts_an_unfinished_multipart_upload_of_the_key(
     minio_store: MinioStore, s3_endpoint: S3Endpoint
 ) -> None:
     """A writer killed mid-put leaves an invisible multipart upload; discard clears it."""
-    client = Minio(s3_endpoint.endpoint, access_key=s3_endpoint.access_key,
-                   secret_key=s3_endpoint.secret_key, secure=False)
+    client = Minio(
+        s3_endpoint.endpoint,
+        access_key=s3_endpoint.access_key,
+        secret_key=s3_endpoint.secret_key,
+        secure=False,
+    )
     key = "evidence/2026/11/KILLED"
     upload_id = client._create_multipart_upload(minio_store.bucket, key, {})
     client._upload_part(minio_store.bucket, key, b"x" * 1024, None, upload_id, 1)
