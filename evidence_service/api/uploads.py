@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from evidence_service.api.deps import CaptureActor, ServicesDep
 from evidence_service.api.evidence import check_sha256_header
+from evidence_service.api.idempotency import idempotent
 from evidence_service.api.streaming import consume_body
 from evidence_service.capture_metadata import parse_capture_metadata
-from evidence_service.ingest import request_fingerprint
 from evidence_service.multipart_stream import check_filename
 from evidence_service.ports.registry import get_port
 from evidence_service.uploads import session_public
@@ -54,27 +54,30 @@ def create_upload(
     )
     if payload.filename:
         check_filename(payload.filename)
-    route = "POST /api/v1/uploads"
-    fingerprint = request_fingerprint(route, **payload.model_dump(mode="json"))
-    if idempotency_key:
-        replay = services.ingestor.replay(actor, idempotency_key, route, fingerprint)
-        if replay is not None:
-            return JSONResponse(replay[1], status_code=replay[0], headers=offset_headers(replay[1]))
-    upload = services.uploads.create(
+
+    def create() -> tuple[int, dict[str, Any]]:
+        upload = services.uploads.create(
+            actor,
+            payload.port,
+            metadata,
+            filename=payload.filename,
+            total_size=payload.total_size,
+            sha256=payload.sha256,
+        )
+        return 201, session_public(upload, services.store.min_part_size)
+
+    status, body = idempotent(
+        services,
         actor,
-        payload.port,
-        metadata,
-        filename=payload.filename,
-        total_size=payload.total_size,
-        sha256=payload.sha256,
+        idempotency_key,
+        "POST /api/v1/uploads",
+        payload.model_dump(mode="json"),
+        create,
     )
-    body = session_public(upload, services.store.min_part_size)
-    if idempotency_key:
-        services.ingestor.remember(actor, idempotency_key, route, fingerprint, 201, body)
     return JSONResponse(
         body,
-        status_code=201,
-        headers={**offset_headers(body), "Location": f"{router.prefix}/{upload.id}"},
+        status_code=status,
+        headers={**offset_headers(body), "Location": f"{router.prefix}/{body['id']}"},
     )
 
 
