@@ -121,6 +121,26 @@ class Capture:
     chunk_chain: ChunkChain | None = None
 
 
+def idempotency_record(
+    actor: Actor,
+    key: str,
+    route: str,
+    fingerprint: str,
+    status: int,
+    body: dict[str, Any],
+    at: datetime,
+) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        actor_id=actor.officer_id,
+        key=key,
+        route=route,
+        fingerprint=fingerprint,
+        status_code=status,
+        response=body,
+        created_at=at,
+    )
+
+
 def request_fingerprint(route: str, **parts: Any) -> str:
     return hashlib.sha256(canonicalize({"route": route, **parts})).hexdigest()
 
@@ -284,14 +304,8 @@ class Ingestor:
                     )
                     if idempotency_key:
                         session.add(
-                            IdempotencyRecord(
-                                actor_id=actor.officer_id,
-                                key=idempotency_key,
-                                route=route,
-                                fingerprint=fingerprint,
-                                status_code=201,
-                                response=body,
-                                created_at=received_at,
+                            idempotency_record(
+                                actor, idempotency_key, route, fingerprint, 201, body, received_at
                             )
                         )
             except IntegrityError:
@@ -358,15 +372,7 @@ class Ingestor:
         try:
             with session_scope(self.engine) as session:
                 session.add(
-                    IdempotencyRecord(
-                        actor_id=actor.officer_id,
-                        key=key,
-                        route=route,
-                        fingerprint=fingerprint,
-                        status_code=status,
-                        response=body,
-                        created_at=self.clock(),
-                    )
+                    idempotency_record(actor, key, route, fingerprint, status, body, self.clock())
                 )
         except IntegrityError:
             self.replay(actor, key, route, fingerprint)
