@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -40,7 +40,7 @@ def serve(
     bind_host = host or settings.host
     bind_port = port or settings.port
     err.print(f"Serving on http://{bind_host}:{bind_port}  (API docs: /docs)")
-    options = {
+    options: dict[str, Any] = {
         "host": bind_host,
         "port": bind_port,
         "log_level": "info",

@@ -54,6 +54,18 @@ class Settings(BaseSettings):
             raise ValueError("EVIDENCE_MINIO_ENDPOINT is required when EVIDENCE_OBJECT_STORE=minio")
         return self
 
+    def as_env(self) -> dict[str, str]:
+        """These settings as ``EVIDENCE_*`` variables (secrets in clear), to configure a child
+        process such as a test server or a benchmark server."""
+        env: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[f"EVIDENCE_{name.upper()}"] = str(value)
+        return env
+
     @property
     def resolved_db_url(self) -> str:
         if self.db_url:

@@ -178,6 +178,7 @@ class Ingestor:
         key = self.begin_intake(evidence_id)
         try:
             put = self.store.put(key, inspected(coalesce(chunks), inspection), max_size=limit)
+            extraction = inspection.finish()
         except SizeLimitError as exc:
             self.abandon(evidence_id, key)
             raise OversizeError(
@@ -186,11 +187,6 @@ class Ingestor:
         except StorageError as exc:
             self.abandon(evidence_id, key)
             raise StoreUnavailableError(f"could not store the upload: {exc}") from exc
-        except BaseException:
-            self.abandon(evidence_id, key)
-            raise
-        try:
-            extraction = inspection.finish()
         except BaseException:
             self.abandon(evidence_id, key)
             raise

@@ -106,11 +106,7 @@ def start_server(settings: Settings) -> tuple[Server, str]:
     )
     services.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVIDENCE_")}
-    for name, value in settings.model_dump().items():
-        if value is not None:
-            value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
-            env[f"EVIDENCE_{name.upper()}"] = str(value)
-    return Server(env, settings.data_dir), token
+    return Server({**env, **settings.as_env()}, settings.data_dir), token
 
 
 def upload_through_server(server: Server, token: str, total: int) -> tuple[float, int, dict]:

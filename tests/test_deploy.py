@@ -56,3 +56,19 @@ def test_ci_runs_the_readme_test_command() -> None:
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     assert "./scripts/test" in readme and "exec ./scripts/test" in ci
+
+
+def test_settings_survive_the_round_trip_through_the_environment(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    original = Settings(
+        db_url="postgresql+psycopg://u@h/db",
+        object_store="minio",
+        minio_secret_key="s3cret",
+        minio_secure=True,
+        max_upload_bytes=1234,
+        workers=3,
+    )
+    for name, value in original.as_env().items():
+        monkeypatch.setenv(name, value)
+    again = Settings()
+    assert again.model_dump() == original.model_dump()
+    assert again.minio_secret_key.get_secret_value() == "s3cret"

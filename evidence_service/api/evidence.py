@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from evidence_service.api.deps import CaptureActor, CurrentActor, ServicesDep, SessionDep
 from evidence_service.api.streaming import consume_body
@@ -26,7 +26,7 @@ from evidence_service.evidence_queries import (
 )
 from evidence_service.identity import Actor
 from evidence_service.ingest import evidence_public, new_id
-from evidence_service.models import CustodyEvent, DerivedObject, Evidence
+from evidence_service.models import CustodyEvent, DerivedObject
 from evidence_service.multipart_stream import StreamedForm
 from evidence_service.ports.registry import get_port
 from evidence_service.services import Services
@@ -141,14 +141,15 @@ def list_items(
 
 
 def record_custody(
-    services: Services, actor: Actor, evidence: Evidence, action: CustodyAction, **details: Any
+    services: Services, actor: Actor, evidence_id: str, action: CustodyAction, **details: Any
 ) -> None:
+    """Append one custody event about an item, in a transaction of its own."""
     with session_scope(services.engine) as session:
         append_event(
             session,
             action=action,
             at=services.ingestor.clock(),
-            evidence_id=evidence.id,
+            evidence_id=evidence_id,
             actor_id=actor.officer_id,
             department_id=actor.department_id,
             details=details,
@@ -158,15 +159,7 @@ def record_custody(
 @router.get("/{evidence_id}", summary="Evidence metadata (records a 'viewed' custody event)")
 def get_item(evidence_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
     body = evidence_body(services.engine, evidence_id)
-    with session_scope(services.engine) as session:
-        append_event(
-            session,
-            action=CustodyAction.viewed,
-            at=services.ingestor.clock(),
-            evidence_id=evidence_id,
-            actor_id=actor.officer_id,
-            department_id=actor.department_id,
-        )
+    record_custody(services, actor, evidence_id, CustodyAction.viewed)
     return body
 
 
@@ -208,7 +201,7 @@ def get_content(
     range_header: Annotated[str | None, Header(alias="range")] = None,
     via: Annotated[str | None, Query(pattern="^(stream|presigned)$")] = None,
 ) -> Any:
-    with session_scope(services.engine) as session:
+    with Session(services.engine) as session:  # a read: no writer lock
         evidence = load_evidence(session, evidence_id)
     key = evidence.object_key if evidence.finalized else (evidence.temp_key or evidence.object_key)
     try:
@@ -223,13 +216,13 @@ def get_content(
     if via == "presigned":
         url = services.store.presigned_get_url(key)
         if url is not None:
-            record_custody(services, actor, evidence, CustodyAction.downloaded, via="presigned")
+            record_custody(services, actor, evidence.id, CustodyAction.downloaded, via="presigned")
             return RedirectResponse(url, status_code=307)
     start, end = span if span else (0, evidence.size - 1)
     record_custody(
         services,
         actor,
-        evidence,
+        evidence.id,
         CustodyAction.downloaded,
         range=f"{start}-{end}" if span else None,
     )
