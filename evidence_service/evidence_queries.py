@@ -6,33 +6,15 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Engine, and_, or_
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from evidence_service.clock import parse_rfc3339, rfc3339
-from evidence_service.errors import BadRequestError, NotFoundError
-from evidence_service.ingest import evidence_public
-from evidence_service.models import DerivedObject, Evidence
+from evidence_service.errors import BadRequestError
+from evidence_service.models import Evidence
 
 MAX_PAGE = 200
-
-
-def load_evidence(session: Session, evidence_id: str) -> Evidence:
-    evidence = session.get(Evidence, evidence_id)
-    if evidence is None:
-        raise NotFoundError(f"no evidence {evidence_id}")
-    return evidence
-
-
-def evidence_body(engine: Engine, evidence_id: str) -> dict[str, Any]:
-    with Session(engine) as session:
-        evidence = load_evidence(session, evidence_id)
-        derived = session.exec(
-            select(DerivedObject).where(DerivedObject.evidence_id == evidence_id)
-        ).all()
-        return evidence_public(evidence, derived)
 
 
 @dataclass(frozen=True)

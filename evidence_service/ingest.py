@@ -42,6 +42,7 @@ from evidence_service.errors import (
     OversizeError,
     StoreUnavailableError,
 )
+from evidence_service.evidence_view import evidence_body, evidence_public
 from evidence_service.identity import Actor
 from evidence_service.models import DerivedObject, Evidence, IdempotencyRecord, PendingIntake
 from evidence_service.ports.base import Extraction, Inspection
@@ -251,7 +252,7 @@ class Ingestor:
                 replay = self.replay(actor, idempotency_key, route, fingerprint)
                 if replay is not None:
                     self.abandon(evidence_id, *written)
-                    return replay
+                    return replay[0], evidence_body(self.engine, replay[1]["id"])
             derived_rows = []
             for derived in received.extraction.derived:
                 key = f"{received.key}.{derived.role}"
@@ -310,7 +311,7 @@ class Ingestor:
                 if replay is None:
                     raise
                 self.abandon(evidence_id, *written)
-                return replay
+                return replay[0], evidence_body(self.engine, replay[1]["id"])
         except StorageError as exc:
             self.abandon(evidence_id, *written)
             raise StoreUnavailableError(f"could not store derived files: {exc}") from exc
@@ -459,40 +460,3 @@ def evidence_row(capture: Capture, received_at: datetime) -> Evidence:
         chunk_chain_head=chunk_chain.head if chunk_chain else None,
         chunk_count=chunk_chain.count if chunk_chain else None,
     )
-
-
-def evidence_public(evidence: Evidence, derived: Iterable[DerivedObject] = ()) -> dict[str, Any]:
-    """The API form of an evidence item (also stored as the idempotent replay answer)."""
-    return {
-        "id": evidence.id,
-        "port": evidence.port,
-        "title": evidence.title,
-        "description": evidence.description,
-        "captured_at": rfc3339(evidence.captured_at),
-        "received_at": rfc3339(evidence.received_at),
-        "officer_id": evidence.officer_id,
-        "department_id": evidence.department_id,
-        "original_filename": evidence.original_filename,
-        "location": {
-            "lat": evidence.location_lat,
-            "lon": evidence.location_lon,
-            "address": evidence.location_address,
-        },
-        "tags": evidence.tags,
-        "media_type": evidence.media_type,
-        "size": evidence.size,
-        "sha256": evidence.sha256,
-        "sm3": evidence.sm3,
-        "extracted": evidence.extracted,
-        "statement": evidence.statement,
-        "derived": [
-            {"role": d.role, "media_type": d.media_type, "size": d.size, "sha256": d.sha256}
-            for d in derived
-        ],
-        "chunk_chain": (
-            {"count": evidence.chunk_count, "head": evidence.chunk_chain_head}
-            if evidence.chunk_chain_head
-            else None
-        ),
-        "finalized": evidence.finalized,
-    }

@@ -35,6 +35,7 @@ from evidence_service.errors import (
     UploadOffsetConflictError,
     UploadStateError,
 )
+from evidence_service.evidence_view import evidence_body
 from evidence_service.identity import Actor
 from evidence_service.ingest import (
     TEMP_PREFIX,
@@ -362,8 +363,6 @@ class UploadManager:
             )
 
     def _completed_body(self, upload: UploadSession) -> dict[str, Any]:
-        from evidence_service.evidence_queries import evidence_body
-
         assert upload.evidence_id is not None
         return evidence_body(self.ingestor.engine, upload.evidence_id)
 

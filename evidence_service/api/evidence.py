@@ -18,14 +18,10 @@ from evidence_service.custody import CustodyAction, append_event
 from evidence_service.custody import event_body as custody_event_body
 from evidence_service.db import session_scope
 from evidence_service.errors import BadRequestError, EvidenceError, NotFoundError
-from evidence_service.evidence_queries import (
-    EvidenceFilter,
-    evidence_body,
-    list_evidence,
-    load_evidence,
-)
+from evidence_service.evidence_queries import EvidenceFilter, list_evidence
+from evidence_service.evidence_view import evidence_body, evidence_public, load_evidence
 from evidence_service.identity import Actor
-from evidence_service.ingest import evidence_public, new_id
+from evidence_service.ingest import new_id
 from evidence_service.models import CustodyEvent, DerivedObject
 from evidence_service.multipart_stream import StreamedForm
 from evidence_service.ports.registry import get_port

@@ -143,7 +143,8 @@ def test_idempotent_replay_and_conflict(api: Api) -> None:
     assert first.status_code == 201
     again = upload(api, "documentary", data, headers=key)
     assert again.status_code == 201
-    assert again.json()["id"] == first.json()["id"]
+    assert again.json() == first.json()  # the same item as it stands now: finalized
+    assert again.json()["finalized"] is True
     before = counts(api)
     assert before["evidence"] == 1
     conflict = upload(api, "documentary", samples.pdf(pages=2), headers=key)
