@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.s3",
     "tests.fixtures.service",
     "tests.fixtures.live_server",
+    "tests.fixtures.hardhat",
 ]
