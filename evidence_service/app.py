@@ -11,7 +11,7 @@ from datetime import timedelta
 import anyio
 from fastapi import FastAPI
 
-from evidence_service.api import custody, evidence, people, system, uploads
+from evidence_service.api import anchoring, custody, evidence, people, proofs, system, uploads
 from evidence_service.api.problems import install_problem_handlers
 from evidence_service.config import Settings
 from evidence_service.reaper import reap
@@ -46,10 +46,16 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                     log.exception("reaper round failed")
 
         task = asyncio.create_task(periodic())
+        worker = svc.anchor_worker() if svc.settings.anchor_worker else None
+        if worker is not None:
+            worker.start()
+        app.state.anchor_worker = worker
         try:
             yield
         finally:
             task.cancel()
+            if worker is not None:
+                await anyio.to_thread.run_sync(worker.stop)
             if owned:
                 svc.close()
 
@@ -61,6 +67,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.state.services = services or build_services(settings)
     install_problem_handlers(app)
-    for module in (system, evidence, uploads, custody, people):
+    for module in (system, evidence, proofs, uploads, custody, people, anchoring):
         app.include_router(module.router)
     return app

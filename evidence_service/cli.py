@@ -1,4 +1,4 @@
-"""The ``evidence`` command: serve, seed demo data, upload a file, run the reaper."""
+"""The ``evidence`` command: serve, worker, verify, seed demo data, upload a file, the reaper."""
 
 from __future__ import annotations
 
@@ -131,6 +131,132 @@ def reap() -> None:
         print(json.dumps(report.__dict__))
     finally:
         services.close()
+
+
+@app.command()
+def worker() -> None:
+    """Run the anchoring worker alone (for `evidence serve` with EVIDENCE_ANCHOR_WORKER=false).
+
+    Several may run; one anchors at a time, the others stand by to take over."""
+    import signal
+    import threading
+
+    from evidence_service.services import build_services
+
+    settings = Settings()
+    services = build_services(settings)
+    anchor_worker = services.anchor_worker()
+    stopping = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        err.print(f"signal {signum}: stopping after this round")
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    anchor_worker.start()
+    err.print(
+        f"Anchoring worker: batches every {settings.anchor_interval}s or "
+        f"{settings.anchor_max_leaves} leaves; chain: {settings.chain_url or settings.chain_dir}"
+    )
+    stopping.wait()
+    anchor_worker.stop()
+    services.close()
+
+
+chain_app = typer.Typer(help="The anchoring chain", no_args_is_help=True)
+app.add_typer(chain_app, name="chain")
+
+
+@chain_app.command("deploy")
+def chain_deploy() -> None:
+    """Deploy the AnchorRegistry (or find the recorded one); print chain id and address."""
+    from chain.errors import ChainError
+    from evidence_service.chain_link import ensure_registry, open_anchor_chain
+    from evidence_service.clock import utcnow
+    from evidence_service.services import build_services
+
+    settings = Settings()
+    services = build_services(settings)
+    try:
+        chain = open_anchor_chain(settings)
+        try:
+            address = ensure_registry(services.engine, chain, settings, now=utcnow())
+            print(json.dumps({"chain_id": chain.chain_id, "contract": address}))
+        finally:
+            chain.close()
+    except ChainError as exc:
+        err.print(f"[red]chain error[/red]: {exc}")
+        raise typer.Exit(1) from exc
+    finally:
+        services.close()
+
+
+@app.command()
+def verify(
+    paths: Annotated[
+        list[Path], typer.Argument(help="FILE PROOF.json, or only PROOF.json with --sha256")
+    ],
+    sha256: Annotated[
+        str | None, typer.Option(help="verify a bare SHA-256 instead of a file")
+    ] = None,
+    rpc: Annotated[str | None, typer.Option(help="JSON-RPC URL of any node of the chain")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="data dir of a stopped service (its embedded chain)")
+    ] = None,
+    trust: Annotated[
+        Path | None, typer.Option(help="trust bundle (GET /api/v1/trust) pinning the registry")
+    ] = None,
+    contract: Annotated[str | None, typer.Option(help="pin the registry address")] = None,
+    chain_id: Annotated[int | None, typer.Option(help="pin the chain id")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable verdict")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds per JSON-RPC request")] = 10.0,
+) -> None:
+    """Verify evidence against its proof, every step of PROOF_FORMAT.md, with no service.
+
+    Exit status: 0 valid, 1 a step failed (its name is printed), 2 bad input, 3 undecided
+    (the chain did not answer)."""
+    from evidence_service.audit import (
+        EXIT_USAGE,
+        AuditRequest,
+        AuditUsageError,
+        exit_code,
+        load_pins,
+        print_report,
+        run_audit,
+        verdict_json,
+    )
+
+    out = Console()
+    expected = 1 if sha256 is not None else 2
+    if len(paths) != expected:
+        err.print(
+            "[red]usage[/red]: evidence verify FILE PROOF.json  |  "
+            "evidence verify --sha256 HEX PROOF.json"
+        )
+        raise typer.Exit(EXIT_USAGE)
+    file, proof = (None, paths[0]) if sha256 is not None else (paths[0], paths[1])
+    try:
+        request = AuditRequest(
+            proof=proof,
+            file=file,
+            sha256=sha256,
+            rpc=rpc,
+            data_dir=data_dir,
+            pins=load_pins(trust, chain_id, contract),
+            timeout=timeout,
+        )
+        verdict = run_audit(request)
+    except AuditUsageError as exc:
+        err.print(f"[red]cannot verify[/red]: {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    if as_json:
+        print(verdict_json(verdict))
+    else:
+        print_report(verdict, out, title=f"evidence-proof/1 — {file or sha256}")
+        if not verdict.valid:
+            err.print(f"failure: {verdict.failure}")
+    raise typer.Exit(exit_code(verdict))
 
 
 if __name__ == "__main__":

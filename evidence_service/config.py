@@ -43,16 +43,48 @@ class Settings(BaseSettings):
         3600, ge=0, description="The reaper removes unreferenced temp objects older than this."
     )
 
+    chain_url: str | None = Field(
+        None,
+        description="Ethereum JSON-RPC URL of the anchoring chain; default: the embedded chain "
+        "persisted in <data_dir>/chain.",
+    )
+    chain_key: SecretStr | None = Field(
+        None, description="Hex private key of the anchoring account (required with chain_url)."
+    )
+    chain_contract: str | None = Field(
+        None,
+        description="AnchorRegistry address; default: the one this service deployed and "
+        "recorded for the chain, or a new deployment.",
+    )
+    chain_confirmations: int = Field(0, ge=0, le=64, description="Blocks to wait after mining.")
+    chain_timeout_seconds: float = Field(10.0, gt=0, description="Per JSON-RPC request.")
+    anchor_interval: float = Field(
+        5.0, gt=0, le=86400, description="Seconds a statement may wait before its batch closes."
+    )
+    anchor_max_leaves: int = Field(
+        100_000, ge=2, le=4_000_000, description="Leaves per Merkle batch (custody head included)."
+    )
+    anchor_worker: bool = Field(
+        True, description="Run the anchoring worker inside `evidence serve`."
+    )
+
     workers: int = Field(1, ge=1, le=64, description="API worker processes of `evidence serve`.")
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
 
     @model_validator(mode="after")
-    def _check_minio(self) -> Settings:
+    def _check_backends(self) -> Settings:
         if self.object_store == "minio" and not self.minio_endpoint:
             raise ValueError("EVIDENCE_MINIO_ENDPOINT is required when EVIDENCE_OBJECT_STORE=minio")
+        if self.chain_url and self.chain_key is None:
+            raise ValueError("EVIDENCE_CHAIN_KEY is required when EVIDENCE_CHAIN_URL is set")
         return self
+
+    @property
+    def chain_dir(self) -> Path:
+        """Where the embedded chain lives (unused with ``chain_url``)."""
+        return self.data_dir / "chain"
 
     def as_env(self) -> dict[str, str]:
         """These settings as ``EVIDENCE_*`` variables (secrets in clear), to configure a child

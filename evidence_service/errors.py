@@ -117,3 +117,8 @@ class BadRequestError(EvidenceError):
 
 class StoreUnavailableError(EvidenceError):
     slug, title, status = "store-unavailable", "The object store is unavailable", 503
+
+
+class ChainUnavailableProblem(EvidenceError):
+    slug, title, status = "chain-unavailable", "The chain is not available here", 503
+

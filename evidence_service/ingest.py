@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 from ulid import ULID
 
+from evidence_service.anchoring import statement_leaf
 from evidence_service.capture_metadata import CaptureMetadata
 from evidence_service.clock import Clock, rfc3339, utcnow
 from evidence_service.config import Settings
@@ -290,6 +291,7 @@ class Ingestor:
                     session.execute(
                         delete(PendingIntake).where(col(PendingIntake.id) == evidence_id)
                     )
+                    session.add(statement_leaf(evidence, received_at))
                     append_event(
                         session,
                         action=CustodyAction.captured,

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
+from web3 import HTTPProvider, Web3
 
+from chain.rpc_bridge import FunctionProvider
+from evidence_service.anchor_worker import AnchorWorker
+from evidence_service.chain_link import ChainHolder, open_anchor_chain
 from evidence_service.clock import Clock, utcnow
 from evidence_service.config import Settings
 from evidence_service.db import create_schema, make_engine
 from evidence_service.ingest import Ingestor
+from evidence_service.proofs import TreeCache
 from evidence_service.uploads import UploadManager
 from storage.base import ObjectStore
 from storage.local import LocalStore
@@ -40,6 +45,32 @@ class Services:
     store: ObjectStore
     ingestor: Ingestor
     uploads: UploadManager
+    chain_holder: ChainHolder = field(default_factory=ChainHolder)
+    trees: TreeCache = field(default_factory=TreeCache)
+    clock: Clock = utcnow
+
+    def anchor_worker(self) -> AnchorWorker:
+        """A worker that anchors for this service (not started) and shares its open chain."""
+        return AnchorWorker(
+            engine=self.engine,
+            settings=self.settings,
+            open_chain=lambda: open_anchor_chain(self.settings),
+            holder=self.chain_holder,
+            clock=self.clock,
+        )
+
+    def chain_reader(self) -> Web3 | None:
+        """A read-only web3 for verification: the JSON-RPC node, or the embedded chain when
+        this process holds it (None otherwise)."""
+        if self.settings.chain_url:
+            return Web3(
+                HTTPProvider(
+                    self.settings.chain_url,
+                    request_kwargs={"timeout": self.settings.chain_timeout_seconds},
+                )
+            )
+        embedded = self.chain_holder.embedded()
+        return Web3(FunctionProvider(embedded.rpc)) if embedded is not None else None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -53,4 +84,4 @@ def build_services(
     create_schema(engine)
     store = store or build_store(settings)
     ingestor = Ingestor(engine=engine, store=store, settings=settings, clock=clock)
-    return Services(settings, engine, store, ingestor, UploadManager(ingestor))
+    return Services(settings, engine, store, ingestor, UploadManager(ingestor), clock=clock)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chain.merkle import leaf_hash
 from signing.jcs import canonicalize
 
 HEX64 = r"^[0-9a-f]{64}$"
@@ -37,3 +38,7 @@ class CaptureStatement(BaseModel):
 
     def sha256_hex(self) -> str:
         return hashlib.sha256(self.jcs()).hexdigest()
+
+    def leaf_hash(self) -> bytes:
+        """Its RFC 9162 Merkle leaf hash, SHA-256(0x00 ‖ JCS bytes) (PROOF_FORMAT.md step 2)."""
+        return leaf_hash(self.jcs())

@@ -1,4 +1,4 @@
-"""/api/v1/custody: verify the whole custody hash chain."""
+"""/api/v1/custody: verify the whole custody hash chain and the heads anchored on chain."""
 
 from __future__ import annotations
 
@@ -6,16 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from evidence_service.api.deps import CurrentActor, SessionDep
-from evidence_service.custody import CustodyChainError, iter_events, verify_chain
+from evidence_service.api.deps import CurrentActor, ServicesDep, SessionDep
+from evidence_service.custody_anchors import verify_custody
 
 router = APIRouter(prefix="/api/v1/custody", tags=["custody"])
 
 
-@router.get("/verify", summary="Walk the custody chain; report the first broken link")
-def verify(session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
-    try:
-        count, head = verify_chain(iter_events(session))
-    except CustodyChainError as exc:
-        return {"valid": False, "broken_at_seq": exc.seq, "reason": exc.reason}
-    return {"valid": True, "events": count, "head": head}
+@router.get("/verify", summary="Walk the custody chain and check it against anchored heads")
+def verify(session: SessionDep, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
+    """Reports the first broken link, a deleted or rewritten tail (against the head anchored
+    with each batch), or a batch whose root the chain does not hold."""
+    report = verify_custody(session, trees=services.trees, w3=services.chain_reader())
+    return report.as_json()

@@ -1,0 +1,123 @@
+"""Anchoring facts: the trust bundle, batches, and the embedded chain's read-only JSON-RPC."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
+
+from chain.errors import ChainError, RpcError
+from evidence_service.api.deps import CurrentActor, ServicesDep
+from evidence_service.chain_link import current_deployment
+from evidence_service.clock import rfc3339
+from evidence_service.errors import BadRequestError, ChainUnavailableProblem, NotFoundError
+from evidence_service.models import AnchorBatch
+from evidence_service.proofs import MERKLE_HASH, PROOF_FORMAT
+
+router = APIRouter(tags=["anchoring"])
+
+MAX_RPC_BODY = 64 * 1024
+MAX_RPC_BATCH = 50
+
+
+@router.get("/api/v1/trust", summary="Trust bundle: chain id, registry address, CA certificates")
+def trust(services: ServicesDep) -> dict[str, Any]:
+    """Public: a verifier pins these once. ``ca_certificates`` lists the department CAs (PEM)."""
+    with Session(services.engine) as session:
+        deployment = current_deployment(session, services.settings)
+    return {
+        "proof_format": PROOF_FORMAT,
+        "merkle_hash": MERKLE_HASH,
+        "chain_id": deployment.chain_id if deployment else None,
+        "contract": deployment.contract if deployment else None,
+        "chain": "json-rpc" if services.settings.chain_url else "embedded",
+        "chain_rpc": None if services.settings.chain_url else "/api/v1/chain/rpc",
+        "ca_certificates": [],
+    }
+
+
+def batch_public(batch: AnchorBatch) -> dict[str, Any]:
+    return {
+        "id": batch.id,
+        "status": batch.status,
+        "root": batch.root,
+        "tree_size": batch.tree_size,
+        "custody_seq": batch.custody_seq,
+        "custody_head": batch.custody_head,
+        "closed_at": rfc3339(batch.closed_at),
+        "chain_id": batch.chain_id,
+        "contract": batch.contract,
+        "tx_hash": batch.tx_hash,
+        "block_number": batch.block_number,
+        "block_hash": batch.block_hash,
+        "block_timestamp": batch.block_timestamp,
+        "gas_used": batch.gas_used,
+        "anchored_at": rfc3339(batch.anchored_at) if batch.anchored_at else None,
+        "attempts": batch.attempts,
+        "last_error": batch.last_error,
+    }
+
+
+@router.get("/api/v1/batches/{batch_id}", summary="One Merkle batch and its anchor")
+def get_batch(batch_id: int, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
+    with Session(services.engine) as session:
+        batch = session.get(AnchorBatch, batch_id)
+    if batch is None:
+        raise NotFoundError(f"no batch {batch_id}")
+    return batch_public(batch)
+
+
+def _rpc_error(request_id: Any, code: int, message: str) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
+
+
+@router.post("/api/v1/chain/rpc", summary="Read-only JSON-RPC of the embedded chain")
+async def chain_rpc(request: Request, services: ServicesDep) -> JSONResponse:
+    """Point any Ethereum tool (e.g. web3.py's ``HTTPProvider``) here to read the embedded
+    chain: eth_chainId, eth_blockNumber, eth_getBlockByNumber/ByHash, eth_getTransactionByHash,
+    eth_getTransactionReceipt, eth_call, eth_getLogs, eth_getCode. Methods that write are
+    refused (JSON-RPC error -32601)."""
+    embedded = services.chain_holder.embedded()
+    if embedded is None:
+        detail = (
+            "this service anchors on a JSON-RPC node; ask that node directly"
+            if services.settings.chain_url
+            else "the embedded chain is not open in this process (is the anchoring worker on?)"
+        )
+        raise ChainUnavailableProblem(detail)
+    body = await request.body()
+    if len(body) > MAX_RPC_BODY:
+        raise BadRequestError(f"JSON-RPC requests are limited to {MAX_RPC_BODY} bytes")
+    try:
+        payload = json.loads(body)
+    except json.JSONDecodeError:
+        return JSONResponse(_rpc_error(None, -32700, "parse error"))
+
+    def answer(call: Any) -> dict[str, Any]:
+        if not isinstance(call, dict) or not isinstance(call.get("method"), str):
+            return _rpc_error(None, -32600, "invalid request")
+        request_id = call.get("id")
+        params = call.get("params", [])
+        if not isinstance(params, list):
+            return _rpc_error(request_id, -32602, "params must be an array")
+        try:
+            result = embedded.rpc(call["method"], params)
+        except RpcError as exc:
+            error = _rpc_error(request_id, exc.code, exc.message)
+            if exc.data is not None:
+                error["error"]["data"] = exc.data
+            return error
+        except ChainError as exc:
+            return _rpc_error(request_id, RpcError.code, str(exc))
+        return {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+    if isinstance(payload, list):
+        if not payload or len(payload) > MAX_RPC_BATCH:
+            return JSONResponse(_rpc_error(None, -32600, f"batches hold 1..{MAX_RPC_BATCH} calls"))
+        answers = await anyio.to_thread.run_sync(lambda: [answer(call) for call in payload])
+        return JSONResponse(answers)
+    return JSONResponse(await anyio.to_thread.run_sync(answer, payload))

@@ -1,0 +1,125 @@
+"""Proofs: fetch an item's proof document; verify a file (or a digest) against a proof."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlmodel import Session
+
+from evidence_service.api.deps import CurrentActor, ServicesDep
+from evidence_service.api.streaming import consume_body
+from evidence_service.chain_link import current_deployment
+from evidence_service.errors import BadRequestError
+from evidence_service.evidence_view import load_evidence
+from evidence_service.multipart_stream import StreamedForm
+from evidence_service.proofs import MAX_PROOF_BYTES, ProofDocument, build_proof
+from evidence_service.verification import Content, Pins, verify_proof
+
+router = APIRouter(tags=["proofs"])
+HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+
+VERIFY_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["proof"],
+                    "properties": {
+                        "proof": {"type": "string", "description": "the proof document (JSON)"},
+                        "sha256": {"type": "string", "description": "instead of a file"},
+                        "file": {"type": "string", "format": "binary"},
+                    },
+                },
+            },
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["proof", "sha256"],
+                    "properties": {
+                        "proof": {"type": "object"},
+                        "sha256": {"type": "string"},
+                        "size": {"type": "integer"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@router.get("/api/v1/evidence/{evidence_id}/proof", summary="The item's proof document")
+def get_proof(evidence_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
+    """``merkle`` is null until the item's batch closes and ``anchor`` null until its root is
+    mined (a few seconds by default); fetch again to get the complete proof."""
+    with Session(services.engine) as session:
+        evidence = load_evidence(session, evidence_id)
+    return build_proof(services.engine, evidence, services.trees)
+
+
+def _digest_field(value: object) -> str:
+    if not isinstance(value, str) or not HEX64.match(value.strip()):
+        raise BadRequestError("sha256 must be 64 hex digits")
+    return value.strip().lower()
+
+
+@router.post("/api/v1/verify", openapi_extra=VERIFY_BODY, summary="Verify a file against a proof")
+async def verify(request: Request, services: ServicesDep) -> dict[str, Any]:
+    """No authentication: anyone may check a proof. Send multipart ``proof`` then ``file`` (or
+    ``sha256``), or JSON ``{"proof": {...}, "sha256": "...", "size": n}``. Answers with every
+    step of PROOF_FORMAT.md, pass or fail, and the first failure's name. The file is hashed as
+    it streams and not kept."""
+    content_type = request.headers.get("content-type", "")
+
+    def run(body: Iterator[bytes]) -> dict[str, Any]:
+        if content_type.startswith("application/json"):
+            proof, content = _from_json(body)
+        else:
+            proof, content = _from_form(
+                StreamedForm(body, content_type, max_field_bytes=MAX_PROOF_BYTES)
+            )
+        with Session(services.engine) as session:
+            deployment = current_deployment(session, services.settings)
+        pins = Pins(deployment.chain_id, frozenset({deployment.contract})) if deployment else Pins()
+        return verify_proof(proof, content, w3=services.chain_reader(), pins=pins).as_json()
+
+    result: dict[str, Any] = await consume_body(request, run)
+    return result
+
+
+def _from_json(body: Iterator[bytes]) -> tuple[ProofDocument, Content]:
+    raw = bytearray()
+    for chunk in body:
+        raw += chunk
+        if len(raw) > MAX_PROOF_BYTES + 1024:
+            raise BadRequestError(f"the request body is limited to {MAX_PROOF_BYTES} bytes")
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise BadRequestError(f"the body is not JSON: {exc}") from exc
+    if not isinstance(data, dict) or "proof" not in data:
+        raise BadRequestError('send {"proof": {...}, "sha256": "..."}')
+    proof = ProofDocument.from_json(data["proof"])
+    size = data.get("size")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+        raise BadRequestError("size must be a non-negative integer")
+    return proof, Content(_digest_field(data.get("sha256")), size)
+
+
+def _from_form(form: StreamedForm) -> tuple[ProofDocument, Content]:
+    fields, file_part = form.read_fields_until_file()
+    if "proof" not in fields:
+        raise BadRequestError("the 'proof' field must come before the file")
+    proof = ProofDocument.from_json(fields["proof"])
+    if file_part is not None:
+        if "sha256" in fields:
+            raise BadRequestError("send a file or a sha256, not both")
+        return proof, Content.of_chunks(form.file_chunks())
+    if "sha256" not in fields:
+        raise BadRequestError("send a 'file' part or a 'sha256' field")
+    return proof, Content(_digest_field(fields["sha256"].decode("ascii", "replace")))

@@ -1,0 +1,245 @@
+"""Verify a proof document, step by step, as PROOF_FORMAT.md orders it.
+
+Every step runs and reports (pass, fail, skipped, or error when the chain could not be asked),
+so an auditor sees all that is wrong at once. The verdict is valid only if no step failed or
+erred. Steps 1–4 are pure; step 5 reads the chain through any web3 instance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from web3 import Web3
+
+from chain.anchor_check import AnchorClaim, verify_anchor
+from chain.errors import ChainUnavailableError, VerificationError
+from chain.merkle import verify_inclusion
+from evidence_service.proofs import AnchorSection, ProofDocument
+
+
+class Failure(StrEnum):
+    """The failure names of PROOF_FORMAT.md, one per step."""
+
+    content_mismatch = "content-mismatch"
+    leaf_mismatch = "leaf-mismatch"
+    inclusion_failed = "inclusion-failed"
+    bad_signature = "bad-signature"
+    not_anchored = "not-anchored"
+
+
+class Status(StrEnum):
+    passed = "pass"
+    failed = "fail"
+    skipped = "skipped"
+    error = "error"  # the step could not be decided (e.g. the chain node did not answer)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: int
+    name: str
+    status: Status
+    failure: Failure | None  # set when status is fail or error
+    detail: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    steps: list[StepResult] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return all(s.status in (Status.passed, Status.skipped) for s in self.steps)
+
+    @property
+    def failure(self) -> Failure | None:
+        return next((s.failure for s in self.steps if s.failure is not None), None)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "failure": self.failure,
+            "steps": [{k: v for k, v in asdict(s).items()} for s in self.steps],
+        }
+
+
+@dataclass(frozen=True)
+class Content:
+    """What the verifier knows of the file: its digest, and its size when it had the bytes."""
+
+    sha256: str
+    size: int | None = None
+
+    @classmethod
+    def of_chunks(cls, chunks: Iterable[bytes]) -> Content:
+        digest, size = hashlib.sha256(), 0
+        for chunk in chunks:
+            digest.update(chunk)
+            size += len(chunk)
+        return cls(digest.hexdigest(), size)
+
+
+def _result(step: int, name: str, failure: Failure, problem: str | None, ok: str) -> StepResult:
+    if problem is None:
+        return StepResult(step, name, Status.passed, None, ok)
+    return StepResult(step, name, Status.failed, failure, problem)
+
+
+def check_content(proof: ProofDocument, content: Content) -> StepResult:
+    statement = proof.statement
+    problem = None
+    if content.sha256.lower() != statement.sha256:
+        problem = (
+            f"SHA-256 of the file is {content.sha256.lower()}, "
+            f"the statement says {statement.sha256}"
+        )
+    elif content.size is not None and content.size != statement.size:
+        problem = f"the file has {content.size} bytes, the statement says {statement.size}"
+    ok = "SHA-256 matches the statement" + (
+        " and so does the size" if content.size is not None else " (size not checked: digest only)"
+    )
+    return _result(1, "content", Failure.content_mismatch, problem, ok)
+
+
+def check_leaf(proof: ProofDocument) -> StepResult:
+    if proof.merkle is None:
+        return _result(
+            2,
+            "leaf",
+            Failure.leaf_mismatch,
+            "the proof has no Merkle section yet (its "
+            "batch has not closed); fetch the proof again later",
+            "",
+        )
+    expected = proof.statement.leaf_hash().hex()
+    problem = None
+    if proof.merkle.leaf_hash != expected:
+        problem = (
+            f"SHA-256(0x00 ‖ JCS(statement)) is {expected}, the proof says {proof.merkle.leaf_hash}"
+        )
+    return _result(
+        2, "leaf", Failure.leaf_mismatch, problem, "leaf hash is SHA-256(0x00 ‖ JCS(statement))"
+    )
+
+
+def check_inclusion(proof: ProofDocument) -> StepResult:
+    merkle = proof.merkle
+    if merkle is None:
+        return _result(3, "inclusion", Failure.inclusion_failed, "no Merkle path in the proof", "")
+    try:
+        verify_inclusion(
+            merkle.leaf_index,
+            merkle.tree_size,
+            bytes.fromhex(merkle.leaf_hash),
+            merkle.path_bytes(),
+            bytes.fromhex(merkle.root),
+        )
+    except (VerificationError, ValueError) as exc:
+        return _result(3, "inclusion", Failure.inclusion_failed, str(exc), "")
+    return _result(
+        3,
+        "inclusion",
+        Failure.inclusion_failed,
+        None,
+        f"RFC 9162 audit path of leaf {merkle.leaf_index} of {merkle.tree_size} gives the root",
+    )
+
+
+def check_signature(proof: ProofDocument) -> StepResult:
+    if proof.signature is None:
+        return StepResult(
+            4,
+            "signature",
+            Status.skipped,
+            None,
+            "the statement carries no officer signature (statement signing is not yet enabled "
+            "on this service)",
+        )
+    return StepResult(
+        4,
+        "signature",
+        Status.failed,
+        Failure.bad_signature,
+        "this verifier cannot check officer signatures yet; the signature was not verified",
+    )
+
+
+@dataclass(frozen=True)
+class Pins:
+    """What the verifier trusts beforehand (the trust bundle): without pins, a proof could name
+    a registry its forger deployed. Empty means "not pinned" and is reported as such."""
+
+    chain_id: int | None = None
+    contracts: frozenset[str] = frozenset()
+
+    def problem(self, anchor: AnchorSection) -> str | None:
+        if self.chain_id is not None and anchor.chain_id != self.chain_id:
+            return f"the proof names chain {anchor.chain_id}; the trusted chain is {self.chain_id}"
+        if self.contracts and anchor.contract.lower() not in {c.lower() for c in self.contracts}:
+            return (
+                f"the proof names registry {anchor.contract}, which is not a trusted registry "
+                f"({', '.join(sorted(self.contracts))})"
+            )
+        return None
+
+
+def check_anchor(proof: ProofDocument, w3: Web3 | None, pins: Pins) -> StepResult:
+    anchor, merkle = proof.anchor, proof.merkle
+    if anchor is None or merkle is None:
+        return _result(
+            5,
+            "anchor",
+            Failure.not_anchored,
+            "the proof carries no anchor yet (its batch is pending); fetch the proof again later",
+            "",
+        )
+    pin_problem = pins.problem(anchor)
+    if pin_problem is not None:
+        return _result(5, "anchor", Failure.not_anchored, pin_problem, "")
+    if w3 is None:
+        return StepResult(5, "anchor", Status.error, Failure.not_anchored, "no chain to ask")
+    claim = AnchorClaim(
+        chain_id=anchor.chain_id,
+        contract=anchor.contract,
+        tx_hash=anchor.tx_hash,
+        block_number=anchor.block_number,
+        block_hash=anchor.block_hash,
+        block_timestamp=anchor.block_timestamp,
+        batch_id=anchor.batch_id,
+        root=bytes.fromhex(merkle.root),
+        tree_size=merkle.tree_size,
+    )
+    try:
+        verify_anchor(w3, claim)
+    except ChainUnavailableError as exc:
+        return StepResult(5, "anchor", Status.error, Failure.not_anchored, str(exc))
+    except VerificationError as exc:
+        return _result(5, "anchor", Failure.not_anchored, str(exc), "")
+    unpinned = "" if pins.contracts else " (registry address not pinned by the verifier)"
+    return _result(
+        5,
+        "anchor",
+        Failure.not_anchored,
+        None,
+        f"anchoredAt(root) = block {anchor.block_number} on chain {anchor.chain_id}; "
+        f"tx {anchor.tx_hash} logs Anchored(root, {merkle.tree_size}, {anchor.batch_id}); "
+        f"block timestamp {anchor.block_timestamp}{unpinned}",
+    )
+
+
+def verify_proof(
+    proof: ProofDocument, content: Content, *, w3: Web3 | None, pins: Pins | None = None
+) -> Verdict:
+    return Verdict(
+        [
+            check_content(proof, content),
+            check_leaf(proof),
+            check_inclusion(proof),
+            check_signature(proof),
+            check_anchor(proof, w3, pins or Pins()),
+        ]
+    )
