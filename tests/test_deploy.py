@@ -72,3 +72,24 @@ def test_settings_survive_the_round_trip_through_the_environment(monkeypatch) ->
     again = Settings()
     assert again.model_dump() == original.model_dump()
     assert again.minio_secret_key.get_secret_value() == "s3cret"
+
+
+def test_compose_runs_a_persistent_chain_a_deployment_and_one_worker() -> None:
+    from eth_account import Account
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    geth = services["geth"]
+    assert "--dev" in geth["command"] and "--datadir=/data" in geth["command"]
+    assert "gethdata:/data" in geth["volumes"] and "gethdata" in compose["volumes"]
+    assert services["chain-deploy"]["command"] == ["evidence", "chain", "deploy"]
+    assert services["anchor-worker"]["command"] == ["evidence", "worker"]
+    api_env, worker_env = services["api"]["environment"], services["anchor-worker"]["environment"]
+    assert api_env == worker_env == services["chain-deploy"]["environment"]
+    settings = Settings(**{k.removeprefix("EVIDENCE_").lower(): v for k, v in api_env.items()})
+    assert settings.chain_url == "http://geth:8545" and settings.anchor_worker is False
+    assert settings.chain_key is not None
+    address = Account.from_key(settings.chain_key.get_secret_value()).address
+    assert address in services["chain-fund"]["command"][0]  # the key compose funds is ours
+    deps = services["anchor-worker"]["depends_on"]
+    assert deps["chain-deploy"]["condition"] == "service_completed_successfully"
