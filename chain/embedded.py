@@ -66,7 +66,7 @@ from web3.providers.eth_tester.defaults import API_ENDPOINTS
 from web3.types import RPCEndpoint, RPCResponse
 
 from chain.embedded_rpc import READ_ONLY_METHODS, ReadOnlyRpc, RpcLimits
-from chain.errors import ChainInUseError, ChainStoreError
+from chain.errors import ChainError, ChainInUseError, ChainStoreError
 from chain.pyevm_db import SqliteKeyValueStore, open_atomic_db
 from chain.web3_client import Web3AnchorChain
 
@@ -128,13 +128,13 @@ class _DurableBackend(PyEVMBackend):  # type: ignore[misc]  # eth-tester is unty
         return (self._anchorer,)
 
     def reset_to_genesis(self, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError("the embedded chain keeps its history")
+        raise ChainError("refused: the embedded chain keeps its history")
 
     def revert_to_snapshot(self, snapshot: object) -> None:
-        raise NotImplementedError("the embedded chain keeps its history")
+        raise ChainError("refused: the embedded chain keeps its history")
 
     def time_travel(self, to_timestamp: int) -> None:
-        raise NotImplementedError("the embedded chain stamps blocks with the wall clock")
+        raise ChainError("refused: the embedded chain stamps blocks with the wall clock")
 
     def _stamp_pending_block(self) -> None:
         """Give the empty pending block the current time (it was made when its parent was
