@@ -153,7 +153,8 @@ def test_a_flipped_byte_fails_with_its_name(anchored: Api, tamper: str, failure:
     if tamper == "file":
         data = bytes([data[0] ^ 1]) + data[1:]
     elif tamper == "statement":
-        proof["statement"]["officer_id"] = proof["statement"]["officer_id"][:-1] + "0"
+        officer_id = proof["statement"]["officer_id"]
+        proof["statement"]["officer_id"] = officer_id[:-1] + ("1" if officer_id[-1] == "0" else "0")
     elif tamper == "leaf_hash":
         proof["merkle"]["leaf_hash"] = flip_hex(proof["merkle"]["leaf_hash"])
     elif tamper == "path":
