@@ -11,7 +11,16 @@ from datetime import timedelta
 import anyio
 from fastapi import FastAPI
 
-from evidence_service.api import anchoring, custody, evidence, people, proofs, system, uploads
+from evidence_service.api import (
+    anchoring,
+    certificates,
+    custody,
+    evidence,
+    people,
+    proofs,
+    system,
+    uploads,
+)
 from evidence_service.api.problems import install_problem_handlers
 from evidence_service.config import Settings
 from evidence_service.reaper import reap
@@ -67,6 +76,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.state.services = services or build_services(settings)
     install_problem_handlers(app)
-    for module in (system, evidence, proofs, uploads, custody, people, anchoring):
+    modules = (system, evidence, proofs, uploads, custody, people, certificates, anchoring)
+    for module in modules:
         app.include_router(module.router)
     return app

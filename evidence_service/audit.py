@@ -62,16 +62,20 @@ def chain_reader(rpc: str | None, data_dir: Path | None, timeout: float) -> Iter
 
 def load_pins(trust_file: Path | None, chain_id: int | None, contract: str | None) -> Pins:
     contracts: set[str] = set()
+    cas: tuple[bytes, ...] = ()
+    crls: tuple[bytes, ...] = ()
     if trust_file is not None:
         try:
             bundle = json.loads(trust_file.read_text())
             chain_id = chain_id if chain_id is not None else int(bundle["chain_id"])
             contracts.add(str(bundle["contract"]))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            cas = tuple(str(pem).encode() for pem in bundle.get("ca_certificates", []))
+            crls = tuple(str(pem).encode() for pem in bundle.get("crls", []))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise AuditUsageError(f"{trust_file} is not a trust bundle: {exc}") from exc
     if contract:
         contracts.add(contract)
-    return Pins(chain_id, frozenset(contracts))
+    return Pins(chain_id, frozenset(contracts), cas, crls)
 
 
 @dataclass(frozen=True)

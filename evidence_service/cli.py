@@ -192,6 +192,45 @@ def chain_deploy() -> None:
         services.close()
 
 
+officer_app = typer.Typer(help="Officer certificates", no_args_is_help=True)
+app.add_typer(officer_app, name="officer")
+
+
+@officer_app.command("issue-cert")
+def officer_issue_cert(
+    officer_id: Annotated[str, typer.Argument(help="the officer's id")],
+    public_key: Annotated[
+        Path | None,
+        typer.Option(help="the officer's public key (PEM); omit for a custodial key"),
+    ] = None,
+    alg: Annotated[str, typer.Option(help="custodial key type: Ed25519 or ES256")] = "Ed25519",
+) -> None:
+    """Issue a certificate from the officer's department CA; print it as JSON."""
+    from fastapi.encoders import jsonable_encoder
+
+    from evidence_service.errors import EvidenceError
+    from evidence_service.pki import certificate_public
+    from evidence_service.services import build_services
+
+    if alg not in ("Ed25519", "ES256"):
+        err.print("[red]--alg must be Ed25519 or ES256[/red]")
+        raise typer.Exit(2)
+    settings = Settings()
+    services = build_services(settings)
+    try:
+        row = services.pki.issue(
+            officer_id,
+            public_key_pem=public_key.read_bytes() if public_key else None,
+            alg="ES256" if alg == "ES256" else "Ed25519",
+        )
+        print(json.dumps(jsonable_encoder(certificate_public(row)), ensure_ascii=False, indent=2))
+    except EvidenceError as exc:
+        err.print(f"[red]refused[/red]: {exc.detail}")
+        raise typer.Exit(1) from exc
+    finally:
+        services.close()
+
+
 @app.command()
 def verify(
     paths: Annotated[
@@ -205,7 +244,8 @@ def verify(
         Path | None, typer.Option(help="data dir of a stopped service (its embedded chain)")
     ] = None,
     trust: Annotated[
-        Path | None, typer.Option(help="trust bundle (GET /api/v1/trust) pinning the registry")
+        Path | None,
+        typer.Option(help="trust bundle (GET /api/v1/trust): registry, CA certificates, CRLs"),
     ] = None,
     contract: Annotated[str | None, typer.Option(help="pin the registry address")] = None,
     chain_id: Annotated[int | None, typer.Option(help="pin the chain id")] = None,

@@ -68,6 +68,13 @@ class Settings(BaseSettings):
         True, description="Run the anchoring worker inside `evidence serve`."
     )
 
+    key_passphrase: SecretStr | None = Field(
+        None,
+        description="Encrypts CA and custodial officer keys at rest; default: a random "
+        "passphrase generated once into <data_dir>/keys.passphrase (mode 0600).",
+    )
+    officer_cert_days: int = Field(365, ge=1, le=3650, description="Officer certificate validity.")
+
     workers: int = Field(1, ge=1, le=64, description="API worker processes of `evidence serve`.")
     host: str = "127.0.0.1"
     port: int = 8000

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -147,16 +147,28 @@ def request_fingerprint(route: str, **parts: Any) -> str:
     return hashlib.sha256(canonicalize({"route": route, **parts})).hexdigest()
 
 
+#: Signs a capture statement for an officer at a time: the PROOF_FORMAT.md signature block, or
+#: None when the officer has no signing key here (the statement stays unsigned).
+StatementSigner = Callable[[dict[str, Any], str, datetime], dict[str, Any] | None]
+
+
 class Ingestor:
     """Turns a stream of bytes plus capture metadata into a finalized evidence item."""
 
     def __init__(
-        self, *, engine: Engine, store: ObjectStore, settings: Settings, clock: Clock = utcnow
+        self,
+        *,
+        engine: Engine,
+        store: ObjectStore,
+        settings: Settings,
+        clock: Clock = utcnow,
+        signer: StatementSigner | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
         self.settings = settings
         self.clock = clock
+        self.signer = signer
 
     # -- step 1 ---------------------------------------------------------------------------------
     def size_limit(self, port_id: str) -> int:
@@ -282,6 +294,8 @@ class Ingestor:
             )
             received_at = self.clock()
             evidence = evidence_row(capture, received_at)
+            if self.signer is not None:
+                evidence.signature = self.signer(evidence.statement, actor.officer_id, received_at)
             body = evidence_public(evidence, derived_rows)
             try:
                 with session_scope(self.engine) as session:
@@ -336,6 +350,11 @@ class Ingestor:
             "size": evidence.size,
             "statement_sha256": evidence.statement_sha256,
         }
+        if evidence.signature is not None:
+            details["signature"] = {
+                "alg": evidence.signature["alg"],
+                "sha256": hashlib.sha256(evidence.signature["value"].encode()).hexdigest(),
+            }
         if chain is not None:
             details["chunk_chain"] = {"count": chain.count, "head": chain.head}
         return details

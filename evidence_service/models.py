@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from evidence_service.db import UTCDateTime
@@ -130,6 +130,8 @@ class Evidence(SQLModel, table=True):
     extracted: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     statement: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     statement_sha256: str = Field(max_length=64)
+    #: The PROOF_FORMAT.md `signature` block, when the officer's statement is signed.
+    signature: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     object_key: str = Field(max_length=512)
     #: Where the bytes sit until finalize when they were assembled elsewhere (resumable uploads).
     temp_key: str | None = Field(default=None, max_length=512)
@@ -302,4 +304,34 @@ class ChainDeployment(SQLModel, table=True):
 
     chain_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     contract: str = Field(max_length=42)
+    created_at: datetime = _utc_column(nullable=False)
+
+
+# --- certificates (department CAs, officer certificates) ----------------------------------------
+
+
+class DepartmentCA(SQLModel, table=True):
+    """A department's certificate authority; its key is encrypted at rest."""
+
+    department_id: str = Field(primary_key=True, foreign_key="department.id", max_length=26)
+    certificate: str = Field(sa_column=Column(Text, nullable=False))  # PEM
+    private_key: str = Field(sa_column=Column(Text, nullable=False))  # encrypted PKCS#8 PEM
+    crl: str = Field(sa_column=Column(Text, nullable=False))  # PEM, reissued on each revocation
+    created_at: datetime = _utc_column(nullable=False)
+
+
+class OfficerCertificate(SQLModel, table=True):
+    """An officer certificate issued by the department CA. Custodial certificates keep the
+    officer's private key here, encrypted, and the service signs captures with it."""
+
+    serial: str = Field(primary_key=True, max_length=64)  # decimal; X.509 serials exceed int64
+    officer_id: str = Field(foreign_key="officer.id", index=True, max_length=26)
+    department_id: str = Field(foreign_key="department.id", max_length=26)
+    alg: str = Field(max_length=16)
+    certificate: str = Field(sa_column=Column(Text, nullable=False))
+    custodial: bool = False
+    private_key: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    not_before: datetime = _utc_column(nullable=False)
+    not_after: datetime = _utc_column(nullable=False)
+    revoked_at: datetime | None = _utc_column(nullable=True)
     created_at: datetime = _utc_column(nullable=False)

@@ -164,7 +164,7 @@ def build_proof(engine: Engine, evidence: Evidence, trees: TreeCache) -> dict[st
     return {
         "format": PROOF_FORMAT,
         "statement": evidence.statement,
-        "signature": None,
+        "signature": evidence.signature,
         "merkle": merkle,
         "anchor": anchor,
     }

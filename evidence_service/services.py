@@ -14,6 +14,7 @@ from evidence_service.clock import Clock, utcnow
 from evidence_service.config import Settings
 from evidence_service.db import create_schema, make_engine
 from evidence_service.ingest import Ingestor
+from evidence_service.pki import Pki
 from evidence_service.proofs import TreeCache
 from evidence_service.uploads import UploadManager
 from storage.base import ObjectStore
@@ -45,6 +46,7 @@ class Services:
     store: ObjectStore
     ingestor: Ingestor
     uploads: UploadManager
+    pki: Pki
     chain_holder: ChainHolder = field(default_factory=ChainHolder)
     trees: TreeCache = field(default_factory=TreeCache)
     clock: Clock = utcnow
@@ -83,5 +85,10 @@ def build_services(
     engine = make_engine(settings.resolved_db_url)
     create_schema(engine)
     store = store or build_store(settings)
-    ingestor = Ingestor(engine=engine, store=store, settings=settings, clock=clock)
-    return Services(settings, engine, store, ingestor, UploadManager(ingestor), clock=clock)
+    pki = Pki(engine, settings, clock)
+    ingestor = Ingestor(
+        engine=engine, store=store, settings=settings, clock=clock, signer=pki.sign_capture
+    )
+    return Services(
+        settings, engine, store, ingestor, UploadManager(ingestor), pki=pki, clock=clock
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -18,7 +19,10 @@ from web3 import Web3
 from chain.anchor_check import AnchorClaim, verify_anchor
 from chain.errors import ChainUnavailableError, VerificationError
 from chain.merkle import verify_inclusion
+from evidence_service.clock import rfc3339
 from evidence_service.proofs import AnchorSection, ProofDocument
+from signing.errors import SigningError
+from signing.statements import StatementSignature, verify_statement
 
 
 class Failure(StrEnum):
@@ -149,25 +153,6 @@ def check_inclusion(proof: ProofDocument) -> StepResult:
     )
 
 
-def check_signature(proof: ProofDocument) -> StepResult:
-    if proof.signature is None:
-        return StepResult(
-            4,
-            "signature",
-            Status.skipped,
-            None,
-            "the statement carries no officer signature (statement signing is not yet enabled "
-            "on this service)",
-        )
-    return StepResult(
-        4,
-        "signature",
-        Status.failed,
-        Failure.bad_signature,
-        "this verifier cannot check officer signatures yet; the signature was not verified",
-    )
-
-
 @dataclass(frozen=True)
 class Pins:
     """What the verifier trusts beforehand (the trust bundle): without pins, a proof could name
@@ -175,6 +160,8 @@ class Pins:
 
     chain_id: int | None = None
     contracts: frozenset[str] = frozenset()
+    ca_certificates: tuple[bytes, ...] = ()  # department CAs (PEM) for step 4
+    crls: tuple[bytes, ...] = ()
 
     def problem(self, anchor: AnchorSection) -> str | None:
         if self.chain_id is not None and anchor.chain_id != self.chain_id:
@@ -185,6 +172,52 @@ class Pins:
                 f"({', '.join(sorted(self.contracts))})"
             )
         return None
+
+
+def check_signature(proof: ProofDocument, pins: Pins) -> StepResult:
+    """Step 4, with long-term validation: the certificate must have been valid and unrevoked
+    at the anchor's block time (the chain proves the statement existed then)."""
+    if proof.signature is None:
+        return StepResult(
+            4,
+            "signature",
+            Status.skipped,
+            None,
+            "the statement carries no officer signature (the officer had no signing certificate)",
+        )
+    if not pins.ca_certificates:
+        return StepResult(
+            4,
+            "signature",
+            Status.error,
+            Failure.bad_signature,
+            "no department CA certificates to check the signature against (give a trust bundle)",
+        )
+    if proof.anchor is not None:
+        at = datetime.fromtimestamp(proof.anchor.block_timestamp, UTC)
+        when = f"at the anchor's block time {rfc3339(at)}"
+    else:
+        at = datetime.fromisoformat(proof.statement.received_at)
+        when = f"at the claimed receipt time {proof.statement.received_at} (not anchored yet)"
+    try:
+        signature = StatementSignature.from_json(proof.signature.model_dump())
+        identity = verify_statement(
+            proof.statement.as_json(),
+            signature,
+            trusted_cas=pins.ca_certificates,
+            crls=pins.crls,
+            at=at,
+        )
+    except SigningError as exc:
+        return _result(4, "signature", Failure.bad_signature, f"{exc} ({when})", "")
+    return _result(
+        4,
+        "signature",
+        Failure.bad_signature,
+        None,
+        f"{signature.alg} signature of officer {identity.officer_id} ({identity.name}) verifies; "
+        f"the certificate chains to a trusted department CA and was valid and unrevoked {when}",
+    )
 
 
 def check_anchor(proof: ProofDocument, w3: Web3 | None, pins: Pins) -> StepResult:
@@ -239,7 +272,7 @@ def verify_proof(
             check_content(proof, content),
             check_leaf(proof),
             check_inclusion(proof),
-            check_signature(proof),
+            check_signature(proof, pins or Pins()),
             check_anchor(proof, w3, pins or Pins()),
         ]
     )

@@ -26,9 +26,11 @@ MAX_RPC_BATCH = 50
 
 @router.get("/api/v1/trust", summary="Trust bundle: chain id, registry address, CA certificates")
 def trust(services: ServicesDep) -> dict[str, Any]:
-    """Public: a verifier pins these once. ``ca_certificates`` lists the department CAs (PEM)."""
+    """Public: a verifier pins these once. ``ca_certificates`` lists the department CAs (PEM),
+    ``crls`` their current revocation lists (fetch again to learn of revocations)."""
     with Session(services.engine) as session:
         deployment = current_deployment(session, services.settings)
+        bundle = services.pki.trust_bundle(session)
     return {
         "proof_format": PROOF_FORMAT,
         "merkle_hash": MERKLE_HASH,
@@ -36,7 +38,8 @@ def trust(services: ServicesDep) -> dict[str, Any]:
         "contract": deployment.contract if deployment else None,
         "chain": "json-rpc" if services.settings.chain_url else "embedded",
         "chain_rpc": None if services.settings.chain_url else "/api/v1/chain/rpc",
-        "ca_certificates": [],
+        "ca_certificates": bundle.ca_certificates,
+        "crls": bundle.crls,
     }
 
 

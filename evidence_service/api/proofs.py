@@ -85,7 +85,13 @@ async def verify(request: Request, services: ServicesDep) -> dict[str, Any]:
             )
         with Session(services.engine) as session:
             deployment = current_deployment(session, services.settings)
-        pins = Pins(deployment.chain_id, frozenset({deployment.contract})) if deployment else Pins()
+            cas, crls = services.pki.trust_bundle(session).as_bytes()
+        pins = Pins(
+            deployment.chain_id if deployment else None,
+            frozenset({deployment.contract}) if deployment else frozenset(),
+            tuple(cas),
+            tuple(crls),
+        )
         return verify_proof(proof, content, w3=services.chain_reader(), pins=pins).as_json()
 
     result: dict[str, Any] = await consume_body(request, run)

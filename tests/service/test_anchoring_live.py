@@ -71,6 +71,13 @@ def test_proof_verifies_after_kill_and_restart_of_the_embedded_chain(
     embedded_server: LiveServer, tmp_path: Path
 ) -> None:
     server = embedded_server
+    officer_id = server.users["officer"]["id"]
+    issued = httpx.post(
+        f"{server.url}/api/v1/officers/{officer_id}/certificates",
+        json={},
+        headers=server.auth("admin"),
+    )
+    assert issued.status_code == 201, issued.text
     data = samples.pdf()
     first = capture(server, data)
     proof = wait_anchored(server, first)
@@ -94,7 +101,7 @@ def test_proof_verifies_after_kill_and_restart_of_the_embedded_chain(
         str(tmp_path / "trust.json"),
     )
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "VALID" in ok.stdout
+    assert "VALID" in ok.stdout and "signature of officer" in ok.stdout
 
     # Writes are refused on that endpoint.
     refused = httpx.post(
@@ -113,9 +120,17 @@ def test_proof_verifies_after_kill_and_restart_of_the_embedded_chain(
         "--data-dir",
         str(data_dir),
         "--json",
+        "--trust",
+        str(tmp_path / "trust.json"),
     )
     assert offline.returncode == 0, offline.stdout + offline.stderr
     assert json.loads(offline.stdout)["valid"] is True
+    assert [s["status"] for s in json.loads(offline.stdout)["steps"]] == ["pass"] * 5
+    # without a trust bundle the department CA is unknown: undecided, exit 3
+    untrusted = evidence_verify(
+        str(tmp_path / "doc.pdf"), str(tmp_path / "proof.json"), "--data-dir", str(data_dir)
+    )
+    assert untrusted.returncode == 3, untrusted.stdout + untrusted.stderr
 
     server.start()
     again = wait_anchored(server, second)
@@ -135,7 +150,12 @@ def test_proof_verifies_after_kill_and_restart_of_the_embedded_chain(
     tampered["anchor"]["block_timestamp"] += 1
     (tmp_path / "tampered.json").write_text(json.dumps(tampered))
     bad = evidence_verify(
-        str(tmp_path / "doc.pdf"), str(tmp_path / "tampered.json"), "--rpc", rpc_url
+        str(tmp_path / "doc.pdf"),
+        str(tmp_path / "tampered.json"),
+        "--rpc",
+        rpc_url,
+        "--trust",
+        str(tmp_path / "trust.json"),
     )
     assert bad.returncode == 1
     assert "not-anchored" in bad.stdout + bad.stderr

@@ -1,0 +1,87 @@
+"""Officer certificates: issued by the department CA, listed, revoked (the CRL follows)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import col, select
+
+from evidence_service.api.deps import AdminActor, CurrentActor, ServicesDep, SessionDep
+from evidence_service.api.idempotency import idempotent
+from evidence_service.errors import NotFoundError
+from evidence_service.models import Officer, OfficerCertificate
+from evidence_service.pki import certificate_public
+
+router = APIRouter(prefix="/api/v1", tags=["certificates"])
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+
+class CertificateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    public_key_pem: str | None = Field(
+        None,
+        max_length=4096,
+        description="The officer's public key (PEM, Ed25519 or P-256). Omit to have the service "
+        "generate a custodial key, kept encrypted, with which it signs the officer's captures.",
+    )
+    alg: Literal["Ed25519", "ES256"] = Field(
+        "Ed25519", description="Key type of a custodial key (ignored with public_key_pem)."
+    )
+
+
+@router.post(
+    "/officers/{officer_id}/certificates",
+    status_code=201,
+    summary="Issue an officer certificate from the department CA",
+)
+def issue_certificate(
+    officer_id: str,
+    payload: CertificateRequest,
+    services: ServicesDep,
+    actor: AdminActor,
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    def issue() -> tuple[int, dict[str, Any]]:
+        row = services.pki.issue(
+            officer_id,
+            public_key_pem=payload.public_key_pem.encode() if payload.public_key_pem else None,
+            alg=payload.alg,
+            actor_id=actor.officer_id,
+        )
+        return 201, jsonable_encoder(certificate_public(row))
+
+    status, body = idempotent(
+        services,
+        actor,
+        idempotency_key,
+        f"POST /api/v1/officers/{officer_id}/certificates",
+        payload.model_dump(),
+        issue,
+    )
+    return JSONResponse(body, status_code=status)
+
+
+@router.get("/officers/{officer_id}/certificates", summary="An officer's certificates")
+def list_certificates(officer_id: str, session: SessionDep, actor: CurrentActor) -> list[Any]:
+    if session.get(Officer, officer_id) is None:
+        raise NotFoundError(f"no officer {officer_id}")
+    rows = session.exec(
+        select(OfficerCertificate)
+        .where(OfficerCertificate.officer_id == officer_id)
+        .order_by(col(OfficerCertificate.not_before).desc())
+    ).all()
+    return [jsonable_encoder(certificate_public(r)) for r in rows]
+
+
+@router.post("/certificates/{serial}/revoke", summary="Revoke a certificate (CRL reissued)")
+def revoke_certificate(serial: str, services: ServicesDep, actor: AdminActor) -> Any:
+    """Statements anchored before the revocation still verify (long-term validation); those
+    anchored after it do not. Revoking twice keeps the first revocation time."""
+    return jsonable_encoder(
+        certificate_public(services.pki.revoke(serial, actor_id=actor.officer_id))
+    )
