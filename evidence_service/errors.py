@@ -122,3 +122,18 @@ class StoreUnavailableError(EvidenceError):
 class ChainUnavailableProblem(EvidenceError):
     slug, title, status = "chain-unavailable", "The chain is not available here", 503
 
+
+class SignatureRejectedError(EvidenceError):
+    slug, title, status = "bad-signature", "The officer's signature does not verify", 422
+
+
+class StatementMismatchError(EvidenceError):
+    slug, title, status = (
+        "statement-mismatch",
+        "The upload does not match the signed statement",
+        422,
+    )
+
+
+class PreparedCaptureError(EvidenceError):
+    slug, title, status = "prepared-capture", "The prepared capture cannot be used", 409

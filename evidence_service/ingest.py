@@ -41,11 +41,19 @@ from evidence_service.errors import (
     HashMismatchError,
     IdempotencyConflictError,
     OversizeError,
+    PreparedCaptureError,
+    StatementMismatchError,
     StoreUnavailableError,
 )
 from evidence_service.evidence_view import evidence_body, evidence_public
 from evidence_service.identity import Actor
-from evidence_service.models import DerivedObject, Evidence, IdempotencyRecord, PendingIntake
+from evidence_service.models import (
+    DerivedObject,
+    Evidence,
+    IdempotencyRecord,
+    PendingIntake,
+    PreparedCapture,
+)
 from evidence_service.ports.base import Extraction, Inspection
 from evidence_service.ports.registry import get_port
 from evidence_service.statement import CaptureStatement
@@ -147,6 +155,16 @@ def request_fingerprint(route: str, **parts: Any) -> str:
     return hashlib.sha256(canonicalize({"route": route, **parts})).hexdigest()
 
 
+@dataclass(frozen=True)
+class SignedCapture:
+    """A prepared statement and the officer's verified signature over it (client-held key)."""
+
+    evidence_id: str
+    received_at: datetime
+    statement: dict[str, Any]
+    signature: dict[str, Any]
+
+
 #: Signs a capture statement for an officer at a time: the PROOF_FORMAT.md signature block, or
 #: None when the officer has no signing key here (the statement stays unsigned).
 StatementSigner = Callable[[dict[str, Any], str, datetime], dict[str, Any] | None]
@@ -243,8 +261,12 @@ class Ingestor:
         route: str,
         upload_session_id: str | None = None,
         chunk_chain: ChunkChain | None = None,
+        signed: SignedCapture | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        """Record and finalize; returns (HTTP status, public body). Discards objects on error."""
+        """Record and finalize; returns (HTTP status, public body). Discards objects on error.
+
+        With ``signed`` the statement built from the received bytes must equal the prepared,
+        signed one (else StatementMismatchError and nothing is kept)."""
         written = received.keys_written()
         try:
             if declared_sha256 and declared_sha256.lower() != received.put.sha256:
@@ -292,9 +314,19 @@ class Ingestor:
                 upload_session_id,
                 chunk_chain,
             )
-            received_at = self.clock()
+            received_at = signed.received_at if signed else self.clock()
             evidence = evidence_row(capture, received_at)
-            if self.signer is not None:
+            if signed is not None:
+                if evidence.statement != signed.statement:
+                    differing = sorted(
+                        k for k, v in signed.statement.items() if evidence.statement.get(k) != v
+                    )
+                    raise StatementMismatchError(
+                        "the file and metadata do not give the statement that was signed",
+                        fields=differing,
+                    )
+                evidence.signature = signed.signature
+            elif self.signer is not None:
                 evidence.signature = self.signer(evidence.statement, actor.officer_id, received_at)
             body = evidence_public(evidence, derived_rows)
             try:
@@ -305,6 +337,12 @@ class Ingestor:
                     session.execute(
                         delete(PendingIntake).where(col(PendingIntake.id) == evidence_id)
                     )
+                    if signed is not None:
+                        used = session.execute(
+                            delete(PreparedCapture).where(col(PreparedCapture.id) == evidence_id)
+                        )
+                        if used.rowcount != 1:  # type: ignore[attr-defined]
+                            raise PreparedCaptureError("the prepared capture was already used")
                     session.add(statement_leaf(evidence, received_at))
                     append_event(
                         session,
@@ -432,23 +470,49 @@ class Ingestor:
             )
 
 
+def capture_statement(
+    evidence_id: str,
+    actor: Actor,
+    port_id: str,
+    metadata: CaptureMetadata,
+    *,
+    sha256: str,
+    sm3: str,
+    size: int,
+    media_type: str,
+    received_at: datetime,
+) -> CaptureStatement:
+    """The statement of a capture: what the officer signs and what becomes the Merkle leaf."""
+    return CaptureStatement(
+        evidence_id=evidence_id,
+        port=port_id,
+        sha256=sha256,
+        sm3=sm3,
+        size=size,
+        media_type=media_type,
+        captured_at=rfc3339(metadata.captured_at or received_at),
+        received_at=rfc3339(received_at),
+        officer_id=actor.officer_id,
+        department_id=actor.department_id,
+        metadata_sha256=metadata.sha256(),
+    )
+
+
 def evidence_row(capture: Capture, received_at: datetime) -> Evidence:
     """The row (with its capture statement) for bytes received and checked."""
     evidence_id, actor, port_id = capture.evidence_id, capture.actor, capture.port_id
     metadata, received, chunk_chain = capture.metadata, capture.received, capture.chunk_chain
     captured_at = metadata.captured_at or received_at
-    statement = CaptureStatement(
-        evidence_id=evidence_id,
-        port=port_id,
+    statement = capture_statement(
+        evidence_id,
+        actor,
+        port_id,
+        metadata,
         sha256=received.put.sha256,
         sm3=received.put.sm3,
         size=received.put.size,
         media_type=received.extraction.media_type,
-        captured_at=rfc3339(captured_at),
-        received_at=rfc3339(received_at),
-        officer_id=actor.officer_id,
-        department_id=actor.department_id,
-        metadata_sha256=metadata.sha256(),
+        received_at=received_at,
     )
     location = metadata.location
     return Evidence(

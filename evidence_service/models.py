@@ -335,3 +335,15 @@ class OfficerCertificate(SQLModel, table=True):
     not_after: datetime = _utc_column(nullable=False)
     revoked_at: datetime | None = _utc_column(nullable=True)
     created_at: datetime = _utc_column(nullable=False)
+
+
+class PreparedCapture(SQLModel, table=True):
+    """Step one of a client-signed capture: the statement the server will build, handed to the
+    officer's own key (a phone, a USB key) to sign before the file is sent."""
+
+    id: str = Field(primary_key=True, max_length=26)  # the evidence id it reserves
+    officer_id: str = Field(foreign_key="officer.id", index=True, max_length=26)
+    port: str = Field(max_length=32)
+    statement: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    received_at: datetime = _utc_column(nullable=False)
+    expires_at: datetime = _utc_column(nullable=False, index=True)

@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from evidence_service.client_signing import purge_expired
 from evidence_service.db import session_scope
 from evidence_service.ingest import DERIVED_ROLES, TEMP_PREFIX, Ingestor
 from evidence_service.models import Evidence, PendingIntake, UploadSession, UploadStatus
@@ -28,6 +29,7 @@ class ReapReport:
     discarded: int
     expired_sessions: int
     abandoned_intakes: int = 0
+    expired_prepared: int = 0
 
 
 def reap(ingestor: Ingestor, *, temp_ttl: timedelta) -> ReapReport:
@@ -92,4 +94,5 @@ def reap(ingestor: Ingestor, *, temp_ttl: timedelta) -> ReapReport:
             discarded += 1
         except StorageError:
             log.warning("could not discard orphan temp object %s", key)
-    return ReapReport(finalized, discarded, expired, abandoned)
+    prepared = purge_expired(ingestor.engine, now)
+    return ReapReport(finalized, discarded, expired, abandoned, prepared)

@@ -8,12 +8,15 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from evidence_service.api.deps import CaptureActor, CurrentActor, ServicesDep, SessionDep
 from evidence_service.api.streaming import consume_body
 from evidence_service.capture_metadata import parse_capture_metadata
+from evidence_service.client_signing import prepare_capture, signed_capture
 from evidence_service.custody import CustodyAction, append_event
 from evidence_service.custody import event_body as custody_event_body
 from evidence_service.db import session_scope
@@ -90,7 +93,18 @@ async def create_evidence(
         metadata = parse_capture_metadata(fields["metadata"], max_bytes=max_meta)
         if file_part is None:
             raise BadRequestError("the form has no 'file' part")
-        evidence_id = new_id()
+        signed = None
+        if "prepared_id" in fields or "signature" in fields:
+            if "prepared_id" not in fields or "signature" not in fields:
+                raise BadRequestError("a client-signed upload needs both prepared_id and signature")
+            signed = signed_capture(
+                services.pki,
+                actor,
+                prepared_id=fields["prepared_id"].decode("ascii", "replace").strip(),
+                port_id=port_id,
+                signature_raw=fields["signature"],
+            )
+        evidence_id = signed.evidence_id if signed else new_id()
         received = services.ingestor.receive(evidence_id, port_id, form.file_chunks())
         return services.ingestor.record(
             evidence_id=evidence_id,
@@ -102,11 +116,48 @@ async def create_evidence(
             declared_sha256=declared,
             idempotency_key=idempotency_key,
             route=ROUTE_CREATE,
+            signed=signed,
         )
 
     status, body = await consume_body(request, ingest)
     return JSONResponse(
         body, status_code=status, headers={"Location": f"{router.prefix}/{body['id']}"}
+    )
+
+
+class PrepareRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    port: str = Field(max_length=32)
+    metadata: str = Field(description="the same metadata JSON text the upload will carry")
+    sha256: str = Field(pattern=HEX64.pattern)
+    sm3: str = Field(pattern=HEX64.pattern)
+    size: int = Field(ge=0)
+    media_type: str = Field(
+        max_length=128, description="the type the port will detect (e.g. application/pdf)"
+    )
+
+
+@router.post("/prepare", status_code=201, summary="Step 1 of a client-signed capture")
+def prepare(payload: PrepareRequest, services: ServicesDep, actor: CaptureActor) -> dict[str, Any]:
+    """Returns the statement the server will build for this file and its JCS bytes (base64
+    ``payload``) for the officer's own key to sign. Then upload as usual, adding the form fields
+    ``prepared_id`` and ``signature`` (the PROOF_FORMAT.md signature block as JSON) before the
+    file. A bad signature, or bytes that do not give this statement, are refused (422) and
+    nothing is kept. Valid for one hour, usable once."""
+    return jsonable_encoder(
+        prepare_capture(
+            services.pki,
+            actor,
+            port_id=payload.port,
+            metadata_raw=payload.metadata,
+            sha256=payload.sha256,
+            sm3=payload.sm3,
+            size=payload.size,
+            media_type=payload.media_type,
+            max_metadata_bytes=services.settings.max_metadata_bytes,
+            size_limit=services.ingestor.size_limit(payload.port),
+        )
     )
 
 
