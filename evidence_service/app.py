@@ -18,6 +18,7 @@ from evidence_service.api import (
     evidence,
     people,
     proofs,
+    seals,
     system,
     uploads,
 )
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.state.services = services or build_services(settings)
     install_problem_handlers(app)
-    modules = (system, evidence, proofs, uploads, custody, people, certificates, anchoring)
+    modules = (system, evidence, proofs, uploads, custody, people, certificates, seals, anchoring)
     for module in modules:
         app.include_router(module.router)
     return app

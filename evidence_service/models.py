@@ -347,3 +347,14 @@ class PreparedCapture(SQLModel, table=True):
     statement: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     received_at: datetime = _utc_column(nullable=False)
     expires_at: datetime = _utc_column(nullable=False, index=True)
+
+
+class DepartmentSeal(SQLModel, table=True):
+    """A department's e-seal (电子印章): a seal certificate from the department CA and its key,
+    encrypted at rest. The seal code is the department's code."""
+
+    department_id: str = Field(primary_key=True, foreign_key="department.id", max_length=26)
+    seal_code: str = Field(max_length=64)
+    certificate: str = Field(sa_column=Column(Text, nullable=False))
+    private_key: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _utc_column(nullable=False)

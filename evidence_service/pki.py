@@ -24,12 +24,19 @@ from evidence_service.config import Settings
 from evidence_service.custody import append_event
 from evidence_service.db import session_scope
 from evidence_service.errors import BadRequestError, NotFoundError
-from evidence_service.models import Department, DepartmentCA, Officer, OfficerCertificate
+from evidence_service.models import (
+    Department,
+    DepartmentCA,
+    DepartmentSeal,
+    Officer,
+    OfficerCertificate,
+)
 from signing.certs import (
     OfficerIdentity,
     create_crl,
     create_department_ca,
     issue_officer_certificate,
+    issue_seal_certificate,
     load_certificate,
 )
 from signing.errors import KeyFormatError
@@ -41,10 +48,12 @@ from signing.keys import (
     load_private_key,
     load_public_key,
 )
+from signing.seal import SealRecord, seal_document
 from signing.statements import sign_statement
 
 PASSPHRASE_FILE = "keys.passphrase"
 CA_VALID_DAYS = 3650
+SEAL_VALID_DAYS = 1825
 
 
 def key_passphrase(settings: Settings) -> bytes:
@@ -254,6 +263,61 @@ class Pki:
     def trust_bundle(self, session: Session) -> TrustBundle:
         cas = session.exec(select(DepartmentCA).order_by(col(DepartmentCA.department_id))).all()
         return TrustBundle([c.certificate for c in cas], [c.crl for c in cas])
+
+    # -- department seals -----------------------------------------------------------------------
+    def _department_seal(self, session: Session, department: Department) -> DepartmentSeal:
+        seal = session.get(DepartmentSeal, department.id)
+        if seal is not None:
+            return seal
+        ca = self._department_ca(session, department)
+        now = self.clock()
+        key = generate_private_key("Ed25519")
+        cert = issue_seal_certificate(
+            ca_cert_pem=ca.certificate.encode(),
+            ca_key=self._ca_key(ca),
+            department_id=department.id,
+            department_name=department.name,
+            public_key=key.public_key(),
+            now=now,
+            seal_code=department.code,
+            valid_days=SEAL_VALID_DAYS,
+        )
+        seal = DepartmentSeal(
+            department_id=department.id,
+            seal_code=department.code,
+            certificate=cert.decode(),
+            private_key=encrypt_private_key(key, self.passphrase).decode(),
+            created_at=now,
+        )
+        session.add(seal)
+        session.flush()
+        return seal
+
+    def seal_digest(self, department_id: str, digest_hex: str, *, actor_id: str) -> SealRecord:
+        """Seal a document digest with the department's e-seal (a custody event)."""
+        with session_scope(self.engine) as session:
+            department = session.get(Department, department_id)
+            if department is None:
+                raise NotFoundError(f"no department {department_id}")
+            seal = self._department_seal(session, department)
+            now = self.clock().replace(microsecond=0)
+            record = seal_document(
+                digest_hex,
+                key=load_private_key(seal.private_key.encode(), self.passphrase),
+                certificate_pem=seal.certificate.encode(),
+                department_id=department.id,
+                seal_code=seal.seal_code,
+                signed_at=now,
+            )
+            append_event(
+                session,
+                action="sealed",
+                at=now,
+                actor_id=actor_id,
+                department_id=department.id,
+                details={"digest": record.digest, "seal_code": record.seal_code},
+            )
+        return record
 
     # -- signing captures -----------------------------------------------------------------------
     def custodial_certificate(

@@ -1,0 +1,114 @@
+"""Department e-seals: the seal image, sealing a document digest, verifying a seal record."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+
+from evidence_service.api.deps import CurrentActor, ServicesDep
+from evidence_service.errors import BadRequestError, ForbiddenError, NotFoundError
+from evidence_service.models import Department, Role
+from signing.errors import SigningError, VerificationError
+from signing.seal import SealRecord, render_seal, verify_seal
+
+router = APIRouter(prefix="/api/v1", tags=["seals"])
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+SEAL_ROLES = frozenset({Role.admin, Role.reviewer, Role.penalty})
+
+_images: dict[tuple[str, str, str], bytes] = {}
+_images_lock = threading.Lock()
+
+
+def seal_png(department: Department) -> bytes:
+    """Rendered once per (department, name, code) in this process (~0.1 s each)."""
+    key = (department.id, department.name, department.code)
+    with _images_lock:
+        cached = _images.get(key)
+    if cached is None:
+        cached = render_seal(department_name=department.name, seal_code=department.code)
+        with _images_lock:
+            _images[key] = cached
+    return cached
+
+
+@router.get(
+    "/departments/{department_id}/seal.png",
+    summary="The department's seal image (transparent PNG, print resolution)",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def get_seal_image(department_id: str, services: ServicesDep) -> Response:
+    with Session(services.engine) as session:
+        department = session.get(Department, department_id)
+    if department is None:
+        raise NotFoundError(f"no department {department_id}")
+    return Response(
+        seal_png(department),
+        media_type="image/png",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
+class SealRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    digest: str = Field(description="SHA-256 (hex) of the document to seal")
+
+
+@router.post("/departments/{department_id}/seals", status_code=201, summary="Seal a digest")
+def seal(
+    department_id: str, payload: SealRequest, services: ServicesDep, actor: CurrentActor
+) -> dict[str, Any]:
+    """A reviewer, penalty officer or admin of the department seals a document digest with
+    the department's e-seal; answers with the seal record (a custody event)."""
+    if actor.role not in SEAL_ROLES or (
+        actor.role != Role.admin and actor.department_id != department_id
+    ):
+        raise ForbiddenError("only the department's reviewers, penalty officers or an admin seal")
+    digest = payload.digest.strip().lower()
+    if not HEX64.match(digest):
+        raise BadRequestError("digest must be 64 hex digits (SHA-256)")
+    record = services.pki.seal_digest(department_id, digest, actor_id=actor.officer_id)
+    body: dict[str, Any] = json.loads(record.as_json())
+    return body
+
+
+class SealVerifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    record: dict[str, Any]
+    digest: str | None = Field(None, description="the digest of the document in hand")
+
+
+@router.post("/seals/verify", summary="Verify a seal record (no authentication)")
+def verify(payload: SealVerifyRequest, services: ServicesDep) -> dict[str, Any]:
+    """``valid`` with the sealing department, or the failure's stable ``reason``
+    (bad-signature, unknown-issuer, expired, revoked, not-yet-valid, bad-certificate)."""
+    try:
+        record = SealRecord.from_json(json.dumps(payload.record))
+    except (SigningError, ValueError) as exc:
+        raise BadRequestError(f"record: {exc}") from exc
+    with Session(services.engine) as session:
+        cas, crls = services.pki.trust_bundle(session).as_bytes()
+    try:
+        verify_seal(
+            record,
+            trusted_cas=cas,
+            crls=crls,
+            expected_digest=payload.digest.lower() if payload.digest else None,
+        )
+    except VerificationError as exc:
+        return {"valid": False, "reason": exc.reason, "detail": exc.detail}
+    except SigningError as exc:  # malformed beyond a verdict (e.g. an unparsable certificate)
+        raise BadRequestError(f"record: {exc}") from exc
+    return {
+        "valid": True,
+        "department_id": record.department_id,
+        "seal_code": record.seal_code,
+        "signed_at": record.signed_at,
+    }
