@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from evidence_service.api import (
     anchoring,
     certificates,
+    cosign,
     custody,
     evidence,
     people,
@@ -77,7 +78,18 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.state.services = services or build_services(settings)
     install_problem_handlers(app)
-    modules = (system, evidence, proofs, uploads, custody, people, certificates, seals, anchoring)
+    modules = (
+        system,
+        evidence,
+        proofs,
+        uploads,
+        custody,
+        people,
+        certificates,
+        seals,
+        cosign,
+        anchoring,
+    )
     for module in modules:
         app.include_router(module.router)
     return app

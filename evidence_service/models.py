@@ -358,3 +358,27 @@ class DepartmentSeal(SQLModel, table=True):
     certificate: str = Field(sa_column=Column(Text, nullable=False))
     private_key: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = _utc_column(nullable=False)
+
+
+class DepartmentBlsKey(SQLModel, table=True):
+    """A department's BLS co-signing key (IETF BLS, G2 proof-of-possession suite)."""
+
+    department_id: str = Field(primary_key=True, foreign_key="department.id", max_length=26)
+    public_key: str = Field(max_length=96)  # hex, 48 bytes
+    proof_of_possession: str = Field(max_length=192)  # hex, 96 bytes
+    secret_key: str = Field(sa_column=Column(Text, nullable=False))  # AES-GCM sealed
+    created_at: datetime = _utc_column(nullable=False)
+
+
+class CoSignature(SQLModel, table=True):
+    """One BLS aggregate signature by several departments over one record."""
+
+    id: str = Field(primary_key=True, max_length=26)
+    subject_kind: str = Field(max_length=16)  # statement | batch
+    subject_id: str = Field(max_length=26, index=True)
+    message: str = Field(sa_column=Column(Text, nullable=False))  # the signed bytes, as text
+    department_ids: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    public_keys: list[str] = Field(sa_column=Column(JSON, nullable=False))  # hex, same order
+    aggregate: str = Field(max_length=192)  # hex, 96 bytes
+    created_by: str = Field(max_length=26)
+    created_at: datetime = _utc_column(nullable=False)

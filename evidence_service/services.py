@@ -12,6 +12,7 @@ from evidence_service.anchor_worker import AnchorWorker
 from evidence_service.chain_link import ChainHolder, open_anchor_chain
 from evidence_service.clock import Clock, utcnow
 from evidence_service.config import Settings
+from evidence_service.cosign import CoSigner
 from evidence_service.db import create_schema, make_engine
 from evidence_service.ingest import Ingestor
 from evidence_service.pki import Pki
@@ -47,6 +48,7 @@ class Services:
     ingestor: Ingestor
     uploads: UploadManager
     pki: Pki
+    cosigner: CoSigner
     chain_holder: ChainHolder = field(default_factory=ChainHolder)
     trees: TreeCache = field(default_factory=TreeCache)
     clock: Clock = utcnow
@@ -90,5 +92,12 @@ def build_services(
         engine=engine, store=store, settings=settings, clock=clock, signer=pki.sign_capture
     )
     return Services(
-        settings, engine, store, ingestor, UploadManager(ingestor), pki=pki, clock=clock
+        settings,
+        engine,
+        store,
+        ingestor,
+        UploadManager(ingestor),
+        pki=pki,
+        cosigner=CoSigner(pki),
+        clock=clock,
     )

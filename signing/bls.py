@@ -17,6 +17,7 @@ older draft and derives different keys from the same IKM, so it is never used.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -61,7 +62,7 @@ class BlsKeyPair(NamedTuple):
     public_key: bytes
 
 
-class BlsBackend:
+class BlsBackend(ABC):
     """One implementation of the ciphersuite. Inputs reaching a backend are already length-checked.
 
     Methods return booleans only internally; the module functions turn ``False`` into
@@ -74,29 +75,31 @@ class BlsBackend:
     def available(self) -> bool:
         return True
 
-    def sk_to_pk(self, sk: int) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def sk_to_pk(self, sk: int) -> bytes: ...
 
-    def sign(self, sk: int, message: bytes) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def sign(self, sk: int, message: bytes) -> bytes: ...
 
-    def verify(self, pk: bytes, message: bytes, signature: bytes) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def verify(self, pk: bytes, message: bytes, signature: bytes) -> bool: ...
 
-    def pop_prove(self, sk: int) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def pop_prove(self, sk: int) -> bytes: ...
 
-    def pop_verify(self, pk: bytes, proof: bytes) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def pop_verify(self, pk: bytes, proof: bytes) -> bool: ...
 
-    def aggregate(self, signatures: Sequence[bytes]) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def aggregate(self, signatures: Sequence[bytes]) -> bytes: ...
 
-    def aggregate_public_keys(self, pks: Sequence[bytes]) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def aggregate_public_keys(self, pks: Sequence[bytes]) -> bytes: ...
 
-    def fast_aggregate_verify(self, pks: Sequence[bytes], message: bytes, signature: bytes) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def fast_aggregate_verify(
+        self, pks: Sequence[bytes], message: bytes, signature: bytes
+    ) -> bool: ...
 
     def __repr__(self) -> str:
         return f"<BlsBackend {self.name}>"

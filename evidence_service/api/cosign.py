@@ -1,0 +1,55 @@
+"""/api/v1/cosignatures: one BLS aggregate signature by several departments over a record."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+
+from evidence_service.api.deps import CurrentActor, ServicesDep
+from evidence_service.cosign import cosignature_public
+from evidence_service.errors import ForbiddenError, NotFoundError
+from evidence_service.models import CoSignature, Role
+
+router = APIRouter(prefix="/api/v1/cosignatures", tags=["co-signatures"])
+COSIGN_ROLES = frozenset({Role.admin, Role.reviewer, Role.penalty})
+
+
+class CoSignRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject: Literal["statement", "batch"]
+    subject_id: str = Field(max_length=26, description="evidence id, or batch id")
+    department_ids: list[str] = Field(min_length=1, max_length=32)
+
+
+@router.post("", status_code=201, summary="Co-sign a statement or a batch root")
+def create(payload: CoSignRequest, services: ServicesDep, actor: CurrentActor) -> Any:
+    """Every named department signs with its own BLS key; the aggregate is checked, then kept."""
+    if actor.role not in COSIGN_ROLES:
+        raise ForbiddenError("reviewers, penalty officers and admins co-sign")
+    row = services.cosigner.cosign(
+        payload.subject, payload.subject_id, payload.department_ids, actor_id=actor.officer_id
+    )
+    with Session(services.engine) as session:
+        return jsonable_encoder(cosignature_public(row, session))
+
+
+@router.get("/{cosignature_id}", summary="A co-signature: message, signers' keys, aggregate")
+def get(cosignature_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
+    """Everything a verifier needs: the signed message, each department's public key and proof
+    of possession, and the aggregate (IETF BLS ``FastAggregateVerify``)."""
+    with Session(services.engine) as session:
+        row = session.get(CoSignature, cosignature_id)
+        if row is None:
+            raise NotFoundError(f"no co-signature {cosignature_id}")
+        return jsonable_encoder(cosignature_public(row, session))
+
+
+@router.post("/{cosignature_id}/verify", summary="Verify a co-signature against the record now")
+def verify(cosignature_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
+    return services.cosigner.verify(
+        cosignature_id, actor_id=actor.officer_id, department_id=actor.department_id
+    )
