@@ -33,6 +33,8 @@ class CustodyAction(StrEnum):
     upload_aborted = "upload_aborted"
     legal_hold_set = "legal_hold_set"
     legal_hold_cleared = "legal_hold_cleared"
+    verified = "verified"  # a proof checked through the API by a signed-in caller
+    seal_verified = "seal_verified"
 
 
 def event_body(event: CustodyEvent) -> dict[str, Any]:

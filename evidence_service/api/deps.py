@@ -43,6 +43,16 @@ def get_actor(request: Request, services: ServicesDep) -> Actor:
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 
+
+def get_optional_actor(request: Request, services: ServicesDep) -> Actor | None:
+    """The caller on public endpoints: None without a token; a bad token is still a 401."""
+    if not request.headers.get("authorization"):
+        return None
+    return get_actor(request, services)
+
+
+OptionalActor = Annotated[Actor | None, Depends(get_optional_actor)]
+
 CAPTURE_ROLES = frozenset({Role.officer, Role.reviewer, Role.penalty})
 
 

@@ -188,9 +188,13 @@ def list_items(
 
 
 def record_custody(
-    services: Services, actor: Actor, evidence_id: str, action: CustodyAction, **details: Any
+    services: Services,
+    actor: Actor,
+    evidence_id: str | None,
+    action: CustodyAction,
+    **details: Any,
 ) -> None:
-    """Append one custody event about an item, in a transaction of its own."""
+    """Append one custody event (about an item, or none), in a transaction of its own."""
     with session_scope(services.engine) as session:
         append_event(
             session,

@@ -10,11 +10,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlmodel import Session
 
-from evidence_service.api.deps import CurrentActor, ServicesDep
+from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep
+from evidence_service.api.evidence import record_custody
 from evidence_service.api.streaming import consume_body
 from evidence_service.chain_link import current_deployment
+from evidence_service.custody import CustodyAction
 from evidence_service.errors import BadRequestError
 from evidence_service.evidence_view import load_evidence
+from evidence_service.models import Evidence
 from evidence_service.multipart_stream import StreamedForm
 from evidence_service.proofs import MAX_PROOF_BYTES, ProofDocument, build_proof
 from evidence_service.verification import Content, Pins, verify_proof
@@ -69,11 +72,12 @@ def _digest_field(value: object) -> str:
 
 
 @router.post("/api/v1/verify", openapi_extra=VERIFY_BODY, summary="Verify a file against a proof")
-async def verify(request: Request, services: ServicesDep) -> dict[str, Any]:
-    """No authentication: anyone may check a proof. Send multipart ``proof`` then ``file`` (or
-    ``sha256``), or JSON ``{"proof": {...}, "sha256": "...", "size": n}``. Answers with every
-    step of PROOF_FORMAT.md, pass or fail, and the first failure's name. The file is hashed as
-    it streams and not kept."""
+async def verify(request: Request, services: ServicesDep, actor: OptionalActor) -> dict[str, Any]:
+    """No authentication needed: anyone may check a proof (a signed-in caller's check of an
+    item held here is recorded as a ``verified`` custody event). Send multipart ``proof`` then
+    ``file`` (or ``sha256``), or JSON ``{"proof": {...}, "sha256": "...", "size": n}``.
+    Answers with every step of PROOF_FORMAT.md, pass or fail, and the first failure's name.
+    The file is hashed as it streams and not kept."""
     content_type = request.headers.get("content-type", "")
 
     def run(body: Iterator[bytes]) -> dict[str, Any]:
@@ -92,7 +96,21 @@ async def verify(request: Request, services: ServicesDep) -> dict[str, Any]:
             tuple(cas),
             tuple(crls),
         )
-        return verify_proof(proof, content, w3=services.chain_reader(), pins=pins).as_json()
+        verdict = verify_proof(proof, content, w3=services.chain_reader(), pins=pins)
+        evidence_id = proof.statement.evidence_id
+        if actor is not None:
+            with Session(services.engine) as session:
+                held = session.get(Evidence, evidence_id) is not None
+            if held:
+                record_custody(
+                    services,
+                    actor,
+                    evidence_id,
+                    CustodyAction.verified,
+                    valid=verdict.valid,
+                    failure=verdict.failure,
+                )
+        return verdict.as_json()
 
     result: dict[str, Any] = await consume_body(request, run)
     return result

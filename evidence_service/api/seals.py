@@ -12,7 +12,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from evidence_service.api.deps import CurrentActor, ServicesDep
+from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep
+from evidence_service.api.evidence import record_custody
+from evidence_service.custody import CustodyAction
 from evidence_service.errors import BadRequestError, ForbiddenError, NotFoundError
 from evidence_service.models import Department, Role
 from signing.errors import SigningError, VerificationError
@@ -86,9 +88,12 @@ class SealVerifyRequest(BaseModel):
 
 
 @router.post("/seals/verify", summary="Verify a seal record (no authentication)")
-def verify(payload: SealVerifyRequest, services: ServicesDep) -> dict[str, Any]:
-    """``valid`` with the sealing department, or the failure's stable ``reason``
-    (bad-signature, unknown-issuer, expired, revoked, not-yet-valid, bad-certificate)."""
+def verify(
+    payload: SealVerifyRequest, services: ServicesDep, actor: OptionalActor
+) -> dict[str, Any]:
+    """Answers ``valid`` with the sealing department, or the failure's stable ``reason``
+    (bad-signature, unknown-issuer, expired, revoked, not-yet-valid, bad-certificate). A
+    signed-in caller's check is recorded as a ``seal_verified`` custody event."""
     try:
         record = SealRecord.from_json(json.dumps(payload.record))
     except (SigningError, ValueError) as exc:
@@ -103,12 +108,24 @@ def verify(payload: SealVerifyRequest, services: ServicesDep) -> dict[str, Any]:
             expected_digest=payload.digest.lower() if payload.digest else None,
         )
     except VerificationError as exc:
-        return {"valid": False, "reason": exc.reason, "detail": exc.detail}
+        verdict: dict[str, Any] = {"valid": False, "reason": exc.reason, "detail": exc.detail}
     except SigningError as exc:  # malformed beyond a verdict (e.g. an unparsable certificate)
         raise BadRequestError(f"record: {exc}") from exc
-    return {
-        "valid": True,
-        "department_id": record.department_id,
-        "seal_code": record.seal_code,
-        "signed_at": record.signed_at,
-    }
+    else:
+        verdict = {
+            "valid": True,
+            "department_id": record.department_id,
+            "seal_code": record.seal_code,
+            "signed_at": record.signed_at,
+        }
+    if actor is not None:
+        record_custody(
+            services,
+            actor,
+            None,
+            CustodyAction.seal_verified,
+            digest=record.digest,
+            department=record.department_id,
+            valid=verdict["valid"],
+        )
+    return verdict

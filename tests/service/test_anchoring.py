@@ -78,6 +78,17 @@ def test_a_captured_item_gets_a_proof_that_verifies(anchored: Api) -> None:
     assert int.from_bytes(raw, "big") == anchor["block_number"]
     verdict = verify_via_api(anchored, proof, data)
     assert verdict["valid"] is True, verdict
+    signed_in = anchored.client.post(
+        "/api/v1/verify",
+        json={"proof": proof, "sha256": hashlib.sha256(data).hexdigest()},
+        headers=anchored.auth("auditor"),
+    )
+    assert signed_in.json()["valid"] is True
+    with Session(anchored.services.engine) as session:
+        verified = session.exec(select(CustodyEvent).where(CustodyEvent.action == "verified")).all()
+    assert [(e.evidence_id, e.actor_id) for e in verified] == [
+        (evidence_id, anchored.users["auditor"]["id"])
+    ]
     assert [(s["step"], s["name"], s["status"]) for s in verdict["steps"]] == [
         (1, "content", "pass"),
         (2, "leaf", "pass"),

@@ -160,6 +160,21 @@ def test_proof_verifies_after_kill_and_restart_of_the_embedded_chain(
     assert bad.returncode == 1
     assert "not-anchored" in bad.stdout + bad.stderr
 
+    forged = copy.deepcopy(proof)
+    value = forged["signature"]["value"]
+    forged["signature"]["value"] = ("B" if value[0] == "A" else "A") + value[1:]
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    rejected = evidence_verify(
+        str(tmp_path / "doc.pdf"),
+        str(tmp_path / "forged.json"),
+        "--rpc",
+        rpc_url,
+        "--trust",
+        str(tmp_path / "trust.json"),
+    )
+    assert rejected.returncode == 1
+    assert "failure: bad-signature" in rejected.stderr
+
 
 def test_evidence_verify_against_hardhat(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     node = request.getfixturevalue("hardhat_node")

@@ -77,3 +77,24 @@ def test_sealing_is_checked(api: Api) -> None:
     )
     with Session(api.services.engine) as session:
         assert "sealed" not in session.exec(select(CustodyEvent.action)).all()
+
+
+def test_signed_in_verifications_are_custody_events(api: Api) -> None:
+    reviewer = api.users["reviewer"]
+    url = f"/api/v1/departments/{reviewer['department_id']}/seals"
+    record = api.client.post(url, json={"digest": DIGEST}, headers=api.auth("reviewer")).json()
+    api.client.post("/api/v1/seals/verify", json={"record": record})  # anonymous: not recorded
+    api.client.post("/api/v1/seals/verify", json={"record": record}, headers=api.auth("auditor"))
+    with Session(api.services.engine) as session:
+        events = session.exec(
+            select(CustodyEvent).where(CustodyEvent.action == "seal_verified")
+        ).all()
+    assert [(e.actor_id, e.details["valid"]) for e in events] == [
+        (api.users["auditor"]["id"], True)
+    ]
+    bad_token = {"Authorization": "Bearer nope"}
+    assert_problem(
+        api.client.post("/api/v1/seals/verify", json={"record": record}, headers=bad_token),
+        401,
+        "invalid-token",
+    )
