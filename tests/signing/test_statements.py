@@ -387,3 +387,20 @@ def test_reissued_certificate_with_the_same_key_still_verifies(pki: Pki) -> None
     moved = _forge(pki, statement, certificate=renewed.decode())
     assert signature.value != "" and moved.certificate != signature.certificate
     verify_statement(statement, moved, trusted_cas=[pki.ca_pem], at=T0 + 301 * DAY)
+
+
+def test_ed25519_backends_agree() -> None:
+    """libsodium (the fast path) and OpenSSL give the same verdicts on good and bad signatures."""
+    from signing import keys
+
+    key = keys.generate_private_key("Ed25519")
+    public = key.public_key()
+    data = b"statement bytes"
+    good = keys.sign(key, data)
+    bad = bytes([good[0] ^ 1]) + good[1:]
+    for check in (keys._verify_ed25519_sodium, keys._verify_ed25519_openssl):
+        check(public, good, data)
+        for signature, message in ((bad, data), (good, data + b"!")):
+            with pytest.raises(keys.InvalidSignature):
+                check(public, signature, message)
+    assert keys._verify_ed25519 is keys._verify_ed25519_sodium
