@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from evidence_service.api.deps import CaptureActor, CurrentActor, ServicesDep, SessionDep
@@ -20,7 +21,12 @@ from evidence_service.client_signing import prepare_capture, signed_capture
 from evidence_service.custody import CustodyAction, append_event
 from evidence_service.custody import event_body as custody_event_body
 from evidence_service.db import session_scope
-from evidence_service.errors import BadRequestError, EvidenceError, NotFoundError
+from evidence_service.errors import (
+    BadRequestError,
+    EvidenceError,
+    NotFoundError,
+    PreparedCaptureError,
+)
 from evidence_service.evidence_queries import EvidenceFilter, list_evidence
 from evidence_service.evidence_view import evidence_body, evidence_public, load_evidence
 from evidence_service.identity import Actor
@@ -105,7 +111,14 @@ async def create_evidence(
                 signature_raw=fields["signature"],
             )
         evidence_id = signed.evidence_id if signed else new_id()
-        received = services.ingestor.receive(evidence_id, port_id, form.file_chunks())
+        try:
+            received = services.ingestor.receive(evidence_id, port_id, form.file_chunks())
+        except IntegrityError as exc:  # the reserved id is already taken by an upload in flight
+            if signed is None:
+                raise
+            raise PreparedCaptureError(
+                f"prepared capture {evidence_id} is being uploaded already"
+            ) from exc
         return services.ingestor.record(
             evidence_id=evidence_id,
             actor=actor,

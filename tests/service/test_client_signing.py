@@ -213,3 +213,16 @@ def test_the_reaper_drops_expired_prepared_captures(api: Api) -> None:
     with Session(api.services.engine) as session:
         left = session.exec(select(PreparedCapture.id)).all()
     assert left == [fresh["prepared_id"]]
+
+
+def test_a_prepared_capture_in_flight_cannot_be_uploaded_twice(api: Api) -> None:
+    key, cert = officer_key(api)
+    data = samples.pdf()
+    prepared = prepare(api, data)
+    signature = sign(prepared, key, cert, api.users["officer"]["id"])
+    api.services.ingestor.begin_intake(prepared["prepared_id"])  # another upload is streaming
+    before = counts(api)
+    assert_problem(
+        signed_upload(api, data, prepared["prepared_id"], signature), 409, "prepared-capture"
+    )
+    assert counts(api) == before
