@@ -8,12 +8,9 @@ Every issue and revocation is a custody event.
 
 from __future__ import annotations
 
-import os
-import secrets
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import Engine
@@ -24,6 +21,7 @@ from evidence_service.config import Settings
 from evidence_service.custody import append_event
 from evidence_service.db import session_scope
 from evidence_service.errors import BadRequestError, NotFoundError
+from evidence_service.local_secrets import generated_secret
 from evidence_service.models import (
     Department,
     DepartmentCA,
@@ -60,26 +58,7 @@ def key_passphrase(settings: Settings) -> bytes:
     """The passphrase that encrypts keys at rest: the setting, else one generated once."""
     if settings.key_passphrase is not None:
         return settings.key_passphrase.get_secret_value().encode()
-    path = settings.data_dir / PASSPHRASE_FILE
-    try:
-        return path.read_bytes().strip()
-    except FileNotFoundError:
-        pass
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    fresh = secrets.token_hex(32).encode()
-    tmp = Path(f"{path}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(fresh)
-        f.flush()
-        os.fsync(f.fileno())
-    try:
-        os.link(tmp, path)  # first writer wins; a racing process reads the winner's
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
-    return path.read_bytes().strip()
+    return generated_secret(settings.data_dir / PASSPHRASE_FILE).encode()
 
 
 @dataclass(frozen=True)
