@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from evidence_service.api import (
     anchoring,
+    cases,
     certificates,
     cosign,
     custody,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         certificates,
         seals,
         cosign,
+        cases,
         anchoring,
     )
     for module in modules:

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         description="Encrypts CA and custodial officer keys at rest; default: a random "
         "passphrase generated once into <data_dir>/keys.passphrase (mode 0600).",
     )
+    pii_secret: SecretStr | None = Field(
+        None,
+        description="HMAC key for party identifiers (ID numbers, credit codes); default: "
+        "generated once into <data_dir>/pii.secret (mode 0600).",
+    )
     officer_cert_days: int = Field(365, ge=1, le=3650, description="Officer certificate validity.")
 
     workers: int = Field(1, ge=1, le=64, description="API worker processes of `evidence serve`.")

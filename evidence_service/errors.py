@@ -137,3 +137,7 @@ class StatementMismatchError(EvidenceError):
 
 class PreparedCaptureError(EvidenceError):
     slug, title, status = "prepared-capture", "The prepared capture cannot be used", 409
+
+
+class ConflictError(EvidenceError):
+    slug, title, status = "conflict", "The resource already exists", 409
