@@ -18,6 +18,7 @@ from evidence_service.api import (
     cosign,
     custody,
     evidence,
+    graph,
     people,
     proofs,
     seals,
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         seals,
         cosign,
         cases,
+        graph,
         anchoring,
     )
     for module in modules:

@@ -1,0 +1,62 @@
+"""Graph neighbourhoods by recursive CTE on both databases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests import samples
+from tests.fixtures.service import Api
+from tests.service.helpers import assert_problem, upload
+
+
+def small_case(api: Api) -> dict[str, Any]:
+    case = api.client.post(
+        "/api/v1/cases",
+        json={"case_number": "G-1", "kind": "inspection", "title": "联合检查"},
+        headers=api.auth(),
+    ).json()
+    items = [upload(api, "documentary", samples.pdf()).json()["id"] for _ in range(2)]
+    party = api.client.post(
+        "/api/v1/parties", json={"kind": "organisation", "name": "某餐饮店"}, headers=api.auth()
+    ).json()
+    url = f"/api/v1/cases/{case['id']}"
+    for item in items:
+        api.client.post(f"{url}/evidence", json={"evidence_id": item}, headers=api.auth())
+    api.client.post(f"{url}/parties", json={"party_id": party["id"]}, headers=api.auth())
+    return {"case": case["id"], "items": items, "party": party["id"]}
+
+
+def test_k_hop_neighbourhoods(api: Api) -> None:
+    ids = small_case(api)
+    one = api.client.get(f"/api/v1/graph/{ids['case']}", headers=api.auth()).json()
+    assert one["nodes"][0] == {
+        "id": ids["case"],
+        "kind": "case",
+        "label": "G-1 联合检查",
+        "depth": 0,
+    }
+    assert {n["id"] for n in one["nodes"]} == {ids["case"], *ids["items"], ids["party"]}
+    assert len(one["edges"]) == 3
+    assert {(e["kind"], e["target"]) for e in one["edges"]} == {
+        ("belongs_to_case", ids["case"]),
+        ("concerns_party", ids["party"]),
+    }
+
+    first = ids["items"][0]
+    near = api.client.get(f"/api/v1/graph/{first}", headers=api.auth()).json()
+    assert [n["id"] for n in near["nodes"]] == [first, ids["case"]]
+    two = api.client.get(f"/api/v1/graph/{first}", params={"hops": 2}, headers=api.auth()).json()
+    depths = {n["id"]: n["depth"] for n in two["nodes"]}
+    assert depths == {first: 0, ids["case"]: 1, ids["items"][1]: 2, ids["party"]: 2}
+    capped = api.client.get(
+        f"/api/v1/graph/{first}", params={"hops": 2, "limit": 2}, headers=api.auth()
+    ).json()
+    assert [n["id"] for n in capped["nodes"]] == [first, ids["case"]]
+
+
+def test_graph_requests_are_checked(api: Api) -> None:
+    ids = small_case(api)
+    assert_problem(api.client.get("/api/v1/graph/01NOPE", headers=api.auth()), 404, "not-found")
+    too_far = api.client.get(f"/api/v1/graph/{ids['case']}", params={"hops": 5}, headers=api.auth())
+    assert_problem(too_far, 422, "invalid-request")
+    assert api.client.get(f"/api/v1/graph/{ids['case']}").status_code == 401
