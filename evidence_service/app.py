@@ -23,6 +23,7 @@ from evidence_service.api import (
     proofs,
     seals,
     system,
+    tags,
     uploads,
 )
 from evidence_service.api.problems import install_problem_handlers
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         cosign,
         cases,
         graph,
+        tags,
         anchoring,
     )
     for module in modules:

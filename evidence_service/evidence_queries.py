@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from evidence_service.clock import parse_rfc3339, rfc3339
 from evidence_service.errors import BadRequestError
-from evidence_service.models import Evidence
+from evidence_service.models import Evidence, EvidenceTag, GraphEdge
 
 MAX_PAGE = 200
 
@@ -24,6 +24,10 @@ class EvidenceFilter:
     department_id: str | None = None
     received_from: datetime | None = None
     received_to: datetime | None = None
+    tag_type: str | None = None
+    tag_value: str | None = None
+    case_id: str | None = None
+    text: str | None = None  # words in title or description
 
 
 def encode_cursor(evidence: Evidence) -> str:
@@ -57,6 +61,26 @@ def list_evidence(
         query = query.where(col(Evidence.received_at) >= flt.received_from)
     if flt.received_to:
         query = query.where(col(Evidence.received_at) < flt.received_to)
+    if flt.tag_type or flt.tag_value:
+        tagged = select(EvidenceTag.evidence_id)
+        if flt.tag_type:
+            tagged = tagged.where(EvidenceTag.type == flt.tag_type)
+        if flt.tag_value:
+            tagged = tagged.where(EvidenceTag.value == flt.tag_value)
+        query = query.where(col(Evidence.id).in_(tagged))
+    if flt.case_id:
+        in_case = select(GraphEdge.source_id).where(
+            GraphEdge.kind == "belongs_to_case", GraphEdge.target_id == flt.case_id
+        )
+        query = query.where(col(Evidence.id).in_(in_case))
+    if flt.text:
+        pattern = "%" + flt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                col(Evidence.title).ilike(pattern, escape="\\"),
+                col(Evidence.description).ilike(pattern, escape="\\"),
+            )
+        )
     if cursor:
         at, last_id = decode_cursor(cursor)
         query = query.where(

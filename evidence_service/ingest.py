@@ -57,6 +57,7 @@ from evidence_service.models import (
 from evidence_service.ports.base import Extraction, Inspection
 from evidence_service.ports.registry import get_port
 from evidence_service.statement import CaptureStatement
+from evidence_service.tagging import capture_tags
 from signing.jcs import canonicalize
 from storage.base import ObjectStore, PutResult
 from storage.errors import SizeLimitError, StorageError
@@ -334,6 +335,7 @@ class Ingestor:
                     session.add(evidence)
                     session.flush()
                     session.add_all(derived_rows)
+                    session.add_all(capture_tags(evidence, received_at))
                     session.execute(
                         delete(PendingIntake).where(col(PendingIntake.id) == evidence_id)
                     )

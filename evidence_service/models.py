@@ -463,3 +463,20 @@ class GraphEdge(SQLModel, table=True):
     target_id: str = Field(max_length=64)
     created_by: str | None = Field(default=None, max_length=26)
     created_at: datetime = _utc_column(nullable=False)
+
+
+class EvidenceTag(SQLModel, table=True):
+    """A typed tag on an item as it stands now (capture-time tags included). Tags are later
+    facts about an item: adding and removing them are custody events; the statement stays."""
+
+    __table_args__ = (
+        UniqueConstraint("evidence_id", "type", "value", name="uq_evidence_tag"),
+        Index("ix_evidencetag_type_value", "type", "value", "evidence_id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(AutoBigInt, primary_key=True))
+    evidence_id: str = Field(foreign_key="evidence.id", max_length=26)
+    type: str = Field(max_length=16)
+    value: str = Field(max_length=200)
+    created_by: str | None = Field(default=None, max_length=26)
+    created_at: datetime = _utc_column(nullable=False)

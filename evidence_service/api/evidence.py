@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from evidence_service.api.deps import CaptureActor, CurrentActor, ServicesDep, SessionDep
 from evidence_service.api.streaming import consume_body
-from evidence_service.capture_metadata import parse_capture_metadata
+from evidence_service.capture_metadata import TagType, parse_capture_metadata
 from evidence_service.client_signing import prepare_capture, signed_capture
 from evidence_service.custody import CustodyAction, append_event
 from evidence_service.custody import event_body as custody_event_body
@@ -183,6 +183,10 @@ def list_items(
     department_id: str | None = None,
     received_from: datetime | None = None,
     received_to: datetime | None = None,
+    tag_type: TagType | None = None,
+    tag_value: Annotated[str | None, Query(max_length=200)] = None,
+    case_id: Annotated[str | None, Query(max_length=26)] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200, description="text")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
@@ -193,7 +197,17 @@ def list_items(
         get_port(port)
     rows, next_cursor = list_evidence(
         session,
-        EvidenceFilter(port, officer_id, department_id, received_from, received_to),
+        EvidenceFilter(
+            port,
+            officer_id,
+            department_id,
+            received_from,
+            received_to,
+            tag_type.value if tag_type else None,
+            tag_value,
+            case_id,
+            q,
+        ),
         limit=limit,
         cursor=cursor,
     )
