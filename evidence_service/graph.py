@@ -39,6 +39,43 @@ _NEIGHBOURHOOD = text(
 )
 
 
+_DISTANCES = text(
+    """
+    WITH RECURSIVE
+      undirected(a, b) AS (
+        SELECT source_id, target_id FROM graphedge
+        UNION ALL
+        SELECT target_id, source_id FROM graphedge
+      ),
+      walk(node, depth) AS (
+        SELECT CAST(:start AS VARCHAR(64)), 0
+        UNION
+        SELECT u.b, w.depth + 1 FROM walk w JOIN undirected u ON u.a = w.node
+        WHERE w.depth < :hops
+      )
+    SELECT node, MIN(depth) FROM walk GROUP BY node
+    """
+)
+
+_COMPONENT = text(
+    """
+    WITH RECURSIVE
+      undirected(a, b) AS (
+        SELECT source_id, target_id FROM graphedge
+        UNION ALL
+        SELECT target_id, source_id FROM graphedge
+      ),
+      reach(node) AS (
+        SELECT CAST(:start AS VARCHAR(64))
+        UNION
+        SELECT u.b FROM reach r JOIN undirected u ON u.a = r.node
+      )
+    SELECT node FROM reach ORDER BY node LIMIT :limit
+    """
+)
+MAX_PATH_HOPS = 8
+
+
 @dataclass(frozen=True)
 class Node:
     id: str
@@ -97,3 +134,74 @@ def as_json(nodes: list[Node], edges: list[Edge]) -> dict[str, Any]:
         "nodes": [{"id": n.id, "kind": n.kind, "label": n.label, "depth": n.depth} for n in nodes],
         "edges": [{"source": e.source, "target": e.target, "kind": e.kind} for e in edges],
     }
+
+
+def _nodes(session: Session, ids: list[str], depths: dict[str, int]) -> list[Node]:
+    out = []
+    for node_id in ids:
+        found = node_kind_and_label(session, node_id)
+        if found is not None:
+            out.append(Node(node_id, found[0], found[1], depths.get(node_id, 0)))
+    return out
+
+
+def _edges_among(session: Session, ids: list[str]) -> list[Edge]:
+    rows = session.exec(
+        select(GraphEdge).where(
+            col(GraphEdge.source_id).in_(ids), col(GraphEdge.target_id).in_(ids)
+        )
+    ).all()
+    return [Edge(e.source_id, e.target_id, e.kind) for e in rows]
+
+
+def shortest_path(
+    session: Session, start: str, goal: str, *, max_hops: int = MAX_PATH_HOPS
+) -> tuple[list[Node], list[Edge]]:
+    """One shortest path (fewest edges, either direction) from ``start`` to ``goal``.
+
+    Distances from ``start`` come from a recursive CTE; the path is then traced back from
+    ``goal`` through neighbours one step closer, preferring the smallest id (deterministic)."""
+    for node_id in (start, goal):
+        if node_kind_and_label(session, node_id) is None:
+            raise NotFoundError(f"no graph node {node_id}")
+    depth = {
+        str(n): int(d)
+        for n, d in session.execute(_DISTANCES, {"start": start, "hops": max_hops}).all()
+    }
+    if goal not in depth:
+        raise NotFoundError(f"no path from {start} to {goal} within {max_hops} hops")
+    path = [goal]
+    while path[-1] != start:
+        here = path[-1]
+        edges = session.exec(
+            select(GraphEdge).where((GraphEdge.source_id == here) | (GraphEdge.target_id == here))
+        ).all()
+        closer = sorted(
+            other
+            for e in edges
+            for other in (e.target_id if e.source_id == here else e.source_id,)
+            if depth.get(other) == depth[here] - 1
+        )
+        path.append(closer[0])
+    path.reverse()
+    edges_on_path = sorted(
+        (
+            e
+            for e in _edges_among(session, path)
+            if abs(path.index(e.source) - path.index(e.target)) == 1
+        ),
+        key=lambda e: min(path.index(e.source), path.index(e.target)),
+    )
+    return _nodes(session, path, depth), edges_on_path
+
+
+def component(
+    session: Session, start: str, *, limit: int = MAX_NODES
+) -> tuple[list[Node], list[Edge]]:
+    """The connected component of a node (e.g. a case): everything linked to it, however far."""
+    if not 1 <= limit <= MAX_NODES:
+        raise BadRequestError(f"limit must be 1..{MAX_NODES}")
+    if node_kind_and_label(session, start) is None:
+        raise NotFoundError(f"no graph node {start}")
+    ids = [str(r[0]) for r in session.execute(_COMPONENT, {"start": start, "limit": limit}).all()]
+    return _nodes(session, ids, {start: 0}), _edges_among(session, ids)

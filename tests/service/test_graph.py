@@ -60,3 +60,21 @@ def test_graph_requests_are_checked(api: Api) -> None:
     too_far = api.client.get(f"/api/v1/graph/{ids['case']}", params={"hops": 5}, headers=api.auth())
     assert_problem(too_far, 422, "invalid-request")
     assert api.client.get(f"/api/v1/graph/{ids['case']}").status_code == 401
+
+
+def test_shortest_path_and_component(api: Api) -> None:
+    ids = small_case(api)
+    first, second = ids["items"]
+    path = api.client.get(
+        "/api/v1/graph/path", params={"from": first, "to": ids["party"]}, headers=api.auth()
+    ).json()
+    assert [n["id"] for n in path["nodes"]] == [first, ids["case"], ids["party"]]
+    assert [e["kind"] for e in path["edges"]] == ["belongs_to_case", "concerns_party"]
+    lonely = upload(api, "documentary", samples.pdf()).json()["id"]
+    nowhere = api.client.get(
+        "/api/v1/graph/path", params={"from": first, "to": lonely}, headers=api.auth()
+    )
+    assert_problem(nowhere, 404, "not-found")
+    whole = api.client.get(f"/api/v1/graph/{second}/component", headers=api.auth()).json()
+    assert {n["id"] for n in whole["nodes"]} == {ids["case"], first, second, ids["party"]}
+    assert len(whole["edges"]) == 3
