@@ -18,6 +18,7 @@ from evidence_service.api import (
     cosign,
     custody,
     evidence,
+    evidence_lists,
     graph,
     people,
     proofs,
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         cases,
         graph,
         tags,
+        evidence_lists,
         anchoring,
     )
     for module in modules:

@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from evidence_service.custody import append_event
 from evidence_service.errors import ConflictError, NotFoundError
 from evidence_service.identity import Actor
-from evidence_service.models import Case, Evidence, GraphEdge, Party
+from evidence_service.models import Case, CaseEvidenceEntry, Evidence, GraphEdge, Party
 
 #: (edge kind, source node kind, target node kind) the API may create.
 EDGE_KINDS: dict[str, tuple[str, str]] = {
@@ -68,7 +68,14 @@ def _node_exists(session: Session, kind: str, node_id: str) -> bool:
 
 
 def link(
-    session: Session, kind: str, source_id: str, target_id: str, *, actor: Actor, at: datetime
+    session: Session,
+    kind: str,
+    source_id: str,
+    target_id: str,
+    *,
+    actor: Actor,
+    at: datetime,
+    purpose: str = "",
 ) -> GraphEdge:
     """Add an edge (both ends must exist) and its custody event, in the caller's transaction."""
     source_kind, target_kind = EDGE_KINDS[kind]
@@ -98,6 +105,20 @@ def link(
         session.flush()
     except IntegrityError as exc:  # a concurrent request linked them first
         raise ConflictError(f"{source_id} is already linked ({kind}) to {target_id}") from exc
+    if kind == "belongs_to_case":  # its line in the case's evidence list, numbered in order
+        last = session.exec(
+            select(func.max(CaseEvidenceEntry.position)).where(
+                CaseEvidenceEntry.case_id == target_id
+            )
+        ).one()
+        session.add(
+            CaseEvidenceEntry(
+                case_id=target_id,
+                evidence_id=source_id,
+                position=(last or 0) + 1,
+                purpose=purpose,
+            )
+        )
     _custody(session, f"linked_{kind}", source_kind, source_id, target_id, actor=actor, at=at)
     return edge
 
@@ -115,6 +136,13 @@ def unlink(
     )
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFoundError(f"{source_id} is not linked ({kind}) to {target_id}")
+    if kind == "belongs_to_case":
+        session.execute(
+            delete(CaseEvidenceEntry).where(
+                col(CaseEvidenceEntry.case_id) == target_id,
+                col(CaseEvidenceEntry.evidence_id) == source_id,
+            )
+        )
     _custody(session, f"unlinked_{kind}", source_kind, source_id, target_id, actor=actor, at=at)
 
 

@@ -250,6 +250,7 @@ AutoBigInt = BigInteger().with_variant(Integer(), "sqlite")
 
 class LeafKind(StrEnum):
     statement = "statement"  # JCS bytes of a capture statement
+    evidence_list = "evidence_list"  # JCS bytes of an issued evidence list
     custody_head = "custody_head"  # the custody log head when the batch closed
 
 
@@ -480,3 +481,25 @@ class EvidenceTag(SQLModel, table=True):
     value: str = Field(max_length=200)
     created_by: str | None = Field(default=None, max_length=26)
     created_at: datetime = _utc_column(nullable=False)
+
+
+class CaseEvidenceEntry(SQLModel, table=True):
+    """An item's place in its case's evidence list (证据清单) and what it proves (证明目的)."""
+
+    case_id: str = Field(primary_key=True, foreign_key="case.id", max_length=26)
+    evidence_id: str = Field(primary_key=True, foreign_key="evidence.id", max_length=26)
+    position: int
+    purpose: str = Field(default="", max_length=1000)
+
+
+class EvidenceList(SQLModel, table=True):
+    """An issued evidence list: its JCS body, sealed by the department and anchored as a leaf."""
+
+    id: str = Field(primary_key=True, max_length=26)
+    case_id: str = Field(foreign_key="case.id", index=True, max_length=26)
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    digest: str = Field(max_length=64)  # SHA-256 of JCS(body)
+    seal: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # the seal record
+    leaf_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    issued_by: str = Field(max_length=26)
+    issued_at: datetime = _utc_column(nullable=False)

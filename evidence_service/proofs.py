@@ -139,28 +139,34 @@ def anchor_section(batch: AnchorBatch) -> dict[str, Any] | None:
     }
 
 
+def merkle_and_anchor(
+    session: Session, leaf: AnchorLeaf, trees: TreeCache
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """A leaf's ``merkle`` and ``anchor`` sections: None until its batch closes / is mined."""
+    if leaf.batch_id is None or leaf.leaf_index is None:
+        return None, None
+    batch = session.get(AnchorBatch, leaf.batch_id)
+    assert batch is not None
+    tree = trees.tree(session, leaf.batch_id)
+    merkle = {
+        "hash": MERKLE_HASH,
+        "leaf_index": leaf.leaf_index,
+        "tree_size": tree.size,
+        "leaf_hash": leaf.leaf_hash,
+        "path": [h.hex() for h in tree.inclusion_proof(leaf.leaf_index)],
+        "root": tree.root.hex(),
+    }
+    return merkle, anchor_section(batch)
+
+
 def build_proof(engine: Engine, evidence: Evidence, trees: TreeCache) -> dict[str, Any]:
     """The proof of an item as it stands: ``merkle`` is null until its batch closes, ``anchor``
     null until the batch's root is mined."""
-    merkle: dict[str, Any] | None = None
-    anchor: dict[str, Any] | None = None
     with Session(engine) as session:
         leaf = session.exec(select(AnchorLeaf).where(AnchorLeaf.evidence_id == evidence.id)).first()
         if leaf is None:
             raise NotFoundError(f"evidence {evidence.id} has no Merkle leaf")
-        if leaf.batch_id is not None and leaf.leaf_index is not None:
-            batch = session.get(AnchorBatch, leaf.batch_id)
-            assert batch is not None
-            tree = trees.tree(session, leaf.batch_id)
-            merkle = {
-                "hash": MERKLE_HASH,
-                "leaf_index": leaf.leaf_index,
-                "tree_size": tree.size,
-                "leaf_hash": leaf.leaf_hash,
-                "path": [h.hex() for h in tree.inclusion_proof(leaf.leaf_index)],
-                "root": tree.root.hex(),
-            }
-            anchor = anchor_section(batch)
+        merkle, anchor = merkle_and_anchor(session, leaf, trees)
     return {
         "format": PROOF_FORMAT,
         "statement": evidence.statement,

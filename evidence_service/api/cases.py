@@ -193,6 +193,7 @@ def get_case(case_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
 class EvidenceLink(BaseModel):
     model_config = ConfigDict(extra="forbid")
     evidence_id: str = Field(max_length=26)
+    purpose: str = Field("", max_length=1000, description="what it proves (证明目的)")
 
 
 class PartyLink(BaseModel):
@@ -213,6 +214,7 @@ def attach_evidence(
             case_id,
             actor=actor,
             at=services.ingestor.clock(),
+            purpose=payload.purpose,
         )
     with Session(services.engine) as session:
         return jsonable_encoder(case_public(session, _load_case(session, case_id)))
