@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta, timezone
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -18,6 +19,7 @@ from evidence_service.clock import rfc3339
 from evidence_service.custody import append_event
 from evidence_service.db import session_scope
 from evidence_service.errors import NotFoundError
+from evidence_service.evidence_list_pdf import EvidenceListDocument, EvidenceListItem
 from evidence_service.identity import Actor
 from evidence_service.ingest import new_id
 from evidence_service.models import (
@@ -37,6 +39,7 @@ from evidence_service.proofs import TreeCache, merkle_and_anchor
 from signing.jcs import canonicalize
 
 LIST_FORMAT = "evidence-list/1"
+CHINA_TIME = timezone(timedelta(hours=8))
 
 
 def list_body(session: Session, case_id: str) -> dict[str, Any]:
@@ -157,3 +160,53 @@ def issued_list_document(
         "merkle": merkle,
         "anchor": anchor,
     }
+
+
+def pdf_document(session: Session, issued: EvidenceList, trees: TreeCache) -> EvidenceListDocument:
+    """The printable form of an issued list (with its anchor, once mined)."""
+    body = issued.body
+    leaf = session.get(AnchorLeaf, issued.leaf_seq)
+    assert leaf is not None
+    _, anchor = merkle_and_anchor(session, leaf, trees)
+    officer = session.get(Officer, issued.issued_by)
+    issued_local = issued.issued_at.astimezone(CHINA_TIME)
+    return EvidenceListDocument(
+        case_number=body["case"]["case_number"],
+        case_title=body["case"]["title"],
+        party="、".join(
+            f"{p['name']}（{p['identifier']}）" if p["identifier"] else p["name"]
+            for p in body["parties"]
+        )
+        or "—",
+        department=body["case"]["department"],
+        officer=officer.name if officer else issued.issued_by,
+        date=issued_local.date().isoformat(),
+        items=[
+            EvidenceListItem(
+                number=item["number"],
+                name=item["name"],
+                source=" ".join(
+                    s
+                    for s in (
+                        item["source"]["officer"],
+                        item["source"]["captured_at"],
+                        item["source"]["place"] or "",
+                    )
+                    if s
+                ),
+                purpose=item["purpose"] or "—",
+                size_or_pages=(
+                    f"{item['pages']} 页" if item["pages"] else f"{item['size']:,} 字节"
+                ),
+                sha256=item["sha256"],
+            )
+            for item in body["items"]
+        ],
+        list_digest=issued.digest,
+        anchor_note=(
+            f"批次 batch {anchor['batch_id']} · 区块 block {anchor['block_number']} · "
+            f"交易 tx {anchor['tx_hash']} · chain {anchor['chain_id']}"
+            if anchor
+            else "待上链 anchor pending — 稍后重新下载 fetch again later"
+        ),
+    )

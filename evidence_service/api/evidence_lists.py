@@ -6,17 +6,21 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.encoders import jsonable_encoder
+from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
 from evidence_service.api.deps import CurrentActor, ServicesDep
+from evidence_service.api.seals import seal_png
 from evidence_service.errors import ForbiddenError, NotFoundError
+from evidence_service.evidence_list_pdf import render_evidence_list_pdf
 from evidence_service.evidence_lists import (
     issue_list,
     issued_list_document,
     list_body,
     list_digest,
+    pdf_document,
 )
-from evidence_service.models import Case, EvidenceList, Role
+from evidence_service.models import Case, Department, EvidenceList, Role
 
 router = APIRouter(prefix="/api/v1", tags=["evidence lists"])
 ISSUE_ROLES = frozenset({Role.admin, Role.reviewer, Role.penalty, Role.officer})
@@ -71,3 +75,32 @@ def get_issued(list_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
         if issued is None:
             raise NotFoundError(f"no evidence list {list_id}")
         return jsonable_encoder(issued_list_document(session, issued, services.trees))
+
+
+@router.get(
+    "/cases/{case_id}/evidence-list.pdf",
+    summary="The case's latest issued evidence list as a sealed PDF",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def latest_pdf(case_id: str, services: ServicesDep, actor: CurrentActor) -> Response:
+    """A formal document: header, table, officer signature line, the list digest and its anchor,
+    with the department seal stamped. Issue the list first (POST …/evidence-lists)."""
+    with Session(services.engine) as session:
+        issued = session.exec(
+            select(EvidenceList)
+            .where(EvidenceList.case_id == case_id)
+            .order_by(col(EvidenceList.issued_at).desc())
+            .limit(1)
+        ).first()
+        if issued is None:
+            raise NotFoundError(f"case {case_id} has no issued evidence list; issue one first")
+        document = pdf_document(session, issued, services.trees)
+        department = session.get(Department, issued.body["case"]["department_id"])
+    assert department is not None
+    pdf = render_evidence_list_pdf(document, seal_png=seal_png(department))
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="evidence-list-{issued.id}.pdf"'},
+    )

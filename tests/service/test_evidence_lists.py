@@ -90,3 +90,25 @@ def test_an_issued_list_is_sealed_and_anchored(anchored: Api) -> None:
         f"/api/v1/batches/{anchor['batch_id']}", headers=anchored.auth()
     ).json()
     assert batch["root"] == merkle["root"] and batch["status"] == "anchored"
+
+
+def test_the_issued_list_downloads_as_a_sealed_pdf(api: Api) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    case_id, _ = case_with_items(api)
+    url = f"/api/v1/cases/{case_id}/evidence-list.pdf"
+    assert_problem(api.client.get(url, headers=api.auth()), 404, "not-found")
+    issued = api.client.post(f"/api/v1/cases/{case_id}/evidence-lists", headers=api.auth()).json()
+    response = api.client.get(url, headers=api.auth())
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.content))
+    text = "".join("".join(page.extract_text().split()) for page in reader.pages).replace(
+        "\x00", ""
+    )
+    assert "证据清单" in text and "L-1" in text and "冷库温度记录" in text
+    assert issued["digest"] in text
+    assert "待上链" in text  # not anchored yet: the worker is off in this fixture
+    last = reader.pages[-1]
+    assert last["/Resources"]["/XObject"]  # the stamped seal image
