@@ -78,3 +78,21 @@ def test_shortest_path_and_component(api: Api) -> None:
     whole = api.client.get(f"/api/v1/graph/{second}/component", headers=api.auth()).json()
     assert {n["id"] for n in whole["nodes"]} == {ids["case"], first, second, ids["party"]}
     assert len(whole["edges"]) == 3
+
+
+def test_the_neighbourhood_as_a_picture(api: Api) -> None:
+    import io
+    import xml.etree.ElementTree as ET
+
+    from PIL import Image
+
+    ids = small_case(api)
+    svg = api.client.get(f"/api/v1/graph/{ids['case']}.svg", headers=api.auth())
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    root = ET.fromstring(svg.content)
+    text = "".join(root.itertext())
+    assert "G-1 联合检查" in text and "某餐饮店" in text
+    png = api.client.get(f"/api/v1/graph/{ids['case']}.png", headers=api.auth())
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(png.content)).size == (1200, 900)
+    assert_problem(api.client.get("/api/v1/graph/01NOPE.svg", headers=api.auth()), 404, "not-found")
