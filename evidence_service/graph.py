@@ -159,15 +159,21 @@ def shortest_path(
 ) -> tuple[list[Node], list[Edge]]:
     """One shortest path (fewest edges, either direction) from ``start`` to ``goal``.
 
-    Distances from ``start`` come from a recursive CTE; the path is then traced back from
+    Distances from ``start`` come from a recursive CTE, deepened one hop at a time until the
+    goal is reached (a hub such as an officer with a million items is only expanded when the
+    goal lies beyond it); the path is then traced back from
     ``goal`` through neighbours one step closer, preferring the smallest id (deterministic)."""
     for node_id in (start, goal):
         if node_kind_and_label(session, node_id) is None:
             raise NotFoundError(f"no graph node {node_id}")
-    depth = {
-        str(n): int(d)
-        for n, d in session.execute(_DISTANCES, {"start": start, "hops": max_hops}).all()
-    }
+    depth: dict[str, int] = {}
+    for hops in range(1, max_hops + 1):  # iterative deepening: near pairs stay cheap near hubs
+        depth = {
+            str(n): int(d)
+            for n, d in session.execute(_DISTANCES, {"start": start, "hops": hops}).all()
+        }
+        if goal in depth:
+            break
     if goal not in depth:
         raise NotFoundError(f"no path from {start} to {goal} within {max_hops} hops")
     path = [goal]
