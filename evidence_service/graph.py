@@ -18,53 +18,39 @@ from evidence_service.models import Case, Evidence, GraphEdge, Party
 MAX_HOPS = 4
 MAX_NODES = 300
 
+#: Edges are walked both ways through this view, so each branch can use an index.
+_UNDIRECTED = """
+  undirected(a, b) AS (
+    SELECT source_id, target_id FROM graphedge
+    UNION ALL
+    SELECT target_id, source_id FROM graphedge
+  )"""
+
+#: Every node within :hops of :start, with each depth it is reached at.
+_WALK = f"""
+WITH RECURSIVE {_UNDIRECTED},
+  walk(node, depth) AS (
+    SELECT CAST(:start AS VARCHAR(64)), 0
+    UNION
+    SELECT u.b, w.depth + 1 FROM walk w JOIN undirected u ON u.a = w.node
+    WHERE w.depth < :hops
+  )
+"""
+
 _NEIGHBOURHOOD = text(
-    """
-    WITH RECURSIVE
-      undirected(a, b) AS (
-        SELECT source_id, target_id FROM graphedge
-        UNION ALL
-        SELECT target_id, source_id FROM graphedge
-      ),
-      walk(node, depth) AS (
-        SELECT CAST(:start AS VARCHAR(64)), 0
-        UNION
-        SELECT u.b, w.depth + 1 FROM walk w JOIN undirected u ON u.a = w.node
-        WHERE w.depth < :hops
-      )
+    _WALK
+    + """
     SELECT node, MIN(depth) AS depth FROM walk GROUP BY node
     ORDER BY MIN(depth), node
     LIMIT :limit
     """
 )
 
-
-_DISTANCES = text(
-    """
-    WITH RECURSIVE
-      undirected(a, b) AS (
-        SELECT source_id, target_id FROM graphedge
-        UNION ALL
-        SELECT target_id, source_id FROM graphedge
-      ),
-      walk(node, depth) AS (
-        SELECT CAST(:start AS VARCHAR(64)), 0
-        UNION
-        SELECT u.b, w.depth + 1 FROM walk w JOIN undirected u ON u.a = w.node
-        WHERE w.depth < :hops
-      )
-    SELECT node, MIN(depth) FROM walk GROUP BY node
-    """
-)
+_DISTANCES = text(_WALK + "SELECT node, MIN(depth) FROM walk GROUP BY node")
 
 _COMPONENT = text(
-    """
-    WITH RECURSIVE
-      undirected(a, b) AS (
-        SELECT source_id, target_id FROM graphedge
-        UNION ALL
-        SELECT target_id, source_id FROM graphedge
-      ),
+    f"""
+    WITH RECURSIVE {_UNDIRECTED},
       reach(node) AS (
         SELECT CAST(:start AS VARCHAR(64))
         UNION
