@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from evidence_service.clock import parse_rfc3339, rfc3339
+from evidence_service.cursors import MAX_PAGE, decode_cursor, encode_cursor
 from evidence_service.errors import BadRequestError
 from evidence_service.models import Evidence, EvidenceTag, GraphEdge
+from evidence_service.places import near_clause
 
-MAX_PAGE = 200
+#: The orders a list can be read in: a time column, newest first unless it starts with "+".
+SORTS = ("-received_at", "received_at", "-captured_at", "captured_at")
 
 
 @dataclass(frozen=True)
@@ -28,28 +28,26 @@ class EvidenceFilter:
     tag_value: str | None = None
     case_id: str | None = None
     text: str | None = None  # words in title or description
-
-
-def encode_cursor(evidence: Evidence) -> str:
-    raw = json.dumps([rfc3339(evidence.received_at), evidence.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, evidence_id = json.loads(raw)
-        return parse_rfc3339(at), str(evidence_id)
-    except (ValueError, TypeError) as exc:
-        raise BadRequestError("the cursor is not one this service issued") from exc
+    party_id: str | None = None  # items linked to the party (concerns_party)
+    captured_from: datetime | None = None
+    captured_to: datetime | None = None
+    near: tuple[float, float, float] | None = None  # (lat, lon, within metres)
 
 
 def list_evidence(
-    session: Session, flt: EvidenceFilter, *, limit: int, cursor: str | None
+    session: Session,
+    flt: EvidenceFilter,
+    *,
+    limit: int,
+    cursor: str | None,
+    sort: str = "-received_at",
 ) -> tuple[list[Evidence], str | None]:
-    """Newest first by (received_at, id); the cursor is the last row of the previous page."""
+    """Ordered by (time, id) as ``sort`` says (newest received first by default); the cursor
+    is the last row of the previous page."""
     if not 1 <= limit <= MAX_PAGE:
         raise BadRequestError(f"limit must be between 1 and {MAX_PAGE}")
+    if sort not in SORTS:
+        raise BadRequestError(f"sort must be one of {', '.join(SORTS)}")
     query = select(Evidence)
     if flt.port:
         query = query.where(Evidence.port == flt.port)
@@ -73,6 +71,20 @@ def list_evidence(
             GraphEdge.kind == "belongs_to_case", GraphEdge.target_id == flt.case_id
         )
         query = query.where(col(Evidence.id).in_(in_case))
+    if flt.party_id:
+        of_party = select(GraphEdge.source_id).where(
+            GraphEdge.kind == "concerns_party", GraphEdge.target_id == flt.party_id
+        )
+        query = query.where(col(Evidence.id).in_(of_party))
+    if flt.captured_from:
+        query = query.where(col(Evidence.captured_at) >= flt.captured_from)
+    if flt.captured_to:
+        query = query.where(col(Evidence.captured_at) < flt.captured_to)
+    if flt.near:
+        lat, lon, within_m = flt.near
+        query = query.where(
+            near_clause(col(Evidence.location_lat), col(Evidence.location_lon), lat, lon, within_m)
+        )
     if flt.text:
         pattern = "%" + flt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(
@@ -81,15 +93,23 @@ def list_evidence(
                 col(Evidence.description).ilike(pattern, escape="\\"),
             )
         )
+    at_col = col(getattr(Evidence, sort.lstrip("-")))
+    newest_first = sort.startswith("-")
     if cursor:
-        at, last_id = decode_cursor(cursor)
-        query = query.where(
-            or_(
-                col(Evidence.received_at) < at,
-                and_(col(Evidence.received_at) == at, col(Evidence.id) < last_id),
-            )
-        )
-    query = query.order_by(col(Evidence.received_at).desc(), col(Evidence.id).desc())
+        at, last_id = decode_cursor(cursor, sort)
+        if newest_first:
+            after = or_(at_col < at, and_(at_col == at, col(Evidence.id) < last_id))
+        else:
+            after = or_(at_col > at, and_(at_col == at, col(Evidence.id) > last_id))
+        query = query.where(after)
+    if newest_first:
+        query = query.order_by(at_col.desc(), col(Evidence.id).desc())
+    else:
+        query = query.order_by(at_col.asc(), col(Evidence.id).asc())
     rows = list(session.exec(query.limit(limit + 1)).all())
-    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    next_cursor = (
+        encode_cursor(sort, getattr(rows[limit - 1], sort.lstrip("-")), rows[limit - 1].id)
+        if len(rows) > limit
+        else None
+    )
     return rows[:limit], next_cursor

@@ -6,60 +6,104 @@ from the item and the item from the case). Depth and node counts are bounded by 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, bindparam, text
 from sqlmodel import Session, col, select
 
 from evidence_service.errors import BadRequestError, NotFoundError
-from evidence_service.models import Case, Evidence, GraphEdge, Party
+from evidence_service.models import Case, Cause, Evidence, GraphEdge, Officer, Party, Place
 
 MAX_HOPS = 4
 MAX_NODES = 300
+MAX_PATH_HOPS = 8
 
-#: Edges are walked both ways through this view, so each branch can use an index.
-_UNDIRECTED = """
-  undirected(a, b) AS (
-    SELECT source_id, target_id FROM graphedge
+#: Nodes a walk reaches but does not pass through (unless it starts there): an officer or a
+#: cause joins a province's worth of unrelated items, and "captured by the same officer" is no
+#: relation between them. Their own neighbourhoods are still one request away.
+HUB_KINDS = ("officer", "cause")
+
+#: Every edge kind, in the order the pictures list them.
+EDGE_KINDS = (
+    "belongs_to_case",
+    "concerns_party",
+    "case_at_place",
+    "captured_at_place",
+    "captured_by",
+    "about_cause",
+    "transcript_of",
+    "derived_from",
+    "corroborates",
+)
+
+
+def _undirected(filtered: bool) -> str:
+    """Edges walked both ways (each branch can use an index), optionally of some kinds only."""
+    where = " WHERE kind IN :kinds" if filtered else ""
+    return f"""
+  undirected(a, b, b_kind) AS (
+    SELECT source_id, target_id, target_kind FROM graphedge{where}
     UNION ALL
-    SELECT target_id, source_id FROM graphedge
+    SELECT target_id, source_id, source_kind FROM graphedge{where}
   )"""
 
-#: Every node within :hops of :start, with each depth it is reached at.
-_WALK = f"""
-WITH RECURSIVE {_UNDIRECTED},
-  walk(node, depth) AS (
-    SELECT CAST(:start AS VARCHAR(64)), 0
+
+_HUBS = ", ".join(f"'{k}'" for k in HUB_KINDS)
+
+
+def _walk(filtered: bool, bounded: bool) -> str:
+    """Every node reachable from :start: with each depth within :hops when bounded; without
+    depth otherwise (a depth column would make every cycle a new row, and the walk endless)."""
+    if bounded:
+        return f"""
+WITH RECURSIVE {_undirected(filtered)},
+  walk(node, kind, depth) AS (
+    SELECT CAST(:start AS VARCHAR(64)), CAST(:start_kind AS VARCHAR(16)), 0
     UNION
-    SELECT u.b, w.depth + 1 FROM walk w JOIN undirected u ON u.a = w.node
-    WHERE w.depth < :hops
+    SELECT u.b, u.b_kind, w.depth + 1 FROM walk w JOIN undirected u ON u.a = w.node
+    WHERE w.depth < :hops AND (w.depth = 0 OR w.kind NOT IN ({_HUBS}))
+  )
+"""
+    return f"""
+WITH RECURSIVE {_undirected(filtered)},
+  walk(node, kind) AS (
+    SELECT CAST(:start AS VARCHAR(64)), CAST(:start_kind AS VARCHAR(16))
+    UNION
+    SELECT u.b, u.b_kind FROM walk w JOIN undirected u ON u.a = w.node
+    WHERE w.node = :start OR w.kind NOT IN ({_HUBS})
   )
 """
 
-_NEIGHBOURHOOD = text(
-    _WALK
-    + """
-    SELECT node, MIN(depth) AS depth FROM walk GROUP BY node
-    ORDER BY MIN(depth), node
-    LIMIT :limit
-    """
-)
 
-_DISTANCES = text(_WALK + "SELECT node, MIN(depth) FROM walk GROUP BY node")
+@functools.cache
+def _query(shape: str, filtered: bool) -> TextClause:
+    if shape == "neighbourhood":
+        sql = _walk(filtered, True) + (
+            "SELECT node, MIN(depth) FROM walk GROUP BY node ORDER BY MIN(depth), node LIMIT :limit"
+        )
+    elif shape == "distances":
+        sql = _walk(filtered, True) + "SELECT node, MIN(depth) FROM walk GROUP BY node"
+    else:  # component: everything reachable, however far (hubs still not passed through)
+        sql = _walk(filtered, False) + "SELECT DISTINCT node FROM walk ORDER BY node LIMIT :limit"
+    query = text(sql)
+    return query.bindparams(bindparam("kinds", expanding=True)) if filtered else query
 
-_COMPONENT = text(
-    f"""
-    WITH RECURSIVE {_UNDIRECTED},
-      reach(node) AS (
-        SELECT CAST(:start AS VARCHAR(64))
-        UNION
-        SELECT u.b FROM reach r JOIN undirected u ON u.a = r.node
-      )
-    SELECT node FROM reach ORDER BY node LIMIT :limit
-    """
-)
-MAX_PATH_HOPS = 8
+
+def _params(
+    start: str, start_kind: str, kinds: Sequence[str] | None, **more: Any
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"start": start, "start_kind": start_kind, **more}
+    if kinds:
+        unknown = sorted(set(kinds) - set(EDGE_KINDS))
+        if unknown:
+            raise BadRequestError(
+                f"unknown edge kind {', '.join(unknown)}; known: {', '.join(EDGE_KINDS)}"
+            )
+        params["kinds"] = list(kinds)
+    return params
 
 
 @dataclass(frozen=True)
@@ -87,32 +131,45 @@ def node_kind_and_label(session: Session, node_id: str) -> tuple[str, str] | Non
     party = session.get(Party, node_id)
     if party is not None:
         return "party", party.name  # the masked identifier is not needed on a picture
+    place = session.get(Place, node_id)
+    if place is not None:
+        position = f"{place.lat:.5f},{place.lon:.5f}" if place.lat is not None else ""
+        return "place", place.address or position
+    officer = session.get(Officer, node_id)
+    if officer is not None:
+        return "officer", officer.name
+    cause = session.get(Cause, node_id)  # cause nodes are named by their catalogue code
+    if cause is not None:
+        return "cause", f"{cause.code} {cause.name}"
     return None
 
 
+def _start_kind(session: Session, node_id: str) -> str:
+    found = node_kind_and_label(session, node_id)
+    if found is None:
+        raise NotFoundError(f"no graph node {node_id}")
+    return found[0]
+
+
 def neighbourhood(
-    session: Session, start: str, *, hops: int = 1, limit: int = 100
+    session: Session,
+    start: str,
+    *,
+    hops: int = 1,
+    limit: int = 100,
+    kinds: Sequence[str] | None = None,
 ) -> tuple[list[Node], list[Edge]]:
-    """Nodes within ``hops`` of ``start`` (the start first), and the edges among them."""
+    """Nodes within ``hops`` of ``start`` (the start first), and the edges among them; only
+    edges of ``kinds`` when given. Officers and causes are shown but not walked through."""
     if not 1 <= hops <= MAX_HOPS:
         raise BadRequestError(f"hops must be 1..{MAX_HOPS}")
     if not 1 <= limit <= MAX_NODES:
         raise BadRequestError(f"limit must be 1..{MAX_NODES}")
-    if node_kind_and_label(session, start) is None:
-        raise NotFoundError(f"no graph node {start}")
-    rows = session.execute(_NEIGHBOURHOOD, {"start": start, "hops": hops, "limit": limit}).all()
-    nodes: list[Node] = []
-    for node_id, depth in rows:
-        found = node_kind_and_label(session, node_id)
-        if found is not None:
-            nodes.append(Node(node_id, found[0], found[1], int(depth)))
-    ids = [n.id for n in nodes]
-    edges = session.exec(
-        select(GraphEdge).where(
-            col(GraphEdge.source_id).in_(ids), col(GraphEdge.target_id).in_(ids)
-        )
-    ).all()
-    return nodes, [Edge(e.source_id, e.target_id, e.kind) for e in edges]
+    params = _params(start, _start_kind(session, start), kinds, hops=hops, limit=limit)
+    rows = session.execute(_query("neighbourhood", bool(kinds)), params).all()
+    depths = {str(node_id): int(depth) for node_id, depth in rows}
+    nodes = _nodes(session, list(depths), depths)
+    return nodes, _edges_among(session, [n.id for n in nodes], kinds)
 
 
 def as_json(nodes: list[Node], edges: list[Edge]) -> dict[str, Any]:
@@ -131,32 +188,40 @@ def _nodes(session: Session, ids: list[str], depths: dict[str, int]) -> list[Nod
     return out
 
 
-def _edges_among(session: Session, ids: list[str]) -> list[Edge]:
-    rows = session.exec(
-        select(GraphEdge).where(
-            col(GraphEdge.source_id).in_(ids), col(GraphEdge.target_id).in_(ids)
-        )
-    ).all()
+def _edges_among(
+    session: Session, ids: list[str], kinds: Sequence[str] | None = None
+) -> list[Edge]:
+    query = select(GraphEdge).where(
+        col(GraphEdge.source_id).in_(ids), col(GraphEdge.target_id).in_(ids)
+    )
+    if kinds:
+        query = query.where(col(GraphEdge.kind).in_(list(kinds)))
+    rows = session.exec(query.order_by(col(GraphEdge.id))).all()
     return [Edge(e.source_id, e.target_id, e.kind) for e in rows]
 
 
 def shortest_path(
-    session: Session, start: str, goal: str, *, max_hops: int = MAX_PATH_HOPS
+    session: Session,
+    start: str,
+    goal: str,
+    *,
+    max_hops: int = MAX_PATH_HOPS,
+    kinds: Sequence[str] | None = None,
 ) -> tuple[list[Node], list[Edge]]:
-    """One shortest path (fewest edges, either direction) from ``start`` to ``goal``.
+    """One shortest path (fewest edges, either direction) from ``start`` to ``goal``, never
+    through an officer or a cause (they join unrelated items).
 
     Distances from ``start`` come from a recursive CTE, deepened one hop at a time until the
-    goal is reached (a hub such as an officer with a million items is only expanded when the
-    goal lies beyond it); the path is then traced back from
-    ``goal`` through neighbours one step closer, preferring the smallest id (deterministic)."""
-    for node_id in (start, goal):
-        if node_kind_and_label(session, node_id) is None:
-            raise NotFoundError(f"no graph node {node_id}")
+    goal is reached (a far corner of the graph is only expanded when the goal lies beyond it);
+    the path is then traced back from ``goal`` through neighbours one step closer that the walk
+    could pass through, preferring the smallest id (deterministic)."""
+    start_kind = _start_kind(session, start)
+    _start_kind(session, goal)
     depth: dict[str, int] = {}
     for hops in range(1, max_hops + 1):  # iterative deepening: near pairs stay cheap near hubs
+        params = _params(start, start_kind, kinds, hops=hops)
         depth = {
-            str(n): int(d)
-            for n, d in session.execute(_DISTANCES, {"start": start, "hops": hops}).all()
+            str(n): int(d) for n, d in session.execute(_query("distances", bool(kinds)), params)
         }
         if goal in depth:
             break
@@ -165,21 +230,28 @@ def shortest_path(
     path = [goal]
     while path[-1] != start:
         here = path[-1]
-        edges = session.exec(
-            select(GraphEdge).where((GraphEdge.source_id == here) | (GraphEdge.target_id == here))
-        ).all()
-        closer = sorted(
-            other
-            for e in edges
-            for other in (e.target_id if e.source_id == here else e.source_id,)
-            if depth.get(other) == depth[here] - 1
+        query = select(GraphEdge).where(
+            (GraphEdge.source_id == here) | (GraphEdge.target_id == here)
         )
-        path.append(closer[0])
+        if kinds:
+            query = query.where(col(GraphEdge.kind).in_(list(kinds)))
+        closer = sorted(
+            (other, other_kind)
+            for e in session.exec(query).all()
+            for other, other_kind in (
+                (e.target_id, e.target_kind)
+                if e.source_id == here
+                else (e.source_id, e.source_kind),
+            )
+            if depth.get(other) == depth[here] - 1
+            and (other == start or other_kind not in HUB_KINDS)
+        )
+        path.append(closer[0][0])
     path.reverse()
     edges_on_path = sorted(
         (
             e
-            for e in _edges_among(session, path)
+            for e in _edges_among(session, path, kinds)
             if abs(path.index(e.source) - path.index(e.target)) == 1
         ),
         key=lambda e: min(path.index(e.source), path.index(e.target)),
@@ -188,12 +260,16 @@ def shortest_path(
 
 
 def component(
-    session: Session, start: str, *, limit: int = MAX_NODES
+    session: Session,
+    start: str,
+    *,
+    limit: int = MAX_NODES,
+    kinds: Sequence[str] | None = None,
 ) -> tuple[list[Node], list[Edge]]:
-    """The connected component of a node (e.g. a case): everything linked to it, however far."""
+    """The connected component of a node (e.g. a case): everything linked to it, however far,
+    except through officers and causes (which would join the whole province)."""
     if not 1 <= limit <= MAX_NODES:
         raise BadRequestError(f"limit must be 1..{MAX_NODES}")
-    if node_kind_and_label(session, start) is None:
-        raise NotFoundError(f"no graph node {start}")
-    ids = [str(r[0]) for r in session.execute(_COMPONENT, {"start": start, "limit": limit}).all()]
-    return _nodes(session, ids, {start: 0}), _edges_among(session, ids)
+    params = _params(start, _start_kind(session, start), kinds, limit=limit)
+    ids = [str(r[0]) for r in session.execute(_query("component", bool(kinds)), params)]
+    return _nodes(session, ids, {start: 0}), _edges_among(session, ids, kinds)

@@ -30,6 +30,7 @@ NodeKind = Literal["evidence", "case", "party", "place", "officer", "cause"]
 EdgeKind = Literal[
     "belongs_to_case",
     "concerns_party",
+    "case_at_place",
     "captured_at_place",
     "captured_by",
     "about_cause",
@@ -81,6 +82,7 @@ NODE_STYLES: Mapping[str, NodeStyle] = {
 EDGE_STYLES: Mapping[str, EdgeStyle] = {
     "belongs_to_case": EdgeStyle("#b85450", "属于案件", True),
     "concerns_party": EdgeStyle("#4f8a4f", "涉及当事人", True),
+    "case_at_place": EdgeStyle("#d9a441", "案发地点", True),
     "captured_at_place": EdgeStyle("#c77c2e", "采集地点", True),
     "captured_by": EdgeStyle("#7d62a0", "采集人", True),
     "about_cause": EdgeStyle("#7a7a7a", "涉及案由", True),

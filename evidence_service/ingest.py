@@ -23,15 +23,15 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
-from ulid import ULID
 
 from evidence_service.anchoring import statement_leaf
+from evidence_service.capture_edges import capture_edges
 from evidence_service.capture_metadata import CaptureMetadata
 from evidence_service.clock import Clock, rfc3339, utcnow
 from evidence_service.config import Settings
@@ -47,6 +47,7 @@ from evidence_service.errors import (
 )
 from evidence_service.evidence_view import evidence_body, evidence_public
 from evidence_service.identity import Actor
+from evidence_service.ids import new_id
 from evidence_service.models import (
     DerivedObject,
     Evidence,
@@ -68,10 +69,6 @@ COALESCE_BYTES = 1024 * 1024
 TEMP_PREFIX = "tmp/"
 #: Every role a port may derive; the reaper removes ``<key>.<role>`` for an abandoned intake.
 DERIVED_ROLES = ("thumbnail", "rendering", "document")
-
-
-def new_id() -> str:
-    return str(ULID())
 
 
 def final_key(evidence_id: str, received_at: datetime) -> str:
@@ -336,6 +333,7 @@ class Ingestor:
                     session.flush()
                     session.add_all(derived_rows)
                     session.add_all(capture_tags(evidence, received_at))
+                    session.add_all(capture_edges(session, evidence, received_at))
                     session.execute(
                         delete(PendingIntake).where(col(PendingIntake.id) == evidence_id)
                     )
@@ -441,7 +439,9 @@ class Ingestor:
         *,
         known: tuple[Evidence, list[DerivedObject]] | None = None,
     ) -> None:
-        """Promote a resumable upload's object to its key, lock everything, mark the row.
+        """Promote a resumable upload's object to its key, put COMPLIANCE retention for the
+        item's category (``Settings.retention_years``) on it and its derived files, and mark the
+        row finalized with that ``retention_until`` in one update.
 
         Idempotent, so the reaper can finish what a crash interrupted.
 
@@ -459,16 +459,25 @@ class Ingestor:
                 )
             known = (evidence_row, derived)
         evidence, derived = known
-        until = evidence.received_at + timedelta(days=self.settings.retention_days)
+        until = self.settings.retention_until(evidence.port, evidence.received_at)
+        recorded = until
         if evidence.temp_key is not None:
             self.store.promote(evidence.temp_key, evidence.object_key)
         for key in [evidence.object_key] + [d.object_key for d in derived]:
-            self.store.set_retention(key, until)
+            try:
+                self.store.set_retention(key, until)
+            except StorageError:
+                # A rerun after the policy was shortened: the store keeps the longer date
+                # (retention is never shortened), and the row records that longer date.
+                current = self.store.stat(key).retain_until
+                if current is None or current < until:
+                    raise
+                recorded = max(recorded, current)
         with session_scope(self.engine) as session:
             session.execute(
                 update(Evidence)
                 .where(col(Evidence.id) == evidence_id)
-                .values(finalized=True, temp_key=None)
+                .values(finalized=True, temp_key=None, retention_until=recorded)
             )
 
 

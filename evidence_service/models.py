@@ -106,6 +106,7 @@ class Evidence(SQLModel, table=True):
         Index("ix_evidence_officer_received", "officer_id", "received_at", "id"),
         Index("ix_evidence_port_received", "port", "received_at", "id"),
         Index("ix_evidence_captured", "captured_at", "id"),
+        Index("ix_evidence_position", "location_lat", "location_lon"),
     )
 
     id: str = Field(primary_key=True, max_length=26)
@@ -139,6 +140,14 @@ class Evidence(SQLModel, table=True):
     upload_session_id: str | None = Field(default=None, max_length=26)
     chunk_chain_head: str | None = Field(default=None, max_length=64)
     chunk_count: int | None = None
+    #: COMPLIANCE retention set on the stored objects (per port category); removal is refused
+    #: before it passes.
+    retention_until: datetime | None = _utc_column(nullable=True)
+    #: A legal hold set by an admin (with a reason, as a custody event); removal is refused.
+    legal_hold: bool = False
+    #: When the stored bytes were removed after retention ran out (the row, statement and proof
+    #: stay, so the record of what existed survives its disposal).
+    disposed_at: datetime | None = _utc_column(nullable=True)
 
 
 class DerivedObject(SQLModel, table=True):
@@ -252,6 +261,8 @@ class LeafKind(StrEnum):
     statement = "statement"  # JCS bytes of a capture statement
     evidence_list = "evidence_list"  # JCS bytes of an issued evidence list
     custody_head = "custody_head"  # the custody log head when the batch closed
+    transfer_manifest = "transfer_manifest"  # JCS bytes of a sealed transfer manifest
+    transfer_receipt = "transfer_receipt"  # JCS bytes of a recipient's sealed receipt
 
 
 class AnchorLeaf(SQLModel, table=True):
@@ -264,7 +275,7 @@ class AnchorLeaf(SQLModel, table=True):
     )
 
     seq: int | None = Field(default=None, sa_column=Column(AutoBigInt, primary_key=True))
-    kind: LeafKind = Field(max_length=16)
+    kind: LeafKind = Field(max_length=20)
     evidence_id: str | None = Field(default=None, max_length=26, unique=True)
     leaf_hash: str = Field(max_length=64)
     batch_id: int | None = Field(
@@ -410,6 +421,20 @@ class Party(SQLModel, table=True):
     created_at: datetime = _utc_column(nullable=False)
 
 
+class Place(SQLModel, table=True):
+    """A place where evidence was captured or that a case concerns: an address, with an
+    optional position (WGS-84 degrees). Capture locations become places automatically."""
+
+    __table_args__ = (Index("ix_place_position", "lat", "lon"),)
+
+    id: str = Field(primary_key=True, max_length=26)
+    address: str = Field(default="", max_length=500)
+    lat: float | None = None
+    lon: float | None = None
+    department_id: str = Field(foreign_key="department.id", index=True, max_length=26)
+    created_at: datetime = _utc_column(nullable=False)
+
+
 class CaseKind(StrEnum):
     inspection = "inspection"
     penalty = "penalty"
@@ -498,7 +523,7 @@ class EvidenceList(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=26)
     case_id: str = Field(foreign_key="case.id", index=True, max_length=26)
     body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    digest: str = Field(max_length=64)  # SHA-256 of JCS(body)
+    digest: str = Field(max_length=64, index=True)  # SHA-256 of JCS(body); public look-up
     seal: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # the seal record
     leaf_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     issued_by: str = Field(max_length=26)

@@ -34,6 +34,7 @@ from evidence_service.ingest import new_id
 from evidence_service.models import CustodyEvent, DerivedObject
 from evidence_service.multipart_stream import StreamedForm
 from evidence_service.ports.registry import get_port
+from evidence_service.retention import refuse_disposed
 from evidence_service.services import Services
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
@@ -187,12 +188,29 @@ def list_items(
     tag_value: Annotated[str | None, Query(max_length=200)] = None,
     case_id: Annotated[str | None, Query(max_length=26)] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200, description="text")] = None,
+    party_id: Annotated[str | None, Query(max_length=26)] = None,
+    captured_from: datetime | None = None,
+    captured_to: datetime | None = None,
+    near_lat: float | None = None,
+    near_lon: float | None = None,
+    within_m: float | None = None,
+    sort: Annotated[
+        str, Query(description="-received_at (default), received_at, -captured_at or captured_at")
+    ] = "-received_at",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    for name, value in (("received_from", received_from), ("received_to", received_to)):
+    for name, value in (
+        ("received_from", received_from),
+        ("received_to", received_to),
+        ("captured_from", captured_from),
+        ("captured_to", captured_to),
+    ):
         if value is not None and value.tzinfo is None:
             raise BadRequestError(f"{name} must carry a time zone (e.g. Z)")
+    near_parts = (near_lat, near_lon, within_m)
+    if any(v is not None for v in near_parts) and any(v is None for v in near_parts):
+        raise BadRequestError("a place search needs near_lat, near_lon and within_m together")
     if port:
         get_port(port)
     rows, next_cursor = list_evidence(
@@ -207,9 +225,14 @@ def list_items(
             tag_value,
             case_id,
             q,
+            party_id,
+            captured_from,
+            captured_to,
+            (near_lat, near_lon, within_m) if within_m is not None else None,  # type: ignore[arg-type]
         ),
         limit=limit,
         cursor=cursor,
+        sort=sort,
     )
     return {"items": [evidence_public(r) for r in rows], "next_cursor": next_cursor}
 
@@ -281,6 +304,7 @@ def get_content(
 ) -> Any:
     with Session(services.engine) as session:  # a read: no writer lock
         evidence = load_evidence(session, evidence_id)
+    refuse_disposed(evidence)
     key = evidence.object_key if evidence.finalized else (evidence.temp_key or evidence.object_key)
     try:
         span = parse_range(range_header, evidence.size)
@@ -325,7 +349,7 @@ def get_content(
 def get_derived(
     evidence_id: str, role: str, services: ServicesDep, session: SessionDep, actor: CurrentActor
 ) -> StreamingResponse:
-    load_evidence(session, evidence_id)
+    refuse_disposed(load_evidence(session, evidence_id))
     derived = session.exec(
         select(DerivedObject).where(
             DerivedObject.evidence_id == evidence_id, DerivedObject.role == role

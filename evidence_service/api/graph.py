@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from evidence_service.api.deps import CurrentActor, ServicesDep
 from evidence_service.graph import (
+    EDGE_KINDS,
     MAX_HOPS,
     MAX_NODES,
     as_json,
@@ -23,6 +24,14 @@ router = APIRouter(prefix="/api/v1/graph", tags=["graph"])
 
 Hops = Annotated[int, Query(ge=1, le=MAX_HOPS, description="k-hop neighbourhood")]
 Limit = Annotated[int, Query(ge=1, le=MAX_NODES, description="most nodes returned")]
+Kinds = Annotated[
+    list[str] | None,
+    Query(
+        alias="kind",
+        max_length=len(EDGE_KINDS),
+        description=f"walk only these edge kinds (repeat the parameter): {', '.join(EDGE_KINDS)}",
+    ),
+]
 
 
 @router.get("/path", summary="A shortest path between two nodes (fewest edges)")
@@ -31,17 +40,19 @@ def get_path(
     actor: CurrentActor,
     start: Annotated[str, Query(alias="from", max_length=64)],
     goal: Annotated[str, Query(alias="to", max_length=64)],
+    kinds: Kinds = None,
 ) -> dict[str, Any]:
+    """Never through an officer or a cause: they join items that have nothing else in common."""
     with Session(services.engine) as session:
-        nodes, edges = shortest_path(session, start, goal)
+        nodes, edges = shortest_path(session, start, goal, kinds=kinds)
     return as_json(nodes, edges)
 
 
 def _picture_input(
-    services: ServicesDep, node_id: str, hops: int, limit: int
+    services: ServicesDep, node_id: str, hops: int, limit: int, kinds: list[str] | None
 ) -> tuple[list[GraphNode], list[GraphEdge]]:
     with Session(services.engine) as session:
-        nodes, edges = neighbourhood(session, node_id, hops=hops, limit=limit)
+        nodes, edges = neighbourhood(session, node_id, hops=hops, limit=limit, kinds=kinds)
     return (
         [GraphNode(id=n.id, kind=n.kind, label=n.label) for n in nodes],  # type: ignore[arg-type]
         [GraphEdge(source=e.source, target=e.target, kind=e.kind) for e in edges],  # type: ignore[arg-type]
@@ -55,10 +66,15 @@ def _picture_input(
     responses={200: {"content": {"image/svg+xml": {}}}},
 )
 def get_svg(
-    node_id: str, services: ServicesDep, actor: CurrentActor, hops: Hops = 2, limit: Limit = 100
+    node_id: str,
+    services: ServicesDep,
+    actor: CurrentActor,
+    hops: Hops = 2,
+    limit: Limit = 100,
+    kinds: Kinds = None,
 ) -> Response:
     """Node kinds differ by colour and shape, edges are labelled, with a legend and a title."""
-    nodes, edges = _picture_input(services, node_id, hops, limit)
+    nodes, edges = _picture_input(services, node_id, hops, limit, kinds)
     return Response(render_svg(nodes, edges, center=node_id), media_type="image/svg+xml")
 
 
@@ -69,25 +85,42 @@ def get_svg(
     responses={200: {"content": {"image/png": {}}}},
 )
 def get_png(
-    node_id: str, services: ServicesDep, actor: CurrentActor, hops: Hops = 2, limit: Limit = 100
+    node_id: str,
+    services: ServicesDep,
+    actor: CurrentActor,
+    hops: Hops = 2,
+    limit: Limit = 100,
+    kinds: Kinds = None,
 ) -> Response:
-    nodes, edges = _picture_input(services, node_id, hops, limit)
+    nodes, edges = _picture_input(services, node_id, hops, limit, kinds)
     return Response(render_png(nodes, edges, center=node_id), media_type="image/png")
 
 
 @router.get("/{node_id}/component", summary="The connected component of a node (e.g. a case)")
 def get_component(
-    node_id: str, services: ServicesDep, actor: CurrentActor, limit: Limit = MAX_NODES
+    node_id: str,
+    services: ServicesDep,
+    actor: CurrentActor,
+    limit: Limit = MAX_NODES,
+    kinds: Kinds = None,
 ) -> dict[str, Any]:
+    """Everything linked to the node however far, except through officers and causes."""
     with Session(services.engine) as session:
-        nodes, edges = component(session, node_id, limit=limit)
+        nodes, edges = component(session, node_id, limit=limit, kinds=kinds)
     return as_json(nodes, edges)
 
 
 @router.get("/{node_id}", summary="Nodes within k hops of a node, and the edges among them")
 def get_neighbourhood(
-    node_id: str, services: ServicesDep, actor: CurrentActor, hops: Hops = 1, limit: Limit = 100
+    node_id: str,
+    services: ServicesDep,
+    actor: CurrentActor,
+    hops: Hops = 1,
+    limit: Limit = 100,
+    kinds: Kinds = None,
 ) -> dict[str, Any]:
+    """Officers and causes appear as nodes but are not walked through (each joins thousands of
+    unrelated items); ask for an officer's own neighbourhood to see what they captured."""
     with Session(services.engine) as session:
-        nodes, edges = neighbourhood(session, node_id, hops=hops, limit=limit)
+        nodes, edges = neighbourhood(session, node_id, hops=hops, limit=limit, kinds=kinds)
     return as_json(nodes, edges)

@@ -43,15 +43,24 @@ def test_k_hop_neighbourhoods(api: Api) -> None:
     }
 
     first = ids["items"][0]
+    officer = api.users["officer"]["id"]
     near = api.client.get(f"/api/v1/graph/{first}", headers=api.auth()).json()
-    assert [n["id"] for n in near["nodes"]] == [first, ids["case"]]
+    assert [n["id"] for n in near["nodes"]] == [first, *sorted([ids["case"], officer])]
     two = api.client.get(f"/api/v1/graph/{first}", params={"hops": 2}, headers=api.auth()).json()
     depths = {n["id"]: n["depth"] for n in two["nodes"]}
-    assert depths == {first: 0, ids["case"]: 1, ids["items"][1]: 2, ids["party"]: 2}
+    # The officer is shown but not walked through; the second item is reached via the case.
+    assert depths == {first: 0, ids["case"]: 1, officer: 1, ids["items"][1]: 2, ids["party"]: 2}
     capped = api.client.get(
         f"/api/v1/graph/{first}", params={"hops": 2, "limit": 2}, headers=api.auth()
     ).json()
-    assert [n["id"] for n in capped["nodes"]] == [first, ids["case"]]
+    assert [n["id"] for n in capped["nodes"]] == [first, min(ids["case"], officer)]
+    only_case = api.client.get(
+        f"/api/v1/graph/{first}",
+        params={"hops": 2, "kind": ["belongs_to_case"]},
+        headers=api.auth(),
+    ).json()
+    assert {n["id"] for n in only_case["nodes"]} == {first, ids["case"], ids["items"][1]}
+    assert {e["kind"] for e in only_case["edges"]} == {"belongs_to_case"}
 
 
 def test_graph_requests_are_checked(api: Api) -> None:
@@ -59,6 +68,10 @@ def test_graph_requests_are_checked(api: Api) -> None:
     assert_problem(api.client.get("/api/v1/graph/01NOPE", headers=api.auth()), 404, "not-found")
     too_far = api.client.get(f"/api/v1/graph/{ids['case']}", params={"hops": 5}, headers=api.auth())
     assert_problem(too_far, 422, "invalid-request")
+    unknown_kind = api.client.get(
+        f"/api/v1/graph/{ids['case']}", params={"kind": "knows"}, headers=api.auth()
+    )
+    assert "unknown edge kind knows" in assert_problem(unknown_kind, 400, "bad-request")["detail"]
     assert api.client.get(f"/api/v1/graph/{ids['case']}").status_code == 401
 
 
@@ -76,8 +89,15 @@ def test_shortest_path_and_component(api: Api) -> None:
     )
     assert_problem(nowhere, 404, "not-found")
     whole = api.client.get(f"/api/v1/graph/{second}/component", headers=api.auth()).json()
-    assert {n["id"] for n in whole["nodes"]} == {ids["case"], first, second, ids["party"]}
-    assert len(whole["edges"]) == 3
+    officer = api.users["officer"]["id"]
+    assert {n["id"] for n in whole["nodes"]} == {
+        ids["case"],
+        first,
+        second,
+        ids["party"],
+        officer,  # reached, not passed through: the lonely item is not in the component
+    }
+    assert len(whole["edges"]) == 5
 
 
 def test_the_neighbourhood_as_a_picture(api: Api) -> None:
