@@ -1,28 +1,101 @@
-"""Cases, parties and causes, and the typed edges that link them to evidence.
+"""Cases, parties and causes, and the typed edges that link them to evidence and to each other.
 
-Attaching evidence to a case or a party to a case is an edge in the graph and a custody event;
-the capture statement is never rewritten (these are later facts about an item).
+Attaching evidence to a case, a party to a case or an item, a place to a case, or relating two
+items is an edge in the graph and a custody event; the capture statement is never rewritten
+(these are later facts about an item). A closed case refuses every attach and detach.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import and_, delete, func, or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
+from evidence_service.clock import rfc3339
+from evidence_service.cursors import MAX_PAGE, decode_cursor, encode_cursor
 from evidence_service.custody import append_event
-from evidence_service.errors import ConflictError, NotFoundError
+from evidence_service.errors import (
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+)
 from evidence_service.identity import Actor
-from evidence_service.models import Case, CaseEvidenceEntry, Evidence, GraphEdge, Party
+from evidence_service.models import (
+    Case,
+    CaseEvidenceEntry,
+    CaseKind,
+    CaseStatus,
+    Cause,
+    Evidence,
+    GraphEdge,
+    Party,
+    Place,
+    Role,
+)
 
-#: (edge kind, source node kind, target node kind) the API may create.
-EDGE_KINDS: dict[str, tuple[str, str]] = {
-    "belongs_to_case": ("evidence", "case"),
-    "concerns_party": ("case", "party"),
+#: edge kind → (the node kinds it may start at, the node kind it ends at), for edges the API
+#: creates. Capture-time edges (captured_by, captured_at_place, about_cause) are not here.
+EDGE_KINDS: dict[str, tuple[frozenset[str], str]] = {
+    "belongs_to_case": (frozenset({"evidence"}), "case"),
+    "concerns_party": (frozenset({"case", "evidence"}), "party"),
+    "case_at_place": (frozenset({"case"}), "place"),
+    "transcript_of": (frozenset({"evidence"}), "evidence"),
+    "derived_from": (frozenset({"evidence"}), "evidence"),
+    "corroborates": (frozenset({"evidence"}), "evidence"),
 }
+#: Relations between two evidence items; ``corroborates`` holds both ways, so A→B and B→A are
+#: the same fact. For the directed ones the reverse edge is refused too (a two-item cycle).
+RELATION_KINDS = frozenset({"transcript_of", "derived_from", "corroborates"})
+#: Who may change a case, party or place: a capturing role in its department, or an admin.
+WRITER_ROLES = frozenset({Role.officer, Role.reviewer, Role.penalty, Role.admin})
+
+_NODE_MODELS: dict[str, type[SQLModel]] = {
+    "evidence": Evidence,
+    "case": Case,
+    "party": Party,
+    "place": Place,
+}
+
+
+def check_may_change(actor: Actor, department_id: str, what: str) -> None:
+    """Raise unless ``actor`` may change a record of ``department_id``: its own, or any as admin."""
+    if actor.role not in WRITER_ROLES or (
+        actor.role != Role.admin and actor.department_id != department_id
+    ):
+        raise ForbiddenError(f"only {what}'s department (or an admin) may change it")
+
+
+def department_event(
+    session: Session, action: str, details: dict[str, Any], *, actor: Actor, at: datetime
+) -> None:
+    """A custody event about no single item (a case, party, place or cause changed)."""
+    append_event(
+        session,
+        action=action,
+        at=at,
+        evidence_id=None,
+        actor_id=actor.officer_id,
+        department_id=actor.department_id,
+        details=details,
+    )
+
+
+def edge_count(session: Session, node_id: str) -> int:
+    """How many graph edges start or end at ``node_id``."""
+    return session.exec(
+        select(func.count())
+        .select_from(GraphEdge)
+        .where(or_(col(GraphEdge.source_id) == node_id, col(GraphEdge.target_id) == node_id))
+    ).one()
+
+
+# --- reading ----------------------------------------------------------------------------------
 
 
 def party_public(party: Party) -> dict[str, Any]:
@@ -37,13 +110,7 @@ def party_public(party: Party) -> dict[str, Any]:
     }
 
 
-def case_public(session: Session, case: Case) -> dict[str, Any]:
-    edges = session.exec(
-        select(GraphEdge).where(
-            col(GraphEdge.kind).in_(["belongs_to_case", "concerns_party"]),
-            (GraphEdge.target_id == case.id) | (GraphEdge.source_id == case.id),
-        )
-    ).all()
+def case_summary(case: Case) -> dict[str, Any]:
     return {
         "id": case.id,
         "department_id": case.department_id,
@@ -54,17 +121,189 @@ def case_public(session: Session, case: Case) -> dict[str, Any]:
         "cause_code": case.cause_code,
         "opened_at": case.opened_at,
         "closed_at": case.closed_at,
-        "evidence_ids": sorted(e.source_id for e in edges if e.kind == "belongs_to_case"),
-        "party_ids": sorted(e.target_id for e in edges if e.kind == "concerns_party"),
     }
 
 
+def case_public(session: Session, case: Case) -> dict[str, Any]:
+    """The case with the ids of its evidence, parties and places."""
+    edges = session.exec(
+        select(GraphEdge).where(
+            or_(
+                and_(col(GraphEdge.kind) == "belongs_to_case", col(GraphEdge.target_id) == case.id),
+                and_(
+                    col(GraphEdge.kind).in_(["concerns_party", "case_at_place"]),
+                    col(GraphEdge.source_id) == case.id,
+                ),
+            )
+        )
+    ).all()
+
+    def ends(kind: str, end: str) -> list[str]:
+        return sorted(getattr(e, end) for e in edges if e.kind == kind)
+
+    return {
+        **case_summary(case),
+        "evidence_ids": ends("belongs_to_case", "source_id"),
+        "party_ids": ends("concerns_party", "target_id"),
+        "place_ids": ends("case_at_place", "target_id"),
+    }
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    department_id: str
+    status: CaseStatus | None = None
+    kind: CaseKind | None = None
+    cause_code: str | None = None
+    text: str | None = None  # part of the case number or title
+
+
+def like_pattern(text: str) -> str:
+    """``%text%`` with LIKE's wildcards escaped (use with ``escape="\\\\"``)."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def list_cases(
+    session: Session, flt: CaseFilter, *, limit: int, cursor: str | None
+) -> tuple[list[Case], str | None]:
+    """Newest first by (opened_at, id); the cursor is the last row of the previous page."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise BadRequestError(f"limit must be between 1 and {MAX_PAGE}")
+    query = select(Case).where(Case.department_id == flt.department_id)
+    if flt.status:
+        query = query.where(Case.status == flt.status)
+    if flt.kind:
+        query = query.where(Case.kind == flt.kind)
+    if flt.cause_code:
+        query = query.where(Case.cause_code == flt.cause_code)
+    if flt.text:
+        pattern = like_pattern(flt.text)
+        query = query.where(
+            or_(
+                col(Case.case_number).ilike(pattern, escape="\\"),
+                col(Case.title).ilike(pattern, escape="\\"),
+            )
+        )
+    if cursor:
+        at, last_id = decode_cursor(cursor, "-opened_at")
+        query = query.where(
+            or_(
+                col(Case.opened_at) < at,
+                and_(col(Case.opened_at) == at, col(Case.id) < last_id),
+            )
+        )
+    query = query.order_by(col(Case.opened_at).desc(), col(Case.id).desc())
+    rows = list(session.exec(query.limit(limit + 1)).all())
+    next_cursor = (
+        encode_cursor("-opened_at", rows[limit - 1].opened_at, rows[limit - 1].id)
+        if len(rows) > limit
+        else None
+    )
+    return rows[:limit], next_cursor
+
+
+# --- changing a case --------------------------------------------------------------------------
+
+
+def load_case(session: Session, case_id: str, *, for_update: bool = False) -> Case:
+    case = session.get(Case, case_id, with_for_update=True if for_update else None)
+    if case is None:
+        raise NotFoundError(f"no case {case_id}")
+    return case
+
+
+def writable_case(session: Session, case_id: str, actor: Actor) -> Case:
+    """The case, locked for this transaction, if ``actor`` may change it and it is open."""
+    case = load_case(session, case_id, for_update=True)
+    check_may_change(actor, case.department_id, f"case {case.case_number}")
+    if case.status == CaseStatus.closed:
+        raise ConflictError(f"case {case.case_number} is closed; reopen it first")
+    return case
+
+
+def update_case(
+    session: Session, case_id: str, changes: Mapping[str, Any], *, actor: Actor, at: datetime
+) -> Case:
+    """Apply ``changes`` (title, cause_code, status) with one custody event per kind of change.
+
+    A closed case takes no detail changes; a request may reopen and edit, or edit and close
+    (details are applied after a reopen and before a close)."""
+    case = load_case(session, case_id, for_update=True)
+    check_may_change(actor, case.department_id, f"case {case.case_number}")
+    status = changes.get("status")
+    if status == CaseStatus.open and case.status == CaseStatus.closed:
+        department_event(
+            session,
+            "case_reopened",
+            {"case_id": case.id, "closed_at": rfc3339(case.closed_at) if case.closed_at else None},
+            actor=actor,
+            at=at,
+        )
+        case.status, case.closed_at = CaseStatus.open, None
+    changed: dict[str, dict[str, Any]] = {}
+    for field in ("title", "cause_code"):
+        if field in changes and changes[field] != getattr(case, field):
+            changed[field] = {"old": getattr(case, field), "new": changes[field]}
+    if changed:
+        if case.status == CaseStatus.closed:
+            raise ConflictError(f"case {case.case_number} is closed; reopen it first")
+        code = changes.get("cause_code")
+        if "cause_code" in changed and code is not None and session.get(Cause, code) is None:
+            raise NotFoundError(f"no cause {code} in the catalogue")
+        for field, change in changed.items():
+            setattr(case, field, change["new"])
+        department_event(
+            session, "case_updated", {"case_id": case.id, "changes": changed}, actor=actor, at=at
+        )
+    if status == CaseStatus.closed and case.status == CaseStatus.open:
+        case.status, case.closed_at = CaseStatus.closed, at
+        department_event(
+            session,
+            "case_closed",
+            {"case_id": case.id, "closed_at": rfc3339(at)},
+            actor=actor,
+            at=at,
+        )
+    session.add(case)
+    session.flush()
+    return case
+
+
+# --- edges ------------------------------------------------------------------------------------
+
+
 def _node_exists(session: Session, kind: str, node_id: str) -> bool:
-    if kind == "evidence":
-        return session.get(Evidence, node_id) is not None
-    if kind == "case":
-        return session.get(Case, node_id) is not None
-    return session.get(Party, node_id) is not None
+    return session.get(_NODE_MODELS[kind], node_id) is not None
+
+
+def _source_kind(session: Session, kinds: frozenset[str], source_id: str) -> str:
+    for kind in sorted(kinds):
+        if _node_exists(session, kind, source_id):
+            return kind
+    raise NotFoundError(f"no {' or '.join(sorted(kinds))} {source_id}")
+
+
+def _edge_kind(kind: str, source_kind: str | None) -> tuple[frozenset[str], str]:
+    if kind not in EDGE_KINDS:
+        raise BadRequestError(
+            f"unknown edge kind {kind!r} (one of {', '.join(sorted(EDGE_KINDS))})"
+        )
+    source_kinds, target_kind = EDGE_KINDS[kind]
+    if source_kind is None:
+        return source_kinds, target_kind
+    if source_kind not in source_kinds:
+        raise BadRequestError(f"a {kind} edge does not start at a {source_kind}")
+    return frozenset({source_kind}), target_kind
+
+
+def _find_edge(session: Session, kind: str, source_id: str, target_id: str) -> GraphEdge | None:
+    return session.exec(
+        select(GraphEdge).where(
+            GraphEdge.kind == kind,
+            GraphEdge.source_id == source_id,
+            GraphEdge.target_id == target_id,
+        )
+    ).first()
 
 
 def link(
@@ -76,21 +315,24 @@ def link(
     actor: Actor,
     at: datetime,
     purpose: str = "",
+    source_kind: str | None = None,
 ) -> GraphEdge:
-    """Add an edge (both ends must exist) and its custody event, in the caller's transaction."""
-    source_kind, target_kind = EDGE_KINDS[kind]
+    """Add an edge (both ends must exist; a case end must be open and the actor's to change)
+    and its custody events, in the caller's transaction. ``source_kind`` narrows an edge kind
+    that may start at several node kinds (concerns_party: a case or an item)."""
+    source_kinds, target_kind = _edge_kind(kind, source_kind)
+    if source_id == target_id:
+        raise BadRequestError(f"{source_id} cannot be linked ({kind}) to itself")
+    source_kind = _source_kind(session, source_kinds, source_id)
+    if not _node_exists(session, target_kind, target_id):
+        raise NotFoundError(f"no {target_kind} {target_id}")
     for node_kind, node_id in ((source_kind, source_id), (target_kind, target_id)):
-        if not _node_exists(session, node_kind, node_id):
-            raise NotFoundError(f"no {node_kind} {node_id}")
-    existing = session.exec(
-        select(GraphEdge).where(
-            GraphEdge.kind == kind,
-            GraphEdge.source_id == source_id,
-            GraphEdge.target_id == target_id,
-        )
-    ).first()
-    if existing is not None:
+        if node_kind == "case":
+            writable_case(session, node_id, actor)
+    if _find_edge(session, kind, source_id, target_id) is not None:
         raise ConflictError(f"{source_kind} {source_id} is already linked ({kind}) to {target_id}")
+    if kind in RELATION_KINDS and _find_edge(session, kind, target_id, source_id) is not None:
+        raise ConflictError(f"{target_id} is already linked ({kind}) to {source_id}")
     edge = GraphEdge(
         kind=kind,
         source_kind=source_kind,
@@ -119,49 +361,108 @@ def link(
                 purpose=purpose,
             )
         )
-    _custody(session, f"linked_{kind}", source_kind, source_id, target_id, actor=actor, at=at)
+    _custody(session, f"linked_{kind}", edge, actor=actor, at=at)
     return edge
 
 
 def unlink(
-    session: Session, kind: str, source_id: str, target_id: str, *, actor: Actor, at: datetime
-) -> None:
-    source_kind, _ = EDGE_KINDS[kind]
-    result = session.execute(
-        delete(GraphEdge).where(
-            col(GraphEdge.kind) == kind,
-            col(GraphEdge.source_id) == source_id,
-            col(GraphEdge.target_id) == target_id,
-        )
-    )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
-        raise NotFoundError(f"{source_id} is not linked ({kind}) to {target_id}")
-    if kind == "belongs_to_case":
-        session.execute(
-            delete(CaseEvidenceEntry).where(
-                col(CaseEvidenceEntry.case_id) == target_id,
-                col(CaseEvidenceEntry.evidence_id) == source_id,
-            )
-        )
-    _custody(session, f"unlinked_{kind}", source_kind, source_id, target_id, actor=actor, at=at)
-
-
-def _custody(
     session: Session,
-    action: str,
-    source_kind: str,
+    kind: str,
     source_id: str,
     target_id: str,
     *,
     actor: Actor,
     at: datetime,
+    source_kind: str | None = None,
 ) -> None:
-    append_event(
-        session,
-        action=action,
-        at=at,
-        evidence_id=source_id if source_kind == "evidence" else None,
-        actor_id=actor.officer_id,
-        department_id=actor.department_id,
-        details={"source": source_id, "target": target_id},
+    """Remove an edge (for ``corroborates`` in either direction) and record it."""
+    source_kinds, _ = _edge_kind(kind, source_kind)
+    edge = _find_edge(session, kind, source_id, target_id)
+    if edge is None and kind == "corroborates":
+        edge = _find_edge(session, kind, target_id, source_id)
+    if edge is None or edge.source_kind not in source_kinds:
+        raise NotFoundError(f"{source_id} is not linked ({kind}) to {target_id}")
+    for node_kind, node_id in (
+        (edge.source_kind, edge.source_id),
+        (edge.target_kind, edge.target_id),
+    ):
+        if node_kind == "case":
+            writable_case(session, node_id, actor)
+    result = session.execute(delete(GraphEdge).where(col(GraphEdge.id) == edge.id))
+    if result.rowcount == 0:  # type: ignore[attr-defined]  # a concurrent request removed it
+        raise NotFoundError(f"{source_id} is not linked ({kind}) to {target_id}")
+    if kind == "belongs_to_case":
+        session.execute(
+            delete(CaseEvidenceEntry).where(
+                col(CaseEvidenceEntry.case_id) == edge.target_id,
+                col(CaseEvidenceEntry.evidence_id) == edge.source_id,
+            )
+        )
+    _custody(session, f"unlinked_{kind}", edge, actor=actor, at=at)
+
+
+def _custody(session: Session, action: str, edge: GraphEdge, *, actor: Actor, at: datetime) -> None:
+    """One event on each evidence item the edge touches, or one department-level event."""
+    items: list[str | None] = [
+        node_id
+        for node_kind, node_id in (
+            (edge.source_kind, edge.source_id),
+            (edge.target_kind, edge.target_id),
+        )
+        if node_kind == "evidence"
+    ]
+    for evidence_id in items or [None]:
+        append_event(
+            session,
+            action=action,
+            at=at,
+            evidence_id=evidence_id,
+            actor_id=actor.officer_id,
+            department_id=actor.department_id,
+            details={"source": edge.source_id, "target": edge.target_id},
+        )
+
+
+def evidence_relations(session: Session, evidence_id: str) -> list[dict[str, Any]]:
+    """The item's relations to other items, both directions, oldest first."""
+    if session.get(Evidence, evidence_id) is None:
+        raise NotFoundError(f"no evidence {evidence_id}")
+    edges = session.exec(
+        select(GraphEdge)
+        .where(
+            col(GraphEdge.kind).in_(sorted(RELATION_KINDS)),
+            or_(col(GraphEdge.source_id) == evidence_id, col(GraphEdge.target_id) == evidence_id),
+        )
+        .order_by(col(GraphEdge.created_at), col(GraphEdge.id))
+    ).all()
+    others = {e.target_id if e.source_id == evidence_id else e.source_id for e in edges}
+    titles = dict(
+        session.exec(select(Evidence.id, Evidence.title).where(col(Evidence.id).in_(others))).all()
+    )
+    out = []
+    for edge in edges:
+        outgoing = edge.source_id == evidence_id
+        other = edge.target_id if outgoing else edge.source_id
+        out.append(
+            {
+                "kind": edge.kind,
+                "direction": "outgoing" if outgoing else "incoming",
+                "evidence_id": other,
+                "title": titles.get(other),
+                "created_by": edge.created_by,
+                "created_at": edge.created_at,
+            }
+        )
+    return out
+
+
+def evidence_party_ids(session: Session, evidence_id: str) -> list[str]:
+    if session.get(Evidence, evidence_id) is None:
+        raise NotFoundError(f"no evidence {evidence_id}")
+    return sorted(
+        session.exec(
+            select(GraphEdge.target_id).where(
+                GraphEdge.kind == "concerns_party", GraphEdge.source_id == evidence_id
+            )
+        ).all()
     )

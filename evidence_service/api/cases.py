@@ -1,25 +1,52 @@
-"""/api/v1/parties, /api/v1/causes, /api/v1/cases: open a case, attach parties and evidence."""
+"""/api/v1/parties, /api/v1/causes, /api/v1/cases: open, list, edit and close cases; attach
+parties and evidence; keep the party register and the cause catalogue."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from evidence_service.api.deps import AdminActor, CaptureActor, CurrentActor, ServicesDep
-from evidence_service.cases import case_public, link, party_public, unlink
+from evidence_service.cases import (
+    CaseFilter,
+    case_public,
+    case_summary,
+    check_may_change,
+    department_event,
+    edge_count,
+    link,
+    list_cases,
+    load_case,
+    party_public,
+    unlink,
+    update_case,
+    writable_case,
+)
 from evidence_service.db import session_scope
 from evidence_service.errors import BadRequestError, ConflictError, NotFoundError
-from evidence_service.ingest import new_id
-from evidence_service.models import Case, CaseKind, Cause, Party, PartyKind
-from evidence_service.pii import IdentifierError, IdentifierKind, pii_secret, protect
+from evidence_service.evidence_queries import MAX_PAGE
+from evidence_service.identity import Actor
+from evidence_service.ids import new_id
+from evidence_service.models import Case, CaseKind, CaseStatus, Cause, Party, PartyKind
+from evidence_service.pii import (
+    IdentifierError,
+    IdentifierKind,
+    ProtectedIdentifier,
+    pii_secret,
+    protect,
+)
 from evidence_service.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
+
+#: Graph node ids are ULIDs and cause codes are graph nodes too: a code must not look like one.
+ULID_LIKE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$", re.IGNORECASE)
 
 
 def _secret(services: Services) -> bytes:
@@ -28,6 +55,20 @@ def _secret(services: Services) -> bytes:
         configured.get_secret_value().encode() if configured else None,
         services.settings.data_dir,
     )
+
+
+def _protect(
+    services: Services, kind: IdentifierKind | None, identifier: str | None
+) -> ProtectedIdentifier | None:
+    """Check and protect an identifier given with its kind (both or neither)."""
+    if (identifier is None) != (kind is None):
+        raise BadRequestError("give identifier_kind and identifier together")
+    if identifier is None or kind is None:
+        return None
+    try:
+        return protect(kind, identifier, secret=_secret(services))
+    except IdentifierError as exc:
+        raise BadRequestError(f"identifier: {exc}") from exc
 
 
 # --- parties -----------------------------------------------------------------------------------
@@ -48,20 +89,26 @@ class PartyCreate(BaseModel):
     __str__ = __repr__
 
 
+class PartyUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, min_length=1, max_length=200)
+    identifier_kind: IdentifierKind | None = None
+    identifier: str | None = Field(
+        None, max_length=64, description="a new number, with its kind; checked like on create"
+    )
+
+    def __repr__(self) -> str:  # never echo the clear identifier into logs or tracebacks
+        return f"PartyUpdate(name={self.name!r}, identifier_kind={self.identifier_kind!r})"
+
+    __str__ = __repr__
+
+
 @router.post("/parties", status_code=201, summary="Register a party (行政相对人)")
 def create_party(payload: PartyCreate, services: ServicesDep, actor: CaptureActor) -> Any:
     """The identifier is checked (GB 11643 / GB 32100 check character), then kept only as a
     keyed hash (for exact lookups) and a masked form; the clear number is never stored."""
-    protected = None
-    if (payload.identifier is None) != (payload.identifier_kind is None):
-        raise BadRequestError("give identifier_kind and identifier together")
-    if payload.identifier is not None and payload.identifier_kind is not None:
-        try:
-            protected = protect(
-                payload.identifier_kind, payload.identifier, secret=_secret(services)
-            )
-        except IdentifierError as exc:
-            raise BadRequestError(f"identifier: {exc}") from exc
+    protected = _protect(services, payload.identifier_kind, payload.identifier)
+    now = services.ingestor.clock()
     party = Party(
         id=new_id(),
         kind=payload.kind,
@@ -70,11 +117,19 @@ def create_party(payload: PartyCreate, services: ServicesDep, actor: CaptureActo
         identifier_hmac=protected.digest if protected else None,
         identifier_masked=protected.masked if protected else None,
         department_id=actor.department_id,
-        created_at=services.ingestor.clock(),
+        created_at=now,
     )
     try:
         with session_scope(services.engine) as session:
             session.add(party)
+            session.flush()
+            department_event(
+                session,
+                "party_created",
+                {"party_id": party.id, "kind": str(party.kind)},
+                actor=actor,
+                at=now,
+            )
     except IntegrityError as exc:
         with Session(services.engine) as session:
             existing = session.exec(
@@ -113,6 +168,89 @@ def get_party(party_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
     return jsonable_encoder(party_public(party))
 
 
+def _load_party(session: Session, party_id: str) -> Party:
+    party = session.get(Party, party_id, with_for_update=True)
+    if party is None:
+        raise NotFoundError(f"no party {party_id}")
+    return party
+
+
+@router.patch("/parties/{party_id}", summary="Rename a party or correct its identifier")
+def update_party(
+    party_id: str, payload: PartyUpdate, services: ServicesDep, actor: CurrentActor
+) -> Any:
+    """A new identifier is checked and protected exactly as on registration; the custody event
+    records only the masked forms."""
+    protected = _protect(services, payload.identifier_kind, payload.identifier)
+    now = services.ingestor.clock()
+    with session_scope(services.engine) as session:
+        party = _load_party(session, party_id)
+        check_may_change(actor, party.department_id, f"party {party.id}")
+        changes: dict[str, Any] = {}
+        if payload.name is not None and payload.name != party.name:
+            changes["name"] = {"old": party.name, "new": payload.name}
+            party.name = payload.name
+        if protected is not None and (protected.kind.value, protected.digest) != (
+            party.identifier_kind,
+            party.identifier_hmac,
+        ):
+            holder = session.exec(
+                select(Party.id).where(
+                    Party.identifier_kind == protected.kind.value,
+                    Party.identifier_hmac == protected.digest,
+                )
+            ).first()
+            if holder is not None:
+                raise ConflictError("a party with this identifier exists", party_id=holder)
+            changes["identifier"] = {
+                "old": {"kind": party.identifier_kind, "masked": party.identifier_masked},
+                "new": {"kind": protected.kind.value, "masked": protected.masked},
+            }
+            party.identifier_kind = protected.kind.value
+            party.identifier_hmac = protected.digest
+            party.identifier_masked = protected.masked
+        if changes:
+            session.add(party)
+            try:
+                session.flush()
+            except IntegrityError as exc:  # a concurrent request registered the number first
+                raise ConflictError("a party with this identifier exists") from exc
+            department_event(
+                session,
+                "party_updated",
+                {"party_id": party.id, "changes": changes},
+                actor=actor,
+                at=now,
+            )
+    return jsonable_encoder(party_public(party))
+
+
+@router.delete(
+    "/parties/{party_id}",
+    status_code=204,
+    summary="Remove a party registered by mistake (only while nothing links to it)",
+)
+def delete_party(party_id: str, services: ServicesDep, actor: CurrentActor) -> Response:
+    with session_scope(services.engine) as session:
+        party = _load_party(session, party_id)
+        check_may_change(actor, party.department_id, f"party {party.id}")
+        links = edge_count(session, party_id)
+        if links:
+            raise ConflictError(
+                f"party {party_id} has {links} link(s) to cases or evidence; detach them first",
+                links=links,
+            )
+        session.delete(party)
+        department_event(
+            session,
+            "party_deleted",
+            {"party_id": party.id, "kind": str(party.kind), "name": party.name},
+            actor=actor,
+            at=services.ingestor.clock(),
+        )
+    return Response(status_code=204)
+
+
 # --- causes ------------------------------------------------------------------------------------
 
 
@@ -122,13 +260,38 @@ class CauseCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
 
 
+class CauseUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+
+
+def _load_cause(session: Session, code: str) -> Cause:
+    cause = session.get(Cause, code, with_for_update=True)
+    if cause is None:
+        raise NotFoundError(f"no cause {code} in the catalogue")
+    return cause
+
+
 @router.post(
     "/causes", status_code=201, summary="Add a violation cause (违法案由) to the catalogue"
 )
 def create_cause(payload: CauseCreate, services: ServicesDep, actor: AdminActor) -> Any:
+    if ULID_LIKE.fullmatch(payload.code):
+        raise BadRequestError(
+            f"cause code {payload.code} looks like a record id (a ULID); graph node ids share "
+            "one namespace, so choose another code"
+        )
     try:
         with session_scope(services.engine) as session:
             session.add(Cause(code=payload.code, name=payload.name))
+            session.flush()
+            department_event(
+                session,
+                "cause_created",
+                payload.model_dump(),
+                actor=actor,
+                at=services.ingestor.clock(),
+            )
     except IntegrityError as exc:
         raise ConflictError(f"cause {payload.code} exists") from exc
     return payload.model_dump()
@@ -141,6 +304,50 @@ def list_causes(services: ServicesDep, actor: CurrentActor) -> list[Any]:
     return [{"code": c.code, "name": c.name} for c in rows]
 
 
+@router.patch("/causes/{code}", summary="Rename a cause")
+def update_cause(code: str, payload: CauseUpdate, services: ServicesDep, actor: AdminActor) -> Any:
+    with session_scope(services.engine) as session:
+        cause = _load_cause(session, code)
+        if cause.name != payload.name:
+            department_event(
+                session,
+                "cause_updated",
+                {"code": code, "changes": {"name": {"old": cause.name, "new": payload.name}}},
+                actor=actor,
+                at=services.ingestor.clock(),
+            )
+            cause.name = payload.name
+            session.add(cause)
+        return {"code": cause.code, "name": cause.name}
+
+
+@router.delete(
+    "/causes/{code}", status_code=204, summary="Remove a cause no case or item refers to"
+)
+def delete_cause(code: str, services: ServicesDep, actor: AdminActor) -> Response:
+    with session_scope(services.engine) as session:
+        cause = _load_cause(session, code)
+        cases = session.exec(
+            select(func.count()).select_from(Case).where(Case.cause_code == code)
+        ).one()
+        links = edge_count(session, code)
+        if cases or links:
+            raise ConflictError(
+                f"cause {code} is used by {cases} case(s) and {links} graph link(s)",
+                cases=cases,
+                links=links,
+            )
+        session.delete(cause)
+        department_event(
+            session,
+            "cause_deleted",
+            {"code": cause.code, "name": cause.name},
+            actor=actor,
+            at=services.ingestor.clock(),
+        )
+    return Response(status_code=204)
+
+
 # --- cases -------------------------------------------------------------------------------------
 
 
@@ -150,6 +357,14 @@ class CaseCreate(BaseModel):
     kind: CaseKind
     title: str = Field(min_length=1, max_length=200)
     cause_code: str | None = Field(None, max_length=32)
+
+
+class CaseUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(None, min_length=1, max_length=200)
+    cause_code: str | None = Field(None, max_length=32, description="null clears it")
+    status: CaseStatus | None = Field(None, description="closed closes the case; open reopens")
+    case_number: str | None = Field(None, description="immutable: a request carrying it fails")
 
 
 @router.post("/cases", status_code=201, summary="Open a case in the caller's department")
@@ -165,29 +380,66 @@ def create_case(payload: CaseCreate, services: ServicesDep, actor: CaptureActor)
         opened_at=now,
         created_by=actor.officer_id,
     )
-    with Session(services.engine) as session:
-        if payload.cause_code and session.get(Cause, payload.cause_code) is None:
-            raise NotFoundError(f"no cause {payload.cause_code} in the catalogue")
     try:
         with session_scope(services.engine) as session:
+            if payload.cause_code and session.get(Cause, payload.cause_code) is None:
+                raise NotFoundError(f"no cause {payload.cause_code} in the catalogue")
             session.add(case)
+            session.flush()
+            department_event(
+                session,
+                "case_opened",
+                {"case_id": case.id, "case_number": case.case_number, "kind": str(case.kind)},
+                actor=actor,
+                at=now,
+            )
     except IntegrityError as exc:
         raise ConflictError(f"case number {payload.case_number} exists in your department") from exc
     with Session(services.engine) as session:
         return jsonable_encoder(case_public(session, case))
 
 
-def _load_case(session: Session, case_id: str) -> Case:
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFoundError(f"no case {case_id}")
-    return case
+@router.get("/cases", summary="Your department's cases (newest first, cursor-paginated)")
+def list_department_cases(
+    services: ServicesDep,
+    actor: CurrentActor,
+    status: CaseStatus | None = None,
+    kind: CaseKind | None = None,
+    cause_code: Annotated[str | None, Query(max_length=32)] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="part of number or title")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    flt = CaseFilter(actor.department_id, status, kind, cause_code, q)
+    with Session(services.engine) as session:
+        rows, next_cursor = list_cases(session, flt, limit=limit, cursor=cursor)
+    return {"items": jsonable_encoder([case_summary(c) for c in rows]), "next_cursor": next_cursor}
 
 
-@router.get("/cases/{case_id}", summary="A case with its evidence and parties")
+@router.get("/cases/{case_id}", summary="A case with its evidence, parties and places")
 def get_case(case_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
     with Session(services.engine) as session:
-        return jsonable_encoder(case_public(session, _load_case(session, case_id)))
+        return jsonable_encoder(case_public(session, load_case(session, case_id)))
+
+
+@router.patch("/cases/{case_id}", summary="Edit a case's title or cause; close or reopen it")
+def patch_case(
+    case_id: str, payload: CaseUpdate, services: ServicesDep, actor: CurrentActor
+) -> Any:
+    """Only the case's department (or an admin) may change it. The case number never changes."""
+    sent = payload.model_fields_set
+    if "case_number" in sent:
+        raise BadRequestError("case_number cannot be changed")
+    for field in ("title", "status"):
+        if field in sent and getattr(payload, field) is None:
+            raise BadRequestError(f"{field} cannot be null")
+    changes = {field: getattr(payload, field) for field in sent}
+    with session_scope(services.engine) as session:
+        update_case(session, case_id, changes, actor=actor, at=services.ingestor.clock())
+    with Session(services.engine) as session:
+        return jsonable_encoder(case_public(session, load_case(session, case_id)))
 
 
 class EvidenceLink(BaseModel):
@@ -201,55 +453,76 @@ class PartyLink(BaseModel):
     party_id: str = Field(max_length=26)
 
 
+def change_case_links(
+    services: Services,
+    actor: Actor,
+    case_id: str,
+    kind: str,
+    source_id: str,
+    target_id: str,
+    *,
+    attach: bool,
+    purpose: str = "",
+) -> Any:
+    """Attach or detach in one transaction (the case must be open and the actor's to change),
+    then answer with the case as it now stands. The edge starts at the case or at an item."""
+    at = services.ingestor.clock()
+    source_kind = "case" if source_id == case_id else "evidence"
+    with session_scope(services.engine) as session:
+        writable_case(session, case_id, actor)
+        if attach:
+            link(
+                session,
+                kind,
+                source_id,
+                target_id,
+                actor=actor,
+                at=at,
+                purpose=purpose,
+                source_kind=source_kind,
+            )
+        else:
+            unlink(session, kind, source_id, target_id, actor=actor, at=at, source_kind=source_kind)
+    with Session(services.engine) as session:
+        return jsonable_encoder(case_public(session, load_case(session, case_id)))
+
+
 @router.post("/cases/{case_id}/evidence", status_code=201, summary="Attach evidence to a case")
 def attach_evidence(
-    case_id: str, payload: EvidenceLink, services: ServicesDep, actor: CaptureActor
+    case_id: str, payload: EvidenceLink, services: ServicesDep, actor: CurrentActor
 ) -> Any:
-    with session_scope(services.engine) as session:
-        _load_case(session, case_id)
-        link(
-            session,
-            "belongs_to_case",
-            payload.evidence_id,
-            case_id,
-            actor=actor,
-            at=services.ingestor.clock(),
-            purpose=payload.purpose,
-        )
-    with Session(services.engine) as session:
-        return jsonable_encoder(case_public(session, _load_case(session, case_id)))
+    return change_case_links(
+        services,
+        actor,
+        case_id,
+        "belongs_to_case",
+        payload.evidence_id,
+        case_id,
+        attach=True,
+        purpose=payload.purpose,
+    )
 
 
 @router.delete("/cases/{case_id}/evidence/{evidence_id}", summary="Detach evidence from a case")
 def detach_evidence(
-    case_id: str, evidence_id: str, services: ServicesDep, actor: CaptureActor
+    case_id: str, evidence_id: str, services: ServicesDep, actor: CurrentActor
 ) -> Any:
-    with session_scope(services.engine) as session:
-        unlink(
-            session,
-            "belongs_to_case",
-            evidence_id,
-            case_id,
-            actor=actor,
-            at=services.ingestor.clock(),
-        )
-    with Session(services.engine) as session:
-        return jsonable_encoder(case_public(session, _load_case(session, case_id)))
+    return change_case_links(
+        services, actor, case_id, "belongs_to_case", evidence_id, case_id, attach=False
+    )
 
 
 @router.post("/cases/{case_id}/parties", status_code=201, summary="Attach a party to a case")
 def attach_party(
-    case_id: str, payload: PartyLink, services: ServicesDep, actor: CaptureActor
+    case_id: str, payload: PartyLink, services: ServicesDep, actor: CurrentActor
 ) -> Any:
-    with session_scope(services.engine) as session:
-        _load_case(session, case_id)
-        link(
-            session,
-            "concerns_party",
-            case_id,
-            payload.party_id,
-            actor=actor,
-            at=services.ingestor.clock(),
-        )
-    with Session(services.engine) as session:
-        return jsonable_encoder(case_public(session, _load_case(session, case_id)))
+    return change_case_links(
+        services, actor, case_id, "concerns_party", case_id, payload.party_id, attach=True
+    )
+
+
+@router.delete("/cases/{case_id}/parties/{party_id}", summary="Detach a party from a case")
+def detach_party(case_id: str, party_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
+    return change_case_links(
+        services, actor, case_id, "concerns_party", case_id, party_id, attach=False
+    )

@@ -1,0 +1,140 @@
+"""/api/v1/places: places (an address, a position or both), found by text or by distance; and
+/api/v1/cases/{id}/places: the places a case concerns."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+
+from evidence_service.api.cases import change_case_links
+from evidence_service.api.deps import CaptureActor, CurrentActor, ServicesDep
+from evidence_service.db import session_scope
+from evidence_service.errors import BadRequestError
+from evidence_service.evidence_queries import MAX_PAGE
+from evidence_service.places import (
+    MAX_ADDRESS_CHARS,
+    Near,
+    PlaceFilter,
+    create_place,
+    delete_place,
+    list_places,
+    load_place,
+    place_public,
+    update_place,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["places"])
+
+Degrees = Annotated[float | None, Field(allow_inf_nan=False, description="WGS-84 degrees")]
+
+
+class PlaceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    address: str = Field("", max_length=MAX_ADDRESS_CHARS)
+    lat: Degrees = None
+    lon: Degrees = None
+
+
+class PlaceUpdate(BaseModel):
+    """Only the fields sent change; ``lat`` and ``lon`` null together remove the position."""
+
+    model_config = ConfigDict(extra="forbid")
+    address: str | None = Field(None, max_length=MAX_ADDRESS_CHARS)
+    lat: Degrees = None
+    lon: Degrees = None
+
+
+@router.post("/places", status_code=201, summary="Register a place")
+def post_place(payload: PlaceCreate, services: ServicesDep, actor: CaptureActor) -> Any:
+    with session_scope(services.engine) as session:
+        place = create_place(
+            session,
+            payload.address,
+            payload.lat,
+            payload.lon,
+            actor=actor,
+            at=services.ingestor.clock(),
+        )
+    return jsonable_encoder(place_public(place))
+
+
+@router.get("/places", summary="Places by address text or within a distance of a point")
+def get_places(
+    services: ServicesDep,
+    actor: CurrentActor,
+    near_lat: float | None = None,
+    near_lon: float | None = None,
+    within_m: float | None = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="part of the address")
+    ] = None,
+    department_id: Annotated[str | None, Query(max_length=26)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Newest first. With ``near_lat``, ``near_lon`` and ``within_m`` (1..50000) only places
+    within that many metres are listed, each with its ``distance_m``."""
+    near_params = (near_lat, near_lon, within_m)
+    near = None
+    if any(v is not None for v in near_params):
+        if near_lat is None or near_lon is None or within_m is None:
+            raise BadRequestError("give near_lat, near_lon and within_m together")
+        near = Near(near_lat, near_lon, within_m)
+    flt = PlaceFilter(department_id=department_id, text=q, near=near)
+    with Session(services.engine) as session:
+        rows, next_cursor = list_places(session, flt, limit=limit, cursor=cursor)
+    point = (near.lat, near.lon) if near else None
+    return {
+        "items": jsonable_encoder([place_public(p, near=point) for p in rows]),
+        "next_cursor": next_cursor,
+    }
+
+
+@router.get("/places/{place_id}", summary="One place")
+def get_place(place_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
+    with Session(services.engine) as session:
+        return jsonable_encoder(place_public(load_place(session, place_id)))
+
+
+@router.patch("/places/{place_id}", summary="Correct a place's address or position")
+def patch_place(
+    place_id: str, payload: PlaceUpdate, services: ServicesDep, actor: CurrentActor
+) -> Any:
+    changes = {field: getattr(payload, field) for field in payload.model_fields_set}
+    if "address" in changes and changes["address"] is None:
+        raise BadRequestError("address cannot be null (send an empty string to clear it)")
+    with session_scope(services.engine) as session:
+        place = update_place(session, place_id, changes, actor=actor, at=services.ingestor.clock())
+    return jsonable_encoder(place_public(place))
+
+
+@router.delete("/places/{place_id}", status_code=204, summary="Remove a place nothing links to")
+def remove_place(place_id: str, services: ServicesDep, actor: CurrentActor) -> Response:
+    with session_scope(services.engine) as session:
+        delete_place(session, place_id, actor=actor, at=services.ingestor.clock())
+    return Response(status_code=204)
+
+
+class PlaceLink(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    place_id: str = Field(max_length=26)
+
+
+@router.post("/cases/{case_id}/places", status_code=201, summary="Say a case concerns a place")
+def attach_place(
+    case_id: str, payload: PlaceLink, services: ServicesDep, actor: CurrentActor
+) -> Any:
+    return change_case_links(
+        services, actor, case_id, "case_at_place", case_id, payload.place_id, attach=True
+    )
+
+
+@router.delete("/cases/{case_id}/places/{place_id}", summary="Detach a place from a case")
+def detach_place(case_id: str, place_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
+    return change_case_links(
+        services, actor, case_id, "case_at_place", case_id, place_id, attach=False
+    )
