@@ -1,5 +1,6 @@
 """``evidence verify``: the auditor's tool. No database, no service: a file (or its SHA-256), a
-proof document, and read access to a chain — a JSON-RPC URL, or an embedded chain's data dir."""
+proof document, and read access to a chain — a JSON-RPC URL, or an embedded chain's data dir.
+``evidence verify-list`` does the same for an issued evidence list (and the digest on its paper)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ from web3 import HTTPProvider, Web3
 from chain.embedded import EmbeddedChain
 from chain.errors import ChainError
 from chain.rpc_bridge import FunctionProvider
+from evidence_service.list_verification import (
+    MAX_LIST_DOCUMENT_BYTES,
+    ListDocument,
+    ListFormatError,
+    typed_digest,
+    verify_list,
+)
 from evidence_service.proofs import ProofDocument, ProofFormatError
 from evidence_service.verification import Content, Pins, Status, Verdict, verify_proof
 
@@ -110,6 +118,38 @@ def run_audit(request: AuditRequest) -> Verdict:
         raise AuditUsageError("give the evidence FILE or --sha256 HEX")
     with chain_reader(request.rpc, request.data_dir, request.timeout) as w3:
         return verify_proof(proof, content, w3=w3, pins=request.pins)
+
+
+@dataclass(frozen=True)
+class ListAuditRequest:
+    document: Path
+    digest: str | None  # as typed off the printed list
+    rpc: str | None
+    data_dir: Path | None
+    pins: Pins
+    timeout: float = 10.0
+
+
+def run_list_audit(request: ListAuditRequest) -> Verdict:
+    """Verify an issued list document (GET /api/v1/evidence-lists/{id}), optionally against the
+    digest printed on the paper; raises AuditUsageError for bad input."""
+    try:
+        with request.document.open("rb") as f:
+            raw = f.read(MAX_LIST_DOCUMENT_BYTES + 1)
+    except OSError as exc:
+        raise AuditUsageError(f"cannot read the list document: {exc}") from exc
+    try:
+        document = ListDocument.from_json(raw)
+    except ListFormatError as exc:
+        raise AuditUsageError(str(exc)) from exc
+    typed = None
+    if request.digest is not None:
+        try:
+            typed = typed_digest(request.digest)
+        except ValueError as exc:
+            raise AuditUsageError(f"--digest: {exc}") from exc
+    with chain_reader(request.rpc, request.data_dir, request.timeout) as w3:
+        return verify_list(document, w3=w3, pins=request.pins, typed=typed)
 
 
 def exit_code(verdict: Verdict) -> int:

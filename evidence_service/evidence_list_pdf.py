@@ -2,7 +2,8 @@
 
 The document is what a party and a court read; what binds it to the custody record is the list
 digest (SHA-256 of the list's JCS bytes) printed in full at the end and in every page footer, and
-each item's SHA-256. Guarantees:
+each item's SHA-256. With a list id, every footer also says how to check the paper
+(``evidence verify-list <id>.json --digest …``). Guarantees:
 
 - the same :class:`EvidenceListDocument` (and seal image) gives the same bytes: the PDF creation
   date is fixed and the file id is a hash of the content;
@@ -51,6 +52,7 @@ MAX_HEADER_CHARS = 200
 """Header fields (case title, party, department, officer, anchor note) are cut past this."""
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+_LIST_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MISSING_GLYPH = "□"
 _SILENT = frozenset(range(0xFE00, 0xFE10)) | frozenset(range(0xE0100, 0xE01F0))
@@ -69,7 +71,7 @@ _HEAD_PT = (10.0,) * len(_COLUMNS)
 _LINE_H, _CELL_PAD = 4.6, 1.2
 _NO_LINE_START = frozenset("，。、；：？！）》」』】〕”’…,.;:?!)]}")
 _SEAL_DIAMETER_MM = 42.0
-_CLOSING_BLOCK_H = 84.0
+_CLOSING_BLOCK_H = 94.0
 """Room the signature, the sealed department/date lines and the digest notes need together."""
 _FIXED_CREATION_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 _FONT = "noto-serif-sc"
@@ -118,9 +120,17 @@ class EvidenceListDocument:
     items: list[EvidenceListItem] = field(default_factory=list)
     list_digest: str
     anchor_note: str | None = None
+    list_id: str | None = None
+    """The issued list's id: printed in every footer with the command that checks the paper."""
 
     def __post_init__(self) -> None:
         _check_hex64(self.list_digest, "list_digest")
+        if self.list_id is not None and (
+            not isinstance(self.list_id, str) or not _LIST_ID.fullmatch(self.list_id)
+        ):
+            raise EvidenceListFormatError(
+                "list_id must be 1-64 letters, digits, '-' or '_' (it is printed in a command)"
+            )
         if not isinstance(self.date, str) or not _ISO_DATE.fullmatch(self.date):
             raise EvidenceListFormatError(f"date must be YYYY-MM-DD: {self.date!r}")
         try:
@@ -165,6 +175,11 @@ def _short_hash(hex_digest: str) -> str:
     return f"{digest[:16]}\n…{digest[-8:]}"
 
 
+def _verify_command(list_id: str, digest: str) -> str:
+    """The command that checks a printed list against the chain (``--rpc`` is the reader's)."""
+    return f"evidence verify-list {list_id}.json --digest {digest} --rpc <URL>"
+
+
 def _chinese_date(iso: str) -> str:
     day = date.fromisoformat(iso)
     return f"{day.year}年{day.month}月{day.day}日"
@@ -174,27 +189,37 @@ def _chinese_date(iso: str) -> str:
 
 
 class _ListPdf(FPDF):
-    """fpdf with the evidence list's page footer: the list digest and "第 n 页 / 共 m 页"."""
+    """fpdf with the evidence list's page footer: the list digest, with a list id the command
+    that checks the paper (the digest itself is on the line above), and "第 n 页 / 共 m 页"."""
 
-    def __init__(self, list_digest: str) -> None:
+    def __init__(self, list_digest: str, list_id: str | None) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self._list_digest = list_digest.lower()
+        self._list_id = list_id
 
     def footer(self) -> None:
-        self.set_y(-_MARGIN_BOTTOM + 8)
+        self.set_y(-_MARGIN_BOTTOM + (4.5 if self._list_id else 8))
         self.set_font(_FONT, size=7.5)
         self.set_text_color(90)
         self.cell(
             0, 4, f"清单摘要 SHA-256: {self._list_digest}", align=Align.C,
             new_x=XPos.LMARGIN, new_y=YPos.NEXT,
         )  # fmt: skip
+        if self._list_id:
+            self.set_font(_FONT, size=7)
+            self.cell(
+                0, 3.5,
+                f"核验 verify: evidence verify-list {self._list_id}.json "
+                "--digest <上行摘要 digest above> --rpc <URL>",
+                align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT,
+            )  # fmt: skip
         self.set_font(_FONT, size=9)
         self.set_text_color(0)
         self.cell(0, 5, f"第 {self.page_no()} 页 / 共 {{nb}} 页", align=Align.C)
 
 
 def _new_pdf(doc: EvidenceListDocument) -> tuple[_ListPdf, TTFFont]:
-    pdf = _ListPdf(doc.list_digest)
+    pdf = _ListPdf(doc.list_digest, doc.list_id)
     pdf.set_creation_date(_FIXED_CREATION_DATE)
     pdf.set_margins(_MARGIN_X, _MARGIN_TOP, _MARGIN_X)
     pdf.set_auto_page_break(auto=True, margin=_MARGIN_BOTTOM)
@@ -402,7 +427,14 @@ def _draw_closing(
     notes = [f"清单摘要 SHA-256: {doc.list_digest.lower()}"]
     if doc.anchor_note:
         notes.append(f"区块链锚定：{clean(doc.anchor_note)}")
-    notes.append("核验：本清单摘要可用 evidence verify 与区块链核验。")
+    if doc.list_id:
+        notes.append(
+            f"核验 verify：取清单文件 GET /api/v1/evidence-lists/{doc.list_id} 存为 "
+            f"{doc.list_id}.json，运行 {_verify_command(doc.list_id, doc.list_digest.lower())} "
+            "--trust trust.json（区块链节点与 GET /api/v1/trust 的信任包）。"
+        )
+    else:
+        notes.append("核验：本清单摘要可用 evidence verify 与区块链核验。")
     for note in notes:
         pdf.multi_cell(0, 5, note, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return seal_centre

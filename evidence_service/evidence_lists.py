@@ -203,6 +203,7 @@ def pdf_document(session: Session, issued: EvidenceList, trees: TreeCache) -> Ev
             for item in body["items"]
         ],
         list_digest=issued.digest,
+        list_id=issued.id,
         anchor_note=(
             f"批次 batch {anchor['batch_id']} · 区块 block {anchor['block_number']} · "
             f"交易 tx {anchor['tx_hash']} · chain {anchor['chain_id']}"

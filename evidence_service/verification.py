@@ -3,6 +3,10 @@
 Every step runs and reports (pass, fail, skipped, or error when the chain could not be asked),
 so an auditor sees all that is wrong at once. The verdict is valid only if no step failed or
 erred. Steps 1–4 are pure; step 5 reads the chain through any web3 instance.
+
+The Merkle-path and anchor checks work on the ``merkle`` and ``anchor`` sections alone, so other
+anchored documents (evidence lists, :mod:`evidence_service.list_verification`) reuse them with
+their own step numbers and failure names.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from chain.anchor_check import AnchorClaim, verify_anchor
 from chain.errors import ChainUnavailableError, VerificationError
 from chain.merkle import verify_inclusion
 from evidence_service.clock import rfc3339
-from evidence_service.proofs import AnchorSection, ProofDocument
+from evidence_service.proofs import AnchorSection, MerkleSection, ProofDocument
 from signing.errors import SigningError
 from signing.statements import StatementSignature, verify_statement
 
@@ -47,7 +51,7 @@ class StepResult:
     step: int
     name: str
     status: Status
-    failure: Failure | None  # set when status is fail or error
+    failure: StrEnum | None  # the document kind's failure name; set when status is fail or error
     detail: str
 
 
@@ -60,7 +64,7 @@ class Verdict:
         return all(s.status in (Status.passed, Status.skipped) for s in self.steps)
 
     @property
-    def failure(self) -> Failure | None:
+    def failure(self) -> StrEnum | None:
         return next((s.failure for s in self.steps if s.failure is not None), None)
 
     def as_json(self) -> dict[str, Any]:
@@ -87,7 +91,7 @@ class Content:
         return cls(digest.hexdigest(), size)
 
 
-def _result(step: int, name: str, failure: Failure, problem: str | None, ok: str) -> StepResult:
+def _result(step: int, name: str, failure: StrEnum, problem: str | None, ok: str) -> StepResult:
     if problem is None:
         return StepResult(step, name, Status.passed, None, ok)
     return StepResult(step, name, Status.failed, failure, problem)
@@ -130,10 +134,16 @@ def check_leaf(proof: ProofDocument) -> StepResult:
     )
 
 
-def check_inclusion(proof: ProofDocument) -> StepResult:
-    merkle = proof.merkle
+def check_inclusion(
+    merkle: MerkleSection | None,
+    *,
+    step: int = 3,
+    failure: StrEnum = Failure.inclusion_failed,
+    document: str = "proof",
+) -> StepResult:
+    """The RFC 9162 audit path of ``merkle`` gives its root."""
     if merkle is None:
-        return _result(3, "inclusion", Failure.inclusion_failed, "no Merkle path in the proof", "")
+        return _result(step, "inclusion", failure, f"no Merkle path in the {document}", "")
     try:
         verify_inclusion(
             merkle.leaf_index,
@@ -143,11 +153,11 @@ def check_inclusion(proof: ProofDocument) -> StepResult:
             bytes.fromhex(merkle.root),
         )
     except (VerificationError, ValueError) as exc:
-        return _result(3, "inclusion", Failure.inclusion_failed, str(exc), "")
+        return _result(step, "inclusion", failure, str(exc), "")
     return _result(
-        3,
+        step,
         "inclusion",
-        Failure.inclusion_failed,
+        failure,
         None,
         f"RFC 9162 audit path of leaf {merkle.leaf_index} of {merkle.tree_size} gives the root",
     )
@@ -163,12 +173,15 @@ class Pins:
     ca_certificates: tuple[bytes, ...] = ()  # department CAs (PEM) for step 4
     crls: tuple[bytes, ...] = ()
 
-    def problem(self, anchor: AnchorSection) -> str | None:
+    def problem(self, anchor: AnchorSection, document: str = "proof") -> str | None:
         if self.chain_id is not None and anchor.chain_id != self.chain_id:
-            return f"the proof names chain {anchor.chain_id}; the trusted chain is {self.chain_id}"
+            return (
+                f"the {document} names chain {anchor.chain_id}; "
+                f"the trusted chain is {self.chain_id}"
+            )
         if self.contracts and anchor.contract.lower() not in {c.lower() for c in self.contracts}:
             return (
-                f"the proof names registry {anchor.contract}, which is not a trusted registry "
+                f"the {document} names registry {anchor.contract}, which is not a trusted registry "
                 f"({', '.join(sorted(self.contracts))})"
             )
         return None
@@ -220,21 +233,32 @@ def check_signature(proof: ProofDocument, pins: Pins) -> StepResult:
     )
 
 
-def check_anchor(proof: ProofDocument, w3: Web3 | None, pins: Pins) -> StepResult:
-    anchor, merkle = proof.anchor, proof.merkle
+def check_anchor(
+    merkle: MerkleSection | None,
+    anchor: AnchorSection | None,
+    w3: Web3 | None,
+    pins: Pins,
+    *,
+    step: int = 5,
+    failure: StrEnum = Failure.not_anchored,
+    document: str = "proof",
+) -> StepResult:
+    """The pinned registry anchored ``merkle.root`` in the claimed transaction and block; error
+    (undecided) when there is no chain to ask or it did not answer."""
     if anchor is None or merkle is None:
         return _result(
-            5,
+            step,
             "anchor",
-            Failure.not_anchored,
-            "the proof carries no anchor yet (its batch is pending); fetch the proof again later",
+            failure,
+            f"the {document} carries no anchor yet (its batch is pending); "
+            f"fetch the {document} again later",
             "",
         )
-    pin_problem = pins.problem(anchor)
+    pin_problem = pins.problem(anchor, document)
     if pin_problem is not None:
-        return _result(5, "anchor", Failure.not_anchored, pin_problem, "")
+        return _result(step, "anchor", failure, pin_problem, "")
     if w3 is None:
-        return StepResult(5, "anchor", Status.error, Failure.not_anchored, "no chain to ask")
+        return StepResult(step, "anchor", Status.error, failure, "no chain to ask")
     claim = AnchorClaim(
         chain_id=anchor.chain_id,
         contract=anchor.contract,
@@ -249,14 +273,14 @@ def check_anchor(proof: ProofDocument, w3: Web3 | None, pins: Pins) -> StepResul
     try:
         verify_anchor(w3, claim)
     except ChainUnavailableError as exc:
-        return StepResult(5, "anchor", Status.error, Failure.not_anchored, str(exc))
+        return StepResult(step, "anchor", Status.error, failure, str(exc))
     except VerificationError as exc:
-        return _result(5, "anchor", Failure.not_anchored, str(exc), "")
+        return _result(step, "anchor", failure, str(exc), "")
     unpinned = "" if pins.contracts else " (registry address not pinned by the verifier)"
     return _result(
-        5,
+        step,
         "anchor",
-        Failure.not_anchored,
+        failure,
         None,
         f"anchoredAt(root) = block {anchor.block_number} on chain {anchor.chain_id}; "
         f"tx {anchor.tx_hash} logs Anchored(root, {merkle.tree_size}, {anchor.batch_id}); "
@@ -271,8 +295,8 @@ def verify_proof(
         [
             check_content(proof, content),
             check_leaf(proof),
-            check_inclusion(proof),
+            check_inclusion(proof.merkle),
             check_signature(proof, pins or Pins()),
-            check_anchor(proof, w3, pins or Pins()),
+            check_anchor(proof.merkle, proof.anchor, w3, pins or Pins()),
         ]
     )

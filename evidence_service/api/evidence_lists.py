@@ -1,17 +1,23 @@
-"""Evidence lists (证据清单): the current list of a case; issued (sealed, anchored) lists."""
+"""Evidence lists (证据清单): the current list of a case; issued (sealed, anchored) lists; and
+checking a printed list by its digest."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
-from evidence_service.api.deps import CurrentActor, ServicesDep
+from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep
+from evidence_service.api.evidence import record_custody
 from evidence_service.api.seals import seal_png
-from evidence_service.errors import ForbiddenError, NotFoundError
+from evidence_service.api.streaming import consume_body
+from evidence_service.chain_link import current_deployment
+from evidence_service.custody import CustodyAction
+from evidence_service.errors import BadRequestError, ForbiddenError, NotFoundError
 from evidence_service.evidence_list_pdf import render_evidence_list_pdf
 from evidence_service.evidence_lists import (
     issue_list,
@@ -20,7 +26,15 @@ from evidence_service.evidence_lists import (
     list_digest,
     pdf_document,
 )
+from evidence_service.list_verification import (
+    MAX_LIST_DOCUMENT_BYTES,
+    ListDocument,
+    typed_digest,
+    verify_list,
+)
 from evidence_service.models import Case, Department, EvidenceList, Role
+from evidence_service.verification import Pins
+from signing import jcs
 
 router = APIRouter(prefix="/api/v1", tags=["evidence lists"])
 ISSUE_ROLES = frozenset({Role.admin, Role.reviewer, Role.penalty, Role.officer})
@@ -66,6 +80,122 @@ def list_issued(case_id: str, services: ServicesDep, actor: CurrentActor) -> lis
             {"id": r.id, "digest": r.digest, "issued_at": r.issued_at, "issued_by": r.issued_by}
             for r in rows
         ]
+
+
+VERIFY_LIST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "required": ["digest"],
+                            "properties": {
+                                "digest": {
+                                    "type": "string",
+                                    "description": "the list digest as printed on the paper",
+                                }
+                            },
+                        },
+                        {
+                            "type": "object",
+                            "description": "an issued list document (GET /evidence-lists/{id})",
+                            "required": ["id", "body", "digest", "seal", "merkle", "anchor"],
+                        },
+                    ]
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/evidence-lists/verify",
+    openapi_extra=VERIFY_LIST_BODY,
+    summary="Check a printed evidence list by its digest (no authentication)",
+)
+async def verify_issued(
+    request: Request, services: ServicesDep, actor: OptionalActor
+) -> dict[str, Any]:
+    """Send ``{"digest": "…"}`` (typed off the paper) or a whole list document. The list issued
+    here with that digest is checked — digest, department seal, Merkle leaf and path, and its
+    anchor on this service's chain, pinned to its registry and trust bundle; a document sent
+    whole is checked as sent. Answers every step, ``valid``, the first failure's name and the
+    list's id, case number and issue time; a signed-in caller also gets the document (with the
+    parties) and the check is a ``verified`` custody event. 404 when no list has the digest."""
+
+    def run(body: Iterator[bytes]) -> dict[str, Any]:
+        sent, digest = _list_or_digest(body)
+        with Session(services.engine) as session:
+            issued = session.exec(
+                select(EvidenceList)
+                .where(EvidenceList.digest == digest)
+                .order_by(col(EvidenceList.issued_at))
+                .limit(1)
+            ).first()
+            if issued is None:
+                raise NotFoundError(f"no evidence list issued here has the digest {digest}")
+            stored = jsonable_encoder(issued_list_document(session, issued, services.trees))
+            deployment = current_deployment(session, services.settings)
+            cas, crls = services.pki.trust_bundle(session).as_bytes()
+        pins = Pins(
+            deployment.chain_id if deployment else None,
+            frozenset({deployment.contract}) if deployment else frozenset(),
+            tuple(cas),
+            tuple(crls),
+        )
+        document = sent or ListDocument.from_json(stored)
+        verdict = verify_list(document, w3=services.chain_reader(), pins=pins, typed=digest)
+        answer: dict[str, Any] = {
+            **verdict.as_json(),
+            "list": {
+                "id": issued.id,
+                "case_number": issued.body["case"]["case_number"],
+                "issued_at": issued.body["issued_at"],
+            },
+        }
+        if actor is not None:
+            record_custody(
+                services,
+                actor,
+                None,
+                CustodyAction.verified,
+                list_id=issued.id,
+                digest=digest,
+                valid=verdict.valid,
+                failure=verdict.failure,
+            )
+            answer["document"] = stored
+        return answer
+
+    result: dict[str, Any] = await consume_body(request, run)
+    return result
+
+
+def _list_or_digest(body: Iterator[bytes]) -> tuple[ListDocument | None, str]:
+    """The list document sent whole (None for a bare digest) and the digest to look up."""
+    raw = bytearray()
+    for chunk in body:
+        raw += chunk
+        if len(raw) > MAX_LIST_DOCUMENT_BYTES:
+            raise BadRequestError(f"the request body is limited to {MAX_LIST_DOCUMENT_BYTES} bytes")
+    try:
+        data = jcs.loads(bytes(raw))
+    except ValueError as exc:
+        raise BadRequestError(f"the body is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise BadRequestError('send {"digest": "…"} or an issued list document')
+    if set(data) == {"digest"}:
+        value = data["digest"]
+        try:
+            return None, typed_digest(value if isinstance(value, str) else "")
+        except ValueError as exc:
+            raise BadRequestError(f"digest: {exc}") from exc
+    document = ListDocument.from_json(data)
+    return document, document.digest
 
 
 @router.get("/evidence-lists/{list_id}", summary="An issued list with its seal, path and anchor")
