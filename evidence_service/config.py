@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import json
+import math
+from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from evidence_service.ports.registry import PORTS
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
+
+#: The key of ``retention_years`` that applies to every port not named.
+DEFAULT_CATEGORY = "default"
+DEFAULT_RETENTION_YEARS = 10
+MAX_RETENTION_YEARS = 100
+RetentionYears = Annotated[int, Field(strict=True, ge=1, le=MAX_RETENTION_YEARS)]
+
+
+def add_years(moment: datetime, years: int) -> datetime:
+    """The same calendar moment ``years`` later; 29 February becomes 1 March (never earlier)."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, month=3, day=1)
 
 
 class Settings(BaseSettings):
@@ -34,7 +53,19 @@ class Settings(BaseSettings):
     minio_part_size_mib: int = Field(
         8, ge=5, le=512, description="S3 part size of streamed puts; each part is buffered once."
     )
-    retention_days: int = Field(3650, ge=1, description="COMPLIANCE retention of evidence objects.")
+    retention_years: dict[str, RetentionYears] = Field(
+        default_factory=lambda: {DEFAULT_CATEGORY: DEFAULT_RETENTION_YEARS},
+        description='COMPLIANCE retention in years per capture category, as JSON: {"default": '
+        '10, "audiovisual": 30}. Keys: "default" and port ids; a port not named keeps the '
+        "default.",
+    )
+    retention_days: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_RETENTION_YEARS * 365,
+        description="Deprecated: the default retention in days, rounded up to whole years; "
+        "use retention_years.",
+    )
 
     max_upload_bytes: int = Field(64 * GiB, ge=1, description="Largest single evidence file.")
     max_metadata_bytes: int = Field(64 * 1024, ge=1024)
@@ -85,6 +116,38 @@ class Settings(BaseSettings):
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
 
+    @field_validator("retention_years", mode="after")
+    @classmethod
+    def _check_retention_categories(cls, years: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(years) - {DEFAULT_CATEGORY, *PORTS})
+        if unknown:
+            raise ValueError(
+                f"EVIDENCE_RETENTION_YEARS names unknown categories {unknown}; "
+                f"use {DEFAULT_CATEGORY!r} or a port id: {', '.join(PORTS)}"
+            )
+        return {DEFAULT_CATEGORY: DEFAULT_RETENTION_YEARS, **years}
+
+    @model_validator(mode="after")
+    def _apply_legacy_retention_days(self) -> Settings:
+        if self.retention_days is None:
+            return self
+        if "retention_years" in self.model_fields_set:
+            raise ValueError(
+                "set EVIDENCE_RETENTION_YEARS or the deprecated EVIDENCE_RETENTION_DAYS, not both"
+            )
+        # Rounded up: a migrated setting never retains evidence for less time than it did.
+        self.retention_years = {DEFAULT_CATEGORY: math.ceil(self.retention_days / 365)}
+        self.retention_days = None  # converted; as_env passes the years on
+        return self
+
+    def retention_years_for(self, port_id: str) -> int:
+        """Years of COMPLIANCE retention for evidence captured through ``port_id``."""
+        return self.retention_years.get(port_id, self.retention_years[DEFAULT_CATEGORY])
+
+    def retention_until(self, port_id: str, received_at: datetime) -> datetime:
+        """When the retention of an item of this category received then runs out."""
+        return add_years(received_at, self.retention_years_for(port_id))
+
     @model_validator(mode="after")
     def _check_backends(self) -> Settings:
         if self.object_store == "minio" and not self.minio_endpoint:
@@ -107,7 +170,8 @@ class Settings(BaseSettings):
                 continue
             if isinstance(value, SecretStr):
                 value = value.get_secret_value()
-            env[f"EVIDENCE_{name.upper()}"] = str(value)
+            text = json.dumps(value) if isinstance(value, dict) else str(value)
+            env[f"EVIDENCE_{name.upper()}"] = text
         return env
 
     @property

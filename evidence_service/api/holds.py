@@ -1,0 +1,86 @@
+"""/api/v1/evidence/{id}: legal hold, retention status and disposal (admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from evidence_service.api.deps import AdminActor, CurrentActor, ServicesDep
+from evidence_service.errors import BadRequestError
+from evidence_service.retention import MAX_REASON_CHARS, RetentionKeeper
+
+router = APIRouter(prefix="/api/v1/evidence", tags=["retention"])
+
+Reason = Annotated[str, Field(min_length=1, max_length=MAX_REASON_CHARS)]
+
+
+class HoldChange(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: Reason = Field(description="Why the hold is placed or lifted (kept in custody).")
+
+
+@router.get("/{evidence_id}/retention", summary="Retention, legal hold and the store's locks")
+def get_retention(evidence_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
+    """The record's ``retention_until``, ``legal_hold`` and ``disposed_at`` beside what the
+    object store itself reports (``stat``) for the content and each derived object."""
+    return RetentionKeeper(services.ingestor).status(evidence_id)
+
+
+@router.put("/{evidence_id}/legal-hold", summary="Place a legal hold (admin, with a reason)")
+def place_legal_hold(
+    evidence_id: str, payload: HoldChange, services: ServicesDep, actor: AdminActor
+) -> dict[str, Any]:
+    """Holds the object and every derived object in the store, then records the hold and a
+    ``legal_hold_set`` custody event. 409 if the item is held already."""
+    keeper = RetentionKeeper(services.ingestor)
+    keeper.place_hold(evidence_id, actor=actor, reason=payload.reason)
+    return keeper.status(evidence_id)
+
+
+@router.delete("/{evidence_id}/legal-hold", summary="Lift a legal hold (admin, with a reason)")
+def lift_legal_hold(
+    evidence_id: str,
+    services: ServicesDep,
+    actor: AdminActor,
+    payload: Annotated[HoldChange | None, Body()] = None,
+    reason: Annotated[str | None, Query(max_length=MAX_REASON_CHARS)] = None,
+) -> dict[str, Any]:
+    """The reason comes in the JSON body or the ``reason`` query parameter. Records a
+    ``legal_hold_cleared`` custody event. 409 if the item is not held."""
+    text = _one_reason(payload, reason)
+    keeper = RetentionKeeper(services.ingestor)
+    keeper.lift_hold(evidence_id, actor=actor, reason=text)
+    return keeper.status(evidence_id)
+
+
+@router.delete("/{evidence_id}", summary="Dispose of an item's bytes after its retention (admin)")
+def dispose(evidence_id: str, services: ServicesDep, actor: AdminActor) -> dict[str, Any]:
+    """Removes the stored bytes of the item and its derived files once retention has run out
+    and no legal hold remains; the record, statement and proof stay and later downloads answer
+    410. Otherwise 409 (``legal-hold`` or ``retention-active``, naming the date) and nothing
+    changes."""
+    keeper = RetentionKeeper(services.ingestor)
+    keeper.dispose(evidence_id, actor=actor)
+    return keeper.status(evidence_id)
+
+
+def _one_reason(payload: HoldChange | None, query: str | None) -> str:
+    query = query.strip() if query is not None else None
+    if payload is not None and query is not None and payload.reason != query:
+        raise BadRequestError("give the reason once: in the body or in the query, not both")
+    text = payload.reason if payload is not None else query
+    if not text:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", "reason"),
+                    "msg": "a reason is required (JSON body or query parameter)",
+                    "type": "missing",
+                }
+            ]
+        )
+    return text
