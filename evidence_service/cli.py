@@ -299,5 +299,103 @@ def verify(
     raise typer.Exit(exit_code(verdict))
 
 
+@app.command("verify-list")
+def verify_list(
+    document: Annotated[
+        Path, typer.Argument(help="the issued list (GET /api/v1/evidence-lists/ID) as JSON")
+    ],
+    digest: Annotated[
+        str | None, typer.Option(help="the list digest (SHA-256) as printed on the paper")
+    ] = None,
+    rpc: Annotated[str | None, typer.Option(help="JSON-RPC URL of any node of the chain")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="data dir of a stopped service (its embedded chain)")
+    ] = None,
+    trust: Annotated[
+        Path | None,
+        typer.Option(help="trust bundle (GET /api/v1/trust): registry, CA certificates, CRLs"),
+    ] = None,
+    contract: Annotated[str | None, typer.Option(help="pin the registry address")] = None,
+    chain_id: Annotated[int | None, typer.Option(help="pin the chain id")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable verdict")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds per JSON-RPC request")] = 10.0,
+) -> None:
+    """Verify a printed evidence list (证据清单): digest, department seal, Merkle leaf and path,
+    anchor — with no service.
+
+    Exit status: 0 valid, 1 a step failed (its name is printed), 2 bad input, 3 undecided
+    (the chain did not answer, or no trust bundle to check the seal)."""
+    from evidence_service.audit import (
+        EXIT_USAGE,
+        AuditUsageError,
+        ListAuditRequest,
+        exit_code,
+        load_pins,
+        print_report,
+        run_list_audit,
+        verdict_json,
+    )
+
+    try:
+        verdict = run_list_audit(
+            ListAuditRequest(
+                document=document,
+                digest=digest,
+                rpc=rpc,
+                data_dir=data_dir,
+                pins=load_pins(trust, chain_id, contract),
+                timeout=timeout,
+            )
+        )
+    except AuditUsageError as exc:
+        err.print(f"[red]cannot verify[/red]: {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    if as_json:
+        print(verdict_json(verdict))
+    else:
+        print_report(verdict, Console(), title=f"evidence-list/1 — {document}")
+        if not verdict.valid:
+            err.print(f"failure: {verdict.failure}")
+    raise typer.Exit(exit_code(verdict))
+
+
+@app.command("verify-package")
+def verify_package(
+    package: Annotated[Path, typer.Argument(help="the evidence package ZIP")],
+    rpc: Annotated[str | None, typer.Option(help="JSON-RPC URL of any node of the chain")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="data dir of a stopped service (its embedded chain)")
+    ] = None,
+    trust: Annotated[
+        Path | None,
+        typer.Option(help="trust bundle (GET /api/v1/trust); default: the package's own trust/"),
+    ] = None,
+    contract: Annotated[str | None, typer.Option(help="pin the registry address")] = None,
+    chain_id: Annotated[int | None, typer.Option(help="pin the chain id")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable verdict")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds per JSON-RPC request")] = 10.0,
+) -> None:
+    """Verify a court evidence package offline: every file against the manifest, every proof
+    (statement, Merkle path, signature at anchor time, anchor), the custody chain, the seal.
+
+    Exit status: 0 valid, 1 a check failed (file and step printed), 2 bad input (not a ZIP),
+    3 undecided (the chain did not answer, or an item is not anchored yet)."""
+    from evidence_service.package_verification import run_package_cli
+
+    code = run_package_cli(
+        package,
+        rpc=rpc,
+        data_dir=data_dir,
+        trust=trust,
+        contract=contract,
+        chain_id=chain_id,
+        as_json=as_json,
+        timeout=timeout,
+        out=Console(),
+        err=err,
+    )
+    raise typer.Exit(code)
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,127 @@
+"""Public verification of an evidence package: upload the ZIP, get every check's verdict.
+
+The body (raw ``application/zip``, or a multipart form with one file part) streams to a temp
+file under a size cap, is verified against this service's own chain and trust bundle (as an
+auditor would with ``evidence verify-package --trust``), and is deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from evidence_service.api.deps import OptionalActor, ServicesDep
+from evidence_service.api.streaming import consume_body
+from evidence_service.custody import append_event
+from evidence_service.db import session_scope
+from evidence_service.errors import BadRequestError, OversizeError
+from evidence_service.multipart_stream import StreamedForm
+from evidence_service.package_verdict import (
+    PackageVerdict,
+)
+from evidence_service.package_verification import verify_package
+from evidence_service.packages import service_pins
+
+router = APIRouter(prefix="/api/v1/packages", tags=["packages"])
+
+#: The largest package this endpoint takes (bigger ones: verify offline with the CLI).
+MAX_PACKAGE_BYTES = 8 * 1024 * 1024 * 1024
+MAX_FORM_FIELD = 4096
+ZIP_TYPES = ("application/zip", "application/x-zip-compressed", "application/octet-stream")
+
+VERIFY_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/zip": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["package"],
+                    "properties": {"package": {"type": "string", "format": "binary"}},
+                }
+            },
+        },
+    }
+}
+
+
+def _spool(chunks: Iterable[bytes], limit: int) -> Path:
+    """Write the upload to a temp file; OversizeError (and nothing left) past ``limit``."""
+    fd, name = tempfile.mkstemp(prefix="evidence-package-", suffix=".zip")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            written = 0
+            for chunk in chunks:
+                written += len(chunk)
+                if written > limit:
+                    raise OversizeError(
+                        f"packages verified here are limited to {limit} bytes; "
+                        "verify larger ones offline with `evidence verify-package`",
+                        limit=limit,
+                    )
+                out.write(chunk)
+        return path
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def _package_chunks(body: Iterator[bytes], content_type: str) -> Iterable[bytes]:
+    if content_type.startswith("multipart/form-data"):
+        form = StreamedForm(body, content_type, max_field_bytes=MAX_FORM_FIELD)
+        _, file_part = form.read_fields_until_file()
+        if file_part is None:
+            raise BadRequestError("the form has no file part (send the ZIP as 'package')")
+        return form.file_chunks()
+    if content_type and not content_type.startswith(ZIP_TYPES):
+        raise BadRequestError(
+            f"send the package as application/zip or multipart/form-data, not {content_type}"
+        )
+    return body
+
+
+@router.post(
+    "/verify",
+    openapi_extra=VERIFY_BODY,
+    summary="Verify an evidence package ZIP (no authentication)",
+)
+async def verify(request: Request, services: ServicesDep, actor: OptionalActor) -> dict[str, Any]:
+    """Answers every check: each file against the manifest, each proof (statement, Merkle path,
+    officer signature at anchor time, anchor on this service's chain), the custody chain, the
+    manifest seal; ``failure`` and ``subject`` name the first that failed. A body that is not a
+    ZIP is a 422 ``bad-package`` problem; one larger than the cap a 413."""
+    content_type = request.headers.get("content-type", "")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_PACKAGE_BYTES + 64 * 1024:
+        raise OversizeError(f"packages verified here are limited to {MAX_PACKAGE_BYTES} bytes")
+
+    def run(body: Iterator[bytes]) -> PackageVerdict:
+        path = _spool(_package_chunks(body, content_type), MAX_PACKAGE_BYTES)
+        try:
+            return verify_package(path, w3=services.chain_reader(), pins=service_pins(services))
+        finally:
+            path.unlink(missing_ok=True)
+
+    verdict: PackageVerdict = await consume_body(request, run)
+    if actor is not None:
+        with session_scope(services.engine) as session:
+            append_event(
+                session,
+                action="package_verified",
+                at=services.clock(),
+                actor_id=actor.officer_id,
+                department_id=actor.department_id,
+                details={
+                    "manifest_sha256": verdict.manifest_digest,
+                    "valid": verdict.valid,
+                    "failure": str(verdict.failure) if verdict.failure else None,
+                },
+            )
+    return verdict.as_json()
