@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import anyio
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from evidence_service.api import (
     anchoring,
@@ -31,6 +31,7 @@ from evidence_service.api import (
     tags,
     uploads,
 )
+from evidence_service.api.deps import enforce_policy
 from evidence_service.api.problems import install_problem_handlers
 from evidence_service.config import Settings
 from evidence_service.reaper import reap
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         version="0.1.0",
         summary="Immutable evidence intake, custody log and verifiable proofs",
         lifespan=lifespan,
+        dependencies=[Depends(enforce_policy)],  # every route's access rule, in one place
     )
     app.state.services = services or build_services(settings)
     install_problem_handlers(app)

@@ -38,6 +38,7 @@ from evidence_service.models import (
     Place,
     Role,
 )
+from evidence_service.policy import check_evidence_visible
 
 #: edge kind → (the node kinds it may start at, the node kind it ends at), for edges the API
 #: creates. Capture-time edges (captured_by, captured_at_place, about_cause) are not here.
@@ -329,6 +330,12 @@ def link(
     for node_kind, node_id in ((source_kind, source_id), (target_kind, target_id)):
         if node_kind == "case":
             writable_case(session, node_id, actor)
+        elif node_kind == "evidence":  # its department's, or transferred to it; else unseen
+            check_evidence_visible(session, actor, [node_id])
+        elif node_kind == "place":
+            place = session.get(Place, node_id)
+            if place is None or place.department_id != actor.department_id:
+                raise NotFoundError(f"no place {node_id}")
     if _find_edge(session, kind, source_id, target_id) is not None:
         raise ConflictError(f"{source_kind} {source_id} is already linked ({kind}) to {target_id}")
     if kind in RELATION_KINDS and _find_edge(session, kind, target_id, source_id) is not None:

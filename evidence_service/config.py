@@ -116,6 +116,17 @@ class Settings(BaseSettings):
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
 
+    @field_validator("retention_years", mode="before")
+    @classmethod
+    def _retention_from_json(cls, value: object) -> object:
+        """The JSON text as the environment gives it, also when passed as a keyword."""
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError as exc:
+                raise ValueError(f"EVIDENCE_RETENTION_YEARS is not JSON: {exc}") from exc
+        return value
+
     @field_validator("retention_years", mode="after")
     @classmethod
     def _check_retention_categories(cls, years: dict[str, int]) -> dict[str, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, col, select
 
 from evidence_service.cursors import MAX_PAGE, decode_cursor, encode_cursor
@@ -32,6 +32,7 @@ class EvidenceFilter:
     captured_from: datetime | None = None
     captured_to: datetime | None = None
     near: tuple[float, float, float] | None = None  # (lat, lon, within metres)
+    visible: ColumnElement[bool] | None = None  # what the caller may see (policy.py)
 
 
 def list_evidence(
@@ -49,6 +50,8 @@ def list_evidence(
     if sort not in SORTS:
         raise BadRequestError(f"sort must be one of {', '.join(SORTS)}")
     query = select(Evidence)
+    if flt.visible is not None:
+        query = query.where(flt.visible)
     if flt.port:
         query = query.where(Evidence.port == flt.port)
     if flt.officer_id:

@@ -41,6 +41,7 @@ from evidence_service.evidence_queries import EvidenceFilter, list_evidence  # n
 from evidence_service.graph import neighbourhood, shortest_path  # noqa: E402
 from evidence_service.identity import Actor  # noqa: E402
 from evidence_service.models import Department, Evidence, Role  # noqa: E402
+from evidence_service.policy import evidence_clause  # noqa: E402
 from evidence_service.services import build_services  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -268,6 +269,8 @@ def main() -> int:
             with Session(engine) as session:
                 assert session.get(Evidence, data["evidence"][next(it) % n]) is not None
 
+        searcher = Actor(officer["id"], officer["department_id"], Role.officer, officer["name"])
+
         def tag_search() -> None:
             case_index = rng.randrange(len(data["cases"]))
             party = data["party_of_case"][case_index]
@@ -279,6 +282,7 @@ def main() -> int:
                         tag_value=f"餐饮店{party}",
                         received_from=START,
                         received_to=START + timedelta(days=800),
+                        visible=evidence_clause(searcher),  # as the API narrows every search
                     ),
                     limit=50,
                     cursor=None,

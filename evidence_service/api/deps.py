@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from evidence_service import policy
 from evidence_service.errors import ForbiddenError, MissingTokenError
 from evidence_service.identity import Actor, authenticate
 from evidence_service.models import Role
@@ -31,6 +32,9 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def get_actor(request: Request, services: ServicesDep) -> Actor:
+    known = getattr(request.state, "actor", None)
+    if known is not None:  # resolved once per request, by the policy check
+        return known  # type: ignore[no-any-return]
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
@@ -52,6 +56,21 @@ def get_optional_actor(request: Request, services: ServicesDep) -> Actor | None:
 
 
 OptionalActor = Annotated[Actor | None, Depends(get_optional_actor)]
+
+
+def enforce_policy(request: Request, services: ServicesDep) -> None:
+    """Every route's access rule (evidence_service/policy.py), checked before the route runs:
+    401 without a token where one is needed, 403 for a role the route refuses, 404 for a
+    record named in the path that is not the caller's department's to see."""
+    method, path = request.method, policy.route_template(request)
+    rule = policy.rule_for(method, path)
+    actor = get_optional_actor(request, services) if rule.roles is None else None
+    if rule.roles is not None:
+        actor = get_actor(request, services)
+    with Session(services.engine) as session:
+        policy.decide(session, actor, method, path, dict(request.path_params))
+    request.state.actor = actor
+
 
 CAPTURE_ROLES = frozenset({Role.officer, Role.reviewer, Role.penalty})
 

@@ -33,6 +33,7 @@ from evidence_service.identity import Actor
 from evidence_service.ingest import new_id
 from evidence_service.models import CustodyEvent, DerivedObject
 from evidence_service.multipart_stream import StreamedForm
+from evidence_service.policy import evidence_clause
 from evidence_service.ports.registry import get_port
 from evidence_service.retention import refuse_disposed
 from evidence_service.services import Services
@@ -229,6 +230,7 @@ def list_items(
             captured_from,
             captured_to,
             (near_lat, near_lon, within_m) if within_m is not None else None,  # type: ignore[arg-type]
+            evidence_clause(actor),
         ),
         limit=limit,
         cursor=cursor,

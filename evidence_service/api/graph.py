@@ -8,17 +8,22 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from evidence_service import policy
 from evidence_service.api.deps import CurrentActor, ServicesDep
+from evidence_service.errors import NotFoundError
 from evidence_service.graph import (
     EDGE_KINDS,
     MAX_HOPS,
     MAX_NODES,
+    Edge,
+    Node,
     as_json,
     component,
     neighbourhood,
     shortest_path,
 )
 from evidence_service.graph_picture import GraphEdge, GraphNode, render_png, render_svg
+from evidence_service.identity import Actor
 
 router = APIRouter(prefix="/api/v1/graph", tags=["graph"])
 
@@ -34,6 +39,19 @@ Kinds = Annotated[
 ]
 
 
+def _narrow(
+    session: Session, actor: Actor, found: tuple[list[Node], list[Edge]]
+) -> tuple[list[Node], list[Edge]]:
+    """Only the nodes the caller may see, and the edges among them: another department's
+    records linked to the caller's never show, not even as an unnamed node."""
+    nodes, edges = found
+    keep = policy.visible_nodes(session, actor, [n.id for n in nodes])
+    return (
+        [n for n in nodes if n.id in keep],
+        [e for e in edges if e.source in keep and e.target in keep],
+    )
+
+
 @router.get("/path", summary="A shortest path between two nodes (fewest edges)")
 def get_path(
     services: ServicesDep,
@@ -44,15 +62,29 @@ def get_path(
 ) -> dict[str, Any]:
     """Never through an officer or a cause: they join items that have nothing else in common."""
     with Session(services.engine) as session:
+        for node_id in (start, goal):
+            if not policy.visible_nodes(session, actor, [node_id]):
+                raise NotFoundError(f"no graph node {node_id}")
         nodes, edges = shortest_path(session, start, goal, kinds=kinds)
+        if len(policy.visible_nodes(session, actor, [n.id for n in nodes])) < len(nodes):
+            raise NotFoundError(f"no path from {start} to {goal} through records you may see")
     return as_json(nodes, edges)
 
 
 def _picture_input(
-    services: ServicesDep, node_id: str, hops: int, limit: int, kinds: list[str] | None
+    services: ServicesDep,
+    actor: Actor,
+    node_id: str,
+    hops: int,
+    limit: int,
+    kinds: list[str] | None,
 ) -> tuple[list[GraphNode], list[GraphEdge]]:
     with Session(services.engine) as session:
-        nodes, edges = neighbourhood(session, node_id, hops=hops, limit=limit, kinds=kinds)
+        nodes, edges = _narrow(
+            session,
+            actor,
+            neighbourhood(session, node_id, hops=hops, limit=limit, kinds=kinds),
+        )
     return (
         [GraphNode(id=n.id, kind=n.kind, label=n.label) for n in nodes],  # type: ignore[arg-type]
         [GraphEdge(source=e.source, target=e.target, kind=e.kind) for e in edges],  # type: ignore[arg-type]
@@ -74,7 +106,7 @@ def get_svg(
     kinds: Kinds = None,
 ) -> Response:
     """Node kinds differ by colour and shape, edges are labelled, with a legend and a title."""
-    nodes, edges = _picture_input(services, node_id, hops, limit, kinds)
+    nodes, edges = _picture_input(services, actor, node_id, hops, limit, kinds)
     return Response(render_svg(nodes, edges, center=node_id), media_type="image/svg+xml")
 
 
@@ -92,7 +124,7 @@ def get_png(
     limit: Limit = 100,
     kinds: Kinds = None,
 ) -> Response:
-    nodes, edges = _picture_input(services, node_id, hops, limit, kinds)
+    nodes, edges = _picture_input(services, actor, node_id, hops, limit, kinds)
     return Response(render_png(nodes, edges, center=node_id), media_type="image/png")
 
 
@@ -106,7 +138,9 @@ def get_component(
 ) -> dict[str, Any]:
     """Everything linked to the node however far, except through officers and causes."""
     with Session(services.engine) as session:
-        nodes, edges = component(session, node_id, limit=limit, kinds=kinds)
+        nodes, edges = _narrow(
+            session, actor, component(session, node_id, limit=limit, kinds=kinds)
+        )
     return as_json(nodes, edges)
 
 
@@ -122,5 +156,9 @@ def get_neighbourhood(
     """Officers and causes appear as nodes but are not walked through (each joins thousands of
     unrelated items); ask for an officer's own neighbourhood to see what they captured."""
     with Session(services.engine) as session:
-        nodes, edges = neighbourhood(session, node_id, hops=hops, limit=limit, kinds=kinds)
+        nodes, edges = _narrow(
+            session,
+            actor,
+            neighbourhood(session, node_id, hops=hops, limit=limit, kinds=kinds),
+        )
     return as_json(nodes, edges)

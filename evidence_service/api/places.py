@@ -72,7 +72,6 @@ def get_places(
     q: Annotated[
         str | None, Query(min_length=1, max_length=200, description="part of the address")
     ] = None,
-    department_id: Annotated[str | None, Query(max_length=26)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
@@ -84,7 +83,7 @@ def get_places(
         if near_lat is None or near_lon is None or within_m is None:
             raise BadRequestError("give near_lat, near_lon and within_m together")
         near = Near(near_lat, near_lon, within_m)
-    flt = PlaceFilter(department_id=department_id, text=q, near=near)
+    flt = PlaceFilter(department_id=actor.department_id, text=q, near=near)  # own places only
     with Session(services.engine) as session:
         rows, next_cursor = list_places(session, flt, limit=limit, cursor=cursor)
     point = (near.lat, near.lon) if near else None

@@ -214,8 +214,8 @@ def test_a_place_is_corrected_and_removed_by_its_department(api: Api) -> None:
         ({"address": None}, api.auth(), 400),
         ({"lat": 30.0}, api.auth(), 400),  # lon missing
         ({"lat": 30.0, "lon": 200}, api.auth(), 400),
-        ({"address": "x"}, other_department_officer(api), 403),
-        ({"address": "x"}, api.auth("court"), 403),
+        ({"address": "x"}, other_department_officer(api), 404),  # not theirs to see
+        ({"address": "x"}, api.auth("court"), 403),  # courts never register places
     ):
         response = api.client.patch(url, json=body, headers=headers)
         assert response.status_code == status, response.text
@@ -226,7 +226,7 @@ def test_a_place_is_corrected_and_removed_by_its_department(api: Api) -> None:
     )
     assert counts(api) == before
 
-    assert_problem(api.client.delete(url, headers=other_department_officer(api)), 403, "forbidden")
+    assert_problem(api.client.delete(url, headers=other_department_officer(api)), 404, "not-found")
     removed = api.client.delete(url, headers=api.auth())
     assert removed.status_code == 204
     assert_problem(api.client.get(url, headers=api.auth()), 404, "not-found")
@@ -252,8 +252,8 @@ def test_cases_concern_places_and_linked_places_stay(api: Api) -> None:
     )
     assert_problem(
         api.client.post(url, json={"place_id": place["id"]}, headers=other_department_officer(api)),
-        403,
-        "forbidden",
+        404,  # another department's case is as unknown as a made-up one
+        "not-found",
     )
     graph = api.client.get(f"/api/v1/graph/{case['id']}", headers=api.auth()).json()
     assert {(e["kind"], e["target"]) for e in graph["edges"]} == {("case_at_place", place["id"])}
