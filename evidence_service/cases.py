@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from evidence_service.clock import rfc3339
-from evidence_service.cursors import MAX_PAGE, decode_cursor, encode_cursor
+from evidence_service.cursors import keyset_page, like_pattern
 from evidence_service.custody import append_event
 from evidence_service.errors import (
     BadRequestError,
@@ -159,17 +159,10 @@ class CaseFilter:
     text: str | None = None  # part of the case number or title
 
 
-def like_pattern(text: str) -> str:
-    """``%text%`` with LIKE's wildcards escaped (use with ``escape="\\\\"``)."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def list_cases(
     session: Session, flt: CaseFilter, *, limit: int, cursor: str | None
 ) -> tuple[list[Case], str | None]:
     """Newest first by (opened_at, id); the cursor is the last row of the previous page."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise BadRequestError(f"limit must be between 1 and {MAX_PAGE}")
     query = select(Case).where(Case.department_id == flt.department_id)
     if flt.status:
         query = query.where(Case.status == flt.status)
@@ -185,22 +178,7 @@ def list_cases(
                 col(Case.title).ilike(pattern, escape="\\"),
             )
         )
-    if cursor:
-        at, last_id = decode_cursor(cursor, "-opened_at")
-        query = query.where(
-            or_(
-                col(Case.opened_at) < at,
-                and_(col(Case.opened_at) == at, col(Case.id) < last_id),
-            )
-        )
-    query = query.order_by(col(Case.opened_at).desc(), col(Case.id).desc())
-    rows = list(session.exec(query.limit(limit + 1)).all())
-    next_cursor = (
-        encode_cursor("-opened_at", rows[limit - 1].opened_at, rows[limit - 1].id)
-        if len(rows) > limit
-        else None
-    )
-    return rows[:limit], next_cursor
+    return keyset_page(session, query, Case, "-opened_at", limit=limit, cursor=cursor)
 
 
 # --- changing a case --------------------------------------------------------------------------

@@ -231,6 +231,21 @@ def officer_issue_cert(
         services.close()
 
 
+# The options every offline verifier takes (verify, verify-list, verify-package).
+RpcOption = Annotated[str | None, typer.Option(help="JSON-RPC URL of any node of the chain")]
+DataDirOption = Annotated[
+    Path | None, typer.Option(help="data dir of a stopped service (its embedded chain)")
+]
+TrustOption = Annotated[
+    Path | None,
+    typer.Option(help="trust bundle (GET /api/v1/trust): registry, CA certificates, CRLs"),
+]
+ContractOption = Annotated[str | None, typer.Option(help="pin the registry address")]
+ChainIdOption = Annotated[int | None, typer.Option(help="pin the chain id")]
+JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable verdict")]
+TimeoutOption = Annotated[float, typer.Option(help="seconds per JSON-RPC request")]
+
+
 @app.command()
 def verify(
     paths: Annotated[
@@ -239,18 +254,13 @@ def verify(
     sha256: Annotated[
         str | None, typer.Option(help="verify a bare SHA-256 instead of a file")
     ] = None,
-    rpc: Annotated[str | None, typer.Option(help="JSON-RPC URL of any node of the chain")] = None,
-    data_dir: Annotated[
-        Path | None, typer.Option(help="data dir of a stopped service (its embedded chain)")
-    ] = None,
-    trust: Annotated[
-        Path | None,
-        typer.Option(help="trust bundle (GET /api/v1/trust): registry, CA certificates, CRLs"),
-    ] = None,
-    contract: Annotated[str | None, typer.Option(help="pin the registry address")] = None,
-    chain_id: Annotated[int | None, typer.Option(help="pin the chain id")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="machine-readable verdict")] = False,
-    timeout: Annotated[float, typer.Option(help="seconds per JSON-RPC request")] = 10.0,
+    rpc: RpcOption = None,
+    data_dir: DataDirOption = None,
+    trust: TrustOption = None,
+    contract: ContractOption = None,
+    chain_id: ChainIdOption = None,
+    as_json: JsonOption = False,
+    timeout: TimeoutOption = 10.0,
 ) -> None:
     """Verify evidence against its proof, every step of PROOF_FORMAT.md, with no service.
 
@@ -307,18 +317,13 @@ def verify_list(
     digest: Annotated[
         str | None, typer.Option(help="the list digest (SHA-256) as printed on the paper")
     ] = None,
-    rpc: Annotated[str | None, typer.Option(help="JSON-RPC URL of any node of the chain")] = None,
-    data_dir: Annotated[
-        Path | None, typer.Option(help="data dir of a stopped service (its embedded chain)")
-    ] = None,
-    trust: Annotated[
-        Path | None,
-        typer.Option(help="trust bundle (GET /api/v1/trust): registry, CA certificates, CRLs"),
-    ] = None,
-    contract: Annotated[str | None, typer.Option(help="pin the registry address")] = None,
-    chain_id: Annotated[int | None, typer.Option(help="pin the chain id")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="machine-readable verdict")] = False,
-    timeout: Annotated[float, typer.Option(help="seconds per JSON-RPC request")] = 10.0,
+    rpc: RpcOption = None,
+    data_dir: DataDirOption = None,
+    trust: TrustOption = None,
+    contract: ContractOption = None,
+    chain_id: ChainIdOption = None,
+    as_json: JsonOption = False,
+    timeout: TimeoutOption = 10.0,
 ) -> None:
     """Verify a printed evidence list (证据清单): digest, department seal, Merkle leaf and path,
     anchor — with no service.
@@ -362,18 +367,16 @@ def verify_list(
 @app.command("verify-package")
 def verify_package(
     package: Annotated[Path, typer.Argument(help="the evidence package ZIP")],
-    rpc: Annotated[str | None, typer.Option(help="JSON-RPC URL of any node of the chain")] = None,
-    data_dir: Annotated[
-        Path | None, typer.Option(help="data dir of a stopped service (its embedded chain)")
-    ] = None,
+    rpc: RpcOption = None,
+    data_dir: DataDirOption = None,
     trust: Annotated[
         Path | None,
         typer.Option(help="trust bundle (GET /api/v1/trust); default: the package's own trust/"),
     ] = None,
-    contract: Annotated[str | None, typer.Option(help="pin the registry address")] = None,
-    chain_id: Annotated[int | None, typer.Option(help="pin the chain id")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="machine-readable verdict")] = False,
-    timeout: Annotated[float, typer.Option(help="seconds per JSON-RPC request")] = 10.0,
+    contract: ContractOption = None,
+    chain_id: ChainIdOption = None,
+    as_json: JsonOption = False,
+    timeout: TimeoutOption = 10.0,
 ) -> None:
     """Verify a court evidence package offline: every file against the manifest, every proof
     (statement, Merkle path, signature at anchor time, anchor), the custody chain, the seal.

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, select
 
-from evidence_service.cursors import MAX_PAGE, decode_cursor, encode_cursor
+from evidence_service.cursors import keyset_page, like_pattern
 from evidence_service.errors import BadRequestError
 from evidence_service.models import Evidence, EvidenceTag, GraphEdge
 from evidence_service.places import near_clause
@@ -45,8 +45,6 @@ def list_evidence(
 ) -> tuple[list[Evidence], str | None]:
     """Ordered by (time, id) as ``sort`` says (newest received first by default); the cursor
     is the last row of the previous page."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise BadRequestError(f"limit must be between 1 and {MAX_PAGE}")
     if sort not in SORTS:
         raise BadRequestError(f"sort must be one of {', '.join(SORTS)}")
     query = select(Evidence)
@@ -89,30 +87,11 @@ def list_evidence(
             near_clause(col(Evidence.location_lat), col(Evidence.location_lon), lat, lon, within_m)
         )
     if flt.text:
-        pattern = "%" + flt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = like_pattern(flt.text)
         query = query.where(
             or_(
                 col(Evidence.title).ilike(pattern, escape="\\"),
                 col(Evidence.description).ilike(pattern, escape="\\"),
             )
         )
-    at_col = col(getattr(Evidence, sort.lstrip("-")))
-    newest_first = sort.startswith("-")
-    if cursor:
-        at, last_id = decode_cursor(cursor, sort)
-        if newest_first:
-            after = or_(at_col < at, and_(at_col == at, col(Evidence.id) < last_id))
-        else:
-            after = or_(at_col > at, and_(at_col == at, col(Evidence.id) > last_id))
-        query = query.where(after)
-    if newest_first:
-        query = query.order_by(at_col.desc(), col(Evidence.id).desc())
-    else:
-        query = query.order_by(at_col.asc(), col(Evidence.id).asc())
-    rows = list(session.exec(query.limit(limit + 1)).all())
-    next_cursor = (
-        encode_cursor(sort, getattr(rows[limit - 1], sort.lstrip("-")), rows[limit - 1].id)
-        if len(rows) > limit
-        else None
-    )
-    return rows[:limit], next_cursor
+    return keyset_page(session, query, Evidence, sort, limit=limit, cursor=cursor)

@@ -23,9 +23,8 @@ from evidence_service.cases import (
     check_may_change,
     department_event,
     edge_count,
-    like_pattern,
 )
-from evidence_service.cursors import MAX_PAGE, decode_cursor, encode_cursor
+from evidence_service.cursors import keyset_page, like_pattern
 from evidence_service.errors import BadRequestError, ConflictError, NotFoundError
 from evidence_service.identity import Actor
 from evidence_service.ids import new_id
@@ -142,8 +141,6 @@ def list_places(
     session: Session, flt: PlaceFilter, *, limit: int, cursor: str | None
 ) -> tuple[list[Place], str | None]:
     """Newest first by (created_at, id); the cursor is the last row of the previous page."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise BadRequestError(f"limit must be between 1 and {MAX_PAGE}")
     query = select(Place)
     if flt.near is not None:
         query = query.where(
@@ -153,22 +150,7 @@ def list_places(
         query = query.where(Place.department_id == flt.department_id)
     if flt.text:
         query = query.where(col(Place.address).ilike(like_pattern(flt.text), escape="\\"))
-    if cursor:
-        at, last_id = decode_cursor(cursor, "-created_at")
-        query = query.where(
-            or_(
-                col(Place.created_at) < at,
-                and_(col(Place.created_at) == at, col(Place.id) < last_id),
-            )
-        )
-    query = query.order_by(col(Place.created_at).desc(), col(Place.id).desc())
-    rows = list(session.exec(query.limit(limit + 1)).all())
-    next_cursor = (
-        encode_cursor("-created_at", rows[limit - 1].created_at, rows[limit - 1].id)
-        if len(rows) > limit
-        else None
-    )
-    return rows[:limit], next_cursor
+    return keyset_page(session, query, Place, "-created_at", limit=limit, cursor=cursor)
 
 
 def create_place(

@@ -28,9 +28,9 @@ from evidence_service.cases import (
     update_case,
     writable_case,
 )
+from evidence_service.cursors import MAX_PAGE
 from evidence_service.db import session_scope
 from evidence_service.errors import BadRequestError, ConflictError, NotFoundError
-from evidence_service.evidence_queries import MAX_PAGE
 from evidence_service.identity import Actor
 from evidence_service.ids import new_id
 from evidence_service.models import Case, CaseKind, CaseStatus, Cause, Party, PartyKind

@@ -12,9 +12,9 @@ from sqlmodel import Session
 
 from evidence_service.api.cases import change_case_links
 from evidence_service.api.deps import CaptureActor, CurrentActor, ServicesDep
+from evidence_service.cursors import MAX_PAGE
 from evidence_service.db import session_scope
 from evidence_service.errors import BadRequestError
-from evidence_service.evidence_queries import MAX_PAGE
 from evidence_service.places import (
     MAX_ADDRESS_CHARS,
     Near,
