@@ -14,7 +14,7 @@ from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
@@ -75,10 +75,27 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
+class SchemaOutdatedError(RuntimeError):
+    """The database was made by an older version: tables lack columns this version writes."""
+
+
 def create_schema(engine: Engine) -> None:
+    """Create missing tables; refuse a database whose existing tables lack columns (made by
+    an older version — no migrations ship yet), before any request half-works on it."""
     from evidence_service import models  # noqa: F401  (registers the tables)
 
     SQLModel.metadata.create_all(engine)
+    inspector = inspect(engine)
+    missing = []
+    for table in SQLModel.metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        missing += [f"{table.name}.{c.name}" for c in table.columns if c.name not in present]
+    if missing:
+        raise SchemaOutdatedError(
+            f"the database at {engine.url.render_as_string(hide_password=True)} was created by "
+            f"an older version and lacks {', '.join(missing)}; export its evidence and start on "
+            "a new database (schema migrations are not shipped yet)"
+        )
 
 
 WRITE_OPTION = "evidence_writes"
