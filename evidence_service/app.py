@@ -29,6 +29,7 @@ from evidence_service.api import (
     seals,
     system,
     tags,
+    transfers,
     uploads,
 )
 from evidence_service.api.deps import enforce_policy
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         packages,
         evidence_lists,
         anchoring,
+        transfers,
     )
     for module in modules:
         app.include_router(module.router)

@@ -35,6 +35,11 @@ class CustodyAction(StrEnum):
     legal_hold_cleared = "legal_hold_cleared"
     verified = "verified"  # a proof checked through the API by a signed-in caller
     seal_verified = "seal_verified"
+    transferred = "transferred"  # sent to another department in a sealed transfer (移送)
+    transfer_opened = "transfer_opened"  # the recipient checked the transfer (its verdict)
+    transfer_accepted = "transfer_accepted"  # the recipient sealed a receipt; granted to it
+    transfer_rejected = "transfer_rejected"  # refused by the recipient; nothing granted
+    transfer_withdrawn = "transfer_withdrawn"  # taken back by the sender; nothing granted
 
 
 def event_body(event: CustodyEvent) -> dict[str, Any]:

@@ -111,9 +111,11 @@ def issue_list(pki: Pki, case_id: str, *, actor: Actor) -> EvidenceList:
     body["issued_at"] = rfc3339(pki.clock())
     body["issued_by"] = actor.officer_id
     digest = list_digest(body)
-    record = pki.seal_digest(body["case"]["department_id"], digest, actor_id=actor.officer_id)
     now = pki.clock()
-    with session_scope(pki.engine) as session:
+    with session_scope(pki.engine) as session:  # the seal commits with the list, or neither
+        record = pki.seal_digest(
+            body["case"]["department_id"], digest, actor_id=actor.officer_id, session=session
+        )
         leaf = AnchorLeaf(
             kind=LeafKind.evidence_list,
             leaf_hash=leaf_hash(canonicalize(body)).hex(),

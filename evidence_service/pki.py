@@ -272,30 +272,40 @@ class Pki:
         session.flush()
         return seal
 
-    def seal_digest(self, department_id: str, digest_hex: str, *, actor_id: str) -> SealRecord:
-        """Seal a document digest with the department's e-seal (a custody event)."""
-        with session_scope(self.engine) as session:
-            department = session.get(Department, department_id)
-            if department is None:
-                raise NotFoundError(f"no department {department_id}")
-            seal = self._department_seal(session, department)
-            now = self.clock().replace(microsecond=0)
-            record = seal_document(
-                digest_hex,
-                key=load_private_key(seal.private_key.encode(), self.passphrase),
-                certificate_pem=seal.certificate.encode(),
-                department_id=department.id,
-                seal_code=seal.seal_code,
-                signed_at=now,
-            )
-            append_event(
-                session,
-                action="sealed",
-                at=now,
-                actor_id=actor_id,
-                department_id=department.id,
-                details={"digest": record.digest, "seal_code": record.seal_code},
-            )
+    def seal_digest(
+        self,
+        department_id: str,
+        digest_hex: str,
+        *,
+        actor_id: str,
+        session: Session | None = None,
+    ) -> SealRecord:
+        """Seal a document digest with the department's e-seal (a custody event) — in the
+        caller's write ``session`` when given, so the seal commits with what it seals."""
+        if session is None:
+            with session_scope(self.engine) as own:
+                return self.seal_digest(department_id, digest_hex, actor_id=actor_id, session=own)
+        department = session.get(Department, department_id)
+        if department is None:
+            raise NotFoundError(f"no department {department_id}")
+        seal = self._department_seal(session, department)
+        now = self.clock().replace(microsecond=0)
+        record = seal_document(
+            digest_hex,
+            key=load_private_key(seal.private_key.encode(), self.passphrase),
+            certificate_pem=seal.certificate.encode(),
+            department_id=department.id,
+            seal_code=seal.seal_code,
+            signed_at=now,
+        )
+        append_event(
+            session,
+            action="sealed",
+            at=now,
+            actor_id=actor_id,
+            department_id=department.id,
+            details={"digest": record.digest, "seal_code": record.seal_code},
+        )
         return record
 
     # -- signing captures -----------------------------------------------------------------------

@@ -46,8 +46,9 @@ WORKERS = frozenset({Role.officer, Role.reviewer, Role.penalty})
 READERS = WORKERS | {Role.court}
 #: Reviewers approve what leaves the department; a penalty department may send on to a court.
 SENDERS = frozenset({Role.reviewer, Role.penalty})
-#: Who decides on a transfer arriving at the department.
-RECEIVERS = frozenset({Role.reviewer, Role.penalty, Role.court})
+#: Who decides on a transfer arriving at the department (an audit department may receive one
+#: to examine the items' contents, which its auditors otherwise never read).
+RECEIVERS = frozenset({Role.reviewer, Role.penalty, Role.court, Role.auditor})
 AUDITOR = frozenset({Role.auditor})
 ADMIN = frozenset({Role.admin})
 EVERYONE = frozenset(Role)

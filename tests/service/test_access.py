@@ -298,3 +298,29 @@ def test_the_graph_hides_other_departments(api: Api) -> None:
         "/api/v1/graph/path", params={"from": mine, "to": theirs}, headers=api.auth()
     )
     assert_problem(no_path, 404, "not-found")
+
+
+def test_an_accepted_transfer_opens_exactly_its_items_to_the_recipient(api: Api) -> None:
+    sent_item, kept_item = (upload(api, "documentary", samples.pdf()).json()["id"] for _ in "ab")
+    audit = next(d["id"] for d in api.departments if d["code"] == "ZJ-SFT")
+    auditor = api.auth_as("ZJ-SFT", "auditor")
+    content = f"/api/v1/evidence/{sent_item}/content"
+    transfer = _ok(
+        api.client.post(
+            "/api/v1/transfers",
+            json={"to_department_id": audit, "evidence_ids": [sent_item]},
+            headers=api.auth("reviewer"),
+        )
+    )
+    assert_problem(api.client.get(content, headers=auditor), 404, "not-found")  # pending
+    accepted = api.client.post(f"/api/v1/transfers/{transfer['id']}/accept", headers=auditor)
+    assert accepted.status_code == 200, accepted.text
+    opened = api.client.get(content, headers=auditor)
+    assert opened.status_code == 200 and opened.content == samples.pdf()
+    other = api.client.get(f"/api/v1/evidence/{kept_item}/content", headers=auditor)
+    assert_problem(other, 404, "not-found")
+    # The grant is for reading: the audit department cannot tag or relate the item.
+    tag = api.client.post(
+        f"/api/v1/evidence/{sent_item}/tags", json={"type": "free", "value": "x"}, headers=auditor
+    )
+    assert_problem(tag, 403, "forbidden")
