@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -331,22 +333,49 @@ def record_download(services: Services, actor: Actor, transfer: Transfer) -> Non
 # ------------------------------------------------------------------------------ public check
 
 
+#: How long a verdict checked for a caller who is not one of the transfer's ends is reused: a
+#: check hashes every file, and an anonymous page must not be a way to keep the disks busy.
+PUBLIC_VERDICT_SECONDS = 300.0
+_PUBLIC_VERDICTS_KEPT = 256
+_public_verdicts: dict[str, tuple[float, dict[str, Any]]] = {}
+_public_verdicts_lock = threading.Lock()
+
+
+def _checked(services: Services, transfer: Transfer, *, fresh: bool) -> dict[str, Any]:
+    """The transfer's verdict: checked now when ``fresh``, else at most
+    :data:`PUBLIC_VERDICT_SECONDS` old (its ``checked_at`` says when)."""
+    now = time.monotonic()
+    if not fresh:
+        with _public_verdicts_lock:
+            kept = _public_verdicts.get(transfer.manifest_digest)
+        if kept is not None and now - kept[0] < PUBLIC_VERDICT_SECONDS:
+            return kept[1]
+    verdict = service_verdict(services, transfer.manifest, seal_json(transfer)).as_json()
+    verdict["checked_at"] = rfc3339(services.clock())
+    with _public_verdicts_lock:
+        if len(_public_verdicts) >= _PUBLIC_VERDICTS_KEPT:
+            _public_verdicts.pop(min(_public_verdicts, key=lambda d: _public_verdicts[d][0]))
+        _public_verdicts[transfer.manifest_digest] = (now, verdict)
+    return verdict
+
+
 def verify_by_digest(
     services: Services, digest: str, *, actor: Actor | None, oversight: bool = False
 ) -> dict[str, Any]:
-    """The transfer sealed with this manifest digest, checked now: the verdict, its status and
-    where its leaves stand. Only its two ends (and ``oversight``) get the verdict whole; anyone
-    else, signed in or not, gets it without item titles or file names."""
+    """The transfer sealed with this manifest digest, checked: the verdict, its status and
+    where its leaves stand. Its two ends (and ``oversight``) get the verdict whole and checked
+    now; anyone else gets it without item titles or file names, and checked at most five
+    minutes ago."""
     with Session(services.engine) as session:
         transfer = session.exec(select(Transfer).where(Transfer.manifest_digest == digest)).first()
         if transfer is None:
             raise NotFoundError(f"no transfer here has the manifest digest {digest}")
         manifest_anchor = leaf_state(session, transfer.manifest_leaf_seq, services.trees)
         receipt_anchor = leaf_state(session, transfer.receipt_leaf_seq, services.trees)
-    verdict = service_verdict(services, transfer.manifest, seal_json(transfer)).as_json()
-    section = transfer.manifest["transfer"]
     ends = (transfer.from_department_id, transfer.to_department_id)
     full = actor is not None and (oversight or actor.department_id in ends)
+    verdict = _checked(services, transfer, fresh=full)
+    section = transfer.manifest["transfer"]
     if actor is not None:
         with session_scope(services.engine) as session:
             append_event(

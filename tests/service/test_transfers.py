@@ -477,3 +477,29 @@ def test_a_transfer_opens_valid_and_its_package_verifies(anchored: Api, tmp_path
     assert_problem(api.client.get(f"{URL}/verify/{'0' * 64}"), 404, "not-found")
     assert_problem(api.client.get(f"{URL}/verify/not-a-digest"), 400, "bad-request")
     assert json.loads(archive.read("evidence-list.json"))["id"] == issued.json()["id"]
+
+
+def test_the_public_check_reuses_a_recent_verdict(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check hashes every file: callers outside the transfer get a verdict at most five
+    minutes old, its two ends a fresh one."""
+    digest = sent(api, capture(api, 1))["manifest_digest"]
+    checks: list[str] = []
+    real = transfers.service_verdict
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        checks.append("checked")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transfers, "service_verdict", counted)
+    first = api.client.get(f"{URL}/verify/{digest}")
+    second = api.client.get(f"{URL}/verify/{digest}", headers=api.auth_as(B, "officer"))
+    assert first.status_code == second.status_code == 200
+    assert len(checks) == 1
+    assert first.json()["verdict"]["checked_at"] == second.json()["verdict"]["checked_at"]
+    assert get(api, f"verify/{digest}", api.auth("penalty")).status_code == 200
+    assert len(checks) == 2  # the recipient is checked afresh
+    monkeypatch.setattr(transfers, "PUBLIC_VERDICT_SECONDS", 0.0)
+    assert api.client.get(f"{URL}/verify/{digest}").status_code == 200
+    assert len(checks) == 3
