@@ -114,10 +114,11 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("DELETE", ev + "/relations"): item_facts,
         ("POST", ev + "/parties"): item_facts,
         ("DELETE", ev + "/parties/{party_id}"): item_facts,
-        # records management: the owning department's reviewer decides, never the admin
-        ("PUT", ev + "/legal-hold"): Rule(frozenset({Role.reviewer})),
-        ("DELETE", ev + "/legal-hold"): Rule(frozenset({Role.reviewer})),
-        ("DELETE", ev): Rule(frozenset({Role.reviewer})),
+        # records management: legal holds and disposal are the admin's, on any department's
+        # items (a hold follows a court's order, whoever captured the item); never their bytes
+        ("PUT", ev + "/legal-hold"): Rule(ADMIN, oversight=ADMIN),
+        ("DELETE", ev + "/legal-hold"): Rule(ADMIN, oversight=ADMIN),
+        ("DELETE", ev): Rule(ADMIN, oversight=ADMIN),
         # people, keys and seals
         ("GET", "/api/v1/me"): SIGNED_IN,
         ("GET", "/api/v1/departments"): SIGNED_IN,

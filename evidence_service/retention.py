@@ -3,13 +3,11 @@
 Retention itself is set at finalize (``Ingestor.finalize``: years per capture category from
 ``Settings.retention_years``, recorded as ``Evidence.retention_until``). Here:
 
-* the owning department's reviewer places or lifts a legal hold, with a reason, on the
-  evidence object and every derived object (custody events ``legal_hold_set`` /
-  ``legal_hold_cleared``);
-* the owning department's reviewer disposes of an item whose retention has run out and that
-  is not held: the stored bytes are removed; the row, statement and Merkle proof stay,
-  ``disposed_at`` is set and a ``disposed`` event is appended. Anything else is refused
-  (409) and changes nothing.
+* an admin places or lifts a legal hold, with a reason, on the evidence object and every derived
+  object (custody events ``legal_hold_set`` / ``legal_hold_cleared``);
+* an admin disposes of an item whose retention has run out and that is not held: the stored
+  bytes are removed; the row, statement and Merkle proof stay, ``disposed_at`` is set and a
+  ``disposed`` event is appended. Anything else is refused (409) and changes nothing.
 
 Invariant: while the row says ``legal_hold`` the store holds every object of the item. The
 store may hold more than the row says (a placement that failed before its commit, a release
@@ -17,7 +15,7 @@ interrupted after the record was cleared); that is safe, and lifting the hold ag
 
 Every change locks the evidence row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's single
 writer) and makes its store calls while holding it, so a hold and a release of the same item
-never interleave. These are rare actions on a handful of objects, so holding the lock
+never interleave. These are rare admin actions on a handful of objects, so holding the lock
 across a few store calls costs little.
 """
 
@@ -202,7 +200,7 @@ class RetentionKeeper:
             refuse_disposed(evidence)
             if evidence.legal_hold:
                 raise LegalHoldError(
-                    f"evidence {evidence_id} is under legal hold; a reviewer must clear it first"
+                    f"evidence {evidence_id} is under legal hold; an admin must clear it first"
                 )
             objects = _stored_objects(session, evidence)
             locks = self._locks(objects)

@@ -1,5 +1,4 @@
-"""/api/v1/evidence/{id}: legal hold, retention status and disposal (the owning department's
-reviewer; evidence_service/policy.py says who may call what)."""
+"""/api/v1/evidence/{id}: legal hold, retention status and disposal (admin)."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
-from evidence_service.api.deps import CurrentActor, ServicesDep
+from evidence_service.api.deps import AdminActor, CurrentActor, ServicesDep
 from evidence_service.errors import BadRequestError
 from evidence_service.retention import MAX_REASON_CHARS, RetentionKeeper
 
@@ -31,9 +30,9 @@ def get_retention(evidence_id: str, services: ServicesDep, actor: CurrentActor) 
     return RetentionKeeper(services.ingestor).status(evidence_id)
 
 
-@router.put("/{evidence_id}/legal-hold", summary="Place a legal hold (reviewer, with a reason)")
+@router.put("/{evidence_id}/legal-hold", summary="Place a legal hold (admin, with a reason)")
 def place_legal_hold(
-    evidence_id: str, payload: HoldChange, services: ServicesDep, actor: CurrentActor
+    evidence_id: str, payload: HoldChange, services: ServicesDep, actor: AdminActor
 ) -> dict[str, Any]:
     """Holds the object and every derived object in the store, then records the hold and a
     ``legal_hold_set`` custody event. 409 if the item is held already."""
@@ -42,11 +41,11 @@ def place_legal_hold(
     return keeper.status(evidence_id)
 
 
-@router.delete("/{evidence_id}/legal-hold", summary="Lift a legal hold (reviewer, with a reason)")
+@router.delete("/{evidence_id}/legal-hold", summary="Lift a legal hold (admin, with a reason)")
 def lift_legal_hold(
     evidence_id: str,
     services: ServicesDep,
-    actor: CurrentActor,
+    actor: AdminActor,
     payload: Annotated[HoldChange | None, Body()] = None,
     reason: Annotated[str | None, Query(max_length=MAX_REASON_CHARS)] = None,
 ) -> dict[str, Any]:
@@ -58,8 +57,8 @@ def lift_legal_hold(
     return keeper.status(evidence_id)
 
 
-@router.delete("/{evidence_id}", summary="Dispose of an item's bytes after retention (reviewer)")
-def dispose(evidence_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
+@router.delete("/{evidence_id}", summary="Dispose of an item's bytes after its retention (admin)")
+def dispose(evidence_id: str, services: ServicesDep, actor: AdminActor) -> dict[str, Any]:
     """Removes the stored bytes of the item and its derived files once retention has run out
     and no legal hold remains; the record, statement and proof stay and later downloads answer
     410. Otherwise 409 (``legal-hold`` or ``retention-active``, naming the date) and nothing

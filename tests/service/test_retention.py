@@ -158,7 +158,7 @@ def hold(api: Api, evidence_id: str, reason: str = "行政诉讼 (2026) 浙0106�
     return api.client.put(
         f"/api/v1/evidence/{evidence_id}/legal-hold",
         json={"reason": reason},
-        headers=api.auth("reviewer"),
+        headers=api.auth("admin"),
     )
 
 
@@ -166,11 +166,11 @@ def lift(api: Api, evidence_id: str, reason: str = "判决生效") -> Any:
     return api.client.delete(
         f"/api/v1/evidence/{evidence_id}/legal-hold",
         params={"reason": reason},
-        headers=api.auth("reviewer"),
+        headers=api.auth("admin"),
     )
 
 
-def dispose(api: Api, evidence_id: str, role: str = "reviewer") -> Any:
+def dispose(api: Api, evidence_id: str, role: str = "admin") -> Any:
     return api.client.delete(f"/api/v1/evidence/{evidence_id}", headers=api.auth(role))
 
 
@@ -225,7 +225,7 @@ def test_a_rerun_finalize_keeps_the_longer_retention(kept: Api) -> None:
 # -- legal hold ---------------------------------------------------------------------------------
 
 
-def test_legal_hold_is_set_and_cleared_by_a_reviewer_with_a_reason(kept: Api) -> None:
+def test_legal_hold_is_set_and_cleared_by_an_admin_with_a_reason(kept: Api) -> None:
     evidence_id = capture(kept)
     held = hold(kept, evidence_id, "  行政复议 2026-17  ")
     assert held.status_code == 200, held.text
@@ -240,7 +240,7 @@ def test_legal_hold_is_set_and_cleared_by_a_reviewer_with_a_reason(kept: Api) ->
     placed = events(kept, evidence_id)[-1]
     assert placed.action == "legal_hold_set"
     assert placed.details == {"reason": "行政复议 2026-17", "objects": 2}
-    assert placed.actor_id == kept.users["reviewer"]["id"]
+    assert placed.actor_id == kept.users["admin"]["id"]
 
     again = hold(kept, evidence_id)
     assert assert_problem(again, 409, "legal-hold-state")["legal_hold"] is True
@@ -250,7 +250,7 @@ def test_legal_hold_is_set_and_cleared_by_a_reviewer_with_a_reason(kept: Api) ->
         "DELETE",
         f"/api/v1/evidence/{evidence_id}/legal-hold",
         json={"reason": "案件终结"},
-        headers=kept.auth("reviewer"),
+        headers=kept.auth("admin"),
     )
     assert cleared.status_code == 200, cleared.text
     assert cleared.json()["legal_hold"] is False
@@ -268,8 +268,8 @@ def test_legal_hold_is_set_and_cleared_by_a_reviewer_with_a_reason(kept: Api) ->
     assert events(kept, evidence_id)[-1].details == {"reason": "撤销扣押"}
 
 
-@pytest.mark.parametrize("role", ["officer", "admin", "auditor", "court"])
-def test_only_reviewers_touch_legal_holds(kept: Api, role: str) -> None:
+@pytest.mark.parametrize("role", ["officer", "reviewer", "auditor", "court"])
+def test_only_admins_touch_legal_holds(kept: Api, role: str) -> None:
     evidence_id = capture(kept)
     before = counts(kept)
     for response in (
@@ -308,7 +308,7 @@ def test_a_hold_needs_a_reason(kept: Api, payload: dict[str, Any]) -> None:
     evidence_id = capture(kept)
     before = counts(kept)
     response = kept.client.put(
-        f"/api/v1/evidence/{evidence_id}/legal-hold", json=payload, headers=kept.auth("reviewer")
+        f"/api/v1/evidence/{evidence_id}/legal-hold", json=payload, headers=kept.auth("admin")
     )
     assert_problem(response, 422, "invalid-request")
     assert counts(kept) == before
@@ -321,7 +321,7 @@ def test_clearing_needs_one_reason(kept: Api) -> None:
     assert hold(kept, evidence_id).status_code == 200
     before = counts(kept)
     url = f"/api/v1/evidence/{evidence_id}/legal-hold"
-    admin = kept.auth("reviewer")
+    admin = kept.auth("admin")
     assert_problem(kept.client.delete(url, headers=admin), 422, "invalid-request")
     assert_problem(
         kept.client.delete(url, params={"reason": " "}, headers=admin), 422, "invalid-request"
@@ -419,7 +419,7 @@ def test_disposal_after_retention(kept: Api, clock: FakeClock) -> None:
     evidence = row(kept, evidence_id)
     assert evidence.disposed_at == clock.now and evidence.statement == statement
     last = events(kept, evidence_id)[-1]
-    assert last.action == "disposed" and last.actor_id == kept.users["reviewer"]["id"]
+    assert last.action == "disposed" and last.actor_id == kept.users["admin"]["id"]
     assert last.details["sha256"] == evidence.sha256 and last.details["objects"] == 2
     assert parse_rfc3339(last.details["retention_until"]) == evidence.retention_until
 
