@@ -102,6 +102,7 @@ def render_report(
     verify_url: str,
     generated_at: datetime,
     evidence_list: dict[str, Any] | None = None,
+    contents_sha256: str | None = None,
 ) -> bytes:
     digest = verdict.manifest_digest or ""
     payload = qr_payload(verify_url, digest)
@@ -152,6 +153,14 @@ def render_report(
                 f"<span class='hash'>{_e(evidence_list.get('digest'))}</span>",
             )
         )
+    if contents_sha256 is not None:
+        facts.append(
+            (
+                "内容封印 Contents seal",
+                "seal/contents.json · SHA-256 "
+                f"<span class='hash'>{_e(contents_sha256)}</span> (custody, trust, list)",
+            )
+        )
     facts.append(
         ("核验时间 Checked", f"{_e(rfc3339(generated_at))} by the issuing service, at packaging")
     )
@@ -192,7 +201,10 @@ yourself, with read access to any node of the chain and the issuing service's tr
 <p>or upload the ZIP to <code>POST {_e(verify_url)}</code>. Each file is checked against the
 manifest (SHA-256, SM3, size), each proof against its statement, Merkle path and anchor
 (PROOF_FORMAT.md), each officer signature at its anchor time, the custody events' hash chain,
-and the department seal over the manifest.</p>
+the department seal over the manifest, and the same department's seal over
+<code>seal/contents.json</code>, which holds the SHA-256 of <code>custody.json</code>,
+<code>trust/trust.json</code> and the evidence list as packaged, so none of them can be swapped
+or rewritten consistently.</p>
 </body></html>
 """
     return page.encode()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from evidence_service.errors import EvidenceError
 from evidence_service.proofs import MAX_PROOF_BYTES
@@ -25,6 +25,9 @@ CUSTODY_HASH = (
 
 MANIFEST = "manifest.json"
 SEAL_RECORD = "seal/manifest-seal.json"
+CONTENTS = "seal/contents.json"
+CONTENTS_SEAL = "seal/contents-seal.json"
+CONTENTS_FORMAT: Final = "evidence-package-contents/1"
 SEAL_IMAGE = "seal/seal.png"
 TRUST = "trust/trust.json"
 CUSTODY = "custody.json"
@@ -69,6 +72,7 @@ class PackageFailure(StrEnum):
     unexpected_file = "unexpected-file"
     proof_mismatch = "proof-mismatch"
     custody_broken = "custody-broken"
+    contents_mismatch = "contents-mismatch"  # a file is not the one seal/contents.json seals
     bad_package = "bad-package"
 
 

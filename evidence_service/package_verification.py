@@ -34,12 +34,17 @@ from evidence_service.package_checks import (
     AnchorCache,
     DigestBuilder,
     FileDigest,
+    SealedContents,
+    check_contents,
     check_custody,
     check_evidence_list,
     check_file,
     check_proof,
     check_seal,
+    check_sealed_file,
+    parse_contents,
     pins_from_trust,
+    seal_department,
     trust_source_check,
     unexpected_members,
 )
@@ -48,6 +53,8 @@ from evidence_service.package_manifest import (
     parse_manifest,
 )
 from evidence_service.package_verdict import (
+    CONTENTS,
+    CONTENTS_SEAL,
     CUSTODY,
     LIMITS,
     LIST_JSON,
@@ -154,7 +161,10 @@ def _read_checked(
         return None
 
 
-def _package_pins(package: PackageArchive, verdict: PackageVerdict) -> Pins:
+def _package_trust(package: PackageArchive, verdict: PackageVerdict) -> tuple[bytes | None, Pins]:
+    """The package's ``trust/trust.json`` and the pins it lists, each PEM file under ``trust/``
+    one of them — checked whether or not the verifier pinned its own trust, as the contents
+    seal covers trust.json."""
     raw = _read_checked(
         package,
         TRUST,
@@ -168,12 +178,12 @@ def _package_pins(package: PackageArchive, verdict: PackageVerdict) -> Pins:
             verdict.checks.append(
                 failed("trust", "present", PackageFailure.missing_file, f"no {TRUST}")
             )
-        return Pins()
+        return None, Pins()
     try:
         pins = pins_from_trust(raw)
     except (ValueError, TypeError, AttributeError) as exc:
         verdict.checks.append(failed("trust", "parse", PackageFailure.bad_package, str(exc)))
-        return Pins()
+        return raw, Pins()
     for kind, pems in (("ca", pins.ca_certificates), ("crl", pins.crls)):
         for name in sorted(n for n in package.members if n.startswith(f"trust/{kind}/")):
             try:
@@ -185,7 +195,7 @@ def _package_pins(package: PackageArchive, verdict: PackageVerdict) -> Pins:
                 verdict.checks.append(
                     failed(name, "trust", PackageFailure.bad_package, f"not listed in {TRUST}")
                 )
-    return pins
+    return raw, pins
 
 
 def _verify_archive(package: PackageArchive, w3: Web3 | None, pins: Pins | None) -> PackageVerdict:
@@ -201,8 +211,9 @@ def _verify_archive(package: PackageArchive, w3: Web3 | None, pins: Pins | None)
             failed(name, "unique", PackageFailure.bad_package, "the ZIP holds this name twice")
         )
     verdict.checks.append(trust_source_check(verdict.trust_source))
+    trust_raw, listed = _package_trust(package, verdict)
     if pins is None:
-        pins = _package_pins(package, verdict)
+        pins = listed
     manifest_raw = _read_checked(
         package,
         MANIFEST,
@@ -228,6 +239,13 @@ def _verify_archive(package: PackageArchive, w3: Web3 | None, pins: Pins | None)
     if isinstance(parsed, PackageCheck):
         verdict.checks.append(parsed)
         return verdict
+    sealer = seal_department(seal_raw) or parsed.transfer.sender.id
+    contents = _verify_contents(package, verdict, pins, sealer_id=sealer)
+    sealed = contents.sealed_digests() if contents else None
+    if sealed is not None:
+        verdict.checks += check_sealed_file(MANIFEST, manifest_raw, sealed[MANIFEST])
+        if trust_raw is not None:
+            verdict.checks += check_sealed_file(TRUST, trust_raw, sealed[TRUST])
     verdict.transfer = parsed.transfer.model_dump()
     verdict.items = len(parsed.items)
     _verify_items(package, parsed, verdict, w3, pins)
@@ -241,11 +259,40 @@ def _verify_archive(package: PackageArchive, w3: Web3 | None, pins: Pins | None)
     )
     if custody is not None or CUSTODY not in package.members:
         verdict.checks += check_custody(custody, parsed)
-    _verify_list(package, parsed, verdict, w3, pins)
-    expected = {MANIFEST, SEAL_RECORD, SEAL_IMAGE, TRUST, CUSTODY, LIST_JSON, LIST_PDF, REPORT}
+    if sealed is not None and custody is not None:
+        verdict.checks += check_sealed_file(CUSTODY, custody, sealed[CUSTODY])
+    listed_raw = _verify_list(package, parsed, verdict, w3, pins)
+    if sealed is not None and (listed_raw is not None or LIST_JSON not in package.members):
+        verdict.checks += check_sealed_file(LIST_JSON, listed_raw, sealed[LIST_JSON])
+    expected = {MANIFEST, SEAL_RECORD, CONTENTS, CONTENTS_SEAL, SEAL_IMAGE, TRUST, CUSTODY}
+    expected |= {LIST_JSON, LIST_PDF, REPORT}
     expected |= {i.file for i in parsed.items} | {i.proof for i in parsed.items}
     verdict.checks += unexpected_members(package.members, expected)
     return verdict
+
+
+def _verify_contents(
+    package: PackageArchive, verdict: PackageVerdict, pins: Pins, *, sealer_id: str
+) -> SealedContents | None:
+    """``seal/contents.json`` and its seal (by the manifest's sealer); the contents when they
+    parse, for the members they cover to be checked against."""
+    limit = package.limits.max_seal_bytes
+    raw = _read_checked(package, CONTENTS, limit, CONTENTS, PackageFailure.bad_package, verdict)
+    if raw is None:
+        if CONTENTS not in package.members:
+            detail = f"no {CONTENTS}: custody.json and trust/ are sealed by nothing"
+            verdict.checks.append(failed(CONTENTS, "present", PackageFailure.missing_file, detail))
+        return None
+    contents = parse_contents(raw)
+    if isinstance(contents, PackageCheck):
+        verdict.checks.append(contents)
+        return None
+    seal_raw = _read_checked(
+        package, CONTENTS_SEAL, limit, CONTENTS_SEAL, PackageFailure.bad_seal, verdict
+    )
+    if seal_raw is not None or CONTENTS_SEAL not in package.members:
+        verdict.checks += check_contents(contents, seal_raw, pins, sealer_id=sealer_id)
+    return contents
 
 
 def _verify_items(
@@ -278,7 +325,8 @@ def _verify_list(
     verdict: PackageVerdict,
     w3: Web3 | None,
     pins: Pins,
-) -> None:
+) -> bytes | None:
+    """The evidence list's checks; its JSON bytes when the package has them."""
     raw = _read_checked(
         package,
         LIST_JSON,
@@ -297,6 +345,7 @@ def _verify_list(
         verdict.checks.append(
             failed(LIST_JSON, "present", PackageFailure.missing_file, "a list PDF without its JSON")
         )
+    return raw
 
 
 # ------------------------------------------------------------------------------ the CLI core

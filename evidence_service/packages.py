@@ -1,16 +1,22 @@
 """Court evidence packages (``evidence-package/1``): the sealed manifest and the streamed ZIP.
 
 The manifest (JCS) lists every item with its digests and capture statement; the sending
-department seals its SHA-256. The ZIP is generated chunk by chunk as it is sent — files are
-STORED and read from the object store in chunks, entries carry data descriptors and zip64, so
-neither the package nor any one file is ever held in memory. Proofs and the custody log are
-taken at download time (a batch may have been anchored since the transfer was made); the
-verifier ties each proof to its manifest entry through the statement.
+department seals its SHA-256 when the transfer is made. The ZIP is generated chunk by chunk as
+it is sent — files are STORED and read from the object store in chunks, entries carry data
+descriptors and zip64, so neither the package nor any one file is ever held in memory. Proofs,
+the custody log and the trust bundle are taken at download time (a batch may have been anchored
+since the transfer was made); the verifier ties each proof to its manifest entry through the
+statement, and the sending department seals, again at download time, the digests of what the
+manifest cannot cover (``seal/contents.json``), so custody.json and trust/ cannot be swapped.
 
 Layout::
 
     manifest.json                 the manifest, JCS bytes (the seal's digest is over these)
     seal/manifest-seal.json       the sender department's seal record over the manifest digest
+    seal/contents.json            evidence-package-contents/1 (JCS): the SHA-256 of the manifest,
+                                  custody.json, trust/trust.json and evidence-list.json (or
+                                  null) as written, and when it was packaged
+    seal/contents-seal.json       the same department's seal over SHA-256(JCS(contents.json))
     seal/seal.png                 the seal image
     trust/trust.json              CA certificates, CRLs, chain id, registry (/api/v1/trust)
     trust/ca/NN.pem, trust/crl/NN.pem   the same certificates and CRLs as PEM files
@@ -45,11 +51,16 @@ from evidence_service.package_checks import (
     AnchorCache,
     DigestBuilder,
     FileDigest,
+    SealedContents,
+    check_contents,
     check_custody,
     check_evidence_list,
     check_file,
     check_proof,
     check_seal,
+    check_sealed_file,
+    parse_contents,
+    seal_department,
     trust_source_check,
 )
 from evidence_service.package_manifest import (
@@ -59,6 +70,9 @@ from evidence_service.package_manifest import (
 )
 from evidence_service.package_report import render_report
 from evidence_service.package_verdict import (
+    CONTENTS,
+    CONTENTS_FORMAT,
+    CONTENTS_SEAL,
     CUSTODY,
     CUSTODY_FORMAT,
     CUSTODY_HASH,
@@ -70,6 +84,7 @@ from evidence_service.package_verdict import (
     SEAL_IMAGE,
     SEAL_RECORD,
     TRUST,
+    CheckStatus,
     PackageCheck,
     PackageVerdict,
 )
@@ -321,14 +336,22 @@ class ZipStream:
 
 @dataclass(frozen=True)
 class _Plan:
+    """Everything the package holds but the files' bytes, made before its first byte."""
+
     services: Services
     manifest: Manifest
     manifest_raw: bytes
     seal_raw: bytes
-    items: list[Evidence]
-    department: Department
+    seal_image: bytes
+    contents_raw: bytes
+    contents_seal_raw: bytes
     trust: dict[str, Any]
-    evidence_list: tuple[bytes, dict[str, Any]] | None
+    trust_raw: bytes
+    items: list[Evidence]
+    proofs: dict[str, dict[str, Any]]
+    custody: dict[str, Any]
+    custody_raw: bytes
+    evidence_list: tuple[bytes, dict[str, Any], bytes] | None  # PDF, document, JSON bytes
     verify_url: str
 
 
@@ -338,12 +361,20 @@ def stream_package(
     seal_json: str,
     *,
     department_id: str,
+    actor_id: str,
     evidence_list: tuple[bytes, dict[str, Any]] | None = None,
     public_verify_url: str | None = None,
 ) -> Iterator[bytes]:
     """The package as ZIP chunks. Everything that can refuse (unknown items, a disposed file,
-    an unknown department) is checked before this returns, so a refusal is still an error
-    answer and not a truncated download."""
+    an unknown department, a manifest sealed by another department, an item without a proof)
+    is checked before this returns, so a refusal is still an error answer and not a truncated
+    download.
+
+    Before returning it also seals the package contents (``seal/contents.json``: the digests of
+    the manifest, custody.json, trust/trust.json and the evidence list as they will be written)
+    with the sending department's seal — a ``sealed`` custody event by ``actor_id``."""
+    from evidence_service.api.seals import seal_png  # the per-process seal image cache
+
     parsed = validate_manifest(manifest)
     if isinstance(parsed, PackageCheck):
         raise BadRequestError(f"the manifest is not {PACKAGE_FORMAT}: {parsed.detail}")
@@ -352,31 +383,62 @@ def stream_package(
         department = session.get(Department, department_id)
         if department is None:
             raise NotFoundError(f"no department {department_id}")
+        if seal_department(seal_json.encode()) != department.id:
+            raise ConflictError(f"the manifest is not sealed by the sender {department.id}")
         items = load_items(session, [i.evidence_id for i in parsed.items])
         trust = trust_document(session, services)
+        custody = custody_document(session, [e.id for e in items])
+    proofs = item_proofs(services, items)
+    listed = None
+    if evidence_list is not None:
+        listed = (*evidence_list, _pretty(evidence_list[1]))
+    trust_raw, custody_raw = _pretty(trust), b"".join(custody_bytes(custody))
+    contents = SealedContents(
+        format=CONTENTS_FORMAT,
+        manifest_digest=_sha256(raw),
+        custody_sha256=_sha256(custody_raw),
+        trust_sha256=_sha256(trust_raw),
+        evidence_list_sha256=_sha256(listed[2]) if listed else None,
+        packaged_at=rfc3339(services.clock()),
+    )
+    seal_image = seal_png(department)
+    contents_seal = services.pki.seal_digest(department.id, contents.digest(), actor_id=actor_id)
     url = public_verify_url or services.settings.public_url.rstrip("/") + "/api/v1/packages/verify"
     plan = _Plan(
-        services, parsed, raw, seal_json.encode(), items, department, trust, evidence_list, url
+        services=services,
+        manifest=parsed,
+        manifest_raw=raw,
+        seal_raw=seal_json.encode(),
+        seal_image=seal_image,
+        contents_raw=contents.jcs(),
+        contents_seal_raw=contents_seal.as_json().encode(),
+        trust=trust,
+        trust_raw=trust_raw,
+        items=items,
+        proofs=proofs,
+        custody=custody,
+        custody_raw=custody_raw,
+        evidence_list=listed,
+        verify_url=url,
     )
     return _package_chunks(plan)
 
 
 def _package_chunks(plan: _Plan) -> Iterator[bytes]:
-    from evidence_service.api.seals import seal_png  # the per-process seal image cache
-
     services = plan.services
     zipped = ZipStream(services.clock())
     yield from zipped.entry(MANIFEST, [plan.manifest_raw])
     yield from zipped.entry(SEAL_RECORD, [plan.seal_raw])
-    yield from zipped.entry(SEAL_IMAGE, [seal_png(plan.department)])
-    yield from zipped.entry(TRUST, [_pretty(plan.trust)])
+    yield from zipped.entry(CONTENTS, [plan.contents_raw])
+    yield from zipped.entry(CONTENTS_SEAL, [plan.contents_seal_raw])
+    yield from zipped.entry(SEAL_IMAGE, [plan.seal_image])
+    yield from zipped.entry(TRUST, [plan.trust_raw])
     for n, pem in enumerate(plan.trust["ca_certificates"], start=1):
         yield from zipped.entry(f"trust/ca/{n:02d}.pem", [pem.encode()])
     for n, pem in enumerate(plan.trust["crls"], start=1):
         yield from zipped.entry(f"trust/crl/{n:02d}.pem", [pem.encode()])
-    proofs = item_proofs(services, plan.items)  # taken now: batches may have anchored since
     for evidence in plan.items:
-        yield from zipped.entry(f"proofs/{evidence.id}.json", [_pretty(proofs[evidence.id])])
+        yield from zipped.entry(f"proofs/{evidence.id}.json", [_pretty(plan.proofs[evidence.id])])
     digests: dict[str, FileDigest] = {}
     for item, evidence in zip(plan.manifest.items, plan.items, strict=True):
         digest = DigestBuilder()
@@ -384,31 +446,33 @@ def _package_chunks(plan: _Plan) -> Iterator[bytes]:
             item.file, _tee(services.store.get(evidence.object_key), digest.update), item.size
         )
         digests[item.evidence_id] = digest.result()
-    with Session(services.engine) as session:
-        custody = custody_document(session, [e.id for e in plan.items])
-    yield from zipped.entry(CUSTODY, custody_bytes(custody))
+    yield from zipped.entry(CUSTODY, [plan.custody_raw])
     list_doc = None
+    sealed_members = {MANIFEST: plan.manifest_raw, TRUST: plan.trust_raw, CUSTODY: plan.custody_raw}
     if plan.evidence_list is not None:
-        pdf, list_doc = plan.evidence_list
+        pdf, list_doc, list_raw = plan.evidence_list
+        sealed_members[LIST_JSON] = list_raw
         yield from zipped.entry(LIST_PDF, [pdf])
-        yield from zipped.entry(LIST_JSON, [_pretty(list_doc)])
+        yield from zipped.entry(LIST_JSON, [list_raw])
     verdict = _verdict(
         services,
         plan.manifest,
         plan.manifest_raw,
         plan.seal_raw,
         digests=lambda item: digests[item.evidence_id],
-        proofs=proofs,
-        custody=custody,
+        proofs=plan.proofs,
+        custody=plan.custody,
         list_doc=list_doc,
+        sealed=_SealedPart(plan.contents_raw, plan.contents_seal_raw, sealed_members),
     )
     report = render_report(
         plan.manifest,
         verdict,
-        proofs=proofs,
+        proofs=plan.proofs,
         verify_url=plan.verify_url,
         generated_at=services.clock(),
         evidence_list=list_doc,
+        contents_sha256=_sha256(plan.contents_raw),
     )
     yield from zipped.entry(REPORT, [report])
     yield from zipped.finish()
@@ -418,6 +482,15 @@ def _tee(chunks: Iterable[bytes], see: Callable[[bytes], None]) -> Iterator[byte
     for chunk in chunks:
         see(chunk)
         yield chunk
+
+
+@dataclass(frozen=True)
+class _SealedPart:
+    """What the contents seal covers, as written into the package."""
+
+    contents_raw: bytes
+    seal_raw: bytes
+    members: dict[str, bytes]  # manifest.json, trust/trust.json, custody.json, evidence-list.json
 
 
 def _verdict(
@@ -430,6 +503,7 @@ def _verdict(
     proofs: dict[str, dict[str, Any]],
     custody: dict[str, Any],
     list_doc: dict[str, Any] | None,
+    sealed: _SealedPart | None,
 ) -> PackageVerdict:
     pins = service_pins(services)
     w3 = services.chain_reader()
@@ -443,6 +517,7 @@ def _verdict(
     verdict.checks += check_seal(
         manifest_raw, seal_raw, pins, sender_id=manifest.transfer.sender.id
     )
+    verdict.checks += _contents_checks(sealed, seal_raw, pins, manifest)
     anchors: AnchorCache = {}
     for item in manifest.items:
         started = time.perf_counter()
@@ -461,13 +536,41 @@ def _verdict(
     return verdict
 
 
+def _contents_checks(
+    sealed: _SealedPart | None, manifest_seal_raw: bytes, pins: Pins, manifest: Manifest
+) -> list[PackageCheck]:
+    if sealed is None:
+        return [
+            PackageCheck(
+                CONTENTS,
+                "seal",
+                CheckStatus.skipped,
+                None,
+                "checked in the package: the contents (custody.json, trust/) are sealed when "
+                "the package is downloaded",
+            )
+        ]
+    contents = parse_contents(sealed.contents_raw)
+    if isinstance(contents, PackageCheck):
+        return [contents]
+    sealer = seal_department(manifest_seal_raw) or manifest.transfer.sender.id
+    checks = check_contents(contents, sealed.seal_raw, pins, sealer_id=sealer)
+    for name, digest in contents.sealed_digests().items():
+        checks += check_sealed_file(name, sealed.members.get(name), digest)
+    return checks
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
 def service_verdict(services: Services, manifest: dict[str, Any], seal_json: str) -> PackageVerdict:
     """The package's checks run here without a ZIP: files hashed from the store, proofs and
-    custody as they stand now, trust from this service. For a recipient opening a transfer."""
+    custody as they stand now, trust from this service. For a recipient opening a transfer.
+
+    The contents seal is a ``skipped`` check: it is made per download, over the custody.json and
+    trust.json bytes of that package, and here there is no package — the custody events and
+    trust are read from this service's own database, which is what the seal would vouch for."""
     raw = manifest_bytes(manifest)
     parsed = validate_manifest(manifest)
     if isinstance(parsed, PackageCheck):
@@ -492,4 +595,5 @@ def service_verdict(services: Services, manifest: dict[str, Any], seal_json: str
         proofs=proofs,
         custody=custody,
         list_doc=None,
+        sealed=None,  # no package here: nothing was sealed but the manifest
     )

@@ -135,6 +135,8 @@ def generate(dsn: str, n: int, officer: dict[str, Any], rng: random.Random) -> d
                     digest,
                     f"evidence/bench/{e}",
                     True,
+                    False,
+                    at + timedelta(days=3653),
                 )
 
         copy_rows(
@@ -161,6 +163,8 @@ def generate(dsn: str, n: int, officer: dict[str, Any], rng: random.Random) -> d
                 "statement_sha256",
                 "object_key",
                 "finalized",
+                "legal_hold",
+                "retention_until",
             ],
             evidence_rows(),
             n,

@@ -161,7 +161,9 @@ def make_package(services: Services, ids: list[str], actor: Actor, out: Path) ->
     sealed_at = time.perf_counter()
     chunks = 0
     with RssSampler() as rss, out.open("wb") as sink:
-        for chunk in stream_package(services, manifest, seal, department_id=sender.id):
+        for chunk in stream_package(
+            services, manifest, seal, department_id=sender.id, actor_id=actor.officer_id
+        ):
             sink.write(chunk)
             chunks += 1
     done = time.perf_counter()

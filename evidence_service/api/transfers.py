@@ -216,13 +216,16 @@ def withdraw(
 def package(transfer_id: str, services: ServicesDep, actor: CurrentActor) -> StreamingResponse:
     """Either end may download it (each item gets a ``downloaded`` custody event); a rejected
     or withdrawn transfer is no longer the recipient's to fetch (409). Proofs and custody are
-    taken now, so items anchored since the transfer carry their anchors."""
+    taken now, so items anchored since the transfer carry their anchors; the sending
+    department's seal over their digests (``seal/contents.json``) is made now too, a ``sealed``
+    custody event by the caller."""
     transfer = package_transfer(services, actor, transfer_id)
     chunks = stream_package(
         services,
         transfer.manifest,
         seal_json(transfer),
         department_id=transfer.from_department_id,
+        actor_id=actor.officer_id,
         evidence_list=_evidence_list(services, transfer),
     )
     record_download(services, actor, transfer)

@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from chain.merkle import MerkleTree
+from evidence_service.custody import link_hash
+from signing.jcs import canonicalize
 from tests.fixtures.service import Api
 from tests.service.test_packages import Built, build_package, chain_rpc_url, trust_file, verify_cli
 
@@ -122,6 +126,56 @@ def a_custody_event(built: Built, package: bytes) -> bytes:
     return rewrite(package, replace={"custody.json": flip_in(raw, '"action": "captured')})
 
 
+def rewritten_custody(package: bytes, actor_id: str) -> bytes:
+    """custody.json with the first capture credited to ``actor_id``, every hash after it
+    recomputed and relinked (and the head moved), so the chain is consistent again."""
+    doc = json.loads(member(package, "custody.json"))
+    events: list[dict[str, Any]] = doc["events"]
+    changed = next(n for n, e in enumerate(events) if e["action"] == "captured")
+    events[changed]["actor_id"] = actor_id
+    for n in range(changed, len(events)):
+        event = events[n]
+        if n > changed and event["seq"] == events[n - 1]["seq"] + 1:
+            event["prev_hash"] = events[n - 1]["hash"]
+        body = {k: v for k, v in event.items() if k not in ("prev_hash", "hash")}
+        event["hash"] = link_hash(event["prev_hash"], body)
+    if doc["head"]["seq"] == events[-1]["seq"]:
+        doc["head"]["hash"] = events[-1]["hash"]
+    return json.dumps(doc, ensure_ascii=False).encode()
+
+
+def a_custody_event_rehashed(built: Built, package: bytes) -> bytes:
+    forged = rewritten_custody(package, built.manifest["transfer"]["recipient"]["id"])
+    return rewrite(package, replace={"custody.json": forged})
+
+
+def custody_and_contents_rewritten(built: Built, package: bytes) -> bytes:
+    """The rehashed custody.json, and seal/contents.json updated to its digest: the contents
+    seal is now over another document."""
+    forged = rewritten_custody(package, built.manifest["transfer"]["recipient"]["id"])
+    contents = json.loads(member(package, "seal/contents.json"))
+    contents["custody_sha256"] = hashlib.sha256(forged).hexdigest()
+    return rewrite(
+        package, replace={"custody.json": forged, "seal/contents.json": canonicalize(contents)}
+    )
+
+
+def the_trust_bundle(built: Built, package: bytes) -> bytes:
+    """trust/trust.json naming the forger's own registry."""
+    trust = json.loads(member(package, "trust/trust.json"))
+    trust["contract"] = "0x" + "5a" * 20
+    return rewrite(package, replace={"trust/trust.json": json.dumps(trust, indent=2).encode()})
+
+
+def a_ca_certificate(built: Built, package: bytes) -> bytes:
+    pem = member(package, "trust/ca/01.pem")
+    return rewrite(package, replace={"trust/ca/01.pem": flip_in(pem, pem.decode()[40:60])})
+
+
+def the_contents_dropped(built: Built, package: bytes) -> bytes:
+    return rewrite(package, drop=frozenset({"seal/contents.json"}))
+
+
 def the_seal(built: Built, package: bytes) -> bytes:
     raw = member(package, "seal/manifest-seal.json")
     value = json.loads(raw)["value"]
@@ -166,10 +220,21 @@ def a_root_never_anchored(built: Built, package: bytes) -> bytes:
 def test_every_tamper_names_its_failure_and_file(anchored: Api, tmp_path: Path) -> None:
     built = build_package(anchored, 3, with_list=False)
     f, p = files(built), proofs(built)
+    contents_digest = hashlib.sha256(member(built.zip_bytes, "seal/contents.json")).hexdigest()
+    court_seal = anchored.services.pki.seal_digest(  # a real seal, by the recipient (the court)
+        built.manifest["transfer"]["recipient"]["id"],
+        contents_digest,
+        actor_id=anchored.users["court"]["id"],
+    ).as_json()
+
+    def the_contents_sealed_by_another(built: Built, package: bytes) -> bytes:
+        return rewrite(package, replace={"seal/contents-seal.json": court_seal.encode()})
+
     cases: list[tuple[str, Tamper, list[tuple[str, str]]]] = [
         ("a file", a_file, [(f[0], "content-mismatch")]),
         ("a file, in place", a_file_in_place, [(f[0], "content-mismatch")]),
-        ("the manifest", the_manifest, [("manifest", "manifest-digest-mismatch")]),
+        ("the manifest", the_manifest, [("manifest", "manifest-digest-mismatch"),
+                                        ("manifest.json", "contents-mismatch")]),
         ("a proof path", a_proof_path, [(p[0], "inclusion-failed")]),
         (
             "a statement",
@@ -177,7 +242,17 @@ def test_every_tamper_names_its_failure_and_file(anchored: Api, tmp_path: Path) 
             [(p[0], "proof-mismatch"), (p[0], "leaf-mismatch"), (p[0], "bad-signature")],
         ),
         ("a signature", a_signature, [(p[0], "bad-signature")]),
-        ("a custody event", a_custody_event, [("custody", "custody-broken")]),
+        ("a custody event", a_custody_event, [("custody", "custody-broken"),
+                                              ("custody.json", "contents-mismatch")]),
+        ("a custody event, rehashed", a_custody_event_rehashed,
+         [("custody.json", "contents-mismatch")]),
+        ("custody and contents rewritten", custody_and_contents_rewritten,
+         [("seal/contents.json", "contents-mismatch")]),
+        ("the trust bundle", the_trust_bundle, [("trust/trust.json", "contents-mismatch")]),
+        ("a CA certificate", a_ca_certificate, [("trust/ca/01.pem", "bad-package")]),
+        ("the contents dropped", the_contents_dropped, [("seal/contents.json", "missing-file")]),
+        ("the contents sealed by another department", the_contents_sealed_by_another,
+         [("seal/contents-seal.json", "bad-seal")]),
         ("the seal", the_seal, [("seal", "bad-seal")]),
         ("two files swapped", two_files_swapped, [(f[0], "content-mismatch"),
                                                   (f[1], "content-mismatch")]),
@@ -208,6 +283,9 @@ def test_every_tamper_names_its_failure_and_file(anchored: Api, tmp_path: Path) 
             "a custody event": "does not match its hash",
             "a root never anchored": "is not anchored",
             "the manifest": "the seal is over",
+            "a custody event, rehashed": "seal/contents.json seals",
+            "custody and contents rewritten": "the seal is over",
+            "the contents sealed by another department": "the manifest by",
         }
         for what, tamper, _ in cases:
             if what in details:

@@ -153,6 +153,7 @@ def stream_over_http(
                 manifest,
                 seal_json,
                 department_id=sender,
+                actor_id=api.users["officer"]["id"],
                 evidence_list=evidence_list,
                 public_verify_url="https://evidence.example/api/v1/packages/verify",
             ),
@@ -256,9 +257,11 @@ def test_a_package_streams_with_its_layout_and_verifies_offline(
     items = built.manifest["items"]
 
     # layout, in order: small documents first, proofs, files, custody, the list, the report
-    assert names[:4] == [
+    assert names[:6] == [
         "manifest.json",
         "seal/manifest-seal.json",
+        "seal/contents.json",
+        "seal/contents-seal.json",
         "seal/seal.png",
         "trust/trust.json",
     ]
@@ -290,6 +293,29 @@ def test_a_package_streams_with_its_layout_and_verifies_offline(
     assert seal["digest"] == hashlib.sha256(raw).hexdigest() == manifest_digest(built.manifest)
     assert seal["department_id"] == manifest["transfer"]["sender"]["id"]
     assert archive.read("seal/seal.png").startswith(b"\x89PNG")
+
+    # the contents seal: the same department, over the bytes of custody, trust and the list
+    contents_raw = archive.read("seal/contents.json")
+    contents = json.loads(contents_raw)
+    assert contents_raw == canonicalize(contents)
+    sha = {n: hashlib.sha256(archive.read(n)).hexdigest() for n in names}
+    assert contents == {
+        "format": "evidence-package-contents/1",
+        "manifest_digest": manifest_digest(built.manifest),
+        "custody_sha256": sha["custody.json"],
+        "trust_sha256": sha["trust/trust.json"],
+        "evidence_list_sha256": sha["evidence-list.json"],
+        "packaged_at": contents["packaged_at"],
+    }
+    contents_seal = json.loads(archive.read("seal/contents-seal.json"))
+    assert contents_seal["digest"] == hashlib.sha256(contents_raw).hexdigest()
+    assert contents_seal["department_id"] == seal["department_id"]
+    with Session(anchored.services.engine) as session:
+        sealed = session.exec(select(CustodyEvent).where(CustodyEvent.action == "sealed")).all()
+    assert [(e.actor_id, e.details["digest"]) for e in sealed][-1] == (
+        anchored.users["officer"]["id"],
+        contents_seal["digest"],
+    )
     for item in items:
         data = archive.read(item["file"])
         assert data == built.contents[item["evidence_id"]]
@@ -336,6 +362,7 @@ def test_a_package_streams_with_its_layout_and_verifies_offline(
     assert digest in report and "<svg" in report
     assert f"packages/verify?manifest_sha256={digest}" in report
     assert "电子数据 1" in report and "冷库温度超标" in report
+    assert "seal/contents.json" in report and sha["seal/contents.json"] in report
 
     with chain_rpc_url(anchored) as rpc:
         trust_path = trust_file(anchored, tmp_path)
@@ -354,6 +381,9 @@ def test_a_package_streams_with_its_layout_and_verifies_offline(
         for subject, step in [
             ("seal", "signature"), ("manifest", "digest"), ("custody", "chain"),
             ("evidence-list.json", "seal"), ("evidence-list.json", "anchor"),
+            ("seal/contents-seal.json", "signature"), ("seal/contents.json", "digest"),
+            ("manifest.json", "contents"), ("trust/trust.json", "contents"),
+            ("custody.json", "contents"), ("evidence-list.json", "contents"),
         ]:  # fmt: skip
             assert (subject, step) in steps
 
@@ -367,6 +397,8 @@ def test_a_package_streams_with_its_layout_and_verifies_offline(
     verdict_here = service_verdict(anchored.services, built.manifest, built.seal_json)
     assert verdict_here.valid, verdict_here.problems()
     assert verdict_here.trust_source == "service"
+    skipped = [(c.subject, c.step) for c in verdict_here.checks if c.status == "skipped"]
+    assert ("seal/contents.json", "seal") in skipped  # sealed per download, not here
     assert verdict_here.hashed_bytes == sum(len(c) for c in built.contents.values())
 
 
@@ -472,8 +504,16 @@ def test_bad_input_to_the_library_and_the_cli(api: Api, tmp_path: Path) -> None:
     assert [i["evidence_id"] for i in manifest["items"]] == ids
     assert manifest["transfer"]["created_at"] == rfc3339(transfer["created_at"])
     with pytest.raises(Exception) as unknown:
-        stream_package(api.services, manifest, "{}", department_id="01NOPE")
+        stream_package(api.services, manifest, "{}", department_id="01NOPE", actor_id="x")
     assert getattr(unknown.value, "status", None) == 404  # refused before a byte is sent
+    sender = manifest["transfer"]["sender"]["id"]
+    with Session(api.services.engine) as session:
+        events_before = len(session.exec(select(CustodyEvent)).all())
+    with pytest.raises(Exception) as not_sealed:  # the manifest seal is not the sender's
+        stream_package(api.services, manifest, "{}", department_id=sender, actor_id="x")
+    assert getattr(not_sealed.value, "status", None) == 409
+    with Session(api.services.engine) as session:
+        assert len(session.exec(select(CustodyEvent)).all()) == events_before  # no seal made
 
     not_zip = tmp_path / "not.zip"
     not_zip.write_bytes(b"PK\x03\x04 but truncated")
