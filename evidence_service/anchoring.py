@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, func, text, update
 from sqlmodel import Session, col, select
@@ -41,6 +42,18 @@ def statement_leaf(evidence: Evidence, at: datetime) -> AnchorLeaf:
         leaf_hash=CaptureStatement.model_validate(evidence.statement).leaf_hash().hex(),
         created_at=at,
     )
+
+
+def queue_document_leaf(
+    session: Session, kind: LeafKind, body: dict[str, Any], at: datetime
+) -> int:
+    """Queue a pending leaf over a sealed document, SHA-256(0x00 ‖ JCS(body)) — an evidence
+    list, a transfer manifest or receipt — for the next batch; its sequence number."""
+    leaf = AnchorLeaf(kind=kind, leaf_hash=leaf_hash(canonicalize(body)).hex(), created_at=at)
+    session.add(leaf)
+    session.flush()
+    assert leaf.seq is not None
+    return leaf.seq
 
 
 def custody_head_leaf_data(custody_seq: int, custody_head: str) -> bytes:

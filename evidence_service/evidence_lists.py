@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from chain.merkle import leaf_hash
+from evidence_service.anchoring import queue_document_leaf
 from evidence_service.clock import rfc3339
 from evidence_service.custody import append_event
 from evidence_service.db import session_scope
@@ -116,21 +116,14 @@ def issue_list(pki: Pki, case_id: str, *, actor: Actor) -> EvidenceList:
         record = pki.seal_digest(
             body["case"]["department_id"], digest, actor_id=actor.officer_id, session=session
         )
-        leaf = AnchorLeaf(
-            kind=LeafKind.evidence_list,
-            leaf_hash=leaf_hash(canonicalize(body)).hex(),
-            created_at=now,
-        )
-        session.add(leaf)
-        session.flush()
-        assert leaf.seq is not None
+        leaf_seq = queue_document_leaf(session, LeafKind.evidence_list, body, now)
         issued = EvidenceList(
             id=new_id(),
             case_id=case_id,
             body=body,
             digest=digest,
             seal=json.loads(record.as_json()),
-            leaf_seq=leaf.seq,
+            leaf_seq=leaf_seq,
             issued_by=actor.officer_id,
             issued_at=now,
         )

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from evidence_service.anchoring import queue_document_leaf
 from evidence_service.clock import rfc3339
 from evidence_service.custody import CustodyAction
 from evidence_service.db import session_scope
@@ -35,7 +36,7 @@ from evidence_service.packages import build_manifest, manifest_digest
 from evidence_service.policy import check_evidence_visible
 from evidence_service.services import Services
 from evidence_service.transfer_documents import transfer_document
-from evidence_service.transfers import add_leaf, item_events
+from evidence_service.transfers import item_events
 
 CREATE_ROUTE = "POST /api/v1/transfers"
 
@@ -168,7 +169,7 @@ def create_transfer(
                 sender.id, digest, actor_id=actor.officer_id, session=session
             )
             transfer.seal = json.loads(record.as_json())
-            transfer.manifest_leaf_seq = add_leaf(
+            transfer.manifest_leaf_seq = queue_document_leaf(
                 session, LeafKind.transfer_manifest, manifest, now
             )
             session.add(transfer)

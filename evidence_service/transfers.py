@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from chain.merkle import leaf_hash
+from evidence_service.anchoring import queue_document_leaf
 from evidence_service.clock import rfc3339
 from evidence_service.custody import CustodyAction, append_event
 from evidence_service.db import session_scope
@@ -36,7 +36,6 @@ from evidence_service.errors import (
 )
 from evidence_service.identity import Actor
 from evidence_service.models import (
-    AnchorLeaf,
     Evidence,
     LeafKind,
     Transfer,
@@ -123,15 +122,6 @@ def _require_live(transfer: Transfer) -> None:
 # ------------------------------------------------------------------------------ shared
 
 
-def add_leaf(session: Session, kind: LeafKind, body: dict[str, Any], now: datetime) -> int:
-    """A pending Merkle leaf over JCS(body): the anchoring worker batches it."""
-    leaf = AnchorLeaf(kind=kind, leaf_hash=leaf_hash(canonicalize(body)).hex(), created_at=now)
-    session.add(leaf)
-    session.flush()
-    assert leaf.seq is not None
-    return leaf.seq
-
-
 def item_events(
     session: Session,
     transfer: Transfer,
@@ -212,7 +202,7 @@ def accept_transfer(services: Services, actor: Actor, transfer_id: str) -> dict[
         record = services.pki.seal_digest(
             transfer.to_department_id, digest, actor_id=actor.officer_id, session=session
         )
-        row.receipt_leaf_seq = add_leaf(session, LeafKind.transfer_receipt, receipt, now)
+        row.receipt_leaf_seq = queue_document_leaf(session, LeafKind.transfer_receipt, receipt, now)
         row.status, row.decided_by, row.decided_at = TransferStatus.accepted, actor.officer_id, now
         row.receipt, row.receipt_digest = receipt, digest
         row.receipt_seal = json.loads(record.as_json())
