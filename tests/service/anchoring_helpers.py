@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +65,37 @@ def wait_anchored(api: Api, evidence_id: str, timeout: float = 60.0) -> dict[str
 def batches(api: Api) -> list[AnchorBatch]:
     with Session(api.services.engine) as session:
         return list(session.exec(select(AnchorBatch).order_by(AnchorBatch.id)).all())  # type: ignore[arg-type]
+
+
+@contextmanager
+def chain_rpc_url(api: Api) -> Iterator[str]:
+    """A JSON-RPC URL of the service's chain for the CLI: the Hardhat node, or the service's
+    read-only /api/v1/chain/rpc served over real HTTP."""
+    if api.services.settings.chain_url:
+        yield api.services.settings.chain_url
+        return
+    client = api.client
+
+    class Forward(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            answer = client.post(
+                "/api/v1/chain/rpc", content=body, headers={"content-type": "application/json"}
+            )
+            self.send_response(answer.status_code)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -7,10 +7,7 @@ import copy
 import io
 import json
 import re
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +28,7 @@ from evidence_service.models import CustodyEvent
 from tests import samples
 from tests.fixtures.live_server import free_port
 from tests.fixtures.service import Api
-from tests.service.anchoring_helpers import wait_anchored
+from tests.service.anchoring_helpers import chain_rpc_url, wait_anchored
 from tests.service.helpers import assert_problem, upload
 
 USCC = "91350100M000100Y43"
@@ -92,40 +89,6 @@ def anchored_list(api: Api) -> dict[str, Any]:
     document = fetch_list(api, issued["id"])
     assert document["anchor"] is not None and document["merkle"]["path"]
     return document
-
-
-@contextmanager
-def chain_rpc_url(api: Api) -> Iterator[str]:
-    """A JSON-RPC URL of the service's chain, as an auditor would use: the Hardhat node, or
-    the service's read-only /api/v1/chain/rpc (served over real HTTP for the CLI)."""
-    if api.services.settings.chain_url:
-        yield api.services.settings.chain_url
-        return
-    client = api.client
-
-    class Forward(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            body = self.rfile.read(int(self.headers.get("content-length", "0")))
-            answer = client.post(
-                "/api/v1/chain/rpc", content=body, headers={"content-type": "application/json"}
-            )
-            self.send_response(answer.status_code)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(answer.content)))
-            self.end_headers()
-            self.wfile.write(answer.content)
-
-        def log_message(self, *_args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def write_json(path: Path, value: Any) -> Path:

@@ -17,7 +17,8 @@ from chain.merkle import MerkleTree
 from evidence_service.custody import link_hash
 from signing.jcs import canonicalize
 from tests.fixtures.service import Api
-from tests.service.test_packages import Built, build_package, chain_rpc_url, trust_file, verify_cli
+from tests.service.anchoring_helpers import chain_rpc_url
+from tests.service.test_packages import Built, build_package, trust_file, verify_cli
 
 Tamper = Callable[[Built, bytes], bytes]
 

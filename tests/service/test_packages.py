@@ -8,12 +8,8 @@ import io
 import json
 import os
 import re
-import threading
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +39,7 @@ from evidence_service.packages import (
 from evidence_service.proofs import build_proof
 from signing.jcs import canonicalize
 from tests.fixtures.service import Api
-from tests.service.anchoring_helpers import wait_anchored
+from tests.service.anchoring_helpers import chain_rpc_url, wait_anchored
 from tests.service.helpers import assert_problem, upload
 
 FILENAMES = ["冷库温度记录.csv", "report: v1?*<>.txt", "现场 照片 (1).jpg"]
@@ -192,40 +188,6 @@ def build_package(api: Api, count: int = 3, *, with_list: bool = True, wait: boo
         chunks,
         evidence_list[1] if evidence_list else None,
     )
-
-
-@contextmanager
-def chain_rpc_url(api: Api) -> Iterator[str]:
-    """A JSON-RPC URL of the service's chain for the CLI: the Hardhat node, or the service's
-    read-only /api/v1/chain/rpc served over real HTTP."""
-    if api.services.settings.chain_url:
-        yield api.services.settings.chain_url
-        return
-    client = api.client
-
-    class Forward(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            body = self.rfile.read(int(self.headers.get("content-length", "0")))
-            answer = client.post(
-                "/api/v1/chain/rpc", content=body, headers={"content-type": "application/json"}
-            )
-            self.send_response(answer.status_code)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(answer.content)))
-            self.end_headers()
-            self.wfile.write(answer.content)
-
-        def log_message(self, *_args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def verify_cli(*args: str) -> tuple[int, str, str]:
