@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from fastapi import Request
 from sqlalchemy import ColumnElement, or_, true
@@ -29,6 +30,7 @@ from evidence_service.identity import Actor
 from evidence_service.models import (
     Case,
     Cause,
+    Department,
     Evidence,
     EvidenceList,
     Officer,
@@ -59,6 +61,8 @@ class Rule:
     roles: frozenset[Role] | None  # None: public, no token needed
     oversight: frozenset[Role] = frozenset()  # roles that reach every department's records
     granted: bool = False  # transferred evidence counts as the caller department's own
+    keeper: bool = False  # a record everyone sees is acted on only by its keeping department
+    side: Literal["sending", "receiving"] | None = None  # which end of a transfer acts on it
 
 
 PUBLIC = Rule(None)
@@ -74,6 +78,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
     item_bytes = Rule(READERS | AUDITOR, granted=True)  # an auditor only when transferred to
     item_facts = Rule(WORKERS)  # later facts about an item: its own department's workers
     case_work = Rule(WORKERS)
+    register_work = Rule(WORKERS, keeper=True)  # everyone links a party; its registrar edits
     rules = {
         # system and public verification
         ("GET", "/healthz"): PUBLIC,
@@ -130,7 +135,9 @@ def _rules() -> dict[tuple[str, str], Rule]:
             EVERYONE, oversight=ADMIN | AUDITOR
         ),
         ("POST", "/api/v1/certificates/{serial}/revoke"): Rule(ADMIN),
-        ("POST", "/api/v1/departments/{department_id}/seals"): Rule(SENDERS | ADMIN),
+        ("POST", "/api/v1/departments/{department_id}/seals"): Rule(
+            SENDERS | ADMIN, oversight=ADMIN, keeper=True
+        ),
         ("POST", "/api/v1/cosignatures"): Rule(SENDERS | ADMIN),
         ("GET", "/api/v1/cosignatures/{cosignature_id}"): SIGNED_IN,
         ("POST", "/api/v1/cosignatures/{cosignature_id}/verify"): SIGNED_IN,
@@ -138,8 +145,8 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("POST", "/api/v1/parties"): case_work,
         ("GET", "/api/v1/parties"): case_work,
         ("GET", "/api/v1/parties/{party_id}"): case_work,
-        ("PATCH", "/api/v1/parties/{party_id}"): case_work,
-        ("DELETE", "/api/v1/parties/{party_id}"): case_work,
+        ("PATCH", "/api/v1/parties/{party_id}"): register_work,
+        ("DELETE", "/api/v1/parties/{party_id}"): register_work,
         ("GET", "/api/v1/causes"): SIGNED_IN,
         ("POST", "/api/v1/causes"): Rule(ADMIN),
         ("PATCH", "/api/v1/causes/{code}"): Rule(ADMIN),
@@ -177,10 +184,10 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("POST", "/api/v1/transfers/verify"): PUBLIC,
         ("GET", transfer): Rule(READERS | AUDITOR, oversight=AUDITOR),
         ("GET", transfer + "/receipt"): Rule(READERS | AUDITOR, oversight=AUDITOR),
-        ("POST", transfer + "/open"): Rule(RECEIVERS),
-        ("POST", transfer + "/accept"): Rule(RECEIVERS),
-        ("POST", transfer + "/reject"): Rule(RECEIVERS),
-        ("POST", transfer + "/withdraw"): Rule(SENDERS),
+        ("POST", transfer + "/open"): Rule(RECEIVERS, side="receiving"),
+        ("POST", transfer + "/accept"): Rule(RECEIVERS, side="receiving"),
+        ("POST", transfer + "/reject"): Rule(RECEIVERS, side="receiving"),
+        ("POST", transfer + "/withdraw"): Rule(SENDERS, side="sending"),
         ("GET", transfer + "/package.zip"): Rule(SENDERS | RECEIVERS),
     }
     return rules
@@ -216,6 +223,9 @@ class Owner:
     departments: frozenset[str]
     evidence_id: str | None = None  # set for evidence, whose grants count where a rule allows
     officer_id: str | None = None  # set for an upload: only its officer may touch it
+    keeper: str | None = None  # a record everyone sees (a party, a department): who keeps it
+    sender: str | None = None  # a transfer's two ends
+    recipient: str | None = None
 
 
 def _evidence(session: Session, evidence_id: str) -> Owner | None:
@@ -246,7 +256,18 @@ def _transfer(session: Session, transfer_id: str) -> Owner | None:
     transfer = session.get(Transfer, transfer_id)
     if transfer is None:
         return None
-    return Owner(frozenset({transfer.from_department_id, transfer.to_department_id}))
+    return Owner(
+        frozenset({transfer.from_department_id, transfer.to_department_id}),
+        sender=transfer.from_department_id,
+        recipient=transfer.to_department_id,
+    )
+
+
+def _department(session: Session, department_id: str) -> Owner | None:
+    """Departments are public knowledge (their seals verify publicly); each keeps its own."""
+    if session.get(Department, department_id) is None:
+        return None
+    return Owner(frozenset({"*"}), keeper=department_id)
 
 
 def _upload(session: Session, upload_id: str) -> Owner | None:
@@ -258,7 +279,10 @@ def _upload(session: Session, upload_id: str) -> Owner | None:
 
 def _shared(model: type) -> Callable[[Session, str], Owner | None]:
     def resolve(session: Session, value: str) -> Owner | None:
-        return Owner(frozenset({"*"})) if session.get(model, value) is not None else None
+        record = session.get(model, value)
+        if record is None:
+            return None
+        return Owner(frozenset({"*"}), keeper=getattr(record, "department_id", None))
 
     return resolve
 
@@ -295,6 +319,7 @@ RESOLVERS: dict[str, Callable[[Session, str], Owner | None]] = {
     "upload_id": _upload,
     "officer_id": _officer,
     "node_id": _node,
+    "department_id": _department,
 }
 
 
@@ -316,6 +341,20 @@ def _visible(session: Session, actor: Actor, rule: Rule, owner: Owner) -> bool:
         and owner.evidence_id is not None
         and _granted(session, actor.department_id, owner.evidence_id)
     )
+
+
+def _refusal(actor: Actor, rule: Rule, owner: Owner, what: str) -> str | None:
+    """Why a caller who may see the record may still not act on it, or None."""
+    if actor.role in rule.oversight:
+        return None
+    if rule.keeper and owner.keeper not in (None, actor.department_id):
+        return f"only the department keeping {what} acts on it, not a {actor.role} of another"
+    if rule.side and owner.sender is not None:
+        end = owner.sender if rule.side == "sending" else owner.recipient
+        if actor.department_id != end:
+            yours = "received" if rule.side == "sending" else "sent"
+            return f"only the {rule.side} department acts on {what} here; yours {yours} it"
+    return None
 
 
 @dataclass
@@ -352,6 +391,9 @@ def decide(
         owner = resolve(session, value)
         if owner is None or not _visible(session, actor, rule, owner):
             raise NotFoundError(f"no {name.removesuffix('_id')} {value}")
+        refusal = _refusal(actor, rule, owner, f"{name.removesuffix('_id')} {value}")
+        if refusal:  # the caller knows the record exists, so saying so leaks nothing
+            raise ForbiddenError(refusal)
         decision.checked.append(name)
     return decision
 
