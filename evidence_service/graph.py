@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import TextClause, bindparam, text
 from sqlmodel import Session, col, select
@@ -26,8 +26,9 @@ MAX_PATH_HOPS = 8
 #: relation between them. Their own neighbourhoods are still one request away.
 HUB_KINDS = ("officer", "cause")
 
+NodeKind = Literal["evidence", "case", "party", "place", "officer", "cause"]
 #: Every edge kind, in the order the pictures list them.
-EDGE_KINDS = (
+EdgeKind = Literal[
     "belongs_to_case",
     "concerns_party",
     "case_at_place",
@@ -37,7 +38,8 @@ EDGE_KINDS = (
     "transcript_of",
     "derived_from",
     "corroborates",
-)
+]
+EDGE_KINDS: tuple[str, ...] = get_args(EdgeKind)
 
 
 def _undirected(filtered: bool) -> str:

@@ -24,20 +24,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from PIL import Image, ImageDraw, ImageFont
 
+from evidence_service.graph import EdgeKind, NodeKind
 from signing.seal import FontNotFoundError, default_cjk_font
-
-NodeKind = Literal["evidence", "case", "party", "place", "officer", "cause"]
-EdgeKind = Literal[
-    "belongs_to_case",
-    "concerns_party",
-    "case_at_place",
-    "captured_at_place",
-    "captured_by",
-    "about_cause",
-    "transcript_of",
-    "derived_from",
-    "corroborates",
-]
 
 MAX_NODES = 300
 MAX_LABEL_CHARS = 24
