@@ -75,6 +75,10 @@ from evidence_service.package_verdict import (
 from evidence_service.verification import Pins
 
 READ_CHUNK = 1024 * 1024
+#: What reading a ZIP entry raises besides BadZipFile (a CRC mismatch): an I/O error, an
+#: encrypted entry (RuntimeError), a compression method zipfile lacks (NotImplementedError —
+#: zipfile's own signal, not a stub here), a truncated stream (EOFError).
+UNREADABLE_ENTRY = (OSError, RuntimeError, NotImplementedError, EOFError)
 EXIT_UNDECIDED = 3
 
 
@@ -102,7 +106,7 @@ class PackageArchive:
         try:
             with self.archive.open(info) as member:
                 data = member.read(limit + 1)
-        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError) as exc:
+        except (zipfile.BadZipFile, *UNREADABLE_ENTRY) as exc:
             raise _MemberError(f"{name} cannot be read: {exc}") from exc
         if len(data) > limit:
             raise _MemberError(f"{name} is larger than {limit} bytes")
@@ -124,7 +128,7 @@ class PackageArchive:
                     digest.update(chunk)
         except zipfile.BadZipFile as exc:
             return digest.result(f"the stored bytes were altered after packaging ({exc})")
-        except (OSError, RuntimeError, NotImplementedError, EOFError) as exc:
+        except UNREADABLE_ENTRY as exc:
             return digest.result(f"the entry cannot be read: {exc}")
         if digest.size > expected_size:
             return digest.result(f"the file is longer than the {expected_size} bytes listed")
