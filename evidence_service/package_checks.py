@@ -19,10 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from web3 import Web3
 
-from chain.anchor_check import AnchorClaim, verify_anchor
-from chain.errors import ChainUnavailableError
-from chain.errors import VerificationError as ChainVerificationError
-from chain.merkle import leaf_hash, verify_inclusion
+from chain.merkle import leaf_hash
 from evidence_service.custody import GENESIS_HASH, link_hash
 from evidence_service.package_manifest import Manifest, ManifestItem
 from evidence_service.package_verdict import (
@@ -49,7 +46,14 @@ from evidence_service.proofs import (
     ProofFormatError,
 )
 from evidence_service.statement import HEX64
-from evidence_service.verification import Content, Pins, StepResult, verify_proof
+from evidence_service.verification import (
+    Content,
+    Pins,
+    StepResult,
+    check_anchor,
+    check_inclusion,
+    verify_proof,
+)
 from signing.errors import SigningError
 from signing.jcs import canonicalize, loads
 from signing.seal import SealRecord, verify_seal
@@ -333,7 +337,6 @@ def check_proof(
 
 
 def _proof_step(subject: str, proof: ProofDocument, step: StepResult) -> PackageCheck:
-    failure = PackageFailure(str(step.failure)) if step.failure else None
     if proof.merkle is None and step.name in ("leaf", "inclusion"):
         return PackageCheck(
             subject, step.name, CheckStatus.skipped, None, "no Merkle path yet (batch open)"
@@ -347,6 +350,12 @@ def _proof_step(subject: str, proof: ProofDocument, step: StepResult) -> Package
             "pending: the item's batch is not anchored yet (normally seconds to minutes); "
             "download the package again later for a proof with its anchor",
         )
+    return _from_step(subject, step)
+
+
+def _from_step(subject: str, step: StepResult) -> PackageCheck:
+    """A step of the proof or list verifier, as a check of the package's ``subject``."""
+    failure = PackageFailure(str(step.failure)) if step.failure else None
     return PackageCheck(subject, step.name, _STEP_STATUS[str(step.status)], failure, step.detail)
 
 
@@ -486,48 +495,18 @@ def check_evidence_list(
         )
         return checks
     checks.append(_list_leaf_and_path(subject, data, merkle))
-    checks.append(_anchor_check(subject, anchor, merkle, w3, pins))
+    anchored = check_anchor(
+        merkle, anchor, w3, pins, failure=PackageFailure.not_anchored, document="list"
+    )
+    checks.append(_from_step(subject, anchored))
     return checks
 
 
 def _list_leaf_and_path(subject: str, data: bytes, merkle: MerkleSection) -> PackageCheck:
     if merkle.leaf_hash != leaf_hash(data).hex():
         return failed(subject, "leaf", PackageFailure.leaf_mismatch, "leaf ≠ SHA-256(0x00 ‖ body)")
-    try:
-        verify_inclusion(
-            merkle.leaf_index,
-            merkle.tree_size,
-            bytes.fromhex(merkle.leaf_hash),
-            merkle.path_bytes(),
-            bytes.fromhex(merkle.root),
-        )
-    except (ChainVerificationError, ValueError) as exc:
-        return failed(subject, "inclusion", PackageFailure.inclusion_failed, str(exc))
-    return passed(subject, "inclusion", "leaf and audit path give the root")
-
-
-def _anchor_check(
-    subject: str, anchor: AnchorSection, merkle: MerkleSection, w3: Web3 | None, pins: Pins
-) -> PackageCheck:
-    pin_problem = pins.problem(anchor)
-    if pin_problem is not None:
-        return failed(subject, "anchor", PackageFailure.not_anchored, pin_problem)
-    if w3 is None:
-        return PackageCheck(
-            subject, "anchor", CheckStatus.error, PackageFailure.not_anchored, "no chain to ask"
-        )
-    claim = AnchorClaim(
-        root=bytes.fromhex(merkle.root), tree_size=merkle.tree_size, **anchor.model_dump()
-    )
-    try:
-        verify_anchor(w3, claim)
-    except ChainUnavailableError as exc:
-        return PackageCheck(
-            subject, "anchor", CheckStatus.error, PackageFailure.not_anchored, str(exc)
-        )
-    except ChainVerificationError as exc:
-        return failed(subject, "anchor", PackageFailure.not_anchored, str(exc))
-    return passed(subject, "anchor", f"anchored in block {anchor.block_number}")
+    included = check_inclusion(merkle, failure=PackageFailure.inclusion_failed, document="list")
+    return _from_step(subject, included)
 
 
 # ------------------------------------------------------------------------------ trust
