@@ -55,6 +55,12 @@ def event_body(event: CustodyEvent) -> dict[str, Any]:
     }
 
 
+def event_record(event: CustodyEvent) -> dict[str, Any]:
+    """The public form: the hashed body, then the links that chain it (a reader recomputes
+    ``hash`` from ``prev_hash`` and the body)."""
+    return {**event_body(event), "prev_hash": event.prev_hash, "hash": event.hash}
+
+
 def link_hash(prev_hash: str, body: dict[str, Any]) -> str:
     return hashlib.sha256(bytes.fromhex(prev_hash) + canonicalize(body)).hexdigest()
 

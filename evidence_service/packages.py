@@ -44,7 +44,7 @@ from sqlmodel import Session, col, select
 
 from evidence_service.chain_link import current_deployment
 from evidence_service.clock import rfc3339
-from evidence_service.custody import chain_head
+from evidence_service.custody import chain_head, event_record
 from evidence_service.errors import BadRequestError, ConflictError, NotFoundError
 from evidence_service.models import AnchorLeaf, CustodyEvent, Department, Evidence
 from evidence_service.package_checks import (
@@ -208,20 +208,6 @@ def service_pins(services: Services) -> Pins:
     )
 
 
-def _event_json(event: CustodyEvent) -> dict[str, Any]:
-    return {
-        "seq": event.seq,
-        "evidence_id": event.evidence_id,
-        "action": event.action,
-        "actor_id": event.actor_id,
-        "department_id": event.department_id,
-        "at": rfc3339(event.at),
-        "details": event.details,
-        "prev_hash": event.prev_hash,
-        "hash": event.hash,
-    }
-
-
 def custody_document(session: Session, evidence_ids: list[str]) -> dict[str, Any]:
     """Every custody event of the items (in log order) and the log head now."""
     events: list[CustodyEvent] = []
@@ -236,7 +222,7 @@ def custody_document(session: Session, evidence_ids: list[str]) -> dict[str, Any
         "format": CUSTODY_FORMAT,
         "hash": CUSTODY_HASH,
         "head": {"seq": head.seq, "hash": head.hash},
-        "events": [_event_json(e) for e in events],
+        "events": [event_record(e) for e in events],
     }
 
 

@@ -18,8 +18,7 @@ from evidence_service.api.deps import CaptureActor, CurrentActor, ServicesDep, S
 from evidence_service.api.streaming import consume_body
 from evidence_service.capture_metadata import TagType, parse_capture_metadata
 from evidence_service.client_signing import prepare_capture, signed_capture
-from evidence_service.custody import CustodyAction, append_event
-from evidence_service.custody import event_body as custody_event_body
+from evidence_service.custody import CustodyAction, append_event, event_record
 from evidence_service.db import session_scope
 from evidence_service.errors import (
     BadRequestError,
@@ -377,7 +376,5 @@ def get_custody(evidence_id: str, session: SessionDep, actor: CurrentActor) -> d
     ).all()
     return {
         "evidence_id": evidence_id,
-        "events": [
-            {**custody_event_body(e), "prev_hash": e.prev_hash, "hash": e.hash} for e in events
-        ],
+        "events": [event_record(e) for e in events],
     }
