@@ -42,7 +42,6 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from evidence_service.chain_link import current_deployment
 from evidence_service.clock import rfc3339
 from evidence_service.custody import chain_head, event_record
 from evidence_service.errors import BadRequestError, ConflictError, NotFoundError
@@ -88,8 +87,9 @@ from evidence_service.package_verdict import (
     PackageCheck,
     PackageVerdict,
 )
-from evidence_service.proofs import MERKLE_HASH, PROOF_FORMAT, merkle_and_anchor
+from evidence_service.proofs import PROOF_FORMAT, merkle_and_anchor
 from evidence_service.services import Services
+from evidence_service.trust import service_pins, trust_document
 from evidence_service.verification import Pins
 
 IN_QUERY = 500  # ids per SQL IN (...) clause
@@ -181,31 +181,6 @@ def manifest_digest(manifest: dict[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------------ documents
-
-
-def trust_document(session: Session, services: Services) -> dict[str, Any]:
-    """The trust bundle as ``GET /api/v1/trust`` serves it."""
-    deployment = current_deployment(session, services.settings)
-    bundle = services.pki.trust_bundle(session)
-    return {
-        "proof_format": PROOF_FORMAT,
-        "merkle_hash": MERKLE_HASH,
-        "chain_id": deployment.chain_id if deployment else None,
-        "contract": deployment.contract if deployment else None,
-        "ca_certificates": bundle.ca_certificates,
-        "crls": bundle.crls,
-    }
-
-
-def service_pins(services: Services) -> Pins:
-    with Session(services.engine) as session:
-        trust = trust_document(session, services)
-    return Pins(
-        trust["chain_id"],
-        frozenset({trust["contract"]}) if trust["contract"] else frozenset(),
-        tuple(c.encode() for c in trust["ca_certificates"]),
-        tuple(c.encode() for c in trust["crls"]),
-    )
 
 
 def custody_document(session: Session, evidence_ids: list[str]) -> dict[str, Any]:

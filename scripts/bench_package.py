@@ -56,10 +56,10 @@ from evidence_service.package_verification import verify_package  # noqa: E402
 from evidence_service.packages import (  # noqa: E402
     build_manifest,
     manifest_digest,
-    service_pins,
     stream_package,
 )
 from evidence_service.services import Services, build_services  # noqa: E402
+from evidence_service.trust import service_pins  # noqa: E402
 
 MiB = 1024 * 1024
 CHUNK = MiB

@@ -12,11 +12,10 @@ from sqlmodel import Session
 
 from chain.errors import ChainError, RpcError
 from evidence_service.api.deps import CurrentActor, ServicesDep
-from evidence_service.chain_link import current_deployment
 from evidence_service.clock import rfc3339
 from evidence_service.errors import BadRequestError, ChainUnavailableProblem, NotFoundError
 from evidence_service.models import AnchorBatch
-from evidence_service.proofs import MERKLE_HASH, PROOF_FORMAT
+from evidence_service.trust import trust_document
 
 router = APIRouter(tags=["anchoring"])
 
@@ -29,17 +28,12 @@ def trust(services: ServicesDep) -> dict[str, Any]:
     """Public: a verifier pins these once. ``ca_certificates`` lists the department CAs (PEM),
     ``crls`` their current revocation lists (fetch again to learn of revocations)."""
     with Session(services.engine) as session:
-        deployment = current_deployment(session, services.settings)
-        bundle = services.pki.trust_bundle(session)
+        document = trust_document(session, services)
+    embedded = not services.settings.chain_url
     return {
-        "proof_format": PROOF_FORMAT,
-        "merkle_hash": MERKLE_HASH,
-        "chain_id": deployment.chain_id if deployment else None,
-        "contract": deployment.contract if deployment else None,
-        "chain": "json-rpc" if services.settings.chain_url else "embedded",
-        "chain_rpc": None if services.settings.chain_url else "/api/v1/chain/rpc",
-        "ca_certificates": bundle.ca_certificates,
-        "crls": bundle.crls,
+        **document,
+        "chain": "embedded" if embedded else "json-rpc",
+        "chain_rpc": "/api/v1/chain/rpc" if embedded else None,
     }
 
 

@@ -15,7 +15,6 @@ from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep
 from evidence_service.api.evidence import record_custody
 from evidence_service.api.seals import seal_png
 from evidence_service.api.streaming import consume_body
-from evidence_service.chain_link import current_deployment
 from evidence_service.custody import CustodyAction
 from evidence_service.errors import BadRequestError, ForbiddenError, NotFoundError
 from evidence_service.evidence_list_pdf import render_evidence_list_pdf
@@ -33,7 +32,7 @@ from evidence_service.list_verification import (
     verify_list,
 )
 from evidence_service.models import Case, Department, EvidenceList, Role
-from evidence_service.verification import Pins
+from evidence_service.trust import service_pins
 from signing import jcs
 
 router = APIRouter(prefix="/api/v1", tags=["evidence lists"])
@@ -139,14 +138,7 @@ async def verify_issued(
             if issued is None:
                 raise NotFoundError(f"no evidence list issued here has the digest {digest}")
             stored = jsonable_encoder(issued_list_document(session, issued, services.trees))
-            deployment = current_deployment(session, services.settings)
-            cas, crls = services.pki.trust_bundle(session).as_bytes()
-        pins = Pins(
-            deployment.chain_id if deployment else None,
-            frozenset({deployment.contract}) if deployment else frozenset(),
-            tuple(cas),
-            tuple(crls),
-        )
+            pins = service_pins(services, session)
         document = sent or ListDocument.from_json(stored)
         verdict = verify_list(document, w3=services.chain_reader(), pins=pins, typed=digest)
         answer: dict[str, Any] = {

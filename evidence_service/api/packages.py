@@ -25,7 +25,7 @@ from evidence_service.package_verdict import (
     PackageVerdict,
 )
 from evidence_service.package_verification import verify_package
-from evidence_service.packages import service_pins
+from evidence_service.trust import service_pins
 
 router = APIRouter(prefix="/api/v1/packages", tags=["packages"])
 

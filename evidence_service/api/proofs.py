@@ -13,14 +13,14 @@ from sqlmodel import Session
 from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep
 from evidence_service.api.evidence import record_custody
 from evidence_service.api.streaming import consume_body
-from evidence_service.chain_link import current_deployment
 from evidence_service.custody import CustodyAction
 from evidence_service.errors import BadRequestError
 from evidence_service.evidence_view import load_evidence
 from evidence_service.models import Evidence
 from evidence_service.multipart_stream import StreamedForm
 from evidence_service.proofs import MAX_PROOF_BYTES, ProofDocument, build_proof
-from evidence_service.verification import Content, Pins, verify_proof
+from evidence_service.trust import service_pins
+from evidence_service.verification import Content, verify_proof
 
 router = APIRouter(tags=["proofs"])
 HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -87,15 +87,7 @@ async def verify(request: Request, services: ServicesDep, actor: OptionalActor) 
             proof, content = _from_form(
                 StreamedForm(body, content_type, max_field_bytes=MAX_PROOF_BYTES)
             )
-        with Session(services.engine) as session:
-            deployment = current_deployment(session, services.settings)
-            cas, crls = services.pki.trust_bundle(session).as_bytes()
-        pins = Pins(
-            deployment.chain_id if deployment else None,
-            frozenset({deployment.contract}) if deployment else frozenset(),
-            tuple(cas),
-            tuple(crls),
-        )
+        pins = service_pins(services)
         verdict = verify_proof(proof, content, w3=services.chain_reader(), pins=pins)
         evidence_id = proof.statement.evidence_id
         if actor is not None:

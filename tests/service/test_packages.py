@@ -32,11 +32,11 @@ from evidence_service.package_verification import verify_package
 from evidence_service.packages import (
     build_manifest,
     manifest_digest,
-    service_pins,
     service_verdict,
     stream_package,
 )
 from evidence_service.proofs import build_proof
+from evidence_service.trust import service_pins
 from signing.jcs import canonicalize
 from tests.fixtures.service import Api
 from tests.service.anchoring_helpers import chain_rpc_url, wait_anchored

@@ -25,7 +25,7 @@ from evidence_service.models import (
     TransferGrant,
 )
 from evidence_service.package_verification import verify_package
-from evidence_service.packages import service_pins
+from evidence_service.trust import service_pins
 from signing.jcs import canonicalize
 from tests.fixtures.service import Api
 from tests.service.anchoring_helpers import wait_anchored
