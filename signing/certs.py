@@ -22,6 +22,7 @@ with the subject.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -559,14 +560,32 @@ def _find_issuer(cert: x509.Certificate, trusted: Sequence[x509.Certificate]) ->
             continue
         if aki is not None and _ski(ca) not in (None, aki):
             continue
-        try:
-            cert.verify_directly_issued_by(ca)
-        except (InvalidSignature, ValueError, TypeError):
-            continue
-        return ca
+        if _signed_by(cert, ca):
+            return ca
     raise UnknownIssuerError(
         f"no trusted CA issued this certificate (issuer {cert.issuer.rfc4514_string()})"
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _signed_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+    """Whether ``ca``'s key signed ``cert``. A pure fact of the two certificates (equal when
+    their DER is), so remembered: a package's thousand statements are signed under a handful
+    of officer certificates, and checking each one again was most of its verification time."""
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=256)
+def _crl_signed_by(crl_data: bytes | str, ca: x509.Certificate) -> bool:
+    """Whether ``ca``'s key signed the CRL ``crl_data`` (remembered, as :func:`_signed_by`)."""
+    ca_key = ca.public_key()
+    if not isinstance(ca_key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+        raise BadCertificateError("the CA key type is not supported")
+    return _load_crl(crl_data).is_signature_valid(ca_key)
 
 
 def _check_validity(cert: x509.Certificate, at: datetime, what: str) -> None:
@@ -599,7 +618,6 @@ def _check_revocation(
     cert: x509.Certificate, ca: x509.Certificate, crls: Sequence[bytes], at: datetime
 ) -> None:
     ca_ski = _ski(ca)
-    ca_key = ca.public_key()
     for index, data in enumerate(crls):
         crl = _load_crl(data)
         if crl.issuer != ca.subject:
@@ -607,9 +625,7 @@ def _check_revocation(
         crl_aki = _aki(crl)
         if crl_aki is not None and ca_ski is not None and crl_aki != ca_ski:
             continue  # the same name under another CA key
-        if not isinstance(ca_key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
-            raise BadCertificateError("the CA key type is not supported")
-        if not crl.is_signature_valid(ca_key):
+        if not _crl_signed_by(data, ca):
             raise BadCertificateError(
                 f"CRL #{index} names the CA but its signature does not verify (forged?)"
             )
