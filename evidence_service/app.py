@@ -34,8 +34,8 @@ from evidence_service.api import (
 )
 from evidence_service.api.deps import enforce_policy
 from evidence_service.api.problems import install_problem_handlers
-from evidence_service.config import Settings
-from evidence_service.reaper import reap
+from evidence_service.capture.reaper import reap
+from evidence_service.core.config import Settings
 from evidence_service.services import Services, build_services
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from evidence_service.config import Settings
+from evidence_service.core.config import Settings
 
 app = typer.Typer(help="Evidence custody service", no_args_is_help=True, add_completion=False)
 err = Console(stderr=True)
@@ -119,7 +119,7 @@ def upload(
 @app.command()
 def reap() -> None:
     """Finish interrupted intakes and remove orphan temp objects now."""
-    from evidence_service.reaper import reap as run_reaper
+    from evidence_service.capture.reaper import reap as run_reaper
     from evidence_service.services import build_services
 
     settings = Settings()
@@ -172,8 +172,8 @@ app.add_typer(chain_app, name="chain")
 def chain_deploy() -> None:
     """Deploy the AnchorRegistry (or find the recorded one); print chain id and address."""
     from chain.errors import ChainError
-    from evidence_service.chain_link import ensure_registry, open_anchor_chain
-    from evidence_service.clock import utcnow
+    from evidence_service.anchoring.chain_link import ensure_registry, open_anchor_chain
+    from evidence_service.core.clock import utcnow
     from evidence_service.services import build_services
 
     settings = Settings()
@@ -208,8 +208,8 @@ def officer_issue_cert(
     """Issue a certificate from the officer's department CA; print it as JSON."""
     from fastapi.encoders import jsonable_encoder
 
-    from evidence_service.errors import EvidenceError
-    from evidence_service.pki import certificate_public
+    from evidence_service.access.pki import certificate_public
+    from evidence_service.core.errors import EvidenceError
     from evidence_service.services import build_services
 
     if alg not in ("Ed25519", "ES256"):
@@ -266,7 +266,7 @@ def verify(
 
     Exit status: 0 valid, 1 a step failed (its name is printed), 2 bad input, 3 undecided
     (the chain did not answer)."""
-    from evidence_service.audit import (
+    from evidence_service.verify.audit import (
         EXIT_USAGE,
         AuditRequest,
         AuditUsageError,
@@ -330,7 +330,7 @@ def verify_list(
 
     Exit status: 0 valid, 1 a step failed (its name is printed), 2 bad input, 3 undecided
     (the chain did not answer, or no trust bundle to check the seal)."""
-    from evidence_service.audit import (
+    from evidence_service.verify.audit import (
         EXIT_USAGE,
         AuditUsageError,
         ListAuditRequest,
@@ -383,7 +383,7 @@ def verify_package(
 
     Exit status: 0 valid, 1 a check failed (file and step printed), 2 bad input (not a ZIP),
     3 undecided (the chain did not answer, or an item is not anchored yet)."""
-    from evidence_service.package_verification import run_package_cli
+    from evidence_service.verify.package import run_package_cli
 
     code = run_package_cli(
         package,

@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from evidence_service.clock import Clock, utcnow
-from evidence_service.db import session_scope
-from evidence_service.identity import TOKEN_PREFIX, issue_token, token_digest
-from evidence_service.ingest import new_id
-from evidence_service.models import ApiToken, Department, DepartmentKind, Officer, Role
+from evidence_service.access.identity import TOKEN_PREFIX, issue_token, token_digest
+from evidence_service.access.models import ApiToken, Department, DepartmentKind, Officer, Role
+from evidence_service.capture.ingest import new_id
+from evidence_service.core.clock import Clock, utcnow
+from evidence_service.core.db import session_scope
 
 DEPARTMENTS = [
     ("HZ-SCJG", "杭州市市场监督管理局", DepartmentKind.inspection),

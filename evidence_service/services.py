@@ -8,19 +8,37 @@ from sqlalchemy import Engine
 from web3 import HTTPProvider, Web3
 
 from chain.rpc_bridge import FunctionProvider
-from evidence_service.anchor_worker import AnchorWorker
-from evidence_service.chain_link import ChainHolder, open_anchor_chain
-from evidence_service.clock import Clock, utcnow
-from evidence_service.config import Settings
-from evidence_service.cosign import CoSigner
-from evidence_service.db import create_schema, make_engine
-from evidence_service.ingest import Ingestor
-from evidence_service.pki import Pki
-from evidence_service.proofs import TreeCache
-from evidence_service.uploads import UploadManager
+from evidence_service.access import models as access_tables
+from evidence_service.access.pki import Pki
+from evidence_service.anchoring import models as anchoring_tables
+from evidence_service.anchoring.chain_link import ChainHolder, open_anchor_chain
+from evidence_service.anchoring.proofs import TreeCache
+from evidence_service.anchoring.worker import AnchorWorker
+from evidence_service.capture import models as capture_tables
+from evidence_service.capture.ingest import Ingestor
+from evidence_service.capture.uploads import UploadManager
+from evidence_service.cases import models as cases_tables
+from evidence_service.core.clock import Clock, utcnow
+from evidence_service.core.config import Settings
+from evidence_service.core.db import create_schema, make_engine
+from evidence_service.cosign import models as cosign_tables
+from evidence_service.cosign.cosignatures import CoSigner
+from evidence_service.custody import models as custody_tables
+from evidence_service.transfer import models as transfer_tables
 from storage.base import ObjectStore
 from storage.local import LocalStore
 from storage.minio_store import MinioStore
+
+#: Every wing's tables, registered on ``SQLModel.metadata`` before ``create_schema`` runs.
+TABLE_MODULES = (
+    access_tables,
+    anchoring_tables,
+    capture_tables,
+    cases_tables,
+    cosign_tables,
+    custody_tables,
+    transfer_tables,
+)
 
 
 def build_store(settings: Settings) -> ObjectStore:

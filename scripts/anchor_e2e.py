@@ -39,21 +39,21 @@ from sqlmodel import Session
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from evidence_service.clock import rfc3339, utcnow  # noqa: E402
-from evidence_service.config import Settings  # noqa: E402
-from evidence_service.demo import seed_demo  # noqa: E402
-from evidence_service.models import (  # noqa: E402
+from evidence_service.anchoring.models import (  # noqa: E402
     AnchorBatch,
     AnchorLeaf,
     BatchStatus,
     ChainDeployment,
-    Evidence,
     LeafKind,
 )
-from evidence_service.proofs import ProofDocument, build_proof  # noqa: E402
+from evidence_service.anchoring.proofs import ProofDocument, build_proof  # noqa: E402
+from evidence_service.capture.models import Evidence  # noqa: E402
+from evidence_service.core.clock import rfc3339, utcnow  # noqa: E402
+from evidence_service.core.config import Settings  # noqa: E402
+from evidence_service.demo import seed_demo  # noqa: E402
 from evidence_service.services import build_services  # noqa: E402
-from evidence_service.statement import CaptureStatement  # noqa: E402
-from evidence_service.verification import Content, verify_proof  # noqa: E402
+from evidence_service.verify.proof_steps import Content, verify_proof  # noqa: E402
+from evidence_service.verify.statement import CaptureStatement  # noqa: E402
 
 HARDHAT_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # dev account 0
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -35,7 +35,7 @@ from minio import Minio
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from evidence_service.config import Settings  # noqa: E402
+from evidence_service.core.config import Settings  # noqa: E402
 from evidence_service.demo import seed_demo  # noqa: E402
 from evidence_service.services import build_services  # noqa: E402
 from storage.digest import Digester  # noqa: E402

@@ -38,28 +38,23 @@ sys.path.insert(0, str(ROOT))
 from sqlmodel import Session, col, func, select  # noqa: E402
 
 import evidence_service.app  # noqa: E402,F401  (the package route runs inside the app)
-from evidence_service.capture_metadata import CaptureMetadata  # noqa: E402
-from evidence_service.clock import rfc3339  # noqa: E402
-from evidence_service.config import Settings  # noqa: E402
+from evidence_service.access.identity import Actor  # noqa: E402
+from evidence_service.access.models import Department, Officer  # noqa: E402
+from evidence_service.access.trust import service_pins  # noqa: E402
+from evidence_service.anchoring.models import AnchorBatch, AnchorLeaf, BatchStatus  # noqa: E402
+from evidence_service.capture.metadata import CaptureMetadata  # noqa: E402
+from evidence_service.capture.models import Evidence  # noqa: E402
+from evidence_service.core.clock import rfc3339  # noqa: E402
+from evidence_service.core.config import Settings  # noqa: E402
+from evidence_service.core.ids import new_id  # noqa: E402
 from evidence_service.demo import seed_demo  # noqa: E402
-from evidence_service.identity import Actor  # noqa: E402
-from evidence_service.ids import new_id  # noqa: E402
-from evidence_service.models import (  # noqa: E402
-    AnchorBatch,
-    AnchorLeaf,
-    BatchStatus,
-    Department,
-    Evidence,
-    Officer,
-)
-from evidence_service.package_verification import verify_package  # noqa: E402
-from evidence_service.packages import (  # noqa: E402
+from evidence_service.services import Services, build_services  # noqa: E402
+from evidence_service.transfer.packages import (  # noqa: E402
     build_manifest,
     manifest_digest,
     stream_package,
 )
-from evidence_service.services import Services, build_services  # noqa: E402
-from evidence_service.trust import service_pins  # noqa: E402
+from evidence_service.verify.package import verify_package  # noqa: E402
 
 MiB = 1024 * 1024
 CHUNK = MiB

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from evidence_service.config import Settings
+from evidence_service.core.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

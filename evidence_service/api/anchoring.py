@@ -11,11 +11,11 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from chain.errors import ChainError, RpcError
+from evidence_service.access.trust import trust_document
+from evidence_service.anchoring.models import AnchorBatch
 from evidence_service.api.deps import CurrentActor, ServicesDep
-from evidence_service.clock import rfc3339
-from evidence_service.errors import BadRequestError, ChainUnavailableProblem, NotFoundError
-from evidence_service.models import AnchorBatch
-from evidence_service.trust import trust_document
+from evidence_service.core.clock import rfc3339
+from evidence_service.core.errors import BadRequestError, ChainUnavailableProblem, NotFoundError
 
 router = APIRouter(tags=["anchoring"])
 

@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from evidence_service.access.identity import Actor
 from evidence_service.api.deps import AdminActor, CaptureActor, CurrentActor, ServicesDep
-from evidence_service.cases import (
+from evidence_service.cases.cases import (
     CaseFilter,
     case_public,
     case_summary,
@@ -28,19 +29,18 @@ from evidence_service.cases import (
     update_case,
     writable_case,
 )
-from evidence_service.cursors import MAX_PAGE
-from evidence_service.db import session_scope
-from evidence_service.errors import BadRequestError, ConflictError, NotFoundError
-from evidence_service.identity import Actor
-from evidence_service.ids import new_id
-from evidence_service.models import Case, CaseKind, CaseStatus, Cause, Party, PartyKind
-from evidence_service.pii import (
+from evidence_service.cases.models import Case, CaseKind, CaseStatus, Cause, Party, PartyKind
+from evidence_service.cases.pii import (
     IdentifierError,
     IdentifierKind,
     ProtectedIdentifier,
     pii_secret,
     protect,
 )
+from evidence_service.core.cursors import MAX_PAGE
+from evidence_service.core.db import session_scope
+from evidence_service.core.errors import BadRequestError, ConflictError, NotFoundError
+from evidence_service.core.ids import new_id
 from evidence_service.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])

@@ -10,11 +10,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
+from evidence_service.access.models import Officer, OfficerCertificate
+from evidence_service.access.pki import certificate_public
 from evidence_service.api.deps import AdminActor, CurrentActor, ServicesDep, SessionDep
 from evidence_service.api.idempotency import idempotent
-from evidence_service.errors import NotFoundError
-from evidence_service.models import Officer, OfficerCertificate
-from evidence_service.pki import certificate_public
+from evidence_service.core.errors import NotFoundError
 
 router = APIRouter(prefix="/api/v1", tags=["certificates"])
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]

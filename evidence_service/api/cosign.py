@@ -9,10 +9,11 @@ from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
+from evidence_service.access.models import Role
 from evidence_service.api.deps import CurrentActor, ServicesDep
-from evidence_service.cosign import cosignature_public
-from evidence_service.errors import ForbiddenError, NotFoundError
-from evidence_service.models import CoSignature, Role
+from evidence_service.core.errors import ForbiddenError, NotFoundError
+from evidence_service.cosign.cosignatures import cosignature_public
+from evidence_service.cosign.models import CoSignature
 
 router = APIRouter(prefix="/api/v1/cosignatures", tags=["co-signatures"])
 COSIGN_ROLES = frozenset({Role.admin, Role.reviewer, Role.penalty})

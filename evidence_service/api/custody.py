@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from evidence_service.anchoring.custody_anchors import verify_custody
 from evidence_service.api.deps import CurrentActor, ServicesDep, SessionDep
-from evidence_service.custody_anchors import verify_custody
 
 router = APIRouter(prefix="/api/v1/custody", tags=["custody"])
 

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
-from evidence_service import policy
-from evidence_service.errors import ForbiddenError, MissingTokenError
-from evidence_service.identity import Actor, authenticate
-from evidence_service.models import Role
+from evidence_service.access.identity import Actor, authenticate
+from evidence_service.access.models import Role
+from evidence_service.api import policy
+from evidence_service.core.errors import ForbiddenError, MissingTokenError
 from evidence_service.services import Services
 
 

@@ -14,27 +14,28 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from evidence_service.access.identity import Actor
 from evidence_service.api.deps import CaptureActor, CurrentActor, ServicesDep, SessionDep
+from evidence_service.api.policy import evidence_clause
 from evidence_service.api.streaming import consume_body
-from evidence_service.capture_metadata import TagType, parse_capture_metadata
-from evidence_service.client_signing import prepare_capture, signed_capture
-from evidence_service.custody import CustodyAction, append_event, event_record
-from evidence_service.db import session_scope
-from evidence_service.errors import (
+from evidence_service.capture.client_signing import prepare_capture, signed_capture
+from evidence_service.capture.ingest import new_id
+from evidence_service.capture.metadata import TagType, parse_capture_metadata
+from evidence_service.capture.models import DerivedObject
+from evidence_service.capture.multipart_stream import StreamedForm
+from evidence_service.capture.ports.registry import get_port
+from evidence_service.capture.queries import EvidenceFilter, list_evidence
+from evidence_service.capture.retention import refuse_disposed
+from evidence_service.capture.views import evidence_body, evidence_public, load_evidence
+from evidence_service.core.db import session_scope
+from evidence_service.core.errors import (
     BadRequestError,
     EvidenceError,
     NotFoundError,
     PreparedCaptureError,
 )
-from evidence_service.evidence_queries import EvidenceFilter, list_evidence
-from evidence_service.evidence_view import evidence_body, evidence_public, load_evidence
-from evidence_service.identity import Actor
-from evidence_service.ingest import new_id
-from evidence_service.models import CustodyEvent, DerivedObject
-from evidence_service.multipart_stream import StreamedForm
-from evidence_service.policy import evidence_clause
-from evidence_service.ports.registry import get_port
-from evidence_service.retention import refuse_disposed
+from evidence_service.custody.log import CustodyAction, append_event, event_record
+from evidence_service.custody.models import CustodyEvent
 from evidence_service.services import Services
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])

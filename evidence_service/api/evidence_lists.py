@@ -11,28 +11,29 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
+from evidence_service.access.models import Department, Role
+from evidence_service.access.trust import service_pins
 from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep
 from evidence_service.api.evidence import record_custody
 from evidence_service.api.seals import seal_png
 from evidence_service.api.streaming import consume_body
-from evidence_service.custody import CustodyAction
-from evidence_service.errors import BadRequestError, ForbiddenError, NotFoundError
-from evidence_service.evidence_list_pdf import render_evidence_list_pdf
-from evidence_service.evidence_lists import (
+from evidence_service.cases.evidence_lists import (
     issue_list,
     issued_list_document,
     list_body,
     list_digest,
     pdf_document,
 )
-from evidence_service.list_verification import (
+from evidence_service.cases.models import Case, EvidenceList
+from evidence_service.core.errors import BadRequestError, ForbiddenError, NotFoundError
+from evidence_service.custody.log import CustodyAction
+from evidence_service.render.evidence_list_pdf import render_evidence_list_pdf
+from evidence_service.verify.list_steps import (
     MAX_LIST_DOCUMENT_BYTES,
     ListDocument,
     typed_digest,
     verify_list,
 )
-from evidence_service.models import Case, Department, EvidenceList, Role
-from evidence_service.trust import service_pins
 from signing import jcs
 
 router = APIRouter(prefix="/api/v1", tags=["evidence lists"])

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from evidence_service import policy
+from evidence_service.access.identity import Actor
+from evidence_service.api import policy
 from evidence_service.api.deps import CurrentActor, ServicesDep
-from evidence_service.errors import NotFoundError
-from evidence_service.graph import (
+from evidence_service.cases.graph import (
     EDGE_KINDS,
     MAX_HOPS,
     MAX_NODES,
@@ -22,8 +22,8 @@ from evidence_service.graph import (
     neighbourhood,
     shortest_path,
 )
-from evidence_service.graph_picture import GraphEdge, GraphNode, render_png, render_svg
-from evidence_service.identity import Actor
+from evidence_service.core.errors import NotFoundError
+from evidence_service.render.graph_picture import GraphEdge, GraphNode, render_png, render_svg
 
 router = APIRouter(prefix="/api/v1/graph", tags=["graph"])
 

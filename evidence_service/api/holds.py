@@ -9,8 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from evidence_service.api.deps import AdminActor, CurrentActor, ServicesDep
-from evidence_service.errors import BadRequestError
-from evidence_service.retention import MAX_REASON_CHARS, RetentionKeeper
+from evidence_service.capture.retention import MAX_REASON_CHARS, RetentionKeeper
+from evidence_service.core.errors import BadRequestError
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["retention"])
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from evidence_service.identity import Actor
-from evidence_service.ingest import request_fingerprint
+from evidence_service.access.identity import Actor
+from evidence_service.capture.ingest import request_fingerprint
 from evidence_service.services import Services
 
 

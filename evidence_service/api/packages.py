@@ -15,17 +15,17 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from evidence_service.access.trust import service_pins
 from evidence_service.api.deps import OptionalActor, ServicesDep
 from evidence_service.api.streaming import consume_body
-from evidence_service.custody import append_event
-from evidence_service.db import session_scope
-from evidence_service.errors import BadRequestError, OversizeError
-from evidence_service.multipart_stream import StreamedForm
-from evidence_service.package_verdict import (
+from evidence_service.capture.multipart_stream import StreamedForm
+from evidence_service.core.db import session_scope
+from evidence_service.core.errors import BadRequestError, OversizeError
+from evidence_service.custody.log import append_event
+from evidence_service.verify.package import verify_package
+from evidence_service.verify.package_verdict import (
     PackageVerdict,
 )
-from evidence_service.package_verification import verify_package
-from evidence_service.trust import service_pins
 
 router = APIRouter(prefix="/api/v1/packages", tags=["packages"])
 

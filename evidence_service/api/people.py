@@ -10,13 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from evidence_service.api.deps import AdminActor, CurrentActor, ServicesDep, SessionDep
-from evidence_service.api.idempotency import idempotent
-from evidence_service.db import session_scope
-from evidence_service.errors import BadRequestError, NotFoundError
-from evidence_service.identity import issue_token
-from evidence_service.ingest import new_id
-from evidence_service.models import (
+from evidence_service.access.identity import issue_token
+from evidence_service.access.models import (
     Department,
     DepartmentCreate,
     DepartmentPublic,
@@ -24,6 +19,11 @@ from evidence_service.models import (
     OfficerCreate,
     OfficerPublic,
 )
+from evidence_service.api.deps import AdminActor, CurrentActor, ServicesDep, SessionDep
+from evidence_service.api.idempotency import idempotent
+from evidence_service.capture.ingest import new_id
+from evidence_service.core.db import session_scope
+from evidence_service.core.errors import BadRequestError, NotFoundError
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]

@@ -12,10 +12,7 @@ from sqlmodel import Session
 
 from evidence_service.api.cases import change_case_links
 from evidence_service.api.deps import CaptureActor, CurrentActor, ServicesDep
-from evidence_service.cursors import MAX_PAGE
-from evidence_service.db import session_scope
-from evidence_service.errors import BadRequestError
-from evidence_service.places import (
+from evidence_service.cases.places import (
     MAX_ADDRESS_CHARS,
     Near,
     PlaceFilter,
@@ -26,6 +23,9 @@ from evidence_service.places import (
     place_public,
     update_place,
 )
+from evidence_service.core.cursors import MAX_PAGE
+from evidence_service.core.db import session_scope
+from evidence_service.core.errors import BadRequestError
 
 router = APIRouter(prefix="/api/v1", tags=["places"])
 

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from evidence_service.errors import PROBLEM_BASE, EvidenceError
+from evidence_service.core.errors import PROBLEM_BASE, EvidenceError
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"

@@ -10,17 +10,17 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlmodel import Session
 
+from evidence_service.access.trust import service_pins
+from evidence_service.anchoring.proofs import MAX_PROOF_BYTES, ProofDocument, build_proof
 from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep
 from evidence_service.api.evidence import record_custody
 from evidence_service.api.streaming import consume_body
-from evidence_service.custody import CustodyAction
-from evidence_service.errors import BadRequestError
-from evidence_service.evidence_view import load_evidence
-from evidence_service.models import Evidence
-from evidence_service.multipart_stream import StreamedForm
-from evidence_service.proofs import MAX_PROOF_BYTES, ProofDocument, build_proof
-from evidence_service.trust import service_pins
-from evidence_service.verification import Content, verify_proof
+from evidence_service.capture.models import Evidence
+from evidence_service.capture.multipart_stream import StreamedForm
+from evidence_service.capture.views import load_evidence
+from evidence_service.core.errors import BadRequestError
+from evidence_service.custody.log import CustodyAction
+from evidence_service.verify.proof_steps import Content, verify_proof
 
 router = APIRouter(tags=["proofs"])
 HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")

@@ -16,15 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from evidence_service.api.deps import CaptureActor, CurrentActor, ServicesDep
-from evidence_service.cases import (
+from evidence_service.cases.cases import (
     RELATION_KINDS,
     evidence_party_ids,
     evidence_relations,
     link,
     unlink,
 )
-from evidence_service.db import session_scope
-from evidence_service.errors import BadRequestError
+from evidence_service.core.db import session_scope
+from evidence_service.core.errors import BadRequestError
 from evidence_service.services import Services
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["relations"])

@@ -12,11 +12,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
+from evidence_service.access.models import Department, Role
 from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep
 from evidence_service.api.evidence import record_custody
-from evidence_service.custody import CustodyAction
-from evidence_service.errors import BadRequestError, ForbiddenError, NotFoundError
-from evidence_service.models import Department, Role
+from evidence_service.core.errors import BadRequestError, ForbiddenError, NotFoundError
+from evidence_service.custody.log import CustodyAction
 from signing.errors import SigningError, VerificationError
 from signing.seal import SealRecord, render_seal, verify_seal
 

@@ -16,7 +16,7 @@ from typing import TypeVar
 import anyio
 from starlette.requests import ClientDisconnect, Request
 
-from evidence_service.errors import TruncatedUploadError
+from evidence_service.core.errors import TruncatedUploadError
 
 T = TypeVar("T")
 BLOCK = 1024 * 1024

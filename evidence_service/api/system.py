@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from evidence_service.api.deps import ServicesDep
-from evidence_service.ports.registry import PORTS
+from evidence_service.capture.ports.registry import PORTS
 from storage.errors import StorageError
 
 router = APIRouter(tags=["system"])

@@ -9,11 +9,11 @@ from fastapi.encoders import jsonable_encoder
 from sqlmodel import Session
 
 from evidence_service.api.deps import CaptureActor, CurrentActor, ServicesDep
-from evidence_service.capture_metadata import Tag, TagType
-from evidence_service.db import session_scope
-from evidence_service.errors import NotFoundError
-from evidence_service.models import Evidence
-from evidence_service.tagging import add_tag, current_tags, remove_tag
+from evidence_service.capture.metadata import Tag, TagType
+from evidence_service.capture.models import Evidence
+from evidence_service.capture.tagging import add_tag, current_tags, remove_tag
+from evidence_service.core.db import session_scope
+from evidence_service.core.errors import NotFoundError
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["tags"])
 

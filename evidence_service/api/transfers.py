@@ -16,27 +16,28 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from evidence_service import policy
+from evidence_service.access.identity import Actor
+from evidence_service.access.models import Department
+from evidence_service.api import policy
 from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep
 from evidence_service.api.people import IdemKey
 from evidence_service.api.seals import HEX64, seal_png
-from evidence_service.errors import BadRequestError
-from evidence_service.evidence_list_pdf import render_evidence_list_pdf
-from evidence_service.evidence_lists import issued_list_document, pdf_document
-from evidence_service.identity import Actor
-from evidence_service.models import Department, EvidenceList, Transfer, TransferStatus
-from evidence_service.package_verdict import LIMITS
-from evidence_service.packages import stream_package
+from evidence_service.cases.evidence_lists import issued_list_document, pdf_document
+from evidence_service.cases.models import EvidenceList
+from evidence_service.core.errors import BadRequestError
+from evidence_service.render.evidence_list_pdf import render_evidence_list_pdf
 from evidence_service.services import Services
-from evidence_service.transfer_documents import (
+from evidence_service.transfer.documents import (
     list_transfers,
     receipt_document,
     seal_json,
     transfer_document,
     transfer_summary,
 )
-from evidence_service.transfer_sending import TransferRequest, create_transfer
-from evidence_service.transfers import (
+from evidence_service.transfer.models import Transfer, TransferStatus
+from evidence_service.transfer.packages import stream_package
+from evidence_service.transfer.sending import TransferRequest, create_transfer
+from evidence_service.transfer.transfers import (
     accept_transfer,
     get_transfer,
     open_transfer,
@@ -46,6 +47,7 @@ from evidence_service.transfers import (
     verify_by_digest,
     withdraw_transfer,
 )
+from evidence_service.verify.package_verdict import LIMITS
 
 router = APIRouter(prefix="/api/v1/transfers", tags=["transfers"])
 

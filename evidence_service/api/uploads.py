@@ -17,10 +17,10 @@ from evidence_service.api.deps import CaptureActor, ServicesDep
 from evidence_service.api.evidence import check_sha256_header
 from evidence_service.api.idempotency import idempotent
 from evidence_service.api.streaming import consume_body
-from evidence_service.capture_metadata import parse_capture_metadata
-from evidence_service.multipart_stream import check_filename
-from evidence_service.ports.registry import get_port
-from evidence_service.uploads import session_public
+from evidence_service.capture.metadata import parse_capture_metadata
+from evidence_service.capture.multipart_stream import check_filename
+from evidence_service.capture.ports.registry import get_port
+from evidence_service.capture.uploads import session_public
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
 

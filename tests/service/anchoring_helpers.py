@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from evidence_service.models import AnchorBatch
+from evidence_service.anchoring.models import AnchorBatch
 from evidence_service.services import Services, build_services
 from tests.fixtures.service import Api, make_settings
 

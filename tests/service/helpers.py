@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 from sqlmodel import Session, func, select
 
-from evidence_service.models import CustodyEvent, DerivedObject, Evidence
+from evidence_service.capture.models import DerivedObject, Evidence
+from evidence_service.custody.models import CustodyEvent
 from tests.fixtures.service import Api
 
 

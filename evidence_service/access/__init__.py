@@ -1,0 +1,3 @@
+"""Access: who acts (identity and tokens), department certificate authorities and seals (PKI), and
+the trust bundle.
+"""

@@ -1,0 +1,74 @@
+"""Who is calling: bearer tokens (only their SHA-256 is stored) resolved to an officer."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from evidence_service.access.models import ApiToken, Officer, Role
+from evidence_service.core.errors import InvalidTokenError
+
+TOKEN_PREFIX = "evd_"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated caller of one request."""
+
+    officer_id: str
+    department_id: str
+    role: Role
+    name: str
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(
+    session: Session,
+    officer: Officer,
+    *,
+    token_id: str,
+    now: datetime,
+    kind: str = "person",
+    label: str = "",
+    token: str | None = None,
+) -> str:
+    """Create a token for ``officer``; the clear token is returned once and never stored."""
+    token = token or new_token()
+    session.add(
+        ApiToken(
+            id=token_id,
+            token_sha256=token_digest(token),
+            officer_id=officer.id,
+            kind=kind,
+            label=label,
+            created_at=now,
+        )
+    )
+    return token
+
+
+def authenticate(session: Session, token: str) -> Actor:
+    row = session.exec(
+        select(ApiToken, Officer)
+        .join(Officer, Officer.id == ApiToken.officer_id)  # type: ignore[arg-type]
+        .where(ApiToken.token_sha256 == token_digest(token))
+    ).first()
+    if row is None:
+        raise InvalidTokenError("unknown bearer token")
+    api_token, officer = row
+    if api_token.revoked_at is not None:
+        raise InvalidTokenError("this token was revoked")
+    if not officer.active:
+        raise InvalidTokenError("this account is disabled")
+    return Actor(officer.id, officer.department_id, Role(officer.role), officer.name)

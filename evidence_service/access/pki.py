@@ -1,0 +1,347 @@
+"""The service's certificate authority work: department CAs, officer certificates, revocation,
+the trust bundle, and signing capture statements with custodial officer keys.
+
+Private keys (each department CA's, and custodial officer keys) are stored encrypted (PKCS#8,
+``EVIDENCE_KEY_PASSPHRASE``; by default a random passphrase generated once into the data dir).
+Every issue and revocation is a custody event.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from evidence_service.access.models import (
+    Department,
+    DepartmentCA,
+    DepartmentSeal,
+    Officer,
+    OfficerCertificate,
+)
+from evidence_service.core.clock import Clock, utcnow
+from evidence_service.core.config import Settings
+from evidence_service.core.db import session_scope
+from evidence_service.core.errors import BadRequestError, NotFoundError
+from evidence_service.core.secrets import generated_secret
+from evidence_service.custody.log import append_event
+from signing.certs import (
+    OfficerIdentity,
+    create_crl,
+    create_department_ca,
+    issue_officer_certificate,
+    issue_seal_certificate,
+    load_certificate,
+)
+from signing.errors import KeyFormatError
+from signing.keys import (
+    PrivateKey,
+    alg_of,
+    encrypt_private_key,
+    generate_private_key,
+    load_private_key,
+    load_public_key,
+)
+from signing.seal import SealRecord, seal_document
+from signing.statements import sign_statement
+
+PASSPHRASE_FILE = "keys.passphrase"
+CA_VALID_DAYS = 3650
+SEAL_VALID_DAYS = 1825
+
+
+def key_passphrase(settings: Settings) -> bytes:
+    """The passphrase that encrypts keys at rest: the setting, else one generated once."""
+    if settings.key_passphrase is not None:
+        return settings.key_passphrase.get_secret_value().encode()
+    return generated_secret(settings.data_dir / PASSPHRASE_FILE).encode()
+
+
+@dataclass(frozen=True)
+class TrustBundle:
+    ca_certificates: list[str]
+    crls: list[str]
+
+    def as_bytes(self) -> tuple[list[bytes], list[bytes]]:
+        return [c.encode() for c in self.ca_certificates], [c.encode() for c in self.crls]
+
+
+def certificate_public(row: OfficerCertificate) -> dict[str, Any]:
+    return {
+        "serial": row.serial,
+        "officer_id": row.officer_id,
+        "department_id": row.department_id,
+        "alg": row.alg,
+        "certificate": row.certificate,
+        "custodial": row.custodial,
+        "not_before": row.not_before,
+        "not_after": row.not_after,
+        "revoked_at": row.revoked_at,
+    }
+
+
+class Pki:
+    def __init__(self, engine: Engine, settings: Settings, clock: Clock = utcnow) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self._passphrase: bytes | None = None
+        self._keys: dict[str, PrivateKey] = {}  # decrypted custodial keys by serial
+        self._lock = threading.Lock()
+
+    @property
+    def passphrase(self) -> bytes:
+        if self._passphrase is None:
+            self._passphrase = key_passphrase(self.settings)
+        return self._passphrase
+
+    # -- department CAs -------------------------------------------------------------------------
+    def _department_ca(self, session: Session, department: Department) -> DepartmentCA:
+        ca = session.get(DepartmentCA, department.id)
+        if ca is not None:
+            return ca
+        now = self.clock()
+        key = generate_private_key("Ed25519")
+        cert = create_department_ca(
+            department_id=department.id,
+            department_name=department.name,
+            key=key,
+            now=now,
+            valid_days=CA_VALID_DAYS,
+        )
+        crl = create_crl(ca_cert_pem=cert, ca_key=key, revoked=[], now=now)
+        ca = DepartmentCA(
+            department_id=department.id,
+            certificate=cert.decode(),
+            private_key=encrypt_private_key(key, self.passphrase).decode(),
+            crl=crl.decode(),
+            created_at=now,
+        )
+        session.add(ca)
+        session.flush()
+        return ca
+
+    def _ca_key(self, ca: DepartmentCA) -> PrivateKey:
+        return load_private_key(ca.private_key.encode(), self.passphrase)
+
+    # -- officer certificates -------------------------------------------------------------------
+    def issue(
+        self,
+        officer_id: str,
+        *,
+        public_key_pem: bytes | None = None,
+        alg: Literal["Ed25519", "ES256"] = "Ed25519",
+        actor_id: str | None = None,
+    ) -> OfficerCertificate:
+        """Issue an officer certificate for ``public_key_pem`` (the officer holds the key), or
+        for a new custodial key kept here encrypted when no public key is given."""
+        private_key: PrivateKey | None = None
+        if public_key_pem is None:
+            private_key = generate_private_key(alg)
+            public_key = private_key.public_key()
+        else:
+            try:
+                public_key = load_public_key(public_key_pem)
+            except KeyFormatError as exc:
+                raise BadRequestError(f"public_key_pem: {exc}") from exc
+        with session_scope(self.engine) as session:
+            officer = session.get(Officer, officer_id)
+            if officer is None or not officer.active:
+                raise NotFoundError(f"no active officer {officer_id}")
+            department = session.get(Department, officer.department_id)
+            assert department is not None
+            ca = self._department_ca(session, department)
+            now = self.clock()
+            pem = issue_officer_certificate(
+                ca_cert_pem=ca.certificate.encode(),
+                ca_key=self._ca_key(ca),
+                identity=OfficerIdentity(
+                    officer_id=officer.id,
+                    department_id=department.id,
+                    cert_no=officer.cert_no,
+                    name=officer.name,
+                ),
+                public_key=public_key,
+                now=now,
+                valid_days=self.settings.officer_cert_days,
+            )
+            cert = load_certificate(pem)
+            row = OfficerCertificate(
+                serial=str(cert.serial_number),
+                officer_id=officer.id,
+                department_id=department.id,
+                alg=alg_of(public_key),
+                certificate=pem.decode(),
+                custodial=private_key is not None,
+                private_key=(
+                    encrypt_private_key(private_key, self.passphrase).decode()
+                    if private_key is not None
+                    else None
+                ),
+                not_before=cert.not_valid_before_utc,
+                not_after=cert.not_valid_after_utc,
+                created_at=now,
+            )
+            session.add(row)
+            append_event(
+                session,
+                action="certificate_issued",
+                at=now,
+                actor_id=actor_id,
+                department_id=department.id,
+                details={
+                    "serial": row.serial,
+                    "officer_id": officer.id,
+                    "custodial": row.custodial,
+                },
+            )
+        return row
+
+    def revoke(self, serial: str, *, actor_id: str | None = None) -> OfficerCertificate:
+        with session_scope(self.engine) as session:
+            row = session.get(OfficerCertificate, serial)
+            if row is None:
+                raise NotFoundError(f"no certificate {serial}")
+            if row.revoked_at is not None:
+                return row
+            now = self.clock().replace(microsecond=0)  # X.509 times are whole seconds
+            row.revoked_at = now
+            session.add(row)
+            session.flush()
+            ca = session.get(DepartmentCA, row.department_id)
+            assert ca is not None
+            revoked = session.exec(
+                select(OfficerCertificate).where(
+                    OfficerCertificate.department_id == row.department_id,
+                    col(OfficerCertificate.revoked_at).is_not(None),
+                )
+            ).all()
+            ca.crl = create_crl(
+                ca_cert_pem=ca.certificate.encode(),
+                ca_key=self._ca_key(ca),
+                revoked=[(int(r.serial), r.revoked_at) for r in revoked if r.revoked_at],
+                now=now,
+            ).decode()
+            session.add(ca)
+            append_event(
+                session,
+                action="certificate_revoked",
+                at=now,
+                actor_id=actor_id,
+                department_id=row.department_id,
+                details={"serial": serial, "officer_id": row.officer_id},
+            )
+        with self._lock:
+            self._keys.pop(serial, None)
+        return row
+
+    def trust_bundle(self, session: Session) -> TrustBundle:
+        cas = session.exec(select(DepartmentCA).order_by(col(DepartmentCA.department_id))).all()
+        return TrustBundle([c.certificate for c in cas], [c.crl for c in cas])
+
+    # -- department seals -----------------------------------------------------------------------
+    def _department_seal(self, session: Session, department: Department) -> DepartmentSeal:
+        seal = session.get(DepartmentSeal, department.id)
+        if seal is not None:
+            return seal
+        ca = self._department_ca(session, department)
+        now = self.clock()
+        key = generate_private_key("Ed25519")
+        cert = issue_seal_certificate(
+            ca_cert_pem=ca.certificate.encode(),
+            ca_key=self._ca_key(ca),
+            department_id=department.id,
+            department_name=department.name,
+            public_key=key.public_key(),
+            now=now,
+            seal_code=department.code,
+            valid_days=SEAL_VALID_DAYS,
+        )
+        seal = DepartmentSeal(
+            department_id=department.id,
+            seal_code=department.code,
+            certificate=cert.decode(),
+            private_key=encrypt_private_key(key, self.passphrase).decode(),
+            created_at=now,
+        )
+        session.add(seal)
+        session.flush()
+        return seal
+
+    def seal_digest(
+        self,
+        department_id: str,
+        digest_hex: str,
+        *,
+        actor_id: str,
+        session: Session | None = None,
+    ) -> SealRecord:
+        """Seal a document digest with the department's e-seal (a custody event) — in the
+        caller's write ``session`` when given, so the seal commits with what it seals."""
+        if session is None:
+            with session_scope(self.engine) as own:
+                return self.seal_digest(department_id, digest_hex, actor_id=actor_id, session=own)
+        department = session.get(Department, department_id)
+        if department is None:
+            raise NotFoundError(f"no department {department_id}")
+        seal = self._department_seal(session, department)
+        now = self.clock().replace(microsecond=0)
+        record = seal_document(
+            digest_hex,
+            key=load_private_key(seal.private_key.encode(), self.passphrase),
+            certificate_pem=seal.certificate.encode(),
+            department_id=department.id,
+            seal_code=seal.seal_code,
+            signed_at=now,
+        )
+        append_event(
+            session,
+            action="sealed",
+            at=now,
+            actor_id=actor_id,
+            department_id=department.id,
+            details={"digest": record.digest, "seal_code": record.seal_code},
+        )
+        return record
+
+    # -- signing captures -----------------------------------------------------------------------
+    def custodial_certificate(
+        self, session: Session, officer_id: str, at: datetime
+    ) -> OfficerCertificate | None:
+        """The newest unrevoked custodial certificate of the officer valid at ``at``."""
+        return session.exec(
+            select(OfficerCertificate)
+            .where(
+                OfficerCertificate.officer_id == officer_id,
+                col(OfficerCertificate.custodial).is_(True),
+                col(OfficerCertificate.revoked_at).is_(None),
+                col(OfficerCertificate.not_before) <= at,
+                col(OfficerCertificate.not_after) > at + timedelta(seconds=1),
+            )
+            .order_by(col(OfficerCertificate.not_before).desc())
+            .limit(1)
+        ).first()
+
+    def sign_capture(
+        self, statement: dict[str, Any], officer_id: str, at: datetime
+    ) -> dict[str, Any] | None:
+        """The signature block over the statement with the officer's custodial key, or None if
+        the officer has no usable custodial certificate (the statement stays unsigned)."""
+        with Session(self.engine) as session:
+            row = self.custodial_certificate(session, officer_id, at)
+        if row is None or row.private_key is None:
+            return None
+        with self._lock:
+            key = self._keys.get(row.serial)
+        if key is None:
+            key = load_private_key(row.private_key.encode(), self.passphrase)
+            with self._lock:
+                self._keys[row.serial] = key
+        signature = sign_statement(
+            statement, key=key, certificate_pem=row.certificate.encode(), signer=officer_id
+        )
+        return dict(signature.as_json())

@@ -1,0 +1,47 @@
+"""This service's trust bundle and the pins it verifies against: its chain deployment, the
+department CAs and their CRLs. One source for ``GET /api/v1/trust``, the ``trust.json`` of a
+court package, and every verification the service runs on a caller's behalf."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+
+from evidence_service.anchoring.chain_link import current_deployment
+from evidence_service.anchoring.proofs import MERKLE_HASH, PROOF_FORMAT
+from evidence_service.verify.proof_steps import Pins
+
+if TYPE_CHECKING:
+    from evidence_service.services import Services
+
+
+def trust_document(session: Session, services: Services) -> dict[str, Any]:
+    """The trust bundle: what ``GET /api/v1/trust`` serves, less how to reach this service's
+    chain (a package carries the chain id and contract; its reader brings a node)."""
+    deployment = current_deployment(session, services.settings)
+    bundle = services.pki.trust_bundle(session)
+    return {
+        "proof_format": PROOF_FORMAT,
+        "merkle_hash": MERKLE_HASH,
+        "chain_id": deployment.chain_id if deployment else None,
+        "contract": deployment.contract if deployment else None,
+        "ca_certificates": bundle.ca_certificates,
+        "crls": bundle.crls,
+    }
+
+
+def service_pins(services: Services, session: Session | None = None) -> Pins:
+    """Pins for checks the service makes itself: its own registry and trust bundle (read in
+    ``session``, or in a session of its own)."""
+    if session is None:
+        with Session(services.engine) as own:
+            return service_pins(services, own)
+    deployment = current_deployment(session, services.settings)
+    cas, crls = services.pki.trust_bundle(session).as_bytes()
+    return Pins(
+        deployment.chain_id if deployment else None,
+        frozenset({deployment.contract}) if deployment else frozenset(),
+        tuple(cas),
+        tuple(crls),
+    )

@@ -1,0 +1,436 @@
+"""Who may call what, on whose records: one table for every route, enforced before the route.
+
+Each route (method and path template) has a :class:`Rule`: the roles that may call it at all
+(else 403, whatever the ids — a refusal by role tells nothing about a record), and, for each
+record named in the path, whose it must be. A record of another department answers 404, the
+same as one that does not exist, so ids leak nothing. Records are the department's that
+created them. Parties and causes are shared registers: every department links the same
+行政相对人, and only the registering department changes one. Evidence transferred to a
+department (an accepted transfer) is readable there where a rule says ``granted``; roles in
+``oversight`` (the auditor) reach every department's records on that route. A route missing
+from the table answers 500 and fails the matrix test, so a new route cannot slip out unguarded.
+
+Queries that list records (evidence search, cases, places, transfers, graph walks) narrow
+themselves with :func:`evidence_clause` and :func:`visible_nodes`; ids inside request bodies go
+through :func:`check_evidence_visible`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from fastapi import Request
+from sqlalchemy import ColumnElement, or_, true
+from sqlmodel import Session, col, select
+
+from evidence_service.access.identity import Actor
+from evidence_service.access.models import Department, Officer, Role
+from evidence_service.capture.models import Evidence, UploadSession
+from evidence_service.cases.models import Case, Cause, EvidenceList, Party, Place
+from evidence_service.core.errors import EvidenceError, ForbiddenError, NotFoundError
+from evidence_service.transfer.models import Transfer, TransferGrant
+
+#: Officers, reviewers and penalty officers work cases: capture, tag, relate, issue lists.
+WORKERS = frozenset({Role.officer, Role.reviewer, Role.penalty})
+#: Who may read an item's record, bytes and proof (in their department, or transferred to it).
+READERS = WORKERS | {Role.court}
+#: Reviewers approve what leaves the department; a penalty department may send on to a court.
+SENDERS = frozenset({Role.reviewer, Role.penalty})
+#: Who decides on a transfer arriving at the department (an audit department may receive one
+#: to examine the items' contents, which its auditors otherwise never read).
+RECEIVERS = frozenset({Role.reviewer, Role.penalty, Role.court, Role.auditor})
+AUDITOR = frozenset({Role.auditor})
+ADMIN = frozenset({Role.admin})
+EVERYONE = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[Role] | None  # None: public, no token needed
+    oversight: frozenset[Role] = frozenset()  # roles that reach every department's records
+    granted: bool = False  # transferred evidence counts as the caller department's own
+    keeper: bool = False  # a record everyone sees is acted on only by its keeping department
+    side: Literal["sending", "receiving"] | None = None  # which end of a transfer acts on it
+
+
+PUBLIC = Rule(None)
+SIGNED_IN = Rule(EVERYONE)
+
+
+def _rules() -> dict[tuple[str, str], Rule]:
+    ev = "/api/v1/evidence/{evidence_id}"
+    case = "/api/v1/cases/{case_id}"
+    upload = "/api/v1/uploads/{upload_id}"
+    transfer = "/api/v1/transfers/{transfer_id}"
+    item_meta = Rule(READERS | AUDITOR, oversight=AUDITOR, granted=True)
+    item_bytes = Rule(READERS | AUDITOR, granted=True)  # an auditor only when transferred to
+    item_facts = Rule(WORKERS)  # later facts about an item: its own department's workers
+    case_work = Rule(WORKERS)
+    register_work = Rule(WORKERS, keeper=True)  # everyone links a party; its registrar edits
+    rules = {
+        # system and public verification
+        ("GET", "/healthz"): PUBLIC,
+        ("GET", "/api/v1/ports"): PUBLIC,
+        ("POST", "/api/v1/verify"): PUBLIC,
+        ("GET", "/api/v1/trust"): PUBLIC,
+        ("POST", "/api/v1/chain/rpc"): PUBLIC,
+        ("POST", "/api/v1/seals/verify"): PUBLIC,
+        ("POST", "/api/v1/packages/verify"): PUBLIC,
+        ("POST", "/api/v1/evidence-lists/verify"): PUBLIC,
+        ("GET", "/api/v1/departments/{department_id}/seal.png"): PUBLIC,
+        ("GET", "/api/v1/batches/{batch_id}"): SIGNED_IN,
+        # capture
+        ("POST", "/api/v1/evidence"): Rule(WORKERS),
+        ("POST", "/api/v1/evidence/prepare"): Rule(WORKERS),
+        ("POST", "/api/v1/uploads"): Rule(WORKERS),
+        ("HEAD", upload): Rule(WORKERS),
+        ("GET", upload): Rule(WORKERS),
+        ("PATCH", upload): Rule(WORKERS),
+        ("DELETE", upload): Rule(WORKERS),
+        ("POST", upload + "/complete"): Rule(WORKERS),
+        # reading evidence
+        ("GET", "/api/v1/evidence"): item_meta,
+        ("GET", ev): item_meta,
+        ("GET", ev + "/content"): item_bytes,
+        ("GET", ev + "/derived/{role}"): item_bytes,
+        ("GET", ev + "/custody"): item_meta,
+        ("GET", ev + "/proof"): item_meta,
+        ("GET", ev + "/tags"): item_meta,
+        ("GET", ev + "/relations"): item_meta,
+        ("GET", ev + "/parties"): item_meta,
+        ("GET", ev + "/retention"): item_meta,
+        ("GET", "/api/v1/custody/verify"): SIGNED_IN,  # valid or not, and counts: no records
+        # later facts about an item
+        ("POST", ev + "/tags"): item_facts,
+        ("DELETE", ev + "/tags"): item_facts,
+        ("POST", ev + "/relations"): item_facts,
+        ("DELETE", ev + "/relations"): item_facts,
+        ("POST", ev + "/parties"): item_facts,
+        ("DELETE", ev + "/parties/{party_id}"): item_facts,
+        # records management: legal holds and disposal are the admin's, on any department's
+        # items (a hold follows a court's order, whoever captured the item); never their bytes
+        ("PUT", ev + "/legal-hold"): Rule(ADMIN, oversight=ADMIN),
+        ("DELETE", ev + "/legal-hold"): Rule(ADMIN, oversight=ADMIN),
+        ("DELETE", ev): Rule(ADMIN, oversight=ADMIN),
+        # people, keys and seals
+        ("GET", "/api/v1/me"): SIGNED_IN,
+        ("GET", "/api/v1/departments"): SIGNED_IN,
+        ("POST", "/api/v1/departments"): Rule(ADMIN),
+        ("POST", "/api/v1/officers"): Rule(ADMIN),
+        ("POST", "/api/v1/officers/{officer_id}/tokens"): Rule(ADMIN, oversight=ADMIN),
+        ("POST", "/api/v1/officers/{officer_id}/certificates"): Rule(ADMIN, oversight=ADMIN),
+        ("GET", "/api/v1/officers/{officer_id}/certificates"): Rule(  # one's own, or oversight
+            EVERYONE, oversight=ADMIN | AUDITOR
+        ),
+        ("POST", "/api/v1/certificates/{serial}/revoke"): Rule(ADMIN),
+        ("POST", "/api/v1/departments/{department_id}/seals"): Rule(
+            SENDERS | ADMIN, oversight=ADMIN, keeper=True
+        ),
+        ("POST", "/api/v1/cosignatures"): Rule(SENDERS | ADMIN),
+        ("GET", "/api/v1/cosignatures/{cosignature_id}"): SIGNED_IN,
+        ("POST", "/api/v1/cosignatures/{cosignature_id}/verify"): SIGNED_IN,
+        # parties, causes, places, cases
+        ("POST", "/api/v1/parties"): case_work,
+        ("GET", "/api/v1/parties"): case_work,
+        ("GET", "/api/v1/parties/{party_id}"): case_work,
+        ("PATCH", "/api/v1/parties/{party_id}"): register_work,
+        ("DELETE", "/api/v1/parties/{party_id}"): register_work,
+        ("GET", "/api/v1/causes"): SIGNED_IN,
+        ("POST", "/api/v1/causes"): Rule(ADMIN),
+        ("PATCH", "/api/v1/causes/{code}"): Rule(ADMIN),
+        ("DELETE", "/api/v1/causes/{code}"): Rule(ADMIN),
+        ("POST", "/api/v1/places"): case_work,
+        ("GET", "/api/v1/places"): case_work,
+        ("GET", "/api/v1/places/{place_id}"): case_work,
+        ("PATCH", "/api/v1/places/{place_id}"): case_work,
+        ("DELETE", "/api/v1/places/{place_id}"): case_work,
+        ("POST", "/api/v1/cases"): case_work,
+        ("GET", "/api/v1/cases"): case_work,
+        ("GET", case): case_work,
+        ("PATCH", case): case_work,
+        ("POST", case + "/evidence"): case_work,
+        ("DELETE", case + "/evidence/{evidence_id}"): case_work,
+        ("POST", case + "/parties"): case_work,
+        ("DELETE", case + "/parties/{party_id}"): case_work,
+        ("POST", case + "/places"): case_work,
+        ("DELETE", case + "/places/{place_id}"): case_work,
+        ("GET", case + "/evidence-list.json"): case_work,
+        ("POST", case + "/evidence-lists"): case_work,
+        ("GET", case + "/evidence-lists"): case_work,
+        ("GET", case + "/evidence-list.pdf"): case_work,
+        ("GET", "/api/v1/evidence-lists/{list_id}"): Rule(WORKERS | AUDITOR, oversight=AUDITOR),
+        # the relation graph: the walk is narrowed to what the caller may see
+        ("GET", "/api/v1/graph/path"): case_work,
+        ("GET", "/api/v1/graph/{node_id}.svg"): case_work,
+        ("GET", "/api/v1/graph/{node_id}.png"): case_work,
+        ("GET", "/api/v1/graph/{node_id}/component"): case_work,
+        ("GET", "/api/v1/graph/{node_id}"): case_work,
+        # transfers (移送): the sending and receiving departments; the auditor reads records
+        ("POST", "/api/v1/transfers"): Rule(SENDERS),
+        ("GET", "/api/v1/transfers"): Rule(READERS | AUDITOR),
+        ("GET", "/api/v1/transfers/verify/{manifest_digest}"): PUBLIC,
+        ("POST", "/api/v1/transfers/verify"): PUBLIC,
+        ("GET", transfer): Rule(READERS | AUDITOR, oversight=AUDITOR),
+        ("GET", transfer + "/receipt"): Rule(READERS | AUDITOR, oversight=AUDITOR),
+        ("POST", transfer + "/open"): Rule(RECEIVERS, side="receiving"),
+        ("POST", transfer + "/accept"): Rule(RECEIVERS, side="receiving"),
+        ("POST", transfer + "/reject"): Rule(RECEIVERS, side="receiving"),
+        ("POST", transfer + "/withdraw"): Rule(SENDERS, side="sending"),
+        ("GET", transfer + "/package.zip"): Rule(SENDERS | RECEIVERS),
+    }
+    return rules
+
+
+RULES: dict[tuple[str, str], Rule] = _rules()
+#: FastAPI's own pages (API docs) are public.
+OPEN_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+def rule_for(method: str, path: str) -> Rule:
+    if path in OPEN_PATHS:
+        return PUBLIC
+    rule = RULES.get((method, path)) or (RULES.get(("GET", path)) if method == "HEAD" else None)
+    if rule is None:
+        raise PolicyGapError(f"no access rule for {method} {path}")
+    return rule
+
+
+class PolicyGapError(EvidenceError):
+    """A route nobody gave an access rule: refused until one is written (a programming error)."""
+
+    slug, title, status = "policy-gap", "Route without an access rule", 500
+
+
+# ------------------------------------------------------------------------------ records
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The departments a record belongs to (a transfer: both ends)."""
+
+    departments: frozenset[str]
+    evidence_id: str | None = None  # set for evidence, whose grants count where a rule allows
+    officer_id: str | None = None  # set for an upload: only its officer may touch it
+    keeper: str | None = None  # a record everyone sees (a party, a department): who keeps it
+    sender: str | None = None  # a transfer's two ends
+    recipient: str | None = None
+
+
+def _evidence(session: Session, evidence_id: str) -> Owner | None:
+    dept = session.exec(select(Evidence.department_id).where(Evidence.id == evidence_id)).first()
+    return Owner(frozenset({dept}), evidence_id=evidence_id) if dept else None
+
+
+def _owned_by(model: type, key: str = "id") -> Callable[[Session, str], Owner | None]:
+    def resolve(session: Session, value: str) -> Owner | None:
+        dept = session.exec(
+            select(model.department_id).where(getattr(model, key) == value)  # type: ignore[attr-defined]
+        ).first()
+        return Owner(frozenset({dept})) if dept else None
+
+    return resolve
+
+
+def _list(session: Session, list_id: str) -> Owner | None:
+    dept = session.exec(
+        select(Case.department_id)
+        .join(EvidenceList, col(EvidenceList.case_id) == col(Case.id))
+        .where(EvidenceList.id == list_id)
+    ).first()
+    return Owner(frozenset({dept})) if dept else None
+
+
+def _transfer(session: Session, transfer_id: str) -> Owner | None:
+    transfer = session.get(Transfer, transfer_id)
+    if transfer is None:
+        return None
+    return Owner(
+        frozenset({transfer.from_department_id, transfer.to_department_id}),
+        sender=transfer.from_department_id,
+        recipient=transfer.to_department_id,
+    )
+
+
+def _department(session: Session, department_id: str) -> Owner | None:
+    """Departments are public knowledge (their seals verify publicly); each keeps its own."""
+    if session.get(Department, department_id) is None:
+        return None
+    return Owner(frozenset({"*"}), keeper=department_id)
+
+
+def _upload(session: Session, upload_id: str) -> Owner | None:
+    upload = session.get(UploadSession, upload_id)
+    if upload is None:
+        return None
+    return Owner(frozenset({upload.department_id}), officer_id=upload.officer_id)
+
+
+def _shared(model: type) -> Callable[[Session, str], Owner | None]:
+    def resolve(session: Session, value: str) -> Owner | None:
+        record = session.get(model, value)
+        if record is None:
+            return None
+        return Owner(frozenset({"*"}), keeper=getattr(record, "department_id", None))
+
+    return resolve
+
+
+def _officer(session: Session, officer_id: str) -> Owner | None:
+    """An officer's own records (certificates, tokens): theirs alone, or oversight's."""
+    officer = session.get(Officer, officer_id)
+    if officer is None:
+        return None
+    return Owner(frozenset({officer.department_id}), officer_id=officer.id)
+
+
+def _node(session: Session, node_id: str) -> Owner | None:
+    """A graph node: its department's; a cause or a party (shared registers) is everyone's."""
+    for shared in (_shared(Cause), _shared(Party)):
+        owner = shared(session, node_id)
+        if owner is not None:
+            return owner
+    for resolve in (_evidence, _owned_by(Case), _owned_by(Place)):
+        owner = resolve(session, node_id)
+        if owner is not None:
+            return owner
+    return _owned_by(Officer)(session, node_id)
+
+
+#: Path parameters that name a department's record, and how to find whose it is.
+RESOLVERS: dict[str, Callable[[Session, str], Owner | None]] = {
+    "evidence_id": _evidence,
+    "case_id": _owned_by(Case),
+    "party_id": _shared(Party),  # one register for the province; changed by its registrar
+    "place_id": _owned_by(Place),
+    "list_id": _list,
+    "transfer_id": _transfer,
+    "upload_id": _upload,
+    "officer_id": _officer,
+    "node_id": _node,
+    "department_id": _department,
+}
+
+
+def _granted(session: Session, department_id: str, evidence_id: str) -> bool:
+    return session.get(TransferGrant, (department_id, evidence_id)) is not None
+
+
+def _visible(session: Session, actor: Actor, rule: Rule, owner: Owner) -> bool:
+    if actor.role in rule.oversight:
+        return True
+    if owner.officer_id is not None:
+        return owner.officer_id == actor.officer_id
+    if "*" in owner.departments:
+        return True
+    if actor.department_id in owner.departments:
+        return True
+    return bool(
+        rule.granted
+        and owner.evidence_id is not None
+        and _granted(session, actor.department_id, owner.evidence_id)
+    )
+
+
+def _refusal(actor: Actor, rule: Rule, owner: Owner, what: str) -> str | None:
+    """Why a caller who may see the record may still not act on it, or None."""
+    if actor.role in rule.oversight:
+        return None
+    if rule.keeper and owner.keeper not in (None, actor.department_id):
+        return f"only the department keeping {what} acts on it, not a {actor.role} of another"
+    if rule.side and owner.sender is not None:
+        end = owner.sender if rule.side == "sending" else owner.recipient
+        if actor.department_id != end:
+            yours = "received" if rule.side == "sending" else "sent"
+            return f"only the {rule.side} department acts on {what} here; yours {yours} it"
+    return None
+
+
+@dataclass
+class Decision:
+    rule: Rule
+    actor: Actor | None
+    checked: list[str] = field(default_factory=list)  # the path parameters resolved
+
+
+def decide(
+    session: Session,
+    actor: Actor | None,
+    method: str,
+    path: str,
+    path_params: dict[str, str],
+) -> Decision:
+    """Allow, or raise 403 (the role may never call this) or 404 (a named record is not the
+    caller's to see). ``actor`` is None for a caller without a token (public routes only)."""
+    rule = rule_for(method, path)
+    if rule.roles is None:
+        return Decision(rule, actor)
+    if actor is None:
+        raise AssertionError("signed-in routes resolve the actor first")
+    if actor.role not in rule.roles:
+        raise ForbiddenError(
+            f"role {actor.role} may not call {method} {path} "
+            f"(allowed: {', '.join(sorted(rule.roles))})"
+        )
+    decision = Decision(rule, actor)
+    for name, value in path_params.items():
+        resolve = RESOLVERS.get(name)
+        if resolve is None:
+            continue
+        owner = resolve(session, value)
+        if owner is None or not _visible(session, actor, rule, owner):
+            raise NotFoundError(f"no {name.removesuffix('_id')} {value}")
+        refusal = _refusal(actor, rule, owner, f"{name.removesuffix('_id')} {value}")
+        if refusal:  # the caller knows the record exists, so saying so leaks nothing
+            raise ForbiddenError(refusal)
+        decision.checked.append(name)
+    return decision
+
+
+def route_template(request: Request) -> str:
+    route = request.scope.get("route")
+    return str(getattr(route, "path", request.url.path))
+
+
+# ------------------------------------------------------------------------------ queries
+
+
+def sees_everything(actor: Actor, rule: Rule | None = None) -> bool:
+    return actor.role in (rule.oversight if rule else AUDITOR)
+
+
+def evidence_clause(actor: Actor, *, oversight: bool = True) -> ColumnElement[bool]:
+    """SQL: the evidence the caller may list — its department's and what was transferred to
+    it; everything for an auditor (``oversight``)."""
+    if oversight and actor.role in AUDITOR:
+        return true()
+    granted = select(TransferGrant.evidence_id).where(
+        TransferGrant.department_id == actor.department_id
+    )
+    return or_(
+        col(Evidence.department_id) == actor.department_id,
+        col(Evidence.id).in_(granted),
+    )
+
+
+def check_evidence_visible(session: Session, actor: Actor, evidence_ids: Iterable[str]) -> None:
+    """Evidence named in a request body: 404 for any the caller's department may not see."""
+    for evidence_id in evidence_ids:
+        owner = _evidence(session, evidence_id)
+        if owner is None or not (
+            actor.department_id in owner.departments
+            or _granted(session, actor.department_id, evidence_id)
+        ):
+            raise NotFoundError(f"no evidence {evidence_id}")
+
+
+def visible_nodes(session: Session, actor: Actor, node_ids: Iterable[str]) -> set[str]:
+    """The graph nodes among ``node_ids`` the caller may see (walk results are narrowed)."""
+    rule = Rule(READERS, granted=True)
+    out = set()
+    for node_id in node_ids:
+        owner = _node(session, node_id)
+        if owner is not None and _visible(session, actor, rule, owner):
+            out.add(node_id)
+    return out

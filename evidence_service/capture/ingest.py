@@ -1,0 +1,558 @@
+"""Intake: stream bytes into an unlocked object, record the evidence, then finalize.
+
+Order of effects, chosen so a crash at any point leaves neither a row without an object nor an
+object without a row once the reaper has run:
+
+0. a ``PendingIntake`` row names the key the bytes are about to take;
+1. the bytes stream to ``evidence/YYYY/MM/<id>`` (size, SHA-256 and SM3 computed in the same
+   pass, the port inspecting the same chunks). The object is unlocked and no API reaches it yet;
+   any failure discards the partial object. (Resumable uploads assemble under ``tmp/<session>``
+   instead and are promoted in step 3.)
+2. one transaction writes the ``Evidence`` row, its derived files and the first custody event
+   ``captured``, and deletes the intake row — or does nothing;
+3. finalize: set COMPLIANCE retention on the object and its derived files, mark the row
+   finalized. A crash here is finished by the reaper on the next start.
+
+Writing straight to the final key, not to a temp key promoted afterwards, spares S3 a server-side
+copy of every file; the intake row gives the reaper what the temp prefix would have.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlmodel import Session, col, select
+
+from evidence_service.access.identity import Actor
+from evidence_service.anchoring.batches import statement_leaf
+from evidence_service.capture.edges import capture_edges
+from evidence_service.capture.metadata import CaptureMetadata
+from evidence_service.capture.models import (
+    DerivedObject,
+    Evidence,
+    IdempotencyRecord,
+    PendingIntake,
+    PreparedCapture,
+)
+from evidence_service.capture.ports.base import Extraction, Inspection
+from evidence_service.capture.ports.registry import get_port
+from evidence_service.capture.tagging import capture_tags
+from evidence_service.capture.views import evidence_body, evidence_public
+from evidence_service.core.clock import Clock, rfc3339, utcnow
+from evidence_service.core.config import Settings
+from evidence_service.core.db import session_scope
+from evidence_service.core.errors import (
+    HashMismatchError,
+    IdempotencyConflictError,
+    OversizeError,
+    PreparedCaptureError,
+    StatementMismatchError,
+    StoreUnavailableError,
+)
+from evidence_service.core.ids import new_id
+from evidence_service.custody.log import CustodyAction, append_event
+from evidence_service.verify.statement import CaptureStatement
+from signing.jcs import canonicalize
+from storage.base import ObjectStore, PutResult
+from storage.errors import SizeLimitError, StorageError
+
+log = logging.getLogger(__name__)
+
+COALESCE_BYTES = 1024 * 1024
+TEMP_PREFIX = "tmp/"
+#: Every role a port may derive; the reaper removes ``<key>.<role>`` for an abandoned intake.
+DERIVED_ROLES = ("thumbnail", "rendering", "document")
+
+
+def final_key(evidence_id: str, received_at: datetime) -> str:
+    return f"evidence/{received_at:%Y/%m}/{evidence_id}"
+
+
+def coalesce(chunks: Iterable[bytes], size: int = COALESCE_BYTES) -> Iterator[bytes]:
+    """Regroup small network chunks into ~``size`` blocks (fewer hashing and I/O calls)."""
+    buffer = bytearray()
+    for chunk in chunks:
+        if not buffer and len(chunk) >= size:
+            yield chunk
+            continue
+        buffer += chunk
+        if len(buffer) >= size:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:
+        yield bytes(buffer)
+
+
+def inspected(chunks: Iterable[bytes], inspection: Inspection) -> Iterator[bytes]:
+    for chunk in chunks:
+        inspection.feed(chunk)
+        yield chunk
+
+
+@dataclass(frozen=True)
+class Received:
+    """Bytes that are safely stored, unlocked, with everything learned while they streamed."""
+
+    key: str  # the final object key
+    put: PutResult
+    extraction: Extraction
+    temp_key: str | None = None  # set when the bytes still sit elsewhere (resumable uploads)
+
+    def keys_written(self) -> list[str]:
+        return [self.temp_key or self.key]
+
+
+@dataclass(frozen=True)
+class ChunkChain:
+    count: int
+    head: str
+
+
+@dataclass(frozen=True)
+class Capture:
+    """Everything known about one capture before its row is written."""
+
+    evidence_id: str
+    actor: Actor
+    port_id: str
+    metadata: CaptureMetadata
+    filename: str | None
+    received: Received
+    upload_session_id: str | None = None
+    chunk_chain: ChunkChain | None = None
+
+
+def idempotency_record(
+    actor: Actor,
+    key: str,
+    route: str,
+    fingerprint: str,
+    status: int,
+    body: dict[str, Any],
+    at: datetime,
+) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        actor_id=actor.officer_id,
+        key=key,
+        route=route,
+        fingerprint=fingerprint,
+        status_code=status,
+        response=body,
+        created_at=at,
+    )
+
+
+def request_fingerprint(route: str, **parts: Any) -> str:
+    return hashlib.sha256(canonicalize({"route": route, **parts})).hexdigest()
+
+
+@dataclass(frozen=True)
+class SignedCapture:
+    """A prepared statement and the officer's verified signature over it (client-held key)."""
+
+    evidence_id: str
+    received_at: datetime
+    statement: dict[str, Any]
+    signature: dict[str, Any]
+
+
+#: Signs a capture statement for an officer at a time: the PROOF_FORMAT.md signature block, or
+#: None when the officer has no signing key here (the statement stays unsigned).
+StatementSigner = Callable[[dict[str, Any], str, datetime], dict[str, Any] | None]
+
+
+class Ingestor:
+    """Turns a stream of bytes plus capture metadata into a finalized evidence item."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        store: ObjectStore,
+        settings: Settings,
+        clock: Clock = utcnow,
+        signer: StatementSigner | None = None,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.signer = signer
+
+    # -- step 1 ---------------------------------------------------------------------------------
+    def size_limit(self, port_id: str) -> int:
+        port = get_port(port_id)
+        limit = self.settings.max_upload_bytes
+        return min(limit, port.max_size) if port.max_size else limit
+
+    def begin_intake(self, evidence_id: str) -> str:
+        """Record the key an upload is about to take (step 0); returns that key."""
+        started = self.clock()
+        key = final_key(evidence_id, started)
+        with session_scope(self.engine) as session:
+            session.add(PendingIntake(id=evidence_id, object_key=key, started_at=started))
+        return key
+
+    def receive(self, evidence_id: str, port_id: str, chunks: Iterable[bytes]) -> Received:
+        """Stream into the final key while the port inspects; nothing is left on failure."""
+        port = get_port(port_id)
+        inspection = port.inspect()
+        limit = self.size_limit(port_id)
+        key = self.begin_intake(evidence_id)
+        try:
+            put = self.store.put(key, inspected(coalesce(chunks), inspection), max_size=limit)
+            extraction = inspection.finish()
+        except SizeLimitError as exc:
+            self.abandon(evidence_id, key)
+            raise OversizeError(
+                f"the file exceeds the {port_id} limit of {limit} bytes", limit=limit
+            ) from exc
+        except StorageError as exc:
+            self.abandon(evidence_id, key)
+            raise StoreUnavailableError(f"could not store the upload: {exc}") from exc
+        except BaseException:
+            self.abandon(evidence_id, key)
+            raise
+        return Received(key, put, extraction)
+
+    def abandon(self, evidence_id: str, *keys: str) -> None:
+        """Remove what a failed intake wrote (best effort: the reaper finishes the job)."""
+        if self.discard_quietly(*keys):
+            try:
+                with session_scope(self.engine) as session:
+                    session.execute(
+                        delete(PendingIntake).where(col(PendingIntake.id) == evidence_id)
+                    )
+            except SQLAlchemyError:
+                log.warning("could not drop intake %s; the reaper will", evidence_id)
+
+    def discard_quietly(self, *keys: str) -> bool:
+        """Discard unlocked objects; False if any could not be (the reaper retries)."""
+        done = True
+        for key in keys:
+            try:
+                self.store.discard(key)
+            except StorageError:
+                log.warning("could not discard object %s; the reaper will", key)
+                done = False
+        return done
+
+    # -- steps 2 and 3 --------------------------------------------------------------------------
+    def record(
+        self,
+        *,
+        evidence_id: str,
+        actor: Actor,
+        port_id: str,
+        metadata: CaptureMetadata,
+        filename: str | None,
+        received: Received,
+        declared_sha256: str | None,
+        idempotency_key: str | None,
+        route: str,
+        upload_session_id: str | None = None,
+        chunk_chain: ChunkChain | None = None,
+        signed: SignedCapture | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """Record and finalize; returns (HTTP status, public body). Discards objects on error.
+
+        With ``signed`` the statement built from the received bytes must equal the prepared,
+        signed one (else StatementMismatchError and nothing is kept)."""
+        written = received.keys_written()
+        try:
+            if declared_sha256 and declared_sha256.lower() != received.put.sha256:
+                raise HashMismatchError(
+                    "the bytes received do not match the declared SHA-256",
+                    declared=declared_sha256.lower(),
+                    received=received.put.sha256,
+                )
+            fingerprint = request_fingerprint(
+                route,
+                port=port_id,
+                metadata=metadata.as_json(),
+                filename=filename,
+                sha256=received.put.sha256,
+                size=received.put.size,
+            )
+            if idempotency_key:
+                replay = self.replay(actor, idempotency_key, route, fingerprint)
+                if replay is not None:
+                    self.abandon(evidence_id, *written)
+                    return replay[0], evidence_body(self.engine, replay[1]["id"])
+            derived_rows = []
+            for derived in received.extraction.derived:
+                key = f"{received.key}.{derived.role}"
+                put = self.store.put(key, [derived.data])
+                written.append(key)
+                derived_rows.append(
+                    DerivedObject(
+                        id=new_id(),
+                        evidence_id=evidence_id,
+                        role=derived.role,
+                        media_type=derived.media_type,
+                        size=put.size,
+                        sha256=put.sha256,
+                        object_key=key,
+                    )
+                )
+            capture = Capture(
+                evidence_id,
+                actor,
+                port_id,
+                metadata,
+                filename,
+                received,
+                upload_session_id,
+                chunk_chain,
+            )
+            received_at = signed.received_at if signed else self.clock()
+            evidence = evidence_row(capture, received_at)
+            if signed is not None:
+                if evidence.statement != signed.statement:
+                    differing = sorted(
+                        k for k, v in signed.statement.items() if evidence.statement.get(k) != v
+                    )
+                    raise StatementMismatchError(
+                        "the file and metadata do not give the statement that was signed",
+                        fields=differing,
+                    )
+                evidence.signature = signed.signature
+            elif self.signer is not None:
+                evidence.signature = self.signer(evidence.statement, actor.officer_id, received_at)
+            body = evidence_public(evidence, derived_rows)
+            try:
+                with session_scope(self.engine) as session:
+                    session.add(evidence)
+                    session.flush()
+                    session.add_all(derived_rows)
+                    session.add_all(capture_tags(evidence, received_at))
+                    session.add_all(capture_edges(session, evidence, received_at))
+                    session.execute(
+                        delete(PendingIntake).where(col(PendingIntake.id) == evidence_id)
+                    )
+                    if signed is not None:
+                        used = session.execute(
+                            delete(PreparedCapture).where(col(PreparedCapture.id) == evidence_id)
+                        )
+                        if used.rowcount != 1:  # type: ignore[attr-defined]
+                            raise PreparedCaptureError("the prepared capture was already used")
+                    session.add(statement_leaf(evidence, received_at))
+                    append_event(
+                        session,
+                        action=CustodyAction.captured,
+                        at=received_at,
+                        evidence_id=evidence_id,
+                        actor_id=actor.officer_id,
+                        department_id=actor.department_id,
+                        details=self._captured_details(evidence, chunk_chain),
+                    )
+                    if idempotency_key:
+                        session.add(
+                            idempotency_record(
+                                actor, idempotency_key, route, fingerprint, 201, body, received_at
+                            )
+                        )
+            except IntegrityError:
+                # A concurrent request with the same Idempotency-Key won the race.
+                replay = self.replay(actor, idempotency_key or "", route, fingerprint)
+                if replay is None:
+                    raise
+                self.abandon(evidence_id, *written)
+                return replay[0], evidence_body(self.engine, replay[1]["id"])
+        except StorageError as exc:
+            self.abandon(evidence_id, *written)
+            raise StoreUnavailableError(f"could not store derived files: {exc}") from exc
+        except BaseException:
+            self.abandon(evidence_id, *written)
+            raise
+        try:
+            self.finalize(evidence_id, known=(evidence, derived_rows))
+            body["finalized"] = True
+        except StorageError:
+            log.exception("finalize of %s failed; the reaper will finish it", evidence_id)
+        return 201, body
+
+    @staticmethod
+    def _captured_details(evidence: Evidence, chain: ChunkChain | None) -> dict[str, Any]:
+        details: dict[str, Any] = {
+            "port": evidence.port,
+            "sha256": evidence.sha256,
+            "sm3": evidence.sm3,
+            "size": evidence.size,
+            "statement_sha256": evidence.statement_sha256,
+        }
+        if evidence.signature is not None:
+            details["signature"] = {
+                "alg": evidence.signature["alg"],
+                "sha256": hashlib.sha256(evidence.signature["value"].encode()).hexdigest(),
+            }
+        if chain is not None:
+            details["chunk_chain"] = {"count": chain.count, "head": chain.head}
+        return details
+
+    def replay(
+        self, actor: Actor, key: str, route: str, fingerprint: str
+    ) -> tuple[int, dict[str, Any]] | None:
+        """The stored answer for a repeated Idempotency-Key, a conflict, or None if unseen."""
+        with Session(self.engine) as session:
+            record = session.exec(
+                select(IdempotencyRecord).where(
+                    IdempotencyRecord.actor_id == actor.officer_id, IdempotencyRecord.key == key
+                )
+            ).first()
+        if record is None:
+            return None
+        if record.route != route or record.fingerprint != fingerprint:
+            raise IdempotencyConflictError(
+                "this Idempotency-Key was used for a different request", idempotency_key=key
+            )
+        return record.status_code, record.response
+
+    def remember(
+        self,
+        actor: Actor,
+        key: str,
+        route: str,
+        fingerprint: str,
+        status: int,
+        body: dict[str, Any],
+    ) -> None:
+        """Store the answer to an idempotent request (a concurrent twin's answer wins)."""
+        try:
+            with session_scope(self.engine) as session:
+                session.add(
+                    idempotency_record(actor, key, route, fingerprint, status, body, self.clock())
+                )
+        except IntegrityError:
+            self.replay(actor, key, route, fingerprint)
+
+    def finalize(
+        self,
+        evidence_id: str,
+        *,
+        known: tuple[Evidence, list[DerivedObject]] | None = None,
+    ) -> None:
+        """Promote a resumable upload's object to its key, put COMPLIANCE retention for the
+        item's category (``Settings.retention_years``) on it and its derived files, and mark the
+        row finalized with that ``retention_until`` in one update.
+
+        Idempotent, so the reaper can finish what a crash interrupted.
+
+        ``known`` passes the rows the caller just wrote, saving a read on the hot path.
+        """
+        if known is None:
+            with Session(self.engine) as session:
+                evidence_row = session.get(Evidence, evidence_id)
+                if evidence_row is None or evidence_row.finalized:
+                    return
+                derived = list(
+                    session.exec(
+                        select(DerivedObject).where(DerivedObject.evidence_id == evidence_id)
+                    ).all()
+                )
+            known = (evidence_row, derived)
+        evidence, derived = known
+        until = self.settings.retention_until(evidence.port, evidence.received_at)
+        recorded = until
+        if evidence.temp_key is not None:
+            self.store.promote(evidence.temp_key, evidence.object_key)
+        for key in [evidence.object_key] + [d.object_key for d in derived]:
+            try:
+                self.store.set_retention(key, until)
+            except StorageError:
+                # A rerun after the policy was shortened: the store keeps the longer date
+                # (retention is never shortened), and the row records that longer date.
+                current = self.store.stat(key).retain_until
+                if current is None or current < until:
+                    raise
+                recorded = max(recorded, current)
+        with session_scope(self.engine) as session:
+            session.execute(
+                update(Evidence)
+                .where(col(Evidence.id) == evidence_id)
+                .values(finalized=True, temp_key=None, retention_until=recorded)
+            )
+
+
+def capture_statement(
+    evidence_id: str,
+    actor: Actor,
+    port_id: str,
+    metadata: CaptureMetadata,
+    *,
+    sha256: str,
+    sm3: str,
+    size: int,
+    media_type: str,
+    received_at: datetime,
+) -> CaptureStatement:
+    """The statement of a capture: what the officer signs and what becomes the Merkle leaf."""
+    return CaptureStatement(
+        evidence_id=evidence_id,
+        port=port_id,
+        sha256=sha256,
+        sm3=sm3,
+        size=size,
+        media_type=media_type,
+        captured_at=rfc3339(metadata.captured_at or received_at),
+        received_at=rfc3339(received_at),
+        officer_id=actor.officer_id,
+        department_id=actor.department_id,
+        metadata_sha256=metadata.sha256(),
+    )
+
+
+def evidence_row(capture: Capture, received_at: datetime) -> Evidence:
+    """The row (with its capture statement) for bytes received and checked."""
+    evidence_id, actor, port_id = capture.evidence_id, capture.actor, capture.port_id
+    metadata, received, chunk_chain = capture.metadata, capture.received, capture.chunk_chain
+    captured_at = metadata.captured_at or received_at
+    statement = capture_statement(
+        evidence_id,
+        actor,
+        port_id,
+        metadata,
+        sha256=received.put.sha256,
+        sm3=received.put.sm3,
+        size=received.put.size,
+        media_type=received.extraction.media_type,
+        received_at=received_at,
+    )
+    location = metadata.location
+    return Evidence(
+        id=evidence_id,
+        port=port_id,
+        title=metadata.title,
+        description=metadata.description,
+        captured_at=captured_at,
+        received_at=received_at,
+        officer_id=actor.officer_id,
+        department_id=actor.department_id,
+        original_filename=capture.filename,
+        location_lat=location.lat if location else None,
+        location_lon=location.lon if location else None,
+        location_address=location.address if location else None,
+        tags=[t.model_dump(mode="json") for t in metadata.tags],
+        capture_metadata=metadata.as_json(),
+        metadata_sha256=metadata.sha256(),
+        media_type=received.extraction.media_type,
+        size=received.put.size,
+        sha256=received.put.sha256,
+        sm3=received.put.sm3,
+        extracted=received.extraction.fields,
+        statement=statement.as_json(),
+        statement_sha256=statement.sha256_hex(),
+        object_key=received.key,
+        temp_key=received.temp_key,
+        finalized=False,
+        upload_session_id=capture.upload_session_id,
+        chunk_chain_head=chunk_chain.head if chunk_chain else None,
+        chunk_count=chunk_chain.count if chunk_chain else None,
+    )

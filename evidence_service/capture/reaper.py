@@ -1,0 +1,98 @@
+"""Crash recovery: finish what was committed, remove what never was.
+
+Runs at start-up and periodically. After it, every ``Evidence`` row has its final object under
+retention; no intake older than the limit that never got its row has objects left; and no temp
+object (resumable uploads) older than the limit remains without a row or session that needs it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from evidence_service.capture.client_signing import purge_expired
+from evidence_service.capture.ingest import DERIVED_ROLES, TEMP_PREFIX, Ingestor
+from evidence_service.capture.models import Evidence, PendingIntake, UploadSession, UploadStatus
+from evidence_service.core.db import session_scope
+from storage.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReapReport:
+    finalized: int
+    discarded: int
+    expired_sessions: int
+    abandoned_intakes: int = 0
+    expired_prepared: int = 0
+
+
+def reap(ingestor: Ingestor, *, temp_ttl: timedelta) -> ReapReport:
+    now = ingestor.clock()
+    abandoned = 0
+    with Session(ingestor.engine) as session:
+        stale_intakes = session.exec(
+            select(PendingIntake).where(col(PendingIntake.started_at) < now - temp_ttl)
+        ).all()
+    for intake in stale_intakes:
+        keys = [intake.object_key] + [f"{intake.object_key}.{r}" for r in DERIVED_ROLES]
+        if ingestor.discard_quietly(*keys):
+            with session_scope(ingestor.engine) as session:
+                session.execute(delete(PendingIntake).where(col(PendingIntake.id) == intake.id))
+            abandoned += 1
+
+    finalized = 0
+    with Session(ingestor.engine) as session:
+        pending = session.exec(select(Evidence.id).where(col(Evidence.finalized).is_(False))).all()
+    for evidence_id in pending:
+        try:
+            ingestor.finalize(evidence_id)
+            finalized += 1
+        except StorageError:
+            log.exception("could not finalize %s yet", evidence_id)
+
+    expired = 0
+    with Session(ingestor.engine) as session:
+        stale = session.exec(
+            select(UploadSession).where(
+                UploadSession.status == UploadStatus.open, col(UploadSession.expires_at) < now
+            )
+        ).all()
+    for upload in stale:
+        try:
+            ingestor.store.abort_multipart(upload.temp_key, upload.store_upload_id)
+        except StorageError:
+            log.warning("could not abort multipart of expired upload %s", upload.id)
+        with session_scope(ingestor.engine) as session:
+            row = session.get(UploadSession, upload.id)
+            if row is not None and row.status == UploadStatus.open:
+                row.status = UploadStatus.expired
+                row.updated_at = now
+                session.add(row)
+                expired += 1
+
+    with Session(ingestor.engine) as session:
+        needed = set(
+            session.exec(select(Evidence.temp_key).where(col(Evidence.temp_key).is_not(None))).all()
+        )
+        needed |= set(
+            session.exec(
+                select(UploadSession.temp_key).where(UploadSession.status == UploadStatus.open)
+            ).all()
+        )
+    discarded = 0
+    for key, modified in list(ingestor.store.list_keys(TEMP_PREFIX)):
+        if key in needed or now - modified < temp_ttl:
+            continue
+        try:
+            ingestor.store.discard(key)
+            discarded += 1
+        except StorageError:
+            log.warning("could not discard orphan temp object %s", key)
+    prepared = purge_expired(ingestor.engine, now)
+    return ReapReport(finalized, discarded, expired, abandoned, prepared)

@@ -1,0 +1,383 @@
+"""Resumable uploads: declare, append chunks at an offset, complete.
+
+Each PATCH is one part of a store multipart upload (S3 multipart on MinIO, an append-only staging
+file on local disk). Every chunk's SHA-256 is chained as it arrives —
+``h_i = SHA-256(h_{i-1} ‖ sha256(chunk_i))`` with ``h_0`` = 32 zero bytes — and recorded with the
+new offset in one transaction, so a dropped connection keeps every chunk received so far and the
+client resumes at ``HEAD``'s ``Upload-Offset``.
+
+Whole-file SHA-256, SM3 and the port's inspection run over the chunks as they arrive, in this
+process. If that state is lost (a restart, another replica took a chunk, a chunk failed midway),
+completion reads the assembled object once more to compute them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from evidence_service.access.identity import Actor
+from evidence_service.capture.ingest import (
+    TEMP_PREFIX,
+    ChunkChain,
+    Ingestor,
+    Received,
+    coalesce,
+    new_id,
+)
+from evidence_service.capture.metadata import CaptureMetadata
+from evidence_service.capture.models import UploadChunk, UploadSession, UploadStatus
+from evidence_service.capture.ports.base import Extraction, Inspection
+from evidence_service.capture.ports.registry import get_port
+from evidence_service.capture.views import evidence_body
+from evidence_service.core.clock import rfc3339
+from evidence_service.core.db import session_scope
+from evidence_service.core.errors import (
+    HashMismatchError,
+    NotFoundError,
+    OversizeError,
+    StoreUnavailableError,
+    TruncatedUploadError,
+    UploadOffsetConflictError,
+    UploadStateError,
+)
+from evidence_service.custody.log import CustodyAction, append_event
+from storage.base import PartResult, PutResult
+from storage.errors import StorageError
+
+CHAIN_GENESIS = "00" * 32
+
+
+def chain_step(prev_hex: str, chunk_sha256_hex: str) -> str:
+    return hashlib.sha256(bytes.fromhex(prev_hex) + bytes.fromhex(chunk_sha256_hex)).hexdigest()
+
+
+@dataclass
+class _LiveState:
+    """In-process digests and inspection of the bytes received so far."""
+
+    offset: int
+    sha256: Any = field(default_factory=hashlib.sha256)
+    sm3: Any = field(default_factory=lambda: hashlib.new("sm3"))
+    inspection: Inspection | None = None
+
+
+class UploadManager:
+    def __init__(self, ingestor: Ingestor) -> None:
+        self.ingestor = ingestor
+        self._live: dict[str, _LiveState] = {}
+        self._busy: set[str] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> Any:
+        return self.ingestor.store
+
+    # -- create ---------------------------------------------------------------------------------
+    def create(
+        self,
+        actor: Actor,
+        port_id: str,
+        metadata: CaptureMetadata,
+        *,
+        filename: str | None,
+        total_size: int | None,
+        sha256: str | None,
+    ) -> UploadSession:
+        port = get_port(port_id)
+        limit = self.ingestor.size_limit(port_id)
+        if total_size is not None and total_size > limit:
+            raise OversizeError(f"declared size exceeds the {port_id} limit of {limit} bytes")
+        session_id = new_id()
+        temp_key = TEMP_PREFIX + session_id
+        try:
+            upload_id = self.store.create_multipart(temp_key)
+        except StorageError as exc:
+            raise StoreUnavailableError(f"could not start the upload: {exc}") from exc
+        now = self.ingestor.clock()
+        upload = UploadSession(
+            id=session_id,
+            port=port_id,
+            capture_metadata=metadata.as_json(),
+            filename=filename,
+            officer_id=actor.officer_id,
+            department_id=actor.department_id,
+            declared_size=total_size,
+            declared_sha256=sha256.lower() if sha256 else None,
+            chain_head=CHAIN_GENESIS,
+            temp_key=temp_key,
+            store_upload_id=upload_id,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + timedelta(hours=self.ingestor.settings.upload_session_ttl_hours),
+        )
+        with session_scope(self.ingestor.engine) as session:
+            session.add(upload)
+        with self._lock:
+            self._live[session_id] = _LiveState(0, inspection=port.inspect())
+        return upload
+
+    def get(self, actor: Actor, session_id: str) -> UploadSession:
+        with Session(self.ingestor.engine) as session:
+            upload = session.get(UploadSession, session_id)
+        if upload is None or upload.officer_id != actor.officer_id:
+            raise NotFoundError(f"no upload session {session_id}")
+        return upload
+
+    # -- append ---------------------------------------------------------------------------------
+    def append(
+        self,
+        actor: Actor,
+        session_id: str,
+        offset: int,
+        chunks: Iterable[bytes],
+        *,
+        chunk_sha256: str | None = None,
+    ) -> UploadSession:
+        upload = self.get(actor, session_id)
+        self._require_open(upload)
+        if upload.tail_received:
+            raise UploadStateError(
+                "a final short chunk was already received; complete the upload",
+                offset=upload.offset,
+            )
+        if offset != upload.offset:
+            raise UploadOffsetConflictError(
+                f"Upload-Offset {offset} does not match the {upload.offset} bytes received",
+                offset=upload.offset,
+            )
+        with self._lock:
+            if session_id in self._busy:
+                raise UploadOffsetConflictError(
+                    "another chunk for this upload is still arriving", offset=upload.offset
+                )
+            self._busy.add(session_id)
+            live = self._live.get(session_id)
+            if live is not None and live.offset != offset:
+                live = None
+            self._live.pop(session_id, None)  # restored only if this chunk succeeds
+        try:
+            return self._append_locked(upload, chunks, chunk_sha256, live)
+        finally:
+            with self._lock:
+                self._busy.discard(session_id)
+
+    def _append_locked(
+        self,
+        upload: UploadSession,
+        chunks: Iterable[bytes],
+        chunk_sha256: str | None,
+        live: _LiveState | None,
+    ) -> UploadSession:
+        limit = self.ingestor.size_limit(upload.port)
+        if upload.declared_size is not None:
+            limit = min(limit, upload.declared_size)
+        part_number = upload.chunk_count + 1
+
+        def guarded() -> Iterator[bytes]:
+            seen = upload.offset
+            for chunk in coalesce(chunks):
+                seen += len(chunk)
+                if seen > limit:
+                    raise OversizeError(f"the upload exceeds its limit of {limit} bytes")
+                if live is not None:
+                    live.sha256.update(chunk)
+                    live.sm3.update(chunk)
+                    if live.inspection is not None:
+                        live.inspection.feed(chunk)
+                yield chunk
+
+        try:
+            part: PartResult = self.store.put_part(
+                upload.temp_key, upload.store_upload_id, part_number, guarded()
+            )
+        except StorageError as exc:
+            raise StoreUnavailableError(f"could not store the chunk: {exc}") from exc
+        if part.size == 0:
+            raise TruncatedUploadError("the chunk was empty", offset=upload.offset)
+        if chunk_sha256 and chunk_sha256.lower() != part.sha256:
+            raise HashMismatchError(
+                "the chunk does not match its declared SHA-256; send it again",
+                declared=chunk_sha256.lower(),
+                received=part.sha256,
+                offset=upload.offset,
+            )
+        now = self.ingestor.clock()
+        chain_hash = chain_step(upload.chain_head, part.sha256)
+        with session_scope(self.ingestor.engine) as session:
+            row = session.get(UploadSession, upload.id, with_for_update=True)
+            assert row is not None
+            if row.offset != upload.offset or row.status != UploadStatus.open:
+                raise UploadOffsetConflictError("the upload moved on meanwhile", offset=row.offset)
+            session.add(
+                UploadChunk(
+                    session_id=row.id,
+                    part_number=part_number,
+                    offset=row.offset,
+                    size=part.size,
+                    sha256=part.sha256,
+                    etag=part.etag,
+                    chain_hash=chain_hash,
+                    received_at=now,
+                )
+            )
+            row.offset += part.size
+            row.chunk_count = part_number
+            row.chain_head = chain_hash
+            row.tail_received = part.size < self.store.min_part_size
+            row.updated_at = now
+            session.add(row)
+        if live is not None:
+            live.offset = row.offset
+            with self._lock:
+                self._live[row.id] = live
+        return row
+
+    # -- complete / abort -----------------------------------------------------------------------
+    def complete(
+        self, actor: Actor, session_id: str, *, idempotency_key: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        upload = self.get(actor, session_id)
+        route = "POST /api/v1/uploads/{id}/complete"
+        if upload.status == UploadStatus.completed and upload.evidence_id:
+            return 200, self._completed_body(upload)
+        self._require_open(upload)
+        if upload.offset == 0:
+            raise TruncatedUploadError("no bytes were received", offset=0)
+        if upload.declared_size is not None and upload.offset != upload.declared_size:
+            raise TruncatedUploadError(
+                f"received {upload.offset} of {upload.declared_size} declared bytes",
+                offset=upload.offset,
+            )
+        with Session(self.ingestor.engine) as session:
+            parts = session.exec(
+                select(UploadChunk)
+                .where(UploadChunk.session_id == session_id)
+                .order_by(col(UploadChunk.part_number))
+            ).all()
+        try:
+            self.store.complete_multipart(
+                upload.temp_key,
+                upload.store_upload_id,
+                [PartResult(p.part_number, p.size, p.etag, p.sha256) for p in parts],
+            )
+        except StorageError as exc:
+            raise StoreUnavailableError(f"could not assemble the upload: {exc}") from exc
+        with self._lock:
+            live = self._live.pop(session_id, None)
+        try:
+            put, extraction = self._digest_and_inspect(upload, live)
+        except BaseException:
+            self.ingestor.discard_quietly(upload.temp_key)
+            self._mark(upload.id, UploadStatus.aborted)
+            raise
+        metadata = CaptureMetadata.model_validate(upload.capture_metadata)
+        evidence_id = new_id()
+        key = self.ingestor.begin_intake(evidence_id)
+        received = Received(key, put, extraction, temp_key=upload.temp_key)
+        try:
+            status, body = self.ingestor.record(
+                evidence_id=evidence_id,
+                actor=actor,
+                port_id=upload.port,
+                metadata=metadata,
+                filename=upload.filename,
+                received=received,
+                declared_sha256=upload.declared_sha256,
+                idempotency_key=idempotency_key,
+                route=route,
+                upload_session_id=upload.id,
+                chunk_chain=ChunkChain(upload.chunk_count, upload.chain_head),
+            )
+        except BaseException:
+            self._mark(upload.id, UploadStatus.aborted)
+            raise
+        self._mark(upload.id, UploadStatus.completed, evidence_id=body["id"])
+        return status, body
+
+    def _digest_and_inspect(
+        self, upload: UploadSession, live: _LiveState | None
+    ) -> tuple[PutResult, Extraction]:
+        if live is not None and live.offset == upload.offset and live.inspection is not None:
+            put = PutResult(
+                upload.temp_key, upload.offset, live.sha256.hexdigest(), live.sm3.hexdigest()
+            )
+            return put, live.inspection.finish()
+        # The in-process state is gone: read the assembled object once to rebuild it.
+        live = _LiveState(0, inspection=get_port(upload.port).inspect())
+        assert live.inspection is not None
+        for chunk in self.store.get(upload.temp_key):
+            live.sha256.update(chunk)
+            live.sm3.update(chunk)
+            live.inspection.feed(chunk)
+            live.offset += len(chunk)
+        put = PutResult(upload.temp_key, live.offset, live.sha256.hexdigest(), live.sm3.hexdigest())
+        return put, live.inspection.finish()
+
+    def abort(self, actor: Actor, session_id: str) -> UploadSession:
+        upload = self.get(actor, session_id)
+        self._require_open(upload)
+        try:
+            self.store.abort_multipart(upload.temp_key, upload.store_upload_id)
+        except StorageError as exc:
+            raise StoreUnavailableError(f"could not abort the upload: {exc}") from exc
+        with self._lock:
+            self._live.pop(session_id, None)
+        now = self.ingestor.clock()
+        with session_scope(self.ingestor.engine) as session:
+            row = session.get(UploadSession, session_id)
+            assert row is not None
+            row.status = UploadStatus.aborted
+            row.updated_at = now
+            session.add(row)
+            append_event(
+                session,
+                action=CustodyAction.upload_aborted,
+                at=now,
+                actor_id=actor.officer_id,
+                department_id=actor.department_id,
+                details={"upload_id": session_id, "bytes_received": row.offset},
+            )
+        return row
+
+    def _mark(self, session_id: str, status: UploadStatus, evidence_id: str | None = None) -> None:
+        with session_scope(self.ingestor.engine) as session:
+            row = session.get(UploadSession, session_id)
+            if row is None:
+                return
+            row.status = status
+            row.evidence_id = evidence_id or row.evidence_id
+            row.updated_at = self.ingestor.clock()
+            session.add(row)
+
+    def _require_open(self, upload: UploadSession) -> None:
+        if upload.status != UploadStatus.open:
+            raise UploadStateError(
+                f"the upload is {upload.status}", status_value=str(upload.status)
+            )
+
+    def _completed_body(self, upload: UploadSession) -> dict[str, Any]:
+        assert upload.evidence_id is not None
+        return evidence_body(self.ingestor.engine, upload.evidence_id)
+
+
+def session_public(upload: UploadSession, min_part_size: int) -> dict[str, Any]:
+    return {
+        "id": upload.id,
+        "port": upload.port,
+        "status": str(upload.status),
+        "offset": upload.offset,
+        "total_size": upload.declared_size,
+        "chunk_count": upload.chunk_count,
+        "chain_head": upload.chain_head,
+        "tail_received": upload.tail_received,
+        "min_part_size": min_part_size,
+        "evidence_id": upload.evidence_id,
+        "expires_at": rfc3339(upload.expires_at),
+    }

@@ -1,0 +1,453 @@
+"""Cases, parties and causes, and the typed edges that link them to evidence and to each other.
+
+Attaching evidence to a case, a party to a case or an item, a place to a case, or relating two
+items is an edge in the graph and a custody event; the capture statement is never rewritten
+(these are later facts about an item). A closed case refuses every attach and detach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, col, select
+
+from evidence_service.access.identity import Actor
+from evidence_service.access.models import Role
+from evidence_service.api.policy import check_evidence_visible
+from evidence_service.capture.models import Evidence
+from evidence_service.cases.models import (
+    Case,
+    CaseEvidenceEntry,
+    CaseKind,
+    CaseStatus,
+    Cause,
+    GraphEdge,
+    Party,
+    Place,
+)
+from evidence_service.core.clock import rfc3339
+from evidence_service.core.cursors import keyset_page, like_pattern
+from evidence_service.core.errors import (
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+)
+from evidence_service.custody.log import append_event
+
+#: edge kind → (the node kinds it may start at, the node kind it ends at), for edges the API
+#: creates. Capture-time edges (captured_by, captured_at_place, about_cause) are not here.
+EDGE_KINDS: dict[str, tuple[frozenset[str], str]] = {
+    "belongs_to_case": (frozenset({"evidence"}), "case"),
+    "concerns_party": (frozenset({"case", "evidence"}), "party"),
+    "case_at_place": (frozenset({"case"}), "place"),
+    "transcript_of": (frozenset({"evidence"}), "evidence"),
+    "derived_from": (frozenset({"evidence"}), "evidence"),
+    "corroborates": (frozenset({"evidence"}), "evidence"),
+}
+#: Relations between two evidence items; ``corroborates`` holds both ways, so A→B and B→A are
+#: the same fact. For the directed ones the reverse edge is refused too (a two-item cycle).
+RELATION_KINDS = frozenset({"transcript_of", "derived_from", "corroborates"})
+#: Who may change a case, party or place: a capturing role in its department, or an admin.
+WRITER_ROLES = frozenset({Role.officer, Role.reviewer, Role.penalty, Role.admin})
+
+_NODE_MODELS: dict[str, type[SQLModel]] = {
+    "evidence": Evidence,
+    "case": Case,
+    "party": Party,
+    "place": Place,
+}
+
+
+def check_may_change(actor: Actor, department_id: str, what: str) -> None:
+    """Raise unless ``actor`` may change a record of ``department_id``: its own, or any as admin."""
+    if actor.role not in WRITER_ROLES or (
+        actor.role != Role.admin and actor.department_id != department_id
+    ):
+        raise ForbiddenError(f"only {what}'s department (or an admin) may change it")
+
+
+def department_event(
+    session: Session, action: str, details: dict[str, Any], *, actor: Actor, at: datetime
+) -> None:
+    """A custody event about no single item (a case, party, place or cause changed)."""
+    append_event(
+        session,
+        action=action,
+        at=at,
+        evidence_id=None,
+        actor_id=actor.officer_id,
+        department_id=actor.department_id,
+        details=details,
+    )
+
+
+def edge_count(session: Session, node_id: str) -> int:
+    """How many graph edges start or end at ``node_id``."""
+    return session.exec(
+        select(func.count())
+        .select_from(GraphEdge)
+        .where(or_(col(GraphEdge.source_id) == node_id, col(GraphEdge.target_id) == node_id))
+    ).one()
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def party_public(party: Party) -> dict[str, Any]:
+    return {
+        "id": party.id,
+        "kind": party.kind,
+        "name": party.name,
+        "identifier_kind": party.identifier_kind,
+        "identifier": party.identifier_masked,  # masked: the clear number is never kept
+        "department_id": party.department_id,
+        "created_at": party.created_at,
+    }
+
+
+def case_summary(case: Case) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "department_id": case.department_id,
+        "case_number": case.case_number,
+        "kind": case.kind,
+        "title": case.title,
+        "status": case.status,
+        "cause_code": case.cause_code,
+        "opened_at": case.opened_at,
+        "closed_at": case.closed_at,
+    }
+
+
+def case_public(session: Session, case: Case) -> dict[str, Any]:
+    """The case with the ids of its evidence, parties and places."""
+    edges = session.exec(
+        select(GraphEdge).where(
+            or_(
+                and_(col(GraphEdge.kind) == "belongs_to_case", col(GraphEdge.target_id) == case.id),
+                and_(
+                    col(GraphEdge.kind).in_(["concerns_party", "case_at_place"]),
+                    col(GraphEdge.source_id) == case.id,
+                ),
+            )
+        )
+    ).all()
+
+    def ends(kind: str, end: str) -> list[str]:
+        return sorted(getattr(e, end) for e in edges if e.kind == kind)
+
+    return {
+        **case_summary(case),
+        "evidence_ids": ends("belongs_to_case", "source_id"),
+        "party_ids": ends("concerns_party", "target_id"),
+        "place_ids": ends("case_at_place", "target_id"),
+    }
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    department_id: str
+    status: CaseStatus | None = None
+    kind: CaseKind | None = None
+    cause_code: str | None = None
+    text: str | None = None  # part of the case number or title
+
+
+def list_cases(
+    session: Session, flt: CaseFilter, *, limit: int, cursor: str | None
+) -> tuple[list[Case], str | None]:
+    """Newest first by (opened_at, id); the cursor is the last row of the previous page."""
+    query = select(Case).where(Case.department_id == flt.department_id)
+    if flt.status:
+        query = query.where(Case.status == flt.status)
+    if flt.kind:
+        query = query.where(Case.kind == flt.kind)
+    if flt.cause_code:
+        query = query.where(Case.cause_code == flt.cause_code)
+    if flt.text:
+        pattern = like_pattern(flt.text)
+        query = query.where(
+            or_(
+                col(Case.case_number).ilike(pattern, escape="\\"),
+                col(Case.title).ilike(pattern, escape="\\"),
+            )
+        )
+    return keyset_page(session, query, Case, "-opened_at", limit=limit, cursor=cursor)
+
+
+# --- changing a case --------------------------------------------------------------------------
+
+
+def load_case(session: Session, case_id: str, *, for_update: bool = False) -> Case:
+    case = session.get(Case, case_id, with_for_update=True if for_update else None)
+    if case is None:
+        raise NotFoundError(f"no case {case_id}")
+    return case
+
+
+def writable_case(session: Session, case_id: str, actor: Actor) -> Case:
+    """The case, locked for this transaction, if ``actor`` may change it and it is open."""
+    case = load_case(session, case_id, for_update=True)
+    check_may_change(actor, case.department_id, f"case {case.case_number}")
+    if case.status == CaseStatus.closed:
+        raise ConflictError(f"case {case.case_number} is closed; reopen it first")
+    return case
+
+
+def update_case(
+    session: Session, case_id: str, changes: Mapping[str, Any], *, actor: Actor, at: datetime
+) -> Case:
+    """Apply ``changes`` (title, cause_code, status) with one custody event per kind of change.
+
+    A closed case takes no detail changes; a request may reopen and edit, or edit and close
+    (details are applied after a reopen and before a close)."""
+    case = load_case(session, case_id, for_update=True)
+    check_may_change(actor, case.department_id, f"case {case.case_number}")
+    status = changes.get("status")
+    if status == CaseStatus.open and case.status == CaseStatus.closed:
+        department_event(
+            session,
+            "case_reopened",
+            {"case_id": case.id, "closed_at": rfc3339(case.closed_at) if case.closed_at else None},
+            actor=actor,
+            at=at,
+        )
+        case.status, case.closed_at = CaseStatus.open, None
+    changed: dict[str, dict[str, Any]] = {}
+    for field in ("title", "cause_code"):
+        if field in changes and changes[field] != getattr(case, field):
+            changed[field] = {"old": getattr(case, field), "new": changes[field]}
+    if changed:
+        if case.status == CaseStatus.closed:
+            raise ConflictError(f"case {case.case_number} is closed; reopen it first")
+        code = changes.get("cause_code")
+        if "cause_code" in changed and code is not None and session.get(Cause, code) is None:
+            raise NotFoundError(f"no cause {code} in the catalogue")
+        for field, change in changed.items():
+            setattr(case, field, change["new"])
+        department_event(
+            session, "case_updated", {"case_id": case.id, "changes": changed}, actor=actor, at=at
+        )
+    if status == CaseStatus.closed and case.status == CaseStatus.open:
+        case.status, case.closed_at = CaseStatus.closed, at
+        department_event(
+            session,
+            "case_closed",
+            {"case_id": case.id, "closed_at": rfc3339(at)},
+            actor=actor,
+            at=at,
+        )
+    session.add(case)
+    session.flush()
+    return case
+
+
+# --- edges ------------------------------------------------------------------------------------
+
+
+def _node_exists(session: Session, kind: str, node_id: str) -> bool:
+    return session.get(_NODE_MODELS[kind], node_id) is not None
+
+
+def _source_kind(session: Session, kinds: frozenset[str], source_id: str) -> str:
+    for kind in sorted(kinds):
+        if _node_exists(session, kind, source_id):
+            return kind
+    raise NotFoundError(f"no {' or '.join(sorted(kinds))} {source_id}")
+
+
+def _edge_kind(kind: str, source_kind: str | None) -> tuple[frozenset[str], str]:
+    if kind not in EDGE_KINDS:
+        raise BadRequestError(
+            f"unknown edge kind {kind!r} (one of {', '.join(sorted(EDGE_KINDS))})"
+        )
+    source_kinds, target_kind = EDGE_KINDS[kind]
+    if source_kind is None:
+        return source_kinds, target_kind
+    if source_kind not in source_kinds:
+        raise BadRequestError(f"a {kind} edge does not start at a {source_kind}")
+    return frozenset({source_kind}), target_kind
+
+
+def _find_edge(session: Session, kind: str, source_id: str, target_id: str) -> GraphEdge | None:
+    return session.exec(
+        select(GraphEdge).where(
+            GraphEdge.kind == kind,
+            GraphEdge.source_id == source_id,
+            GraphEdge.target_id == target_id,
+        )
+    ).first()
+
+
+def link(
+    session: Session,
+    kind: str,
+    source_id: str,
+    target_id: str,
+    *,
+    actor: Actor,
+    at: datetime,
+    purpose: str = "",
+    source_kind: str | None = None,
+) -> GraphEdge:
+    """Add an edge (both ends must exist; a case end must be open and the actor's to change)
+    and its custody events, in the caller's transaction. ``source_kind`` narrows an edge kind
+    that may start at several node kinds (concerns_party: a case or an item)."""
+    source_kinds, target_kind = _edge_kind(kind, source_kind)
+    if source_id == target_id:
+        raise BadRequestError(f"{source_id} cannot be linked ({kind}) to itself")
+    source_kind = _source_kind(session, source_kinds, source_id)
+    if not _node_exists(session, target_kind, target_id):
+        raise NotFoundError(f"no {target_kind} {target_id}")
+    for node_kind, node_id in ((source_kind, source_id), (target_kind, target_id)):
+        if node_kind == "case":
+            writable_case(session, node_id, actor)
+        elif node_kind == "evidence":  # its department's, or transferred to it; else unseen
+            check_evidence_visible(session, actor, [node_id])
+        elif node_kind == "place":
+            place = session.get(Place, node_id)
+            if place is None or place.department_id != actor.department_id:
+                raise NotFoundError(f"no place {node_id}")
+    if _find_edge(session, kind, source_id, target_id) is not None:
+        raise ConflictError(f"{source_kind} {source_id} is already linked ({kind}) to {target_id}")
+    if kind in RELATION_KINDS and _find_edge(session, kind, target_id, source_id) is not None:
+        raise ConflictError(f"{target_id} is already linked ({kind}) to {source_id}")
+    edge = GraphEdge(
+        kind=kind,
+        source_kind=source_kind,
+        source_id=source_id,
+        target_kind=target_kind,
+        target_id=target_id,
+        created_by=actor.officer_id,
+        created_at=at,
+    )
+    session.add(edge)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent request linked them first
+        raise ConflictError(f"{source_id} is already linked ({kind}) to {target_id}") from exc
+    if kind == "belongs_to_case":  # its line in the case's evidence list, numbered in order
+        last = session.exec(
+            select(func.max(CaseEvidenceEntry.position)).where(
+                CaseEvidenceEntry.case_id == target_id
+            )
+        ).one()
+        session.add(
+            CaseEvidenceEntry(
+                case_id=target_id,
+                evidence_id=source_id,
+                position=(last or 0) + 1,
+                purpose=purpose,
+            )
+        )
+    _custody(session, f"linked_{kind}", edge, actor=actor, at=at)
+    return edge
+
+
+def unlink(
+    session: Session,
+    kind: str,
+    source_id: str,
+    target_id: str,
+    *,
+    actor: Actor,
+    at: datetime,
+    source_kind: str | None = None,
+) -> None:
+    """Remove an edge (for ``corroborates`` in either direction) and record it."""
+    source_kinds, _ = _edge_kind(kind, source_kind)
+    edge = _find_edge(session, kind, source_id, target_id)
+    if edge is None and kind == "corroborates":
+        edge = _find_edge(session, kind, target_id, source_id)
+    if edge is None or edge.source_kind not in source_kinds:
+        raise NotFoundError(f"{source_id} is not linked ({kind}) to {target_id}")
+    for node_kind, node_id in (
+        (edge.source_kind, edge.source_id),
+        (edge.target_kind, edge.target_id),
+    ):
+        if node_kind == "case":
+            writable_case(session, node_id, actor)
+    result = session.execute(delete(GraphEdge).where(col(GraphEdge.id) == edge.id))
+    if result.rowcount == 0:  # type: ignore[attr-defined]  # a concurrent request removed it
+        raise NotFoundError(f"{source_id} is not linked ({kind}) to {target_id}")
+    if kind == "belongs_to_case":
+        session.execute(
+            delete(CaseEvidenceEntry).where(
+                col(CaseEvidenceEntry.case_id) == edge.target_id,
+                col(CaseEvidenceEntry.evidence_id) == edge.source_id,
+            )
+        )
+    _custody(session, f"unlinked_{kind}", edge, actor=actor, at=at)
+
+
+def _custody(session: Session, action: str, edge: GraphEdge, *, actor: Actor, at: datetime) -> None:
+    """One event on each evidence item the edge touches, or one department-level event."""
+    items: list[str | None] = [
+        node_id
+        for node_kind, node_id in (
+            (edge.source_kind, edge.source_id),
+            (edge.target_kind, edge.target_id),
+        )
+        if node_kind == "evidence"
+    ]
+    for evidence_id in items or [None]:
+        append_event(
+            session,
+            action=action,
+            at=at,
+            evidence_id=evidence_id,
+            actor_id=actor.officer_id,
+            department_id=actor.department_id,
+            details={"source": edge.source_id, "target": edge.target_id},
+        )
+
+
+def evidence_relations(session: Session, evidence_id: str) -> list[dict[str, Any]]:
+    """The item's relations to other items, both directions, oldest first."""
+    if session.get(Evidence, evidence_id) is None:
+        raise NotFoundError(f"no evidence {evidence_id}")
+    edges = session.exec(
+        select(GraphEdge)
+        .where(
+            col(GraphEdge.kind).in_(sorted(RELATION_KINDS)),
+            or_(col(GraphEdge.source_id) == evidence_id, col(GraphEdge.target_id) == evidence_id),
+        )
+        .order_by(col(GraphEdge.created_at), col(GraphEdge.id))
+    ).all()
+    others = {e.target_id if e.source_id == evidence_id else e.source_id for e in edges}
+    titles = dict(
+        session.exec(select(Evidence.id, Evidence.title).where(col(Evidence.id).in_(others))).all()
+    )
+    out = []
+    for edge in edges:
+        outgoing = edge.source_id == evidence_id
+        other = edge.target_id if outgoing else edge.source_id
+        out.append(
+            {
+                "kind": edge.kind,
+                "direction": "outgoing" if outgoing else "incoming",
+                "evidence_id": other,
+                "title": titles.get(other),
+                "created_by": edge.created_by,
+                "created_at": edge.created_at,
+            }
+        )
+    return out
+
+
+def evidence_party_ids(session: Session, evidence_id: str) -> list[str]:
+    if session.get(Evidence, evidence_id) is None:
+        raise NotFoundError(f"no evidence {evidence_id}")
+    return sorted(
+        session.exec(
+            select(GraphEdge.target_id).where(
+                GraphEdge.kind == "concerns_party", GraphEdge.source_id == evidence_id
+            )
+        ).all()
+    )

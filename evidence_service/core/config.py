@@ -1,0 +1,196 @@
+"""Settings: built once at the edge (CLI, app factory) and passed down; nothing else reads env."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from evidence_service.capture.ports.registry import PORTS
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+#: The key of ``retention_years`` that applies to every port not named.
+DEFAULT_CATEGORY = "default"
+DEFAULT_RETENTION_YEARS = 10
+MAX_RETENTION_YEARS = 100
+RetentionYears = Annotated[int, Field(strict=True, ge=1, le=MAX_RETENTION_YEARS)]
+
+
+def add_years(moment: datetime, years: int) -> datetime:
+    """The same calendar moment ``years`` later; 29 February becomes 1 March (never earlier)."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, month=3, day=1)
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Environment variables carry the ``EVIDENCE_`` prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="EVIDENCE_", extra="ignore")
+
+    data_dir: Path = Field(Path("./evidence-data"), description="Where embedded state lives.")
+    db_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default: SQLite file in the data dir. "
+        "PostgreSQL: postgresql+psycopg://user:pass@host:5432/db",
+    )
+
+    object_store: Literal["local", "minio"] = "local"
+    minio_endpoint: str = "127.0.0.1:9000"
+    minio_access_key: str = "minioadmin"
+    minio_secret_key: SecretStr = SecretStr("minioadmin")
+    minio_bucket: str = "evidence"
+    minio_secure: bool = False
+    minio_region: str = "us-east-1"
+    minio_part_size_mib: int = Field(
+        8, ge=5, le=512, description="S3 part size of streamed puts; each part is buffered once."
+    )
+    retention_years: dict[str, RetentionYears] = Field(
+        default_factory=lambda: {DEFAULT_CATEGORY: DEFAULT_RETENTION_YEARS},
+        description='COMPLIANCE retention in years per capture category, as JSON: {"default": '
+        '10, "audiovisual": 30}. Keys: "default" and port ids; a port not named keeps the '
+        "default.",
+    )
+    retention_days: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_RETENTION_YEARS * 365,
+        description="Deprecated: the default retention in days, rounded up to whole years; "
+        "use retention_years.",
+    )
+
+    max_upload_bytes: int = Field(64 * GiB, ge=1, description="Largest single evidence file.")
+    max_metadata_bytes: int = Field(64 * 1024, ge=1024)
+    upload_session_ttl_hours: int = Field(72, ge=1, description="Unfinished sessions expire.")
+    temp_object_ttl_seconds: int = Field(
+        3600, ge=0, description="The reaper removes unreferenced temp objects older than this."
+    )
+
+    chain_url: str | None = Field(
+        None,
+        description="Ethereum JSON-RPC URL of the anchoring chain; default: the embedded chain "
+        "persisted in <data_dir>/chain.",
+    )
+    chain_key: SecretStr | None = Field(
+        None, description="Hex private key of the anchoring account (required with chain_url)."
+    )
+    chain_contract: str | None = Field(
+        None,
+        description="AnchorRegistry address; default: the one this service deployed and "
+        "recorded for the chain, or a new deployment.",
+    )
+    chain_confirmations: int = Field(0, ge=0, le=64, description="Blocks to wait after mining.")
+    chain_timeout_seconds: float = Field(10.0, gt=0, description="Per JSON-RPC request.")
+    anchor_interval: float = Field(
+        5.0, gt=0, le=86400, description="Seconds a statement may wait before its batch closes."
+    )
+    anchor_max_leaves: int = Field(
+        100_000, ge=2, le=4_000_000, description="Leaves per Merkle batch (custody head included)."
+    )
+    anchor_worker: bool = Field(
+        True, description="Run the anchoring worker inside `evidence serve`."
+    )
+
+    key_passphrase: SecretStr | None = Field(
+        None,
+        description="Encrypts CA and custodial officer keys at rest; default: a random "
+        "passphrase generated once into <data_dir>/keys.passphrase (mode 0600).",
+    )
+    pii_secret: SecretStr | None = Field(
+        None,
+        description="HMAC key for party identifiers (ID numbers, credit codes); default: "
+        "generated once into <data_dir>/pii.secret (mode 0600).",
+    )
+    officer_cert_days: int = Field(365, ge=1, le=3650, description="Officer certificate validity.")
+
+    workers: int = Field(1, ge=1, le=64, description="API worker processes of `evidence serve`.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+
+    @field_validator("retention_years", mode="before")
+    @classmethod
+    def _retention_from_json(cls, value: object) -> object:
+        """The JSON text as the environment gives it, also when passed as a keyword."""
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError as exc:
+                raise ValueError(f"EVIDENCE_RETENTION_YEARS is not JSON: {exc}") from exc
+        return value
+
+    @field_validator("retention_years", mode="after")
+    @classmethod
+    def _check_retention_categories(cls, years: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(years) - {DEFAULT_CATEGORY, *PORTS})
+        if unknown:
+            raise ValueError(
+                f"EVIDENCE_RETENTION_YEARS names unknown categories {unknown}; "
+                f"use {DEFAULT_CATEGORY!r} or a port id: {', '.join(PORTS)}"
+            )
+        return {DEFAULT_CATEGORY: DEFAULT_RETENTION_YEARS, **years}
+
+    @model_validator(mode="after")
+    def _apply_legacy_retention_days(self) -> Settings:
+        if self.retention_days is None:
+            return self
+        if "retention_years" in self.model_fields_set:
+            raise ValueError(
+                "set EVIDENCE_RETENTION_YEARS or the deprecated EVIDENCE_RETENTION_DAYS, not both"
+            )
+        # Rounded up: a migrated setting never retains evidence for less time than it did.
+        self.retention_years = {DEFAULT_CATEGORY: math.ceil(self.retention_days / 365)}
+        self.retention_days = None  # converted; as_env passes the years on
+        return self
+
+    def retention_years_for(self, port_id: str) -> int:
+        """Years of COMPLIANCE retention for evidence captured through ``port_id``."""
+        return self.retention_years.get(port_id, self.retention_years[DEFAULT_CATEGORY])
+
+    def retention_until(self, port_id: str, received_at: datetime) -> datetime:
+        """When the retention of an item of this category received then runs out."""
+        return add_years(received_at, self.retention_years_for(port_id))
+
+    @model_validator(mode="after")
+    def _check_backends(self) -> Settings:
+        if self.object_store == "minio" and not self.minio_endpoint:
+            raise ValueError("EVIDENCE_MINIO_ENDPOINT is required when EVIDENCE_OBJECT_STORE=minio")
+        if self.chain_url and self.chain_key is None:
+            raise ValueError("EVIDENCE_CHAIN_KEY is required when EVIDENCE_CHAIN_URL is set")
+        return self
+
+    @property
+    def chain_dir(self) -> Path:
+        """Where the embedded chain lives (unused with ``chain_url``)."""
+        return self.data_dir / "chain"
+
+    def as_env(self) -> dict[str, str]:
+        """These settings as ``EVIDENCE_*`` variables (secrets in clear), to configure a child
+        process such as a test server or a benchmark server."""
+        env: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            text = json.dumps(value) if isinstance(value, dict) else str(value)
+            env[f"EVIDENCE_{name.upper()}"] = text
+        return env
+
+    @property
+    def resolved_db_url(self) -> str:
+        if self.db_url:
+            return self.db_url
+        return f"sqlite:///{(self.data_dir / 'evidence.db').resolve()}"
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.data_dir / "objects"

@@ -1,0 +1,1 @@
+"""Custody: the append-only, hash-chained custody log."""

@@ -1,0 +1,154 @@
+"""The custody log: append-only events chained by hash.
+
+``hash_n = SHA-256(prev_hash_n ‖ JCS(event_n))`` where ``prev_hash`` of the first event is 32 zero
+bytes and ``event_n`` is the JSON object ``{seq, evidence_id, action, actor_id, department_id, at,
+details}``. Editing, deleting or reordering any row breaks every later link, and the head hash
+(anchored with each batch once the chain issue lands) pins the whole history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from evidence_service.core.clock import rfc3339
+from evidence_service.core.db import lock_custody_chain
+from evidence_service.custody.models import CustodyEvent
+from signing.jcs import canonicalize
+
+GENESIS_HASH = "00" * 32
+
+
+class CustodyAction(StrEnum):
+    captured = "captured"
+    viewed = "viewed"
+    downloaded = "downloaded"
+    upload_started = "upload_started"
+    upload_aborted = "upload_aborted"
+    legal_hold_set = "legal_hold_set"
+    legal_hold_cleared = "legal_hold_cleared"
+    verified = "verified"  # a proof checked through the API by a signed-in caller
+    seal_verified = "seal_verified"
+    transferred = "transferred"  # sent to another department in a sealed transfer (移送)
+    transfer_opened = "transfer_opened"  # the recipient checked the transfer (its verdict)
+    transfer_accepted = "transfer_accepted"  # the recipient sealed a receipt; granted to it
+    transfer_rejected = "transfer_rejected"  # refused by the recipient; nothing granted
+    transfer_withdrawn = "transfer_withdrawn"  # taken back by the sender; nothing granted
+
+
+def event_body(event: CustodyEvent) -> dict[str, Any]:
+    """The JSON object whose JCS bytes are hashed (exactly these keys)."""
+    return {
+        "seq": event.seq,
+        "evidence_id": event.evidence_id,
+        "action": event.action,
+        "actor_id": event.actor_id,
+        "department_id": event.department_id,
+        "at": rfc3339(event.at),
+        "details": event.details,
+    }
+
+
+def event_record(event: CustodyEvent) -> dict[str, Any]:
+    """The public form: the hashed body, then the links that chain it (a reader recomputes
+    ``hash`` from ``prev_hash`` and the body)."""
+    return {**event_body(event), "prev_hash": event.prev_hash, "hash": event.hash}
+
+
+def link_hash(prev_hash: str, body: dict[str, Any]) -> str:
+    return hashlib.sha256(bytes.fromhex(prev_hash) + canonicalize(body)).hexdigest()
+
+
+class CustodyChainError(Exception):
+    """The chain is broken at ``seq``; ``reason`` says how."""
+
+    def __init__(self, seq: int, reason: str) -> None:
+        super().__init__(f"custody chain broken at seq {seq}: {reason}")
+        self.seq = seq
+        self.reason = reason
+
+
+def verify_chain(
+    events: Iterable[CustodyEvent], *, prev_hash: str = GENESIS_HASH, start_seq: int = 1
+) -> tuple[int, str]:
+    """Walk events in ``seq`` order; return (count, head hash) or raise ``CustodyChainError``."""
+    expected_seq = start_seq
+    count = 0
+    for event in events:
+        if event.seq != expected_seq:
+            raise CustodyChainError(expected_seq, f"missing event (next row has seq {event.seq})")
+        if event.prev_hash != prev_hash:
+            raise CustodyChainError(event.seq, "prev_hash does not match the previous event")
+        if link_hash(prev_hash, event_body(event)) != event.hash:
+            raise CustodyChainError(event.seq, "event content does not match its hash")
+        prev_hash = event.hash
+        expected_seq += 1
+        count += 1
+    return count, prev_hash
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    seq: int
+    hash: str
+
+
+def chain_head(session: Session) -> ChainHead:
+    last = session.exec(
+        select(CustodyEvent).order_by(col(CustodyEvent.seq).desc()).limit(1)
+    ).first()
+    if last is None:
+        return ChainHead(0, GENESIS_HASH)
+    return ChainHead(last.seq, last.hash)
+
+
+def append_event(
+    session: Session,
+    *,
+    action: CustodyAction | str,
+    at: datetime,
+    evidence_id: str | None = None,
+    actor_id: str | None = None,
+    department_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> CustodyEvent:
+    """Append one event inside the caller's transaction (serialised against other writers)."""
+    lock_custody_chain(session)
+    head = chain_head(session)
+    event = CustodyEvent(
+        seq=head.seq + 1,
+        evidence_id=evidence_id,
+        action=str(action),
+        actor_id=actor_id,
+        department_id=department_id,
+        at=at,
+        details=details or {},
+        prev_hash=head.hash,
+        hash="",
+    )
+    event.hash = link_hash(head.hash, event_body(event))
+    session.add(event)
+    session.flush()
+    return event
+
+
+def iter_events(session: Session, *, batch: int = 5000) -> Iterator[CustodyEvent]:
+    """All events in seq order, fetched in keyset pages (bounded memory)."""
+    after = 0
+    while True:
+        rows = session.exec(
+            select(CustodyEvent)
+            .where(CustodyEvent.seq > after)
+            .order_by(col(CustodyEvent.seq))
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].seq

@@ -1,5 +1,0 @@
-"""Capture ports: one per evidence type of the Administrative Penalty Law, art. 46.
-
-Use :func:`evidence_service.ports.registry.get_port` to find a port by id; every port follows the
-:class:`evidence_service.ports.base.CapturePort` protocol.
-"""

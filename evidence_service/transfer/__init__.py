@@ -1,0 +1,3 @@
+"""Transfer (移送): sealed manifests, sending, the inbox, receipts and the streamed court
+package.
+"""

@@ -1,0 +1,3 @@
+"""Verify: the auditor's checks of proofs, evidence lists and packages. Pure: no database, no web
+stack.
+"""

@@ -1,0 +1,188 @@
+"""``evidence verify``: the auditor's tool. No database, no service: a file (or its SHA-256), a
+proof document, and read access to a chain — a JSON-RPC URL, or an embedded chain's data dir.
+``evidence verify-list`` does the same for an issued evidence list (and the digest on its paper)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from web3 import HTTPProvider, Web3
+
+from chain.embedded import EmbeddedChain
+from chain.errors import ChainError
+from chain.rpc_bridge import FunctionProvider
+from evidence_service.anchoring.proofs import ProofDocument, ProofFormatError
+from evidence_service.verify.list_steps import (
+    MAX_LIST_DOCUMENT_BYTES,
+    ListDocument,
+    ListFormatError,
+    typed_digest,
+    verify_list,
+)
+from evidence_service.verify.proof_steps import Content, Pins, Status, Verdict, verify_proof
+
+READ_CHUNK = 1024 * 1024
+EXIT_VALID, EXIT_INVALID, EXIT_USAGE, EXIT_UNDECIDED = 0, 1, 2, 3
+
+
+class AuditUsageError(Exception):
+    """Bad input to the tool itself (missing file, malformed proof, unusable chain option)."""
+
+
+def file_content(path: Path) -> Content:
+    def chunks() -> Iterator[bytes]:
+        with path.open("rb") as f:
+            while chunk := f.read(READ_CHUNK):
+                yield chunk
+
+    return Content.of_chunks(chunks())
+
+
+@contextlib.contextmanager
+def chain_reader(rpc: str | None, data_dir: Path | None, timeout: float) -> Iterator[Web3]:
+    if rpc:
+        yield Web3(HTTPProvider(rpc, request_kwargs={"timeout": timeout}))
+        return
+    if data_dir is None:
+        raise AuditUsageError("give --rpc URL (any node of the chain) or --data-dir DIR")
+    chain_dir = data_dir / "chain"
+    if not chain_dir.is_dir():
+        raise AuditUsageError(f"{data_dir} holds no embedded chain (no {chain_dir})")
+    try:
+        embedded = EmbeddedChain.open(chain_dir, create=False)
+    except ChainError as exc:
+        raise AuditUsageError(
+            f"cannot open the embedded chain in {chain_dir}: {exc} — while the service runs, "
+            "use --rpc http://HOST:PORT/api/v1/chain/rpc"
+        ) from exc
+    try:
+        yield Web3(FunctionProvider(embedded.rpc))
+    finally:
+        embedded.close()
+
+
+def load_pins(trust_file: Path | None, chain_id: int | None, contract: str | None) -> Pins:
+    contracts: set[str] = set()
+    cas: tuple[bytes, ...] = ()
+    crls: tuple[bytes, ...] = ()
+    if trust_file is not None:
+        try:
+            bundle = json.loads(trust_file.read_text())
+            chain_id = chain_id if chain_id is not None else int(bundle["chain_id"])
+            contracts.add(str(bundle["contract"]))
+            cas = tuple(str(pem).encode() for pem in bundle.get("ca_certificates", []))
+            crls = tuple(str(pem).encode() for pem in bundle.get("crls", []))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise AuditUsageError(f"{trust_file} is not a trust bundle: {exc}") from exc
+    if contract:
+        contracts.add(contract)
+    return Pins(chain_id, frozenset(contracts), cas, crls)
+
+
+@dataclass(frozen=True)
+class AuditRequest:
+    proof: Path
+    file: Path | None
+    sha256: str | None
+    rpc: str | None
+    data_dir: Path | None
+    pins: Pins
+    timeout: float = 10.0
+
+
+def run_audit(request: AuditRequest) -> Verdict:
+    try:
+        proof = ProofDocument.from_json(request.proof.read_bytes())
+    except OSError as exc:
+        raise AuditUsageError(f"cannot read the proof: {exc}") from exc
+    except ProofFormatError as exc:
+        raise AuditUsageError(str(exc)) from exc
+    if request.sha256 is not None:
+        digest = request.sha256.strip().lower()
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise AuditUsageError("--sha256 must be 64 hex digits")
+        content = Content(digest)
+    elif request.file is not None:
+        try:
+            content = file_content(request.file)
+        except OSError as exc:
+            raise AuditUsageError(f"cannot read the file: {exc}") from exc
+    else:
+        raise AuditUsageError("give the evidence FILE or --sha256 HEX")
+    with chain_reader(request.rpc, request.data_dir, request.timeout) as w3:
+        return verify_proof(proof, content, w3=w3, pins=request.pins)
+
+
+@dataclass(frozen=True)
+class ListAuditRequest:
+    document: Path
+    digest: str | None  # as typed off the printed list
+    rpc: str | None
+    data_dir: Path | None
+    pins: Pins
+    timeout: float = 10.0
+
+
+def run_list_audit(request: ListAuditRequest) -> Verdict:
+    """Verify an issued list document (GET /api/v1/evidence-lists/{id}), optionally against the
+    digest printed on the paper; raises AuditUsageError for bad input."""
+    try:
+        with request.document.open("rb") as f:
+            raw = f.read(MAX_LIST_DOCUMENT_BYTES + 1)
+    except OSError as exc:
+        raise AuditUsageError(f"cannot read the list document: {exc}") from exc
+    try:
+        document = ListDocument.from_json(raw)
+    except ListFormatError as exc:
+        raise AuditUsageError(str(exc)) from exc
+    typed = None
+    if request.digest is not None:
+        try:
+            typed = typed_digest(request.digest)
+        except ValueError as exc:
+            raise AuditUsageError(f"--digest: {exc}") from exc
+    with chain_reader(request.rpc, request.data_dir, request.timeout) as w3:
+        return verify_list(document, w3=w3, pins=request.pins, typed=typed)
+
+
+def exit_code(verdict: Verdict) -> int:
+    if verdict.valid:
+        return EXIT_VALID
+    if any(s.status == Status.failed for s in verdict.steps):
+        return EXIT_INVALID
+    return EXIT_UNDECIDED
+
+
+MARKS = {
+    Status.passed: "[green]PASS[/]",
+    Status.failed: "[red]FAIL[/]",
+    Status.skipped: "[yellow]SKIP[/]",
+    Status.error: "[red]ERROR[/]",
+}
+
+
+def print_report(verdict: Verdict, console: Console, *, title: str) -> None:
+    table = Table(title=title, show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("step")
+    table.add_column("result")
+    table.add_column("detail", overflow="fold")
+    for s in verdict.steps:
+        table.add_row(str(s.step), s.name, MARKS[s.status], s.detail)
+    console.print(table)
+    if verdict.valid:
+        console.print("[bold green]VALID[/]: every step passed")
+    else:
+        console.print(f"[bold red]INVALID[/]: {verdict.failure}")
+
+
+def verdict_json(verdict: Verdict) -> str:
+    body: dict[str, Any] = verdict.as_json()
+    return json.dumps(body, indent=2, ensure_ascii=False)
