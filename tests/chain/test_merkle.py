@@ -26,9 +26,9 @@ from chain.merkle import (
     verify_inclusion,
 )
 
-# --- the transparency-dev/merkle vectors, read in place from the shared checkout ---------------
+# --- the transparency-dev/merkle vectors, copied in (see vectors/rfc6962/README.md) -----------
 
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "testvectors" / "rfc6962"
+VECTORS = Path(__file__).resolve().parent / "vectors" / "rfc6962"
 EXPECTED_CASES = {"inclusion": 98, "consistency": 98}
 
 
