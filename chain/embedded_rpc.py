@@ -10,14 +10,14 @@ they pad `extraData`, return `logsBloom` as an integer and number logs per trans
 Only `READ_ONLY_METHODS` exist; everything else, and above all `eth_sendRawTransaction`, raises
 `MethodNotAllowedError`. Params are parsed strictly and every request is bounded by `RpcLimits`.
 No locking here: the caller serialises access to the py-evm chain.
+The wire format (encoding and strict parsing) is :mod:`chain.rpc_json`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 import rlp
 from eth.abc import (
@@ -41,6 +41,22 @@ from chain.errors import (
     MethodNotAllowedError,
     RpcError,
 )
+from chain.rpc_json import (
+    Json,
+    encode_address_or_null,
+    encode_bloom,
+    encode_data,
+    encode_quantity,
+    encode_word,
+    parse_address,
+    parse_addresses,
+    parse_arguments,
+    parse_bool,
+    parse_data,
+    parse_hash,
+    parse_quantity,
+    parse_topics,
+)
 
 READ_ONLY_METHODS = frozenset(
     {
@@ -57,8 +73,6 @@ READ_ONLY_METHODS = frozenset(
     }
 )
 
-Json = Any  # what json.dumps accepts: dict / list / str / bool / None
-
 
 @dataclass(frozen=True)
 class RpcLimits:
@@ -70,8 +84,6 @@ class RpcLimits:
     max_logs: int = 10_000
 
 
-_QUANTITY = re.compile(r"0x(0|[1-9a-fA-F][0-9a-fA-F]{0,63})")
-_DATA = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
 _BLOCK_TAGS_HEAD = frozenset({"latest", "safe", "finalized", "pending"})
 _ZERO_ADDRESS = Address(b"\x00" * 20)
 _CALL_KEYS = frozenset(
@@ -83,95 +95,6 @@ _CALL_KEYS = frozenset(
     }
 )  # fmt: skip
 _FILTER_KEYS = frozenset({"fromBlock", "toBlock", "address", "topics", "blockHash"})
-
-
-# --- encoding -------------------------------------------------------------------------------
-
-
-def _quantity(value: int) -> str:
-    return hex(value)
-
-
-def _data(value: bytes) -> str:
-    return "0x" + value.hex()
-
-
-def _address_or_null(value: bytes) -> str | None:
-    return _data(value) if value else None
-
-
-def _word(value: int) -> str:
-    return _data(value.to_bytes(32, "big"))
-
-
-def _bloom(value: int) -> str:
-    return _data(value.to_bytes(256, "big"))
-
-
-# --- parsing --------------------------------------------------------------------------------
-
-
-def _parse_quantity(value: object, what: str) -> int:
-    if not isinstance(value, str) or _QUANTITY.fullmatch(value) is None:
-        raise InvalidRequestError(f"{what} must be a hex quantity like 0x1a, got {value!r:.80}")
-    return int(value, 16)
-
-
-def _parse_data(value: object, what: str, *, size: int | None = None, limit: int = 0) -> bytes:
-    if not isinstance(value, str) or _DATA.fullmatch(value) is None:
-        raise InvalidRequestError(f"{what} must be 0x-prefixed hex bytes, got {value!r:.80}")
-    raw = bytes.fromhex(value[2:])
-    if size is not None and len(raw) != size:
-        raise InvalidRequestError(f"{what} must be {size} bytes, got {len(raw)}")
-    if limit and len(raw) > limit:
-        raise InvalidRequestError(f"{what} is {len(raw)} bytes, more than the limit of {limit}")
-    return raw
-
-
-def _parse_address(value: object, what: str) -> Address:
-    return Address(_parse_data(value, what, size=20))
-
-
-def _parse_hash(value: object, what: str) -> Hash32:
-    return Hash32(_parse_data(value, what, size=32))
-
-
-def _parse_bool(value: object, what: str) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidRequestError(f"{what} must be true or false, got {value!r:.80}")
-    return value
-
-
-def _arguments(params: Sequence[Json], required: int, optional: int) -> list[Json]:
-    if len(params) < required or len(params) > required + optional:
-        expected = str(required) if not optional else f"{required} to {required + optional}"
-        raise InvalidRequestError(f"expected {expected} params, got {len(params)}")
-    return list(params) + [None] * (required + optional - len(params))
-
-
-def _parse_topics(value: object) -> list[list[bytes] | None]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or len(value) > 4:
-        raise InvalidRequestError("topics must be an array of at most 4 entries")
-    topics: list[list[bytes] | None] = []
-    for position, entry in enumerate(value):
-        what = f"topics[{position}]"
-        if entry is None or entry == []:
-            topics.append(None)
-        elif isinstance(entry, list):
-            topics.append([_parse_hash(item, what) for item in entry])
-        else:
-            topics.append([_parse_hash(entry, what)])
-    return topics
-
-
-def _parse_addresses(value: object) -> list[bytes] | None:
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return [_parse_address(item, "address") for item in value]
-    return [_parse_address(value, "address")]
 
 
 # --- the answering object -------------------------------------------------------------------
@@ -241,11 +164,11 @@ class ReadOnlyRpc:
             return self._header_by_number(0)
         if isinstance(value, dict):
             if set(value) <= {"blockHash", "requireCanonical"} and "blockHash" in value:
-                return self._header_by_hash(_parse_hash(value["blockHash"], f"{what}.blockHash"))
+                return self._header_by_hash(parse_hash(value["blockHash"], f"{what}.blockHash"))
             if set(value) == {"blockNumber"}:
                 return self._resolve_block(value["blockNumber"], what)
             raise InvalidRequestError(f"{what} must name a blockHash or a blockNumber")
-        return self._header_by_number(_parse_quantity(value, what))
+        return self._header_by_number(parse_quantity(value, what))
 
     def _existing_block(self, value: object, what: str) -> BlockHeaderAPI:
         header = self._resolve_block(value, what)
@@ -281,86 +204,89 @@ class ReadOnlyRpc:
         (blob and set-code extras would be left out)."""
         tx_type = transaction.type_id or 0
         out: dict[str, Json] = {
-            "blockHash": _data(header.hash),
-            "blockNumber": _quantity(header.block_number),
-            "from": _data(transaction.sender),
-            "gas": _quantity(transaction.gas),
-            "gasPrice": _quantity(_effective_gas_price(transaction, header)),
-            "hash": _data(transaction.hash),
-            "input": _data(transaction.data),
-            "nonce": _quantity(transaction.nonce),
-            "to": _address_or_null(transaction.to),
-            "transactionIndex": _quantity(index),
-            "value": _quantity(transaction.value),
-            "type": _quantity(tx_type),
+            "blockHash": encode_data(header.hash),
+            "blockNumber": encode_quantity(header.block_number),
+            "from": encode_data(transaction.sender),
+            "gas": encode_quantity(transaction.gas),
+            "gasPrice": encode_quantity(_effective_gas_price(transaction, header)),
+            "hash": encode_data(transaction.hash),
+            "input": encode_data(transaction.data),
+            "nonce": encode_quantity(transaction.nonce),
+            "to": encode_address_or_null(transaction.to),
+            "transactionIndex": encode_quantity(index),
+            "value": encode_quantity(transaction.value),
+            "type": encode_quantity(tx_type),
         }
         if tx_type >= 1:
-            out["chainId"] = _quantity(transaction.chain_id or 0)
+            out["chainId"] = encode_quantity(transaction.chain_id or 0)
             out["accessList"] = [
-                {"address": _data(address), "storageKeys": [_word(slot) for slot in slots]}
+                {
+                    "address": encode_data(address),
+                    "storageKeys": [encode_word(slot) for slot in slots],
+                }
                 for address, slots in transaction.access_list
             ]
         if tx_type >= 2:
-            out["maxFeePerGas"] = _quantity(transaction.max_fee_per_gas)
-            out["maxPriorityFeePerGas"] = _quantity(transaction.max_priority_fee_per_gas)
+            out["maxFeePerGas"] = encode_quantity(transaction.max_fee_per_gas)
+            out["maxPriorityFeePerGas"] = encode_quantity(transaction.max_priority_fee_per_gas)
         if isinstance(transaction, LegacyTransactionFieldsAPI):
-            out["v"] = _quantity(transaction.v)
+            out["v"] = encode_quantity(transaction.v)
             if transaction.chain_id is not None:
-                out["chainId"] = _quantity(transaction.chain_id)
+                out["chainId"] = encode_quantity(transaction.chain_id)
         else:
-            out["v"] = _quantity(transaction.y_parity)
-            out["yParity"] = _quantity(transaction.y_parity)
-        out["r"] = _quantity(transaction.r)
-        out["s"] = _quantity(transaction.s)
+            out["v"] = encode_quantity(transaction.y_parity)
+            out["yParity"] = encode_quantity(transaction.y_parity)
+        out["r"] = encode_quantity(transaction.r)
+        out["s"] = encode_quantity(transaction.s)
         return out
 
     def _block_json(self, block: BlockAPI, full_transactions: bool) -> dict[str, Json]:
         header = block.header
         transactions: list[Json] = [
-            self._transaction_json(header, tx, i) if full_transactions else _data(tx.hash)
+            self._transaction_json(header, tx, i) if full_transactions else encode_data(tx.hash)
             for i, tx in enumerate(block.transactions)
         ]
         out: dict[str, Json] = {
-            "number": _quantity(header.block_number),
-            "hash": _data(header.hash),
-            "parentHash": _data(header.parent_hash),
-            "nonce": _data(header.nonce),
-            "mixHash": _data(header.mix_hash),
-            "sha3Uncles": _data(header.uncles_hash),
-            "logsBloom": _bloom(header.bloom),
-            "transactionsRoot": _data(header.transaction_root),
-            "stateRoot": _data(header.state_root),
-            "receiptsRoot": _data(header.receipt_root),
-            "miner": _data(header.coinbase),
-            "difficulty": _quantity(header.difficulty),
-            "extraData": _data(header.extra_data),
-            "size": _quantity(len(rlp.encode(block))),
-            "gasLimit": _quantity(header.gas_limit),
-            "gasUsed": _quantity(header.gas_used),
-            "timestamp": _quantity(header.timestamp),
+            "number": encode_quantity(header.block_number),
+            "hash": encode_data(header.hash),
+            "parentHash": encode_data(header.parent_hash),
+            "nonce": encode_data(header.nonce),
+            "mixHash": encode_data(header.mix_hash),
+            "sha3Uncles": encode_data(header.uncles_hash),
+            "logsBloom": encode_bloom(header.bloom),
+            "transactionsRoot": encode_data(header.transaction_root),
+            "stateRoot": encode_data(header.state_root),
+            "receiptsRoot": encode_data(header.receipt_root),
+            "miner": encode_data(header.coinbase),
+            "difficulty": encode_quantity(header.difficulty),
+            "extraData": encode_data(header.extra_data),
+            "size": encode_quantity(len(rlp.encode(block))),
+            "gasLimit": encode_quantity(header.gas_limit),
+            "gasUsed": encode_quantity(header.gas_used),
+            "timestamp": encode_quantity(header.timestamp),
             "transactions": transactions,
-            "uncles": [_data(uncle.hash) for uncle in block.uncles],
+            "uncles": [encode_data(uncle.hash) for uncle in block.uncles],
         }
         if header.base_fee_per_gas is not None:
-            out["baseFeePerGas"] = _quantity(header.base_fee_per_gas)
+            out["baseFeePerGas"] = encode_quantity(header.base_fee_per_gas)
         if header.withdrawals_root is not None:
-            out["withdrawalsRoot"] = _data(header.withdrawals_root)
+            out["withdrawalsRoot"] = encode_data(header.withdrawals_root)
             out["withdrawals"] = [
                 {
-                    "index": _quantity(w.index),
-                    "validatorIndex": _quantity(w.validator_index),
-                    "address": _data(w.address),
-                    "amount": _quantity(w.amount),
+                    "index": encode_quantity(w.index),
+                    "validatorIndex": encode_quantity(w.validator_index),
+                    "address": encode_data(w.address),
+                    "amount": encode_quantity(w.amount),
                 }
                 for w in block.withdrawals
             ]
         if header.parent_beacon_block_root is not None:
-            out["parentBeaconBlockRoot"] = _data(header.parent_beacon_block_root)
-            out["blobGasUsed"] = _quantity(header.blob_gas_used)
-            out["excessBlobGas"] = _quantity(header.excess_blob_gas)
+            out["parentBeaconBlockRoot"] = encode_data(header.parent_beacon_block_root)
+            out["blobGasUsed"] = encode_quantity(header.blob_gas_used)
+            out["excessBlobGas"] = encode_quantity(header.excess_blob_gas)
         requests_hash = getattr(header, "requests_hash", None)
         if isinstance(requests_hash, bytes):
-            out["requestsHash"] = _data(requests_hash)
+            out["requestsHash"] = encode_data(requests_hash)
         return out
 
     def _logs_json(
@@ -373,14 +299,14 @@ class ReadOnlyRpc:
     ) -> list[dict[str, Json]]:
         return [
             {
-                "address": _data(log.address),
-                "topics": [_word(topic) for topic in log.topics],
-                "data": _data(log.data),
-                "blockNumber": _quantity(header.block_number),
-                "transactionHash": _data(tx_hash),
-                "transactionIndex": _quantity(tx_index),
-                "blockHash": _data(header.hash),
-                "logIndex": _quantity(first_log_index + offset),
+                "address": encode_data(log.address),
+                "topics": [encode_word(topic) for topic in log.topics],
+                "data": encode_data(log.data),
+                "blockNumber": encode_quantity(header.block_number),
+                "transactionHash": encode_data(tx_hash),
+                "transactionIndex": encode_quantity(tx_index),
+                "blockHash": encode_data(header.hash),
+                "logIndex": encode_quantity(first_log_index + offset),
                 "removed": False,
             }
             for offset, log in enumerate(receipt.logs)
@@ -389,45 +315,45 @@ class ReadOnlyRpc:
     # -- methods
 
     def _chain_id_method(self, params: Sequence[Json]) -> Json:
-        _arguments(params, 0, 0)
-        return _quantity(self._chain_id)
+        parse_arguments(params, 0, 0)
+        return encode_quantity(self._chain_id)
 
     def _net_version(self, params: Sequence[Json]) -> Json:
-        _arguments(params, 0, 0)
+        parse_arguments(params, 0, 0)
         return str(self._chain_id)
 
     def _block_number(self, params: Sequence[Json]) -> Json:
-        _arguments(params, 0, 0)
-        return _quantity(self._head().block_number)
+        parse_arguments(params, 0, 0)
+        return encode_quantity(self._head().block_number)
 
     def _get_block_by_number(self, params: Sequence[Json]) -> Json:
-        tag, full = _arguments(params, 1, 1)
+        tag, full = parse_arguments(params, 1, 1)
         if isinstance(tag, dict):
             raise InvalidRequestError("block must be a tag or a hex quantity")
         header = self._resolve_block(tag, "block")
         if header is None:
             return None
-        full_transactions = False if full is None else _parse_bool(full, "full transactions")
+        full_transactions = False if full is None else parse_bool(full, "full transactions")
         return self._block_json(self._chain.get_block_by_header(header), full_transactions)
 
     def _get_block_by_hash(self, params: Sequence[Json]) -> Json:
-        block_hash, full = _arguments(params, 1, 1)
-        header = self._header_by_hash(_parse_hash(block_hash, "block hash"))
+        block_hash, full = parse_arguments(params, 1, 1)
+        header = self._header_by_hash(parse_hash(block_hash, "block hash"))
         if header is None:
             return None
-        full_transactions = False if full is None else _parse_bool(full, "full transactions")
+        full_transactions = False if full is None else parse_bool(full, "full transactions")
         return self._block_json(self._chain.get_block_by_header(header), full_transactions)
 
     def _get_transaction_by_hash(self, params: Sequence[Json]) -> Json:
-        (tx_hash,) = _arguments(params, 1, 0)
-        found = self._locate_transaction(_parse_hash(tx_hash, "transaction hash"))
+        (tx_hash,) = parse_arguments(params, 1, 0)
+        found = self._locate_transaction(parse_hash(tx_hash, "transaction hash"))
         if found is None:
             return None
         return self._transaction_json(*found)
 
     def _get_transaction_receipt(self, params: Sequence[Json]) -> Json:
-        (tx_hash,) = _arguments(params, 1, 0)
-        found = self._locate_transaction(_parse_hash(tx_hash, "transaction hash"))
+        (tx_hash,) = parse_arguments(params, 1, 0)
+        found = self._locate_transaction(parse_hash(tx_hash, "transaction hash"))
         if found is None:
             return None
         header, transaction, index = found
@@ -436,35 +362,35 @@ class ReadOnlyRpc:
         earlier_gas = receipts[index - 1].gas_used if index else 0
         first_log_index = sum(len(r.logs) for r in receipts[:index])
         contract_address = (
-            _data(keccak(rlp.encode([transaction.sender, transaction.nonce]))[12:])
+            encode_data(keccak(rlp.encode([transaction.sender, transaction.nonce]))[12:])
             if not transaction.to
             else None
         )
         return {
-            "blockHash": _data(header.hash),
-            "blockNumber": _quantity(header.block_number),
+            "blockHash": encode_data(header.hash),
+            "blockNumber": encode_quantity(header.block_number),
             "contractAddress": contract_address,
-            "cumulativeGasUsed": _quantity(receipt.gas_used),
-            "effectiveGasPrice": _quantity(_effective_gas_price(transaction, header)),
-            "from": _data(transaction.sender),
-            "gasUsed": _quantity(receipt.gas_used - earlier_gas),
+            "cumulativeGasUsed": encode_quantity(receipt.gas_used),
+            "effectiveGasPrice": encode_quantity(_effective_gas_price(transaction, header)),
+            "from": encode_data(transaction.sender),
+            "gasUsed": encode_quantity(receipt.gas_used - earlier_gas),
             "logs": self._logs_json(header, transaction.hash, index, receipt, first_log_index),
-            "logsBloom": _bloom(receipt.bloom),
-            "status": _quantity(1 if receipt.state_root == b"\x01" else 0),
-            "to": _address_or_null(transaction.to),
-            "transactionHash": _data(transaction.hash),
-            "transactionIndex": _quantity(index),
-            "type": _quantity(transaction.type_id or 0),
+            "logsBloom": encode_bloom(receipt.bloom),
+            "status": encode_quantity(1 if receipt.state_root == b"\x01" else 0),
+            "to": encode_address_or_null(transaction.to),
+            "transactionHash": encode_data(transaction.hash),
+            "transactionIndex": encode_quantity(index),
+            "type": encode_quantity(transaction.type_id or 0),
         }
 
     def _get_code(self, params: Sequence[Json]) -> Json:
-        address, block = _arguments(params, 1, 1)
-        account = _parse_address(address, "address")
+        address, block = parse_arguments(params, 1, 1)
+        account = parse_address(address, "address")
         header = self._existing_block(block, "block")
-        return _data(self._chain.get_vm(header).state.get_code(account))
+        return encode_data(self._chain.get_vm(header).state.get_code(account))
 
     def _call(self, params: Sequence[Json]) -> Json:
-        call, block = _arguments(params, 1, 1)
+        call, block = parse_arguments(params, 1, 1)
         if not isinstance(call, dict):
             raise InvalidRequestError("the call must be a JSON object")
         unknown = set(call) - _CALL_KEYS
@@ -474,18 +400,18 @@ class ReadOnlyRpc:
         data = b""
         for key in ("input", "data"):
             if call.get(key) is not None:
-                given = _parse_data(call[key], key, limit=limits.max_call_data_bytes)
+                given = parse_data(call[key], key, limit=limits.max_call_data_bytes)
                 if key == "data" and "input" in call and call["input"] is not None:
                     if given != data:
                         raise InvalidRequestError("input and data differ")
                 data = given
-        sender = _ZERO_ADDRESS if call.get("from") is None else _parse_address(call["from"], "from")
-        to = b"" if call.get("to") is None else _parse_address(call["to"], "to")
-        value = 0 if call.get("value") is None else _parse_quantity(call["value"], "value")
+        sender = _ZERO_ADDRESS if call.get("from") is None else parse_address(call["from"], "from")
+        to = b"" if call.get("to") is None else parse_address(call["to"], "to")
+        value = 0 if call.get("value") is None else parse_quantity(call["value"], "value")
         header = self._existing_block(block, "block")
         gas = min(limits.max_call_gas, header.gas_limit)
         if call.get("gas") is not None:
-            gas = _parse_quantity(call["gas"], "gas")
+            gas = parse_quantity(call["gas"], "gas")
             if gas > limits.max_call_gas:
                 raise InvalidRequestError(
                     f"gas {gas} is above this endpoint's eth_call limit of {limits.max_call_gas}"
@@ -505,22 +431,22 @@ class ReadOnlyRpc:
             )
         except Revert as exc:
             payload = exc.args[0] if exc.args and isinstance(exc.args[0], bytes) else b""
-            raise ExecutionRevertedError("execution reverted", data=_data(payload)) from exc
+            raise ExecutionRevertedError("execution reverted", data=encode_data(payload)) from exc
         except VMError as exc:
             raise RpcError(f"execution failed: {exc}") from exc
         except ValidationError as exc:
             raise InvalidRequestError(f"invalid call: {exc}") from exc
-        return _data(output)
+        return encode_data(output)
 
     def _get_logs(self, params: Sequence[Json]) -> Json:
-        (criteria,) = _arguments(params, 1, 0)
+        (criteria,) = parse_arguments(params, 1, 0)
         if not isinstance(criteria, dict):
             raise InvalidRequestError("the filter must be a JSON object")
         unknown = set(criteria) - _FILTER_KEYS
         if unknown:
             raise InvalidRequestError(f"unknown filter fields: {', '.join(sorted(unknown))}")
-        addresses = _parse_addresses(criteria.get("address"))
-        topics = _parse_topics(criteria.get("topics"))
+        addresses = parse_addresses(criteria.get("address"))
+        topics = parse_topics(criteria.get("topics"))
         headers = self._filter_range(criteria)
         matches: list[dict[str, Json]] = []
         for header in headers:
@@ -544,7 +470,7 @@ class ReadOnlyRpc:
         if criteria.get("blockHash") is not None:
             if criteria.get("fromBlock") is not None or criteria.get("toBlock") is not None:
                 raise InvalidRequestError("blockHash cannot be combined with fromBlock/toBlock")
-            header = self._header_by_hash(_parse_hash(criteria["blockHash"], "blockHash"))
+            header = self._header_by_hash(parse_hash(criteria["blockHash"], "blockHash"))
             if header is None:
                 raise RpcError("unknown block")
             return [header]
@@ -594,12 +520,12 @@ def _bloom_may_match(
 def _log_matches(
     log: dict[str, Json], addresses: list[bytes] | None, topics: list[list[bytes] | None]
 ) -> bool:
-    if addresses is not None and log["address"] not in {_data(a) for a in addresses}:
+    if addresses is not None and log["address"] not in {encode_data(a) for a in addresses}:
         return False
     log_topics: list[str] = log["topics"]
     if len(topics) > len(log_topics):
         return False
     return all(
-        choices is None or log_topics[i] in {_data(t) for t in choices}
+        choices is None or log_topics[i] in {encode_data(t) for t in choices}
         for i, choices in enumerate(topics)
     )

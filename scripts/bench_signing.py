@@ -27,15 +27,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from signing import bls  # noqa: E402
+from signing.cert_codec import load_certificate  # noqa: E402
+from signing.cert_identity import OfficerIdentity  # noqa: E402
 from signing.certs import (  # noqa: E402
-    OfficerIdentity,
     create_crl,
     create_department_ca,
     issue_officer_certificate,
-    load_certificate,
 )
 from signing.keys import generate_private_key, sign, verify_signature  # noqa: E402
-from signing.seal import render_seal  # noqa: E402
+from signing.seal_image import render_seal  # noqa: E402
 from signing.statements import sign_statement, verify_statement  # noqa: E402
 
 STATEMENT: dict[str, Any] = {

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from signing.certs import OfficerIdentity, load_certificate, officer_identity, verify_certificate
+from signing.cert_codec import load_certificate
+from signing.cert_identity import OfficerIdentity, officer_identity
+from signing.cert_verify import verify_certificate
 from signing.errors import (
     BadCertificateError,
     BadSignatureError,

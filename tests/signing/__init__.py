@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from signing.certs import OfficerIdentity, create_department_ca, issue_officer_certificate
+from signing.cert_identity import OfficerIdentity
+from signing.certs import create_department_ca, issue_officer_certificate
 from signing.keys import Alg, PrivateKey, generate_private_key
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -17,19 +17,21 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from signing.certs import (
+from signing.cert_codec import load_certificate
+from signing.cert_identity import (
     OFFICER_IDENTITY_OID,
     SEAL_IDENTITY_OID,
     OfficerIdentity,
     SealIdentity,
+    officer_identity,
+    seal_identity,
+)
+from signing.cert_verify import verify_certificate
+from signing.certs import (
     create_crl,
     create_department_ca,
     issue_officer_certificate,
     issue_seal_certificate,
-    load_certificate,
-    officer_identity,
-    seal_identity,
-    verify_certificate,
 )
 from signing.errors import (
     REASONS,

@@ -18,19 +18,11 @@ from pypdf import PdfReader
 
 from signing.certs import create_crl, create_department_ca, issue_seal_certificate
 from signing.errors import BadSignatureError, KeyFormatError, VerificationError
+from signing.fonts import FontNotFoundError
 from signing.keys import Alg, PrivateKey, alg_of, generate_private_key
-from signing.seal import (
-    DEFAULT_SEAL_COLOR,
-    FontNotFoundError,
-    SealFormatError,
-    SealImageError,
-    SealRecord,
-    render_seal,
-    seal_document,
-    stamp_pdf_page,
-    stamp_png,
-    verify_seal,
-)
+from signing.seal import SealFormatError, SealRecord, seal_document, verify_seal
+from signing.seal_image import DEFAULT_SEAL_COLOR, SealImageError, render_seal
+from signing.stamp import stamp_pdf_page, stamp_png
 
 DEPARTMENT = "杭州市市场监督管理局"
 CODE = "3301000012345"

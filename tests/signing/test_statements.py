@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signing.certs import create_crl, issue_officer_certificate, load_certificate
+from signing.cert_codec import load_certificate
+from signing.certs import create_crl, issue_officer_certificate
 from signing.errors import (
     BadCertificateError,
     KeyFormatError,

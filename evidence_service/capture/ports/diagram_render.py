@@ -16,8 +16,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from evidence_service.capture.ports.fonts import Font, FontBook
 from evidence_service.capture.ports.limits import DIAGRAM_RENDER_LONG_SIDE
+from signing.fonts import Font, FontBook
 
 MARGIN = 40
 MIN_WIDTH = 480

@@ -15,12 +15,12 @@ from evidence_service.capture.ports import sniff
 from evidence_service.capture.ports.base import DerivedFile, Extraction, Inspection
 from evidence_service.capture.ports.diagram import diagram_fields, validate_diagram
 from evidence_service.capture.ports.diagram_render import render_diagram_png
-from evidence_service.capture.ports.fonts import FontBook, find_cjk_font
 from evidence_service.capture.ports.images import open_image
 from evidence_service.capture.ports.json_documents import load_json
 from evidence_service.capture.ports.json_upload import require_json
 from evidence_service.capture.ports.limits import JSON_DOCUMENT_MAX_BYTES, PHOTO_MAX_BYTES
 from evidence_service.capture.ports.streaming import BoundedSpool, SniffedUpload
+from signing.fonts import FontBook, find_cjk_font
 
 DIAGRAM_IMAGE_TYPES = frozenset({sniff.PNG, sniff.JPEG})
 

@@ -10,7 +10,6 @@ from PIL import Image
 
 from evidence_service.capture.ports import site_survey, sniff
 from evidence_service.capture.ports.diagram_render import layout_for
-from evidence_service.capture.ports.fonts import find_cjk_font
 from evidence_service.capture.ports.json_documents import schema_validator
 from evidence_service.capture.ports.limits import (
     DIAGRAM_CANVAS_MAX_SIDE,
@@ -25,6 +24,7 @@ from evidence_service.core.errors import (
     OversizeError,
     WrongMediaTypeError,
 )
+from signing.fonts import find_cjk_font
 from tests.service.capture.ports import samples
 from tests.service.capture.ports.feeding import chunk_plans, feed_only, run_port
 

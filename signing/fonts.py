@@ -1,9 +1,15 @@
-"""Fonts for rendered diagrams: a CJK-capable TrueType font if the host has one, else Pillow's own.
+"""The project's one CJK font module: which font draws Chinese text, and a sized-font cache.
 
-Site-survey labels are mostly Chinese. Pillow's built-in font has no CJK glyphs (they come out as
-boxes), so :func:`find_cjk_font` looks for Noto CJK, Source Han, WenQuanYi, Droid Sans Fallback and
-the like in the usual places. Nothing fails when none is found: rendering falls back to
-``ImageFont.load_default(size=...)``. Pass ``font_path`` to the site-survey port to choose one.
+Two lookups, for two needs:
+
+- :func:`default_cjk_font` is the font seals and PDFs are drawn with: a fixed, short list (the
+  packaged Noto Serif SC first), so that the same installation always draws the same glyphs.
+  It raises :class:`FontNotFoundError`, naming what to install, when none is present.
+- :func:`find_cjk_font` is a best-effort host lookup for diagrams (site-survey labels are mostly
+  Chinese, and Pillow's built-in font has no CJK glyphs, so they come out as boxes): Noto CJK,
+  Source Han, WenQuanYi, Droid Sans Fallback and the like in the usual places, then a scan of
+  the font folders, then ``fc-list``. It returns ``None`` when nothing is found, and
+  :class:`FontBook` then falls back to ``ImageFont.load_default(size=...)``.
 """
 
 from __future__ import annotations
@@ -16,7 +22,66 @@ from pathlib import Path
 
 from PIL import ImageFont
 
+from signing.errors import SigningError
+
+__all__ = [
+    "CJK_FONT_CANDIDATES",
+    "Font",
+    "FontBook",
+    "FontNotFoundError",
+    "default_cjk_font",
+    "find_cjk_font",
+]
+
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+
+class FontNotFoundError(SigningError):
+    """No font able to draw the department name (a CJK font) could be found."""
+
+
+# --------------------------------------------------------------------------- seals and PDFs
+
+
+def _packaged_noto_serif_sc() -> Path | None:
+    try:
+        import pylopdf_fonts_zh_cn
+    except ImportError:
+        return None
+    return Path(pylopdf_fonts_zh_cn.serif_path())
+
+
+_DEBIAN_CJK_FONTS = (
+    Path("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"),
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+    Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
+    Path("/usr/share/fonts/truetype/arphic/ukai.ttc"),
+)
+
+
+def default_cjk_font() -> Path:
+    """The CJK font seals are drawn with when no ``font_path`` is given.
+
+    Looked up in this fixed order, first hit wins: Noto Serif SC from the ``pylopdf-fonts-zh-cn``
+    dependency (SIL OFL 1.1); Debian's ``fonts-noto-cjk``, ``fonts-wqy-zenhei`` or
+    ``fonts-arphic-ukai``. Raises
+    :class:`FontNotFoundError` naming what to install when none is present.
+    """
+    candidates: list[Path] = []
+    packaged = _packaged_noto_serif_sc()
+    if packaged is not None:
+        candidates.append(packaged)
+    candidates += _DEBIAN_CJK_FONTS
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise FontNotFoundError(
+        "no CJK font found to draw the seal: pip install pylopdf-fonts-zh-cn "
+        "(or apt-get install fonts-noto-cjk), or pass font_path="
+    )
+
+
+# --------------------------------------------------------------------------- diagrams
 
 #: Well-known locations of CJK fonts on Debian/Ubuntu, Fedora, Alpine, macOS and Windows.
 CJK_FONT_CANDIDATES: tuple[str, ...] = (

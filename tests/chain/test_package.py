@@ -1,0 +1,30 @@
+"""The ``chain`` package face: every public name resolves, and importing it stays cheap."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import chain
+
+
+def test_every_public_name_resolves_to_its_module() -> None:
+    assert len(set(chain.__all__)) == len(chain.__all__)
+    for name in chain.__all__:
+        assert getattr(chain, name) is not None, name
+    from chain import embedded, merkle
+
+    assert chain.EmbeddedChain is embedded.EmbeddedChain
+    assert chain.verify_inclusion is merkle.verify_inclusion
+
+
+def test_importing_the_package_loads_no_ethereum_stack() -> None:
+    probe = (
+        "import sys, chain; "
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'web3', 'eth', 'eth_tester', 'eth_abi', 'eth_utils', 'rlp', 'requests'})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == ""
