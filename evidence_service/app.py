@@ -34,6 +34,7 @@ from evidence_service.api import (
 )
 from evidence_service.api.deps import enforce_policy
 from evidence_service.api.problems import install_problem_handlers
+from evidence_service.api.responses import install_openapi
 from evidence_service.capture.reaper import reap
 from evidence_service.core.config import Settings
 from evidence_service.services import Services, build_services
@@ -112,4 +113,5 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     for module in modules:
         app.include_router(module.router)
+    install_openapi(app)  # the Problem schema every error answer refers to
     return app

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+from rich.table import Table
 
 from evidence_service.core.config import Settings
+
+if TYPE_CHECKING:
+    from evidence_service.verify.verdict import Verdict
 
 app = typer.Typer(help="Evidence custody service", no_args_is_help=True, add_completion=False)
 err = Console(stderr=True)
@@ -245,6 +250,86 @@ ChainIdOption = Annotated[int | None, typer.Option(help="pin the chain id")]
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable verdict")]
 TimeoutOption = Annotated[float, typer.Option(help="seconds per JSON-RPC request")]
 
+# The offline verifiers import evidence_service.verify (and nothing of the service) only when
+# they run: ``evidence verify`` needs no database, no web stack.
+EXIT_VALID, EXIT_INVALID, EXIT_USAGE, EXIT_UNDECIDED = 0, 1, 2, 3
+#: How each check status prints (keys are the status values: verify is not imported here).
+MARKS = {
+    "pass": "[green]PASS[/]",
+    "fail": "[red]FAIL[/]",
+    "skipped": "[yellow]SKIP[/]",
+    "error": "[red]ERROR[/]",
+    "pending": "[yellow]PENDING[/]",
+}
+
+
+def exit_status(verdict: Verdict) -> int:
+    """0 valid, 1 a check failed, 3 undecided (the chain did not answer, an item pending)."""
+    if verdict.valid:
+        return EXIT_VALID
+    if any(c.status == "fail" for c in verdict.checks):
+        return EXIT_INVALID
+    return EXIT_UNDECIDED
+
+
+def print_verdict_json(verdict: Verdict) -> None:
+    print(json.dumps(verdict.as_json(), indent=2, ensure_ascii=False))
+
+
+def print_steps(verdict: Verdict, console: Console, *, title: str) -> None:
+    """A proof's or a list's verdict: every step."""
+    table = Table(title=title, show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("step")
+    table.add_column("result")
+    table.add_column("detail", overflow="fold")
+    for c in verdict.checks:
+        table.add_row(str(c.number), c.step, MARKS[str(c.status)], c.detail)
+    console.print(table)
+    if verdict.valid:
+        console.print("[bold green]VALID[/]: every step passed")
+    else:
+        console.print(f"[bold red]INVALID[/]: {verdict.failure}")
+
+
+def print_package(verdict: Verdict, console: Console, *, title: str) -> None:
+    """A package's verdict: every check that did not pass, in full; passes counted per step."""
+    transfer = verdict.transfer or {}
+    console.print(f"[bold]{title}[/bold]")
+    if transfer:
+        sender, recipient = transfer.get("sender", {}), transfer.get("recipient", {})
+        console.print(
+            f"transfer {transfer.get('id')}: {sender.get('name')} → {recipient.get('name')}, "
+            f"{verdict.items} items"
+        )
+    console.print(f"manifest SHA-256 {verdict.manifest_digest}; trust: {verdict.trust_source}")
+    table = Table(show_lines=False)
+    table.add_column("subject", overflow="fold")
+    table.add_column("step")
+    table.add_column("result")
+    table.add_column("detail", overflow="fold")
+    passes: Counter[str] = Counter()
+    for check in verdict.checks:
+        if check.status == "pass" and not check.subject.startswith(("seal", "man")):
+            passes[check.step] += 1
+            continue
+        table.add_row(check.subject, check.step, MARKS[str(check.status)], check.detail)
+    for step, count in passes.items():
+        table.add_row(f"({count} subjects)", step, MARKS["pass"], "")
+    console.print(table)
+    console.print(
+        f"hashed {verdict.hashed_bytes:,} bytes in {verdict.hashing_seconds:.2f}s; "
+        f"checks {verdict.checking_seconds:.2f}s"
+    )
+    problem = verdict.first_problem
+    if problem is None:
+        console.print("[bold green]VALID[/]: every check passed")
+    else:
+        word = "INVALID" if problem.status == "fail" else "UNDECIDED"
+        console.print(
+            f"[bold red]{word}[/]: {problem.failure} at {problem.subject} ({problem.step})"
+        )
+
 
 @app.command()
 def verify(
@@ -267,14 +352,10 @@ def verify(
     Exit status: 0 valid, 1 a step failed (its name is printed), 2 bad input, 3 undecided
     (the chain did not answer)."""
     from evidence_service.verify.audit import (
-        EXIT_USAGE,
         AuditRequest,
         AuditUsageError,
-        exit_code,
         load_pins,
-        print_report,
-        run_audit,
-        verdict_json,
+        proof_verdict_from,
     )
 
     out = Console()
@@ -296,17 +377,17 @@ def verify(
             pins=load_pins(trust, chain_id, contract),
             timeout=timeout,
         )
-        verdict = run_audit(request)
+        verdict = proof_verdict_from(request)
     except AuditUsageError as exc:
         err.print(f"[red]cannot verify[/red]: {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
     if as_json:
-        print(verdict_json(verdict))
+        print_verdict_json(verdict)
     else:
-        print_report(verdict, out, title=f"evidence-proof/1 — {file or sha256}")
+        print_steps(verdict, out, title=f"evidence-proof/1 — {file or sha256}")
         if not verdict.valid:
             err.print(f"failure: {verdict.failure}")
-    raise typer.Exit(exit_code(verdict))
+    raise typer.Exit(exit_status(verdict))
 
 
 @app.command("verify-list")
@@ -331,18 +412,14 @@ def verify_list(
     Exit status: 0 valid, 1 a step failed (its name is printed), 2 bad input, 3 undecided
     (the chain did not answer, or no trust bundle to check the seal)."""
     from evidence_service.verify.audit import (
-        EXIT_USAGE,
         AuditUsageError,
         ListAuditRequest,
-        exit_code,
+        list_verdict_from,
         load_pins,
-        print_report,
-        run_list_audit,
-        verdict_json,
     )
 
     try:
-        verdict = run_list_audit(
+        verdict = list_verdict_from(
             ListAuditRequest(
                 document=document,
                 digest=digest,
@@ -356,12 +433,12 @@ def verify_list(
         err.print(f"[red]cannot verify[/red]: {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
     if as_json:
-        print(verdict_json(verdict))
+        print_verdict_json(verdict)
     else:
-        print_report(verdict, Console(), title=f"evidence-list/1 — {document}")
+        print_steps(verdict, Console(), title=f"evidence-list/1 — {document}")
         if not verdict.valid:
             err.print(f"failure: {verdict.failure}")
-    raise typer.Exit(exit_code(verdict))
+    raise typer.Exit(exit_status(verdict))
 
 
 @app.command("verify-package")
@@ -383,21 +460,40 @@ def verify_package(
 
     Exit status: 0 valid, 1 a check failed (file and step printed), 2 bad input (not a ZIP),
     3 undecided (the chain did not answer, or an item is not anchored yet)."""
-    from evidence_service.verify.package import run_package_cli
-
-    code = run_package_cli(
-        package,
-        rpc=rpc,
-        data_dir=data_dir,
-        trust=trust,
-        contract=contract,
-        chain_id=chain_id,
-        as_json=as_json,
-        timeout=timeout,
-        out=Console(),
-        err=err,
+    from evidence_service.verify.audit import (
+        AuditUsageError,
+        PackageAuditRequest,
+        load_pins,
+        package_verdict_from,
     )
-    raise typer.Exit(code)
+
+    try:
+        pinned = trust is not None or contract is not None or chain_id is not None
+        verdict = package_verdict_from(
+            PackageAuditRequest(
+                package=package,
+                rpc=rpc,
+                data_dir=data_dir,
+                pins=load_pins(trust, chain_id, contract) if pinned else None,
+                timeout=timeout,
+            )
+        )
+    except AuditUsageError as exc:
+        err.print(f"[red]cannot verify[/red]: {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    if as_json:
+        print_verdict_json(verdict)
+    else:
+        print_package(verdict, Console(), title=f"evidence-package/1 — {package}")
+    problem = verdict.first_problem
+    if not verdict.valid and problem is not None:
+        err.print(f"failure: {problem.failure} at {problem.subject} ({problem.step})")
+    if verdict.trust_source == "package":
+        err.print(
+            "[yellow]note[/yellow]: trust came from the package itself; pass --trust with the "
+            "issuing service's /api/v1/trust for an independent check"
+        )
+    raise typer.Exit(exit_status(verdict))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from evidence_service.capture import models as capture_tables
 from evidence_service.capture.ingest import Ingestor
 from evidence_service.capture.uploads import UploadManager
 from evidence_service.cases import models as cases_tables
+from evidence_service.cases.capture_edges import capture_edges
 from evidence_service.core.clock import Clock, utcnow
 from evidence_service.core.config import Settings
 from evidence_service.core.db import create_schema, make_engine
@@ -107,7 +108,12 @@ def build_services(
     store = store or build_store(settings)
     pki = Pki(engine, settings, clock)
     ingestor = Ingestor(
-        engine=engine, store=store, settings=settings, clock=clock, signer=pki.sign_capture
+        engine=engine,
+        store=store,
+        settings=settings,
+        clock=clock,
+        signer=pki.sign_capture,
+        capture_hooks=(capture_edges,),
     )
     return Services(
         settings,

@@ -46,13 +46,14 @@ from evidence_service.anchoring.models import (  # noqa: E402
     ChainDeployment,
     LeafKind,
 )
-from evidence_service.anchoring.proofs import ProofDocument, build_proof  # noqa: E402
+from evidence_service.anchoring.proofs import build_proof  # noqa: E402
 from evidence_service.capture.models import Evidence  # noqa: E402
 from evidence_service.core.clock import rfc3339, utcnow  # noqa: E402
 from evidence_service.core.config import Settings  # noqa: E402
 from evidence_service.demo import seed_demo  # noqa: E402
 from evidence_service.services import build_services  # noqa: E402
-from evidence_service.verify.proof_steps import Content, verify_proof  # noqa: E402
+from evidence_service.verify.proof import ProofDocument  # noqa: E402
+from evidence_service.verify.proof_steps import Content, proof_verdict  # noqa: E402
 from evidence_service.verify.statement import CaptureStatement  # noqa: E402
 
 HARDHAT_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # dev account 0
@@ -221,7 +222,7 @@ def run_d(chain: str, n: int) -> dict[str, Any]:
             for item in items:
                 assert item is not None
                 proof = ProofDocument.from_json(build_proof(services.engine, item, services.trees))
-                valid += verify_proof(proof, Content(item.sha256, item.size), w3=w3).valid
+                valid += proof_verdict(proof, Content(item.sha256, item.size), w3=w3).valid
         finally:
             worker.stop()
             services.close()

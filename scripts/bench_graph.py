@@ -35,15 +35,15 @@ sys.path.insert(0, str(ROOT))
 
 from evidence_service.access.identity import Actor  # noqa: E402
 from evidence_service.access.models import Department, Role  # noqa: E402
-from evidence_service.api.policy import evidence_clause  # noqa: E402
-from evidence_service.api.seals import seal_png  # noqa: E402
 from evidence_service.capture.models import Evidence  # noqa: E402
-from evidence_service.capture.queries import EvidenceFilter, list_evidence  # noqa: E402
+from evidence_service.capture.visibility import evidence_clause  # noqa: E402
 from evidence_service.cases.evidence_lists import issue_list, pdf_document  # noqa: E402
 from evidence_service.cases.graph import neighbourhood, shortest_path  # noqa: E402
+from evidence_service.cases.search import EvidenceFilter, list_evidence  # noqa: E402
 from evidence_service.core.config import Settings  # noqa: E402
 from evidence_service.demo import seed_demo  # noqa: E402
 from evidence_service.render.evidence_list_pdf import render_evidence_list_pdf  # noqa: E402
+from evidence_service.render.seal_image import seal_png  # noqa: E402
 from evidence_service.services import build_services  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

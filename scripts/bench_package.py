@@ -54,7 +54,7 @@ from evidence_service.transfer.packages import (  # noqa: E402
     manifest_digest,
     stream_package,
 )
-from evidence_service.verify.package import verify_package  # noqa: E402
+from evidence_service.verify.package import package_verdict  # noqa: E402
 
 MiB = 1024 * 1024
 CHUNK = MiB
@@ -205,7 +205,7 @@ def with_baseline(built: dict[str, Any], baseline_s: float) -> dict[str, Any]:
 
 def verify(services: Services, path: Path) -> dict[str, Any]:
     started = time.perf_counter()
-    verdict = verify_package(path, w3=services.chain_reader(), pins=service_pins(services))
+    verdict = package_verdict(path, w3=services.chain_reader(), pins=service_pins(services))
     total = time.perf_counter() - started
     if not verdict.valid:
         problems = [c.as_json() for c in verdict.problems()[:5]]

@@ -129,3 +129,13 @@ class DepartmentBlsKey(SQLModel, table=True):
     proof_of_possession: str = Field(max_length=192)  # hex, 96 bytes
     secret_key: str = Field(sa_column=Column(Text, nullable=False))  # AES-GCM sealed
     created_at: datetime = _utc_column(nullable=False)
+
+
+class TransferGrant(SQLModel, table=True):
+    """A visibility grant: what an accepted transfer lets the recipient department read, one row
+    per item."""
+
+    department_id: str = Field(primary_key=True, foreign_key="department.id", max_length=26)
+    evidence_id: str = Field(primary_key=True, foreign_key="evidence.id", max_length=26)
+    transfer_id: str = Field(foreign_key="transfer.id", max_length=26, index=True)
+    granted_at: datetime = _utc_column(nullable=False)

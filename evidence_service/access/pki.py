@@ -29,13 +29,13 @@ from evidence_service.core.db import session_scope
 from evidence_service.core.errors import BadRequestError, NotFoundError
 from evidence_service.core.secrets import generated_secret
 from evidence_service.custody.log import append_event
+from signing.cert_codec import load_certificate
+from signing.cert_identity import OfficerIdentity
 from signing.certs import (
-    OfficerIdentity,
     create_crl,
     create_department_ca,
     issue_officer_certificate,
     issue_seal_certificate,
-    load_certificate,
 )
 from signing.errors import KeyFormatError
 from signing.keys import (

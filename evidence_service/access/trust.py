@@ -4,19 +4,33 @@ court package, and every verification the service runs on a caller's behalf."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
+from evidence_service.access.pki import Pki
 from evidence_service.anchoring.chain_link import current_deployment
-from evidence_service.anchoring.proofs import MERKLE_HASH, PROOF_FORMAT
+from evidence_service.core.config import Settings
+from evidence_service.verify.proof import MERKLE_HASH, PROOF_FORMAT
 from evidence_service.verify.proof_steps import Pins
 
-if TYPE_CHECKING:
-    from evidence_service.services import Services
+
+class TrustSources(Protocol):
+    """Where the bundle comes from: the chain deployment (settings, database) and the
+    department CAs (``pki``). ``evidence_service.services.Services`` is one."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def pki(self) -> Pki: ...
 
 
-def trust_document(session: Session, services: Services) -> dict[str, Any]:
+def trust_document(session: Session, services: TrustSources) -> dict[str, Any]:
     """The trust bundle: what ``GET /api/v1/trust`` serves, less how to reach this service's
     chain (a package carries the chain id and contract; its reader brings a node)."""
     deployment = current_deployment(session, services.settings)
@@ -31,7 +45,7 @@ def trust_document(session: Session, services: Services) -> dict[str, Any]:
     }
 
 
-def service_pins(services: Services, session: Session | None = None) -> Pins:
+def service_pins(services: TrustSources, session: Session | None = None) -> Pins:
     """Pins for checks the service makes itself: its own registry and trust bundle (read in
     ``session``, or in a session of its own)."""
     if session is None:

@@ -24,7 +24,6 @@ from chain.base import AnchorChain, AnchorReceipt
 from chain.errors import AlreadyAnchoredError, AnchorFailedError
 from chain.merkle import MerkleTree, leaf_hash
 from evidence_service.anchoring.models import AnchorBatch, AnchorLeaf, BatchStatus, LeafKind
-from evidence_service.capture.models import Evidence
 from evidence_service.core.db import lock_custody_chain, session_scope
 from evidence_service.custody.log import chain_head
 from evidence_service.verify.statement import CaptureStatement
@@ -35,12 +34,12 @@ log = logging.getLogger(__name__)
 CUSTODY_HEAD_FORMAT = "evidence-custody-head/1"
 
 
-def statement_leaf(evidence: Evidence, at: datetime) -> AnchorLeaf:
+def statement_leaf(evidence_id: str, statement: dict[str, Any], at: datetime) -> AnchorLeaf:
     """The pending leaf of a captured item: SHA-256(0x00 ‖ JCS(statement))."""
     return AnchorLeaf(
         kind=LeafKind.statement,
-        evidence_id=evidence.id,
-        leaf_hash=CaptureStatement.model_validate(evidence.statement).leaf_hash().hex(),
+        evidence_id=evidence_id,
+        leaf_hash=CaptureStatement.model_validate(statement).leaf_hash().hex(),
         created_at=at,
     )
 

@@ -21,8 +21,9 @@ from chain.merkle import leaf_hash
 from evidence_service.anchoring.batches import custody_head_leaf_data
 from evidence_service.anchoring.models import AnchorBatch, BatchStatus
 from evidence_service.anchoring.proofs import TreeCache
-from evidence_service.custody.log import CustodyChainError, iter_events, verify_chain
+from evidence_service.custody.log import iter_events, verify_chain
 from evidence_service.custody.models import CustodyEvent
+from evidence_service.verify.custody import CustodyChainError
 
 
 @dataclass(frozen=True)

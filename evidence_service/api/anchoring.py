@@ -13,7 +13,9 @@ from sqlmodel import Session
 from chain.errors import ChainError, RpcError
 from evidence_service.access.trust import trust_document
 from evidence_service.anchoring.models import AnchorBatch
+from evidence_service.api import schemas
 from evidence_service.api.deps import CurrentActor, ServicesDep
+from evidence_service.api.responses import ok, problems
 from evidence_service.core.clock import rfc3339
 from evidence_service.core.errors import BadRequestError, ChainUnavailableProblem, NotFoundError
 
@@ -21,9 +23,43 @@ router = APIRouter(tags=["anchoring"])
 
 MAX_RPC_BODY = 64 * 1024
 MAX_RPC_BATCH = 50
+_RPC_CALL: dict[str, Any] = {
+    "type": "object",
+    "required": ["method"],
+    "properties": {
+        "jsonrpc": {"type": "string", "const": "2.0"},
+        "id": {},
+        "method": {"type": "string"},
+        "params": {"type": "array"},
+    },
+}
+RPC_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        _RPC_CALL,
+                        {
+                            "type": "array",
+                            "items": _RPC_CALL,
+                            "minItems": 1,
+                            "maxItems": MAX_RPC_BATCH,
+                        },
+                    ]
+                }
+            }
+        },
+    }
+}
 
 
-@router.get("/api/v1/trust", summary="Trust bundle: chain id, registry address, CA certificates")
+@router.get(
+    "/api/v1/trust",
+    summary="Trust bundle: chain id, registry address, CA certificates",
+    responses={**ok(schemas.Trust), **problems(401)},
+)
 def trust(services: ServicesDep) -> dict[str, Any]:
     """Public: a verifier pins these once. ``ca_certificates`` lists the department CAs (PEM),
     ``crls`` their current revocation lists (fetch again to learn of revocations)."""
@@ -59,7 +95,11 @@ def batch_public(batch: AnchorBatch) -> dict[str, Any]:
     }
 
 
-@router.get("/api/v1/batches/{batch_id}", summary="One Merkle batch and its anchor")
+@router.get(
+    "/api/v1/batches/{batch_id}",
+    summary="One Merkle batch and its anchor",
+    responses={**ok(schemas.Batch), **problems(401, 404, 422)},
+)
 def get_batch(batch_id: int, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
     with Session(services.engine) as session:
         batch = session.get(AnchorBatch, batch_id)
@@ -72,7 +112,18 @@ def _rpc_error(request_id: Any, code: int, message: str) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
 
 
-@router.post("/api/v1/chain/rpc", summary="Read-only JSON-RPC of the embedded chain")
+@router.post(
+    "/api/v1/chain/rpc",
+    summary="Read-only JSON-RPC of the embedded chain",
+    openapi_extra=RPC_BODY,
+    responses={
+        **ok(
+            schemas.JsonRpcAnswer | list[schemas.JsonRpcAnswer],
+            description="One answer, or one per call of a batch (errors are JSON-RPC errors)",
+        ),
+        **problems(400, 401, 503),
+    },
+)
 async def chain_rpc(request: Request, services: ServicesDep) -> JSONResponse:
     """Point any Ethereum tool (e.g. web3.py's ``HTTPProvider``) here to read the embedded
     chain: eth_chainId, eth_blockNumber, eth_getBlockByNumber/ByHash, eth_getTransactionByHash,

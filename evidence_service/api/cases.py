@@ -13,21 +13,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from evidence_service.access.identity import Actor
+from evidence_service.api import schemas
 from evidence_service.api.deps import AdminActor, CaptureActor, CurrentActor, ServicesDep
+from evidence_service.api.responses import ok, problems
 from evidence_service.cases.cases import (
     CaseFilter,
     case_public,
     case_summary,
+    change_links,
     check_may_change,
     department_event,
     edge_count,
-    link,
     list_cases,
     load_case,
     party_public,
-    unlink,
     update_case,
-    writable_case,
 )
 from evidence_service.cases.models import Case, CaseKind, CaseStatus, Cause, Party, PartyKind
 from evidence_service.cases.pii import (
@@ -103,7 +103,12 @@ class PartyUpdate(BaseModel):
     __str__ = __repr__
 
 
-@router.post("/parties", status_code=201, summary="Register a party (行政相对人)")
+@router.post(
+    "/parties",
+    status_code=201,
+    summary="Register a party (行政相对人)",
+    responses={**ok(schemas.Party, 201), **problems(400, 401, 403, 409, 422)},
+)
 def create_party(payload: PartyCreate, services: ServicesDep, actor: CaptureActor) -> Any:
     """The identifier is checked (GB 11643 / GB 32100 check character), then kept only as a
     keyed hash (for exact lookups) and a masked form; the clear number is never stored."""
@@ -139,7 +144,11 @@ def create_party(payload: PartyCreate, services: ServicesDep, actor: CaptureActo
     return jsonable_encoder(party_public(party))
 
 
-@router.get("/parties", summary="Find a party by its exact identifier")
+@router.get(
+    "/parties",
+    summary="Find a party by its exact identifier",
+    responses={**ok(list[schemas.Party]), **problems(400, 401, 403, 422)},
+)
 def find_party(
     services: ServicesDep,
     actor: CurrentActor,
@@ -159,7 +168,11 @@ def find_party(
     return [jsonable_encoder(party_public(p)) for p in rows]
 
 
-@router.get("/parties/{party_id}", summary="One party (identifier masked)")
+@router.get(
+    "/parties/{party_id}",
+    summary="One party (identifier masked)",
+    responses={**ok(schemas.Party), **problems(401, 403, 404, 422)},
+)
 def get_party(party_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
     with Session(services.engine) as session:
         party = session.get(Party, party_id)
@@ -175,7 +188,11 @@ def _load_party(session: Session, party_id: str) -> Party:
     return party
 
 
-@router.patch("/parties/{party_id}", summary="Rename a party or correct its identifier")
+@router.patch(
+    "/parties/{party_id}",
+    summary="Rename a party or correct its identifier",
+    responses={**ok(schemas.Party), **problems(400, 401, 403, 404, 409, 422)},
+)
 def update_party(
     party_id: str, payload: PartyUpdate, services: ServicesDep, actor: CurrentActor
 ) -> Any:
@@ -229,6 +246,7 @@ def update_party(
     "/parties/{party_id}",
     status_code=204,
     summary="Remove a party registered by mistake (only while nothing links to it)",
+    responses=problems(401, 403, 404, 409, 422),
 )
 def delete_party(party_id: str, services: ServicesDep, actor: CurrentActor) -> Response:
     with session_scope(services.engine) as session:
@@ -273,7 +291,10 @@ def _load_cause(session: Session, code: str) -> Cause:
 
 
 @router.post(
-    "/causes", status_code=201, summary="Add a violation cause (违法案由) to the catalogue"
+    "/causes",
+    status_code=201,
+    summary="Add a violation cause (违法案由) to the catalogue",
+    responses={**ok(schemas.Cause, 201), **problems(400, 401, 403, 409, 422)},
 )
 def create_cause(payload: CauseCreate, services: ServicesDep, actor: AdminActor) -> Any:
     if ULID_LIKE.fullmatch(payload.code):
@@ -297,14 +318,22 @@ def create_cause(payload: CauseCreate, services: ServicesDep, actor: AdminActor)
     return payload.model_dump()
 
 
-@router.get("/causes", summary="The cause catalogue")
+@router.get(
+    "/causes",
+    summary="The cause catalogue",
+    responses={**ok(list[schemas.Cause]), **problems(401)},
+)
 def list_causes(services: ServicesDep, actor: CurrentActor) -> list[Any]:
     with Session(services.engine) as session:
         rows = session.exec(select(Cause).order_by(col(Cause.code))).all()
     return [{"code": c.code, "name": c.name} for c in rows]
 
 
-@router.patch("/causes/{code}", summary="Rename a cause")
+@router.patch(
+    "/causes/{code}",
+    summary="Rename a cause",
+    responses={**ok(schemas.Cause), **problems(401, 403, 404, 422)},
+)
 def update_cause(code: str, payload: CauseUpdate, services: ServicesDep, actor: AdminActor) -> Any:
     with session_scope(services.engine) as session:
         cause = _load_cause(session, code)
@@ -322,7 +351,10 @@ def update_cause(code: str, payload: CauseUpdate, services: ServicesDep, actor: 
 
 
 @router.delete(
-    "/causes/{code}", status_code=204, summary="Remove a cause no case or item refers to"
+    "/causes/{code}",
+    status_code=204,
+    summary="Remove a cause no case or item refers to",
+    responses=problems(401, 403, 404, 409, 422),
 )
 def delete_cause(code: str, services: ServicesDep, actor: AdminActor) -> Response:
     with session_scope(services.engine) as session:
@@ -367,7 +399,12 @@ class CaseUpdate(BaseModel):
     case_number: str | None = Field(None, description="immutable: a request carrying it fails")
 
 
-@router.post("/cases", status_code=201, summary="Open a case in the caller's department")
+@router.post(
+    "/cases",
+    status_code=201,
+    summary="Open a case in the caller's department",
+    responses={**ok(schemas.CaseDetail, 201), **problems(401, 403, 404, 409, 422)},
+)
 def create_case(payload: CaseCreate, services: ServicesDep, actor: CaptureActor) -> Any:
     now = services.ingestor.clock()
     case = Case(
@@ -399,7 +436,11 @@ def create_case(payload: CaseCreate, services: ServicesDep, actor: CaptureActor)
         return jsonable_encoder(case_public(session, case))
 
 
-@router.get("/cases", summary="Your department's cases (newest first, cursor-paginated)")
+@router.get(
+    "/cases",
+    summary="Your department's cases (newest first, cursor-paginated)",
+    responses={**ok(schemas.CasePage), **problems(400, 401, 403, 422)},
+)
 def list_department_cases(
     services: ServicesDep,
     actor: CurrentActor,
@@ -418,13 +459,21 @@ def list_department_cases(
     return {"items": jsonable_encoder([case_summary(c) for c in rows]), "next_cursor": next_cursor}
 
 
-@router.get("/cases/{case_id}", summary="A case with its evidence, parties and places")
+@router.get(
+    "/cases/{case_id}",
+    summary="A case with its evidence, parties and places",
+    responses={**ok(schemas.CaseDetail), **problems(401, 403, 404, 422)},
+)
 def get_case(case_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
     with Session(services.engine) as session:
         return jsonable_encoder(case_public(session, load_case(session, case_id)))
 
 
-@router.patch("/cases/{case_id}", summary="Edit a case's title or cause; close or reopen it")
+@router.patch(
+    "/cases/{case_id}",
+    summary="Edit a case's title or cause; close or reopen it",
+    responses={**ok(schemas.CaseDetail), **problems(400, 401, 403, 404, 409, 422)},
+)
 def patch_case(
     case_id: str, payload: CaseUpdate, services: ServicesDep, actor: CurrentActor
 ) -> Any:
@@ -464,30 +513,29 @@ def change_case_links(
     attach: bool,
     purpose: str = "",
 ) -> Any:
-    """Attach or detach in one transaction (the case must be open and the actor's to change),
-    then answer with the case as it now stands. The edge starts at the case or at an item."""
-    at = services.ingestor.clock()
-    source_kind = "case" if source_id == case_id else "evidence"
-    with session_scope(services.engine) as session:
-        writable_case(session, case_id, actor)
-        if attach:
-            link(
-                session,
-                kind,
-                source_id,
-                target_id,
-                actor=actor,
-                at=at,
-                purpose=purpose,
-                source_kind=source_kind,
-            )
-        else:
-            unlink(session, kind, source_id, target_id, actor=actor, at=at, source_kind=source_kind)
-    with Session(services.engine) as session:
-        return jsonable_encoder(case_public(session, load_case(session, case_id)))
+    """Attach or detach (see ``cases.cases.change_links``); answers with the case as it now
+    stands."""
+    return jsonable_encoder(
+        change_links(
+            services.engine,
+            actor,
+            case_id,
+            kind,
+            source_id,
+            target_id,
+            attach=attach,
+            purpose=purpose,
+            at=services.ingestor.clock(),
+        )
+    )
 
 
-@router.post("/cases/{case_id}/evidence", status_code=201, summary="Attach evidence to a case")
+@router.post(
+    "/cases/{case_id}/evidence",
+    status_code=201,
+    summary="Attach evidence to a case",
+    responses={**ok(schemas.CaseDetail, 201), **problems(400, 401, 403, 404, 409, 422)},
+)
 def attach_evidence(
     case_id: str, payload: EvidenceLink, services: ServicesDep, actor: CurrentActor
 ) -> Any:
@@ -503,7 +551,11 @@ def attach_evidence(
     )
 
 
-@router.delete("/cases/{case_id}/evidence/{evidence_id}", summary="Detach evidence from a case")
+@router.delete(
+    "/cases/{case_id}/evidence/{evidence_id}",
+    summary="Detach evidence from a case",
+    responses={**ok(schemas.CaseDetail), **problems(401, 403, 404, 409, 422)},
+)
 def detach_evidence(
     case_id: str, evidence_id: str, services: ServicesDep, actor: CurrentActor
 ) -> Any:
@@ -512,7 +564,12 @@ def detach_evidence(
     )
 
 
-@router.post("/cases/{case_id}/parties", status_code=201, summary="Attach a party to a case")
+@router.post(
+    "/cases/{case_id}/parties",
+    status_code=201,
+    summary="Attach a party to a case",
+    responses={**ok(schemas.CaseDetail, 201), **problems(400, 401, 403, 404, 409, 422)},
+)
 def attach_party(
     case_id: str, payload: PartyLink, services: ServicesDep, actor: CurrentActor
 ) -> Any:
@@ -521,7 +578,11 @@ def attach_party(
     )
 
 
-@router.delete("/cases/{case_id}/parties/{party_id}", summary="Detach a party from a case")
+@router.delete(
+    "/cases/{case_id}/parties/{party_id}",
+    summary="Detach a party from a case",
+    responses={**ok(schemas.CaseDetail), **problems(401, 403, 404, 409, 422)},
+)
 def detach_party(case_id: str, party_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
     return change_case_links(
         services, actor, case_id, "concerns_party", case_id, party_id, attach=False

@@ -12,8 +12,10 @@ from sqlmodel import col, select
 
 from evidence_service.access.models import Officer, OfficerCertificate
 from evidence_service.access.pki import certificate_public
+from evidence_service.api import schemas
 from evidence_service.api.deps import AdminActor, CurrentActor, ServicesDep, SessionDep
 from evidence_service.api.idempotency import idempotent
+from evidence_service.api.responses import ok, problems
 from evidence_service.core.errors import NotFoundError
 
 router = APIRouter(prefix="/api/v1", tags=["certificates"])
@@ -38,6 +40,7 @@ class CertificateRequest(BaseModel):
     "/officers/{officer_id}/certificates",
     status_code=201,
     summary="Issue an officer certificate from the department CA",
+    responses={**ok(schemas.Certificate, 201), **problems(400, 401, 403, 404, 422)},
 )
 def issue_certificate(
     officer_id: str,
@@ -66,7 +69,11 @@ def issue_certificate(
     return JSONResponse(body, status_code=status)
 
 
-@router.get("/officers/{officer_id}/certificates", summary="An officer's certificates")
+@router.get(
+    "/officers/{officer_id}/certificates",
+    summary="An officer's certificates",
+    responses={**ok(list[schemas.Certificate]), **problems(401, 403, 404, 422)},
+)
 def list_certificates(officer_id: str, session: SessionDep, actor: CurrentActor) -> list[Any]:
     if session.get(Officer, officer_id) is None:
         raise NotFoundError(f"no officer {officer_id}")
@@ -78,7 +85,11 @@ def list_certificates(officer_id: str, session: SessionDep, actor: CurrentActor)
     return [jsonable_encoder(certificate_public(r)) for r in rows]
 
 
-@router.post("/certificates/{serial}/revoke", summary="Revoke a certificate (CRL reissued)")
+@router.post(
+    "/certificates/{serial}/revoke",
+    summary="Revoke a certificate (CRL reissued)",
+    responses={**ok(schemas.Certificate), **problems(401, 403, 404, 422)},
+)
 def revoke_certificate(serial: str, services: ServicesDep, actor: AdminActor) -> Any:
     """Statements anchored before the revocation still verify (long-term validation); those
     anchored after it do not. Revoking twice keeps the first revocation time."""

@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from evidence_service.access.models import Role
+from evidence_service.api import schemas
 from evidence_service.api.deps import CurrentActor, ServicesDep
+from evidence_service.api.responses import ok, problems
 from evidence_service.core.errors import ForbiddenError, NotFoundError
 from evidence_service.cosign.cosignatures import cosignature_public
 from evidence_service.cosign.models import CoSignature
@@ -26,7 +28,12 @@ class CoSignRequest(BaseModel):
     department_ids: list[str] = Field(min_length=1, max_length=32)
 
 
-@router.post("", status_code=201, summary="Co-sign a statement or a batch root")
+@router.post(
+    "",
+    status_code=201,
+    summary="Co-sign a statement or a batch root",
+    responses={**ok(schemas.CoSignature, 201), **problems(400, 401, 403, 404, 422)},
+)
 def create(payload: CoSignRequest, services: ServicesDep, actor: CurrentActor) -> Any:
     """Every named department signs with its own BLS key; the aggregate is checked, then kept."""
     if actor.role not in COSIGN_ROLES:
@@ -38,7 +45,11 @@ def create(payload: CoSignRequest, services: ServicesDep, actor: CurrentActor) -
         return jsonable_encoder(cosignature_public(row, session))
 
 
-@router.get("/{cosignature_id}", summary="A co-signature: message, signers' keys, aggregate")
+@router.get(
+    "/{cosignature_id}",
+    summary="A co-signature: message, signers' keys, aggregate",
+    responses={**ok(schemas.CoSignature), **problems(401, 404, 422)},
+)
 def get(cosignature_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
     """Everything a verifier needs: the signed message, each department's public key and proof
     of possession, and the aggregate (IETF BLS ``FastAggregateVerify``)."""
@@ -49,7 +60,11 @@ def get(cosignature_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
         return jsonable_encoder(cosignature_public(row, session))
 
 
-@router.post("/{cosignature_id}/verify", summary="Verify a co-signature against the record now")
+@router.post(
+    "/{cosignature_id}/verify",
+    summary="Verify a co-signature against the record now",
+    responses={**ok(schemas.CoSignatureVerdict), **problems(401, 404, 422)},
+)
 def verify(cosignature_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
     return services.cosigner.verify(
         cosignature_id, actor_id=actor.officer_id, department_id=actor.department_id

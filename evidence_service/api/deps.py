@@ -1,17 +1,22 @@
-"""Request dependencies: services, the database session, the authenticated actor, role checks."""
+"""Request dependencies and the small helpers routers share: services, the database session,
+the authenticated actor, role checks, the Idempotency-Key and content-digest headers, and a
+custody event recorded in a transaction of its own."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlmodel import Session
 
 from evidence_service.access.identity import Actor, authenticate
 from evidence_service.access.models import Role
 from evidence_service.api import policy
-from evidence_service.core.errors import ForbiddenError, MissingTokenError
+from evidence_service.core.db import session_scope
+from evidence_service.core.digests import is_hex64
+from evidence_service.core.errors import BadRequestError, ForbiddenError, MissingTokenError
+from evidence_service.custody.log import CustodyAction, append_event
 from evidence_service.services import Services
 
 
@@ -90,3 +95,34 @@ def require_roles(*roles: Role) -> Callable[[Actor], Actor]:
 
 CaptureActor = Annotated[Actor, Depends(require_roles(*CAPTURE_ROLES))]
 AdminActor = Annotated[Actor, Depends(require_roles(Role.admin))]
+
+#: The Idempotency-Key header of the JSON POSTs (see ``api/idempotency.py``).
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+
+def check_sha256_header(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not is_hex64(value.strip(), any_case=True):
+        raise BadRequestError("X-Content-SHA256 must be 64 hex digits")
+    return value.strip().lower()
+
+
+def record_custody(
+    services: Services,
+    actor: Actor,
+    evidence_id: str | None,
+    action: CustodyAction,
+    **details: Any,
+) -> None:
+    """Append one custody event (about an item, or none), in a transaction of its own."""
+    with session_scope(services.engine) as session:
+        append_event(
+            session,
+            action=action,
+            at=services.ingestor.clock(),
+            evidence_id=evidence_id,
+            actor_id=actor.officer_id,
+            department_id=actor.department_id,
+            details=details,
+        )

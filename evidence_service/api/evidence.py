@@ -14,9 +14,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from evidence_service.access.identity import Actor
-from evidence_service.api.deps import CaptureActor, CurrentActor, ServicesDep, SessionDep
-from evidence_service.api.policy import evidence_clause
+from evidence_service.api import schemas
+from evidence_service.api.deps import (
+    CaptureActor,
+    CurrentActor,
+    ServicesDep,
+    SessionDep,
+    check_sha256_header,
+    record_custody,
+)
+from evidence_service.api.responses import binary, header, ok, problems
 from evidence_service.api.streaming import consume_body
 from evidence_service.capture.client_signing import prepare_capture, signed_capture
 from evidence_service.capture.ingest import new_id
@@ -24,24 +31,23 @@ from evidence_service.capture.metadata import TagType, parse_capture_metadata
 from evidence_service.capture.models import DerivedObject
 from evidence_service.capture.multipart_stream import StreamedForm
 from evidence_service.capture.ports.registry import get_port
-from evidence_service.capture.queries import EvidenceFilter, list_evidence
 from evidence_service.capture.retention import refuse_disposed
 from evidence_service.capture.views import evidence_body, evidence_public, load_evidence
-from evidence_service.core.db import session_scope
+from evidence_service.capture.visibility import evidence_clause
+from evidence_service.cases.search import EvidenceFilter, list_evidence
+from evidence_service.core.digests import HEX64_ANY_CASE
 from evidence_service.core.errors import (
     BadRequestError,
     EvidenceError,
     NotFoundError,
     PreparedCaptureError,
 )
-from evidence_service.custody.log import CustodyAction, append_event, event_record
+from evidence_service.custody.log import CustodyAction, event_record
 from evidence_service.custody.models import CustodyEvent
-from evidence_service.services import Services
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
 
 ROUTE_CREATE = "POST /api/v1/evidence"
-HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -67,15 +73,16 @@ UPLOAD_BODY: dict[str, Any] = {
 }
 
 
-def check_sha256_header(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not HEX64.match(value.strip()):
-        raise BadRequestError("X-Content-SHA256 must be 64 hex digits")
-    return value.strip().lower()
-
-
-@router.post("", status_code=201, openapi_extra=UPLOAD_BODY, summary="Capture evidence (streamed)")
+@router.post(
+    "",
+    status_code=201,
+    openapi_extra=UPLOAD_BODY,
+    summary="Capture evidence (streamed)",
+    responses={
+        **ok(schemas.Evidence, 201),
+        **problems(400, 401, 403, 404, 409, 413, 415, 422, 503),
+    },
+)
 async def create_evidence(
     request: Request,
     services: ServicesDep,
@@ -145,15 +152,20 @@ class PrepareRequest(BaseModel):
 
     port: str = Field(max_length=32)
     metadata: str = Field(description="the same metadata JSON text the upload will carry")
-    sha256: str = Field(pattern=HEX64.pattern)
-    sm3: str = Field(pattern=HEX64.pattern)
+    sha256: str = Field(pattern=HEX64_ANY_CASE)
+    sm3: str = Field(pattern=HEX64_ANY_CASE)
     size: int = Field(ge=0)
     media_type: str = Field(
         max_length=128, description="the type the port will detect (e.g. application/pdf)"
     )
 
 
-@router.post("/prepare", status_code=201, summary="Step 1 of a client-signed capture")
+@router.post(
+    "/prepare",
+    status_code=201,
+    summary="Step 1 of a client-signed capture",
+    responses={**ok(schemas.PreparedCapture, 201), **problems(400, 401, 403, 404, 422)},
+)
 def prepare(payload: PrepareRequest, services: ServicesDep, actor: CaptureActor) -> dict[str, Any]:
     """Returns the statement the server will build for this file and its JCS bytes (base64
     ``payload``) for the officer's own key to sign. Then upload as usual, adding the form fields
@@ -176,7 +188,11 @@ def prepare(payload: PrepareRequest, services: ServicesDep, actor: CaptureActor)
     )
 
 
-@router.get("", summary="List evidence (newest first, cursor-paginated)")
+@router.get(
+    "",
+    summary="List evidence (newest first, cursor-paginated)",
+    responses={**ok(schemas.EvidencePage), **problems(400, 401, 403, 422)},
+)
 def list_items(
     session: SessionDep,
     actor: CurrentActor,
@@ -239,27 +255,11 @@ def list_items(
     return {"items": [evidence_public(r) for r in rows], "next_cursor": next_cursor}
 
 
-def record_custody(
-    services: Services,
-    actor: Actor,
-    evidence_id: str | None,
-    action: CustodyAction,
-    **details: Any,
-) -> None:
-    """Append one custody event (about an item, or none), in a transaction of its own."""
-    with session_scope(services.engine) as session:
-        append_event(
-            session,
-            action=action,
-            at=services.ingestor.clock(),
-            evidence_id=evidence_id,
-            actor_id=actor.officer_id,
-            department_id=actor.department_id,
-            details=details,
-        )
-
-
-@router.get("/{evidence_id}", summary="Evidence metadata (records a 'viewed' custody event)")
+@router.get(
+    "/{evidence_id}",
+    summary="Evidence metadata (records a 'viewed' custody event)",
+    responses={**ok(schemas.Evidence), **problems(401, 403, 404, 422)},
+)
 def get_item(evidence_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
     body = evidence_body(services.engine, evidence_id)
     record_custody(services, actor, evidence_id, CustodyAction.viewed)
@@ -267,6 +267,12 @@ def get_item(evidence_id: str, services: ServicesDep, actor: CurrentActor) -> di
 
 
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+CONTENT_HEADERS = {
+    "Accept-Ranges": header("bytes"),
+    "ETag": header('"<sha256>"'),
+    "X-Content-SHA256": header("SHA-256 of the whole file"),
+    "X-Content-SM3": header("SM3 of the whole file"),
+}
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -296,7 +302,29 @@ class RangeNotSatisfiable(EvidenceError):
         super().__init__(f"the file has {size} bytes", size=size)
 
 
-@router.get("/{evidence_id}/content", summary="The evidence bytes (HTTP Range supported)")
+@router.get(
+    "/{evidence_id}/content",
+    summary="The evidence bytes (HTTP Range supported)",
+    response_class=StreamingResponse,
+    responses={
+        **binary(
+            "application/octet-stream",
+            description="The whole file, served with the item's own media type",
+            headers=CONTENT_HEADERS,
+        ),
+        **binary(
+            "application/octet-stream",
+            status=206,
+            description="The requested byte range (Range: bytes=a-b)",
+            headers={**CONTENT_HEADERS, "Content-Range": header("bytes a-b/size")},
+        ),
+        307: {
+            "description": "via=presigned: a redirect to the object store's presigned URL",
+            "headers": {"Location": header("the presigned URL")},
+        },
+        **problems(401, 403, 404, 410, 416, 422, 503),
+    },
+)
 def get_content(
     evidence_id: str,
     services: ServicesDep,
@@ -346,7 +374,13 @@ def get_content(
 
 
 @router.get(
-    "/{evidence_id}/derived/{role}", summary="A derived file: thumbnail, rendering, document"
+    "/{evidence_id}/derived/{role}",
+    summary="A derived file: thumbnail, rendering, document",
+    response_class=StreamingResponse,
+    responses={
+        **binary("image/jpeg", "image/png", "text/html", description="The derived file"),
+        **problems(401, 403, 404, 410, 422, 503),
+    },
 )
 def get_derived(
     evidence_id: str, role: str, services: ServicesDep, session: SessionDep, actor: CurrentActor
@@ -367,7 +401,11 @@ def get_derived(
     )
 
 
-@router.get("/{evidence_id}/custody", summary="The custody events of one item, oldest first")
+@router.get(
+    "/{evidence_id}/custody",
+    summary="The custody events of one item, oldest first",
+    responses={**ok(schemas.EvidenceCustody), **problems(401, 403, 404, 422)},
+)
 def get_custody(evidence_id: str, session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
     load_evidence(session, evidence_id)
     events = session.exec(

@@ -13,9 +13,9 @@ from sqlmodel import Session, col, select
 
 from evidence_service.access.models import Department, Role
 from evidence_service.access.trust import service_pins
-from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep
-from evidence_service.api.evidence import record_custody
-from evidence_service.api.seals import seal_png
+from evidence_service.api import schemas
+from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep, record_custody
+from evidence_service.api.responses import binary, ok, problems
 from evidence_service.api.streaming import consume_body
 from evidence_service.cases.evidence_lists import (
     issue_list,
@@ -28,11 +28,12 @@ from evidence_service.cases.models import Case, EvidenceList
 from evidence_service.core.errors import BadRequestError, ForbiddenError, NotFoundError
 from evidence_service.custody.log import CustodyAction
 from evidence_service.render.evidence_list_pdf import render_evidence_list_pdf
+from evidence_service.render.seal_image import seal_png
 from evidence_service.verify.list_steps import (
     MAX_LIST_DOCUMENT_BYTES,
     ListDocument,
+    list_verdict,
     typed_digest,
-    verify_list,
 )
 from signing import jcs
 
@@ -40,7 +41,11 @@ router = APIRouter(prefix="/api/v1", tags=["evidence lists"])
 ISSUE_ROLES = frozenset({Role.admin, Role.reviewer, Role.penalty, Role.officer})
 
 
-@router.get("/cases/{case_id}/evidence-list.json", summary="The case's evidence list as it stands")
+@router.get(
+    "/cases/{case_id}/evidence-list.json",
+    summary="The case's evidence list as it stands",
+    responses={**ok(schemas.CurrentEvidenceList), **problems(401, 403, 404, 422)},
+)
 def current_list(case_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
     """Items in attachment order with number, name, source, what it proves, size/pages and
     SHA-256; ``digest`` is the SHA-256 of the body's JCS bytes. Not sealed: issue it for that."""
@@ -53,6 +58,7 @@ def current_list(case_id: str, services: ServicesDep, actor: CurrentActor) -> di
     "/cases/{case_id}/evidence-lists",
     status_code=201,
     summary="Issue the evidence list: sealed by the department, anchored in the next batch",
+    responses={**ok(schemas.IssuedEvidenceList, 201), **problems(401, 403, 404, 422)},
 )
 def issue(case_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
     with Session(services.engine) as session:
@@ -68,7 +74,11 @@ def issue(case_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
         return jsonable_encoder(issued_list_document(session, issued, services.trees))
 
 
-@router.get("/cases/{case_id}/evidence-lists", summary="The lists issued for a case")
+@router.get(
+    "/cases/{case_id}/evidence-lists",
+    summary="The lists issued for a case",
+    responses={**ok(list[schemas.IssuedEvidenceListRow]), **problems(401, 403, 404, 422)},
+)
 def list_issued(case_id: str, services: ServicesDep, actor: CurrentActor) -> list[Any]:
     with Session(services.engine) as session:
         rows = session.exec(
@@ -116,6 +126,7 @@ VERIFY_LIST_BODY: dict[str, Any] = {
     "/evidence-lists/verify",
     openapi_extra=VERIFY_LIST_BODY,
     summary="Check a printed evidence list by its digest (no authentication)",
+    responses={**ok(schemas.EvidenceListVerdict), **problems(400, 401, 404, 422)},
 )
 async def verify_issued(
     request: Request, services: ServicesDep, actor: OptionalActor
@@ -141,7 +152,7 @@ async def verify_issued(
             stored = jsonable_encoder(issued_list_document(session, issued, services.trees))
             pins = service_pins(services, session)
         document = sent or ListDocument.from_json(stored)
-        verdict = verify_list(document, w3=services.chain_reader(), pins=pins, typed=digest)
+        verdict = list_verdict(document, w3=services.chain_reader(), pins=pins, typed=digest)
         answer: dict[str, Any] = {
             **verdict.as_json(),
             "list": {
@@ -191,7 +202,11 @@ def _list_or_digest(body: Iterator[bytes]) -> tuple[ListDocument | None, str]:
     return document, document.digest
 
 
-@router.get("/evidence-lists/{list_id}", summary="An issued list with its seal, path and anchor")
+@router.get(
+    "/evidence-lists/{list_id}",
+    summary="An issued list with its seal, path and anchor",
+    responses={**ok(schemas.IssuedEvidenceList), **problems(401, 403, 404, 422)},
+)
 def get_issued(list_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
     with Session(services.engine) as session:
         issued = session.get(EvidenceList, list_id)
@@ -204,7 +219,7 @@ def get_issued(list_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
     "/cases/{case_id}/evidence-list.pdf",
     summary="The case's latest issued evidence list as a sealed PDF",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses={**binary("application/pdf"), **problems(401, 403, 404, 422)},
 )
 def latest_pdf(case_id: str, services: ServicesDep, actor: CurrentActor) -> Response:
     """A formal document: header, table, officer signature line, the list digest and its anchor,

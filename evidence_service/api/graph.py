@@ -9,8 +9,9 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from evidence_service.access.identity import Actor
-from evidence_service.api import policy
+from evidence_service.api import policy, schemas
 from evidence_service.api.deps import CurrentActor, ServicesDep
+from evidence_service.api.responses import binary, ok, problems
 from evidence_service.cases.graph import (
     EDGE_KINDS,
     MAX_HOPS,
@@ -52,7 +53,11 @@ def _narrow(
     )
 
 
-@router.get("/path", summary="A shortest path between two nodes (fewest edges)")
+@router.get(
+    "/path",
+    summary="A shortest path between two nodes (fewest edges)",
+    responses={**ok(schemas.Graph), **problems(400, 401, 403, 404, 422)},
+)
 def get_path(
     services: ServicesDep,
     actor: CurrentActor,
@@ -95,7 +100,7 @@ def _picture_input(
     "/{node_id}.svg",
     summary="The neighbourhood as a printable picture (SVG)",
     response_class=Response,
-    responses={200: {"content": {"image/svg+xml": {}}}},
+    responses={**binary("image/svg+xml"), **problems(400, 401, 403, 404, 422)},
 )
 def get_svg(
     node_id: str,
@@ -114,7 +119,7 @@ def get_svg(
     "/{node_id}.png",
     summary="The neighbourhood as a printable picture (PNG)",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
+    responses={**binary("image/png"), **problems(400, 401, 403, 404, 422)},
 )
 def get_png(
     node_id: str,
@@ -128,7 +133,11 @@ def get_png(
     return Response(render_png(nodes, edges, center=node_id), media_type="image/png")
 
 
-@router.get("/{node_id}/component", summary="The connected component of a node (e.g. a case)")
+@router.get(
+    "/{node_id}/component",
+    summary="The connected component of a node (e.g. a case)",
+    responses={**ok(schemas.Graph), **problems(400, 401, 403, 404, 422)},
+)
 def get_component(
     node_id: str,
     services: ServicesDep,
@@ -144,7 +153,11 @@ def get_component(
     return as_json(nodes, edges)
 
 
-@router.get("/{node_id}", summary="Nodes within k hops of a node, and the edges among them")
+@router.get(
+    "/{node_id}",
+    summary="Nodes within k hops of a node, and the edges among them",
+    responses={**ok(schemas.Graph), **problems(400, 401, 403, 404, 422)},
+)
 def get_neighbourhood(
     node_id: str,
     services: ServicesDep,

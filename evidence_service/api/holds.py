@@ -8,7 +8,9 @@ from fastapi import APIRouter, Body, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
+from evidence_service.api import schemas
 from evidence_service.api.deps import AdminActor, CurrentActor, ServicesDep
+from evidence_service.api.responses import ok, problems
 from evidence_service.capture.retention import MAX_REASON_CHARS, RetentionKeeper
 from evidence_service.core.errors import BadRequestError
 
@@ -23,14 +25,22 @@ class HoldChange(BaseModel):
     reason: Reason = Field(description="Why the hold is placed or lifted (kept in custody).")
 
 
-@router.get("/{evidence_id}/retention", summary="Retention, legal hold and the store's locks")
+@router.get(
+    "/{evidence_id}/retention",
+    summary="Retention, legal hold and the store's locks",
+    responses={**ok(schemas.Retention), **problems(401, 403, 404, 422, 503)},
+)
 def get_retention(evidence_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
     """The record's ``retention_until``, ``legal_hold`` and ``disposed_at`` beside what the
     object store itself reports (``stat``) for the content and each derived object."""
     return RetentionKeeper(services.ingestor).status(evidence_id)
 
 
-@router.put("/{evidence_id}/legal-hold", summary="Place a legal hold (admin, with a reason)")
+@router.put(
+    "/{evidence_id}/legal-hold",
+    summary="Place a legal hold (admin, with a reason)",
+    responses={**ok(schemas.Retention), **problems(401, 403, 404, 409, 410, 422, 503)},
+)
 def place_legal_hold(
     evidence_id: str, payload: HoldChange, services: ServicesDep, actor: AdminActor
 ) -> dict[str, Any]:
@@ -41,7 +51,11 @@ def place_legal_hold(
     return keeper.status(evidence_id)
 
 
-@router.delete("/{evidence_id}/legal-hold", summary="Lift a legal hold (admin, with a reason)")
+@router.delete(
+    "/{evidence_id}/legal-hold",
+    summary="Lift a legal hold (admin, with a reason)",
+    responses={**ok(schemas.Retention), **problems(400, 401, 403, 404, 409, 422, 503)},
+)
 def lift_legal_hold(
     evidence_id: str,
     services: ServicesDep,
@@ -57,7 +71,11 @@ def lift_legal_hold(
     return keeper.status(evidence_id)
 
 
-@router.delete("/{evidence_id}", summary="Dispose of an item's bytes after its retention (admin)")
+@router.delete(
+    "/{evidence_id}",
+    summary="Dispose of an item's bytes after its retention (admin)",
+    responses={**ok(schemas.Retention), **problems(401, 403, 404, 409, 410, 422, 503)},
+)
 def dispose(evidence_id: str, services: ServicesDep, actor: AdminActor) -> dict[str, Any]:
     """Removes the stored bytes of the item and its derived files once retention has run out
     and no legal hold remains; the record, statement and proof stay and later downloads answer

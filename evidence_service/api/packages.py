@@ -16,16 +16,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from evidence_service.access.trust import service_pins
+from evidence_service.api import schemas
 from evidence_service.api.deps import OptionalActor, ServicesDep
+from evidence_service.api.responses import ok, problems
 from evidence_service.api.streaming import consume_body
 from evidence_service.capture.multipart_stream import StreamedForm
 from evidence_service.core.db import session_scope
 from evidence_service.core.errors import BadRequestError, OversizeError
 from evidence_service.custody.log import append_event
-from evidence_service.verify.package import verify_package
-from evidence_service.verify.package_verdict import (
-    PackageVerdict,
-)
+from evidence_service.verify.package import package_verdict
+from evidence_service.verify.verdict import Verdict
 
 router = APIRouter(prefix="/api/v1/packages", tags=["packages"])
 
@@ -91,6 +91,7 @@ def _package_chunks(body: Iterator[bytes], content_type: str) -> Iterable[bytes]
     "/verify",
     openapi_extra=VERIFY_BODY,
     summary="Verify an evidence package ZIP (no authentication)",
+    responses={**ok(schemas.PackageVerdict), **problems(400, 401, 413, 422)},
 )
 async def verify(request: Request, services: ServicesDep, actor: OptionalActor) -> dict[str, Any]:
     """Answers every check: each file against the manifest, each proof (statement, Merkle path,
@@ -102,14 +103,14 @@ async def verify(request: Request, services: ServicesDep, actor: OptionalActor) 
     if declared and declared.isdigit() and int(declared) > MAX_PACKAGE_BYTES + 64 * 1024:
         raise OversizeError(f"packages verified here are limited to {MAX_PACKAGE_BYTES} bytes")
 
-    def run(body: Iterator[bytes]) -> PackageVerdict:
+    def run(body: Iterator[bytes]) -> Verdict:
         path = _spool(_package_chunks(body, content_type), MAX_PACKAGE_BYTES)
         try:
-            return verify_package(path, w3=services.chain_reader(), pins=service_pins(services))
+            return package_verdict(path, w3=services.chain_reader(), pins=service_pins(services))
         finally:
             path.unlink(missing_ok=True)
 
-    verdict: PackageVerdict = await consume_body(request, run)
+    verdict: Verdict = await consume_body(request, run)
     if actor is not None:
         with session_scope(services.engine) as session:
             append_event(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
@@ -19,29 +19,35 @@ from evidence_service.access.models import (
     OfficerCreate,
     OfficerPublic,
 )
-from evidence_service.api.deps import AdminActor, CurrentActor, ServicesDep, SessionDep
+from evidence_service.api import schemas
+from evidence_service.api.deps import AdminActor, CurrentActor, IdemKey, ServicesDep, SessionDep
 from evidence_service.api.idempotency import idempotent
+from evidence_service.api.responses import ok, problems
 from evidence_service.capture.ingest import new_id
 from evidence_service.core.db import session_scope
 from evidence_service.core.errors import BadRequestError, NotFoundError
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
-IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 
-@router.get("/me", response_model=OfficerPublic)
+@router.get("/me", response_model=OfficerPublic, responses=problems(401))
 def me(session: SessionDep, actor: CurrentActor) -> Officer:
     officer = session.get(Officer, actor.officer_id)
     assert officer is not None
     return officer
 
 
-@router.get("/departments", response_model=list[DepartmentPublic])
+@router.get("/departments", response_model=list[DepartmentPublic], responses=problems(401))
 def list_departments(session: SessionDep, actor: CurrentActor) -> list[Department]:
     return list(session.exec(select(Department).order_by(col(Department.name))).all())
 
 
-@router.post("/departments", response_model=DepartmentPublic, status_code=201)
+@router.post(
+    "/departments",
+    response_model=DepartmentPublic,
+    status_code=201,
+    responses=problems(400, 401, 403, 422),
+)
 def create_department(
     payload: DepartmentCreate,
     services: ServicesDep,
@@ -70,7 +76,12 @@ def create_department(
     return JSONResponse(body, status_code=status)
 
 
-@router.post("/officers", response_model=OfficerPublic, status_code=201)
+@router.post(
+    "/officers",
+    response_model=OfficerPublic,
+    status_code=201,
+    responses=problems(401, 403, 404, 422),
+)
 def create_officer(
     payload: OfficerCreate,
     services: ServicesDep,
@@ -102,7 +113,11 @@ class TokenCreate(BaseModel):
     label: str = Field(default="", max_length=200)
 
 
-@router.post("/officers/{officer_id}/tokens", status_code=201)
+@router.post(
+    "/officers/{officer_id}/tokens",
+    status_code=201,
+    responses={**ok(schemas.IssuedToken, 201), **problems(401, 403, 404, 422)},
+)
 def create_token(
     officer_id: str,
     payload: TokenCreate,

@@ -10,8 +10,10 @@ from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from evidence_service.api.cases import change_case_links
+from evidence_service.api import schemas
 from evidence_service.api.deps import CaptureActor, CurrentActor, ServicesDep
+from evidence_service.api.responses import ok, problems
+from evidence_service.cases.cases import change_links
 from evidence_service.cases.places import (
     MAX_ADDRESS_CHARS,
     Near,
@@ -48,7 +50,12 @@ class PlaceUpdate(BaseModel):
     lon: Degrees = None
 
 
-@router.post("/places", status_code=201, summary="Register a place")
+@router.post(
+    "/places",
+    status_code=201,
+    summary="Register a place",
+    responses={**ok(schemas.PlacePublic, 201), **problems(400, 401, 403, 422)},
+)
 def post_place(payload: PlaceCreate, services: ServicesDep, actor: CaptureActor) -> Any:
     with session_scope(services.engine) as session:
         place = create_place(
@@ -62,7 +69,11 @@ def post_place(payload: PlaceCreate, services: ServicesDep, actor: CaptureActor)
     return jsonable_encoder(place_public(place))
 
 
-@router.get("/places", summary="Places by address text or within a distance of a point")
+@router.get(
+    "/places",
+    summary="Places by address text or within a distance of a point",
+    responses={**ok(schemas.PlacePage), **problems(400, 401, 403, 422)},
+)
 def get_places(
     services: ServicesDep,
     actor: CurrentActor,
@@ -93,13 +104,21 @@ def get_places(
     }
 
 
-@router.get("/places/{place_id}", summary="One place")
+@router.get(
+    "/places/{place_id}",
+    summary="One place",
+    responses={**ok(schemas.PlacePublic), **problems(401, 403, 404, 422)},
+)
 def get_place(place_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
     with Session(services.engine) as session:
         return jsonable_encoder(place_public(load_place(session, place_id)))
 
 
-@router.patch("/places/{place_id}", summary="Correct a place's address or position")
+@router.patch(
+    "/places/{place_id}",
+    summary="Correct a place's address or position",
+    responses={**ok(schemas.PlacePublic), **problems(400, 401, 403, 404, 422)},
+)
 def patch_place(
     place_id: str, payload: PlaceUpdate, services: ServicesDep, actor: CurrentActor
 ) -> Any:
@@ -111,7 +130,12 @@ def patch_place(
     return jsonable_encoder(place_public(place))
 
 
-@router.delete("/places/{place_id}", status_code=204, summary="Remove a place nothing links to")
+@router.delete(
+    "/places/{place_id}",
+    status_code=204,
+    summary="Remove a place nothing links to",
+    responses=problems(401, 403, 404, 409, 422),
+)
 def remove_place(place_id: str, services: ServicesDep, actor: CurrentActor) -> Response:
     with session_scope(services.engine) as session:
         delete_place(session, place_id, actor=actor, at=services.ingestor.clock())
@@ -123,17 +147,44 @@ class PlaceLink(BaseModel):
     place_id: str = Field(max_length=26)
 
 
-@router.post("/cases/{case_id}/places", status_code=201, summary="Say a case concerns a place")
+@router.post(
+    "/cases/{case_id}/places",
+    status_code=201,
+    summary="Say a case concerns a place",
+    responses={**ok(schemas.CaseDetail, 201), **problems(400, 401, 403, 404, 409, 422)},
+)
 def attach_place(
     case_id: str, payload: PlaceLink, services: ServicesDep, actor: CurrentActor
 ) -> Any:
-    return change_case_links(
-        services, actor, case_id, "case_at_place", case_id, payload.place_id, attach=True
+    return jsonable_encoder(
+        change_links(
+            services.engine,
+            actor,
+            case_id,
+            "case_at_place",
+            case_id,
+            payload.place_id,
+            attach=True,
+            at=services.ingestor.clock(),
+        )
     )
 
 
-@router.delete("/cases/{case_id}/places/{place_id}", summary="Detach a place from a case")
+@router.delete(
+    "/cases/{case_id}/places/{place_id}",
+    summary="Detach a place from a case",
+    responses={**ok(schemas.CaseDetail), **problems(401, 403, 404, 409, 422)},
+)
 def detach_place(case_id: str, place_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
-    return change_case_links(
-        services, actor, case_id, "case_at_place", case_id, place_id, attach=False
+    return jsonable_encoder(
+        change_links(
+            services.engine,
+            actor,
+            case_id,
+            "case_at_place",
+            case_id,
+            place_id,
+            attach=False,
+            at=services.ingestor.clock(),
+        )
     )

@@ -22,15 +22,17 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from fastapi import Request
-from sqlalchemy import ColumnElement, or_, true
 from sqlmodel import Session, col, select
 
 from evidence_service.access.identity import Actor
 from evidence_service.access.models import Department, Officer, Role
 from evidence_service.capture.models import Evidence, UploadSession
+from evidence_service.capture.visibility import (
+    granted,
+)
 from evidence_service.cases.models import Case, Cause, EvidenceList, Party, Place
 from evidence_service.core.errors import EvidenceError, ForbiddenError, NotFoundError
-from evidence_service.transfer.models import Transfer, TransferGrant
+from evidence_service.transfer.models import Transfer
 
 #: Officers, reviewers and penalty officers work cases: capture, tag, relate, issue lists.
 WORKERS = frozenset({Role.officer, Role.reviewer, Role.penalty})
@@ -313,10 +315,6 @@ RESOLVERS: dict[str, Callable[[Session, str], Owner | None]] = {
 }
 
 
-def _granted(session: Session, department_id: str, evidence_id: str) -> bool:
-    return session.get(TransferGrant, (department_id, evidence_id)) is not None
-
-
 def _visible(session: Session, actor: Actor, rule: Rule, owner: Owner) -> bool:
     if actor.role in rule.oversight:
         return True
@@ -329,7 +327,7 @@ def _visible(session: Session, actor: Actor, rule: Rule, owner: Owner) -> bool:
     return bool(
         rule.granted
         and owner.evidence_id is not None
-        and _granted(session, actor.department_id, owner.evidence_id)
+        and granted(session, actor.department_id, owner.evidence_id)
     )
 
 
@@ -398,31 +396,6 @@ def route_template(request: Request) -> str:
 
 def sees_everything(actor: Actor, rule: Rule | None = None) -> bool:
     return actor.role in (rule.oversight if rule else AUDITOR)
-
-
-def evidence_clause(actor: Actor, *, oversight: bool = True) -> ColumnElement[bool]:
-    """SQL: the evidence the caller may list — its department's and what was transferred to
-    it; everything for an auditor (``oversight``)."""
-    if oversight and actor.role in AUDITOR:
-        return true()
-    granted = select(TransferGrant.evidence_id).where(
-        TransferGrant.department_id == actor.department_id
-    )
-    return or_(
-        col(Evidence.department_id) == actor.department_id,
-        col(Evidence.id).in_(granted),
-    )
-
-
-def check_evidence_visible(session: Session, actor: Actor, evidence_ids: Iterable[str]) -> None:
-    """Evidence named in a request body: 404 for any the caller's department may not see."""
-    for evidence_id in evidence_ids:
-        owner = _evidence(session, evidence_id)
-        if owner is None or not (
-            actor.department_id in owner.departments
-            or _granted(session, actor.department_id, evidence_id)
-        ):
-            raise NotFoundError(f"no evidence {evidence_id}")
 
 
 def visible_nodes(session: Session, actor: Actor, node_ids: Iterable[str]) -> set[str]:

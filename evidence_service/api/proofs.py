@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,19 +10,21 @@ from fastapi import APIRouter, Request
 from sqlmodel import Session
 
 from evidence_service.access.trust import service_pins
-from evidence_service.anchoring.proofs import MAX_PROOF_BYTES, ProofDocument, build_proof
-from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep
-from evidence_service.api.evidence import record_custody
+from evidence_service.anchoring.proofs import build_proof
+from evidence_service.api import schemas
+from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep, record_custody
+from evidence_service.api.responses import ok, problems
 from evidence_service.api.streaming import consume_body
 from evidence_service.capture.models import Evidence
 from evidence_service.capture.multipart_stream import StreamedForm
 from evidence_service.capture.views import load_evidence
+from evidence_service.core.digests import is_hex64
 from evidence_service.core.errors import BadRequestError
 from evidence_service.custody.log import CustodyAction
-from evidence_service.verify.proof_steps import Content, verify_proof
+from evidence_service.verify.proof import MAX_PROOF_BYTES, ProofDocument
+from evidence_service.verify.proof_steps import Content, proof_verdict
 
 router = APIRouter(tags=["proofs"])
-HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 VERIFY_BODY: dict[str, Any] = {
     "requestBody": {
@@ -56,7 +57,11 @@ VERIFY_BODY: dict[str, Any] = {
 }
 
 
-@router.get("/api/v1/evidence/{evidence_id}/proof", summary="The item's proof document")
+@router.get(
+    "/api/v1/evidence/{evidence_id}/proof",
+    summary="The item's proof document",
+    responses={**ok(schemas.Proof), **problems(401, 403, 404, 422)},
+)
 def get_proof(evidence_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
     """``merkle`` is null until the item's batch closes and ``anchor`` null until its root is
     mined (a few seconds by default); fetch again to get the complete proof."""
@@ -66,12 +71,17 @@ def get_proof(evidence_id: str, services: ServicesDep, actor: CurrentActor) -> d
 
 
 def _digest_field(value: object) -> str:
-    if not isinstance(value, str) or not HEX64.match(value.strip()):
+    if not isinstance(value, str) or not is_hex64(value.strip(), any_case=True):
         raise BadRequestError("sha256 must be 64 hex digits")
     return value.strip().lower()
 
 
-@router.post("/api/v1/verify", openapi_extra=VERIFY_BODY, summary="Verify a file against a proof")
+@router.post(
+    "/api/v1/verify",
+    openapi_extra=VERIFY_BODY,
+    summary="Verify a file against a proof",
+    responses={**ok(schemas.Verdict), **problems(400, 401, 422)},
+)
 async def verify(request: Request, services: ServicesDep, actor: OptionalActor) -> dict[str, Any]:
     """No authentication needed: anyone may check a proof (a signed-in caller's check of an
     item held here is recorded as a ``verified`` custody event). Send multipart ``proof`` then
@@ -88,7 +98,7 @@ async def verify(request: Request, services: ServicesDep, actor: OptionalActor) 
                 StreamedForm(body, content_type, max_field_bytes=MAX_PROOF_BYTES)
             )
         pins = service_pins(services)
-        verdict = verify_proof(proof, content, w3=services.chain_reader(), pins=pins)
+        verdict = proof_verdict(proof, content, w3=services.chain_reader(), pins=pins)
         evidence_id = proof.statement.evidence_id
         if actor is not None:
             with Session(services.engine) as session:

@@ -15,7 +15,9 @@ from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
+from evidence_service.api import schemas
 from evidence_service.api.deps import CaptureActor, CurrentActor, ServicesDep
+from evidence_service.api.responses import ok, problems
 from evidence_service.cases.cases import (
     RELATION_KINDS,
     evidence_party_ids,
@@ -62,12 +64,21 @@ def _parties(services: Services, evidence_id: str) -> dict[str, Any]:
         return {"evidence_id": evidence_id, "party_ids": evidence_party_ids(session, evidence_id)}
 
 
-@router.get("/{evidence_id}/relations", summary="The item's relations to other items, both ways")
+@router.get(
+    "/{evidence_id}/relations",
+    summary="The item's relations to other items, both ways",
+    responses={**ok(schemas.EvidenceRelations), **problems(401, 403, 404, 422)},
+)
 def list_relations(evidence_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
     return _relations(services, evidence_id)
 
 
-@router.post("/{evidence_id}/relations", status_code=201, summary="Relate the item to another item")
+@router.post(
+    "/{evidence_id}/relations",
+    status_code=201,
+    summary="Relate the item to another item",
+    responses={**ok(schemas.EvidenceRelations, 201), **problems(400, 401, 403, 404, 409, 422)},
+)
 def add_relation(
     evidence_id: str, payload: RelationCreate, services: ServicesDep, actor: CaptureActor
 ) -> Any:
@@ -87,7 +98,11 @@ def add_relation(
     return _relations(services, evidence_id)
 
 
-@router.delete("/{evidence_id}/relations", summary="Remove a relation the item starts")
+@router.delete(
+    "/{evidence_id}/relations",
+    summary="Remove a relation the item starts",
+    responses={**ok(schemas.EvidenceRelations), **problems(400, 401, 403, 404, 422)},
+)
 def remove_relation(
     evidence_id: str,
     services: ServicesDep,
@@ -109,12 +124,21 @@ def remove_relation(
     return _relations(services, evidence_id)
 
 
-@router.get("/{evidence_id}/parties", summary="The parties the item concerns")
+@router.get(
+    "/{evidence_id}/parties",
+    summary="The parties the item concerns",
+    responses={**ok(schemas.EvidenceParties), **problems(401, 403, 404, 422)},
+)
 def list_parties(evidence_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
     return _parties(services, evidence_id)
 
 
-@router.post("/{evidence_id}/parties", status_code=201, summary="Say the item concerns a party")
+@router.post(
+    "/{evidence_id}/parties",
+    status_code=201,
+    summary="Say the item concerns a party",
+    responses={**ok(schemas.EvidenceParties, 201), **problems(400, 401, 403, 404, 409, 422)},
+)
 def add_party(
     evidence_id: str, payload: PartyLink, services: ServicesDep, actor: CaptureActor
 ) -> Any:
@@ -131,7 +155,11 @@ def add_party(
     return _parties(services, evidence_id)
 
 
-@router.delete("/{evidence_id}/parties/{party_id}", summary="Detach a party from the item")
+@router.delete(
+    "/{evidence_id}/parties/{party_id}",
+    summary="Detach a party from the item",
+    responses={**ok(schemas.EvidenceParties), **problems(401, 403, 404, 422)},
+)
 def remove_party(
     evidence_id: str, party_id: str, services: ServicesDep, actor: CaptureActor
 ) -> Any:

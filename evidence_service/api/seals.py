@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-import threading
 from typing import Any
 
 from fastapi import APIRouter
@@ -13,38 +11,25 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from evidence_service.access.models import Department, Role
-from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep
-from evidence_service.api.evidence import record_custody
+from evidence_service.api import schemas
+from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep, record_custody
+from evidence_service.api.responses import binary, ok, problems
+from evidence_service.core.digests import is_hex64
 from evidence_service.core.errors import BadRequestError, ForbiddenError, NotFoundError
 from evidence_service.custody.log import CustodyAction
+from evidence_service.render.seal_image import seal_png
 from signing.errors import SigningError, VerificationError
-from signing.seal import SealRecord, render_seal, verify_seal
+from signing.seal import SealRecord, verify_seal
 
 router = APIRouter(prefix="/api/v1", tags=["seals"])
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
 SEAL_ROLES = frozenset({Role.admin, Role.reviewer, Role.penalty})
-
-_images: dict[tuple[str, str, str], bytes] = {}
-_images_lock = threading.Lock()
-
-
-def seal_png(department: Department) -> bytes:
-    """Rendered once per (department, name, code) in this process (~0.1 s each)."""
-    key = (department.id, department.name, department.code)
-    with _images_lock:
-        cached = _images.get(key)
-    if cached is None:
-        cached = render_seal(department_name=department.name, seal_code=department.code)
-        with _images_lock:
-            _images[key] = cached
-    return cached
 
 
 @router.get(
     "/departments/{department_id}/seal.png",
     summary="The department's seal image (transparent PNG, print resolution)",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
+    responses={**binary("image/png"), **problems(401, 404, 422)},
 )
 def get_seal_image(department_id: str, services: ServicesDep) -> Response:
     with Session(services.engine) as session:
@@ -63,7 +48,12 @@ class SealRequest(BaseModel):
     digest: str = Field(description="SHA-256 (hex) of the document to seal")
 
 
-@router.post("/departments/{department_id}/seals", status_code=201, summary="Seal a digest")
+@router.post(
+    "/departments/{department_id}/seals",
+    status_code=201,
+    summary="Seal a digest",
+    responses={**ok(schemas.SealRecord, 201), **problems(400, 401, 403, 404, 422)},
+)
 def seal(
     department_id: str, payload: SealRequest, services: ServicesDep, actor: CurrentActor
 ) -> dict[str, Any]:
@@ -74,7 +64,7 @@ def seal(
     ):
         raise ForbiddenError("only the department's reviewers, penalty officers or an admin seal")
     digest = payload.digest.strip().lower()
-    if not HEX64.match(digest):
+    if not is_hex64(digest):
         raise BadRequestError("digest must be 64 hex digits (SHA-256)")
     record = services.pki.seal_digest(department_id, digest, actor_id=actor.officer_id)
     body: dict[str, Any] = json.loads(record.as_json())
@@ -87,7 +77,11 @@ class SealVerifyRequest(BaseModel):
     digest: str | None = Field(None, description="the digest of the document in hand")
 
 
-@router.post("/seals/verify", summary="Verify a seal record (no authentication)")
+@router.post(
+    "/seals/verify",
+    summary="Verify a seal record (no authentication)",
+    responses={**ok(schemas.SealVerdict), **problems(400, 401, 422)},
+)
 def verify(
     payload: SealVerifyRequest, services: ServicesDep, actor: OptionalActor
 ) -> dict[str, Any]:

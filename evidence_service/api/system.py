@@ -9,14 +9,24 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from evidence_service.api import schemas
 from evidence_service.api.deps import ServicesDep
+from evidence_service.api.responses import ok, problems
 from evidence_service.capture.ports.registry import PORTS
 from storage.errors import StorageError
 
 router = APIRouter(tags=["system"])
 
 
-@router.get("/healthz", summary="200 when the database and the object store answer")
+@router.get(
+    "/healthz",
+    summary="200 when the database and the object store answer",
+    responses={
+        **ok(schemas.Health),
+        503: {"model": schemas.Health, "description": "The database or the store is down"},
+        **problems(401),
+    },
+)
 def healthz(services: ServicesDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
@@ -37,6 +47,10 @@ def healthz(services: ServicesDep) -> JSONResponse:
     )
 
 
-@router.get("/api/v1/ports", summary="The eight capture ports")
+@router.get(
+    "/api/v1/ports",
+    summary="The eight capture ports",
+    responses={**ok(list[schemas.Port]), **problems(401)},
+)
 def ports() -> list[dict[str, Any]]:
     return [{"id": p.id, "label": p.label, "max_size": p.max_size} for p in PORTS.values()]

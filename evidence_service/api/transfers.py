@@ -18,14 +18,15 @@ from sqlmodel import Session
 
 from evidence_service.access.identity import Actor
 from evidence_service.access.models import Department
-from evidence_service.api import policy
-from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep
-from evidence_service.api.people import IdemKey
-from evidence_service.api.seals import HEX64, seal_png
+from evidence_service.api import policy, schemas
+from evidence_service.api.deps import CurrentActor, IdemKey, OptionalActor, ServicesDep
+from evidence_service.api.responses import binary, ok, problems
 from evidence_service.cases.evidence_lists import issued_list_document, pdf_document
 from evidence_service.cases.models import EvidenceList
+from evidence_service.core.digests import is_hex64
 from evidence_service.core.errors import BadRequestError
 from evidence_service.render.evidence_list_pdf import render_evidence_list_pdf
+from evidence_service.render.seal_image import seal_png
 from evidence_service.services import Services
 from evidence_service.transfer.documents import (
     list_transfers,
@@ -47,7 +48,7 @@ from evidence_service.transfer.transfers import (
     verify_by_digest,
     withdraw_transfer,
 )
-from evidence_service.verify.package_verdict import LIMITS
+from evidence_service.verify.package_format import LIMITS
 
 router = APIRouter(prefix="/api/v1/transfers", tags=["transfers"])
 
@@ -77,7 +78,12 @@ class DigestRequest(BaseModel):
     manifest_digest: str
 
 
-@router.post("", status_code=201, summary="Send a case's or the listed evidence to a department")
+@router.post(
+    "",
+    status_code=201,
+    summary="Send a case's or the listed evidence to a department",
+    responses={**ok(schemas.TransferDocument, 201), **problems(400, 401, 403, 404, 422)},
+)
 def create(
     payload: TransferCreate,
     services: ServicesDep,
@@ -99,7 +105,11 @@ def create(
     return JSONResponse(body, status_code=status)
 
 
-@router.get("", summary="The department's incoming or outgoing transfers (newest first)")
+@router.get(
+    "",
+    summary="The department's incoming or outgoing transfers (newest first)",
+    responses={**ok(schemas.TransferPage), **problems(400, 401, 403, 422)},
+)
 def list_all(
     services: ServicesDep,
     actor: CurrentActor,
@@ -127,6 +137,7 @@ def list_all(
 @router.get(
     "/verify/{manifest_digest}",
     summary="Check a transfer by its manifest digest (no authentication)",
+    responses={**ok(schemas.TransferVerification), **problems(400, 401, 404, 422)},
 )
 def verify(manifest_digest: str, services: ServicesDep, actor: OptionalActor) -> dict[str, Any]:
     """Runs every check of the transfer sealed with this digest (files, statements, Merkle
@@ -139,6 +150,7 @@ def verify(manifest_digest: str, services: ServicesDep, actor: OptionalActor) ->
 @router.post(
     "/verify",
     summary="Check a transfer by its manifest digest, sent as JSON (no authentication)",
+    responses={**ok(schemas.TransferVerification), **problems(400, 401, 404, 422)},
 )
 def verify_posted(
     payload: DigestRequest, services: ServicesDep, actor: OptionalActor
@@ -149,13 +161,17 @@ def verify_posted(
 
 def _verify(services: Services, digest: str, actor: Actor | None) -> dict[str, Any]:
     digest = digest.strip().lower()
-    if not HEX64.match(digest):
+    if not is_hex64(digest):
         raise BadRequestError("the manifest digest is 64 hex digits (SHA-256)")
     oversight = actor is not None and policy.sees_everything(actor)
     return verify_by_digest(services, digest, actor=actor, oversight=oversight)
 
 
-@router.get("/{transfer_id}", summary="A transfer: items, seal, status, verdict and receipt")
+@router.get(
+    "/{transfer_id}",
+    summary="A transfer: items, seal, status, verdict and receipt",
+    responses={**ok(schemas.TransferDocument), **problems(401, 403, 404, 422)},
+)
 def read(transfer_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
     with Session(services.engine) as session:
         transfer = get_transfer(
@@ -164,7 +180,11 @@ def read(transfer_id: str, services: ServicesDep, actor: CurrentActor) -> dict[s
         return transfer_document(session, transfer, services.trees)
 
 
-@router.get("/{transfer_id}/receipt", summary="The recipient's sealed receipt")
+@router.get(
+    "/{transfer_id}/receipt",
+    summary="The recipient's sealed receipt",
+    responses={**ok(schemas.TransferReceipt), **problems(401, 403, 404, 422)},
+)
 def receipt(transfer_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
     """The receipt body (``evidence-transfer-receipt/1``), its digest, the recipient
     department's seal over it and its leaf's anchor state. 404 until the transfer is accepted."""
@@ -175,7 +195,11 @@ def receipt(transfer_id: str, services: ServicesDep, actor: CurrentActor) -> dic
         return receipt_document(session, transfer, services.trees)
 
 
-@router.post("/{transfer_id}/open", summary="Check the transfer (recipient): every item, the seal")
+@router.post(
+    "/{transfer_id}/open",
+    summary="Check the transfer (recipient): every item, the seal",
+    responses={**ok(schemas.PackageVerdict), **problems(401, 403, 404, 409, 422)},
+)
 def open_(transfer_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
     """Each item's hash, statement, signature, Merkle proof and anchor, the custody chain and
     the sender's seal, checked now; the verdict is kept on the transfer and the opening is a
@@ -184,7 +208,11 @@ def open_(transfer_id: str, services: ServicesDep, actor: CurrentActor) -> dict[
     return open_transfer(services, actor, transfer_id)
 
 
-@router.post("/{transfer_id}/accept", summary="Accept (recipient): a sealed, anchored receipt")
+@router.post(
+    "/{transfer_id}/accept",
+    summary="Accept (recipient): a sealed, anchored receipt",
+    responses={**ok(schemas.TransferReceipt), **problems(401, 403, 404, 409, 422)},
+)
 def accept(transfer_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
     """Pending transfers only (else 409). Opens the transfer first if it never was; the receipt
     records that verdict and is sealed by the receiving department; the items are granted to
@@ -192,14 +220,22 @@ def accept(transfer_id: str, services: ServicesDep, actor: CurrentActor) -> dict
     return accept_transfer(services, actor, transfer_id)
 
 
-@router.post("/{transfer_id}/reject", summary="Reject (recipient), with a reason")
+@router.post(
+    "/{transfer_id}/reject",
+    summary="Reject (recipient), with a reason",
+    responses={**ok(schemas.TransferDocument), **problems(400, 401, 403, 404, 409, 422)},
+)
 def reject(
     transfer_id: str, payload: RejectRequest, services: ServicesDep, actor: CurrentActor
 ) -> dict[str, Any]:
     return reject_transfer(services, actor, transfer_id, payload.reason)
 
 
-@router.post("/{transfer_id}/withdraw", summary="Withdraw (sender) a transfer still pending")
+@router.post(
+    "/{transfer_id}/withdraw",
+    summary="Withdraw (sender) a transfer still pending",
+    responses={**ok(schemas.TransferDocument), **problems(401, 403, 404, 409, 422)},
+)
 def withdraw(
     transfer_id: str,
     services: ServicesDep,
@@ -213,7 +249,7 @@ def withdraw(
     "/{transfer_id}/package.zip",
     summary="The transfer's evidence package (evidence-package/1), streamed",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/zip": {}}}},
+    responses={**binary("application/zip"), **problems(401, 403, 404, 409, 422)},
 )
 def package(transfer_id: str, services: ServicesDep, actor: CurrentActor) -> StreamingResponse:
     """Either end may download it (each item gets a ``downloaded`` custody event); a rejected

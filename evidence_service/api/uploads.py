@@ -13,14 +13,16 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from evidence_service.api.deps import CaptureActor, ServicesDep
-from evidence_service.api.evidence import check_sha256_header
+from evidence_service.api import schemas
+from evidence_service.api.deps import CaptureActor, ServicesDep, check_sha256_header
 from evidence_service.api.idempotency import idempotent
+from evidence_service.api.responses import header, ok, problems
 from evidence_service.api.streaming import consume_body
 from evidence_service.capture.metadata import parse_capture_metadata
 from evidence_service.capture.multipart_stream import check_filename
 from evidence_service.capture.ports.registry import get_port
 from evidence_service.capture.uploads import session_public
+from evidence_service.core.digests import HEX64_ANY_CASE
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
 
@@ -31,7 +33,14 @@ class UploadCreate(BaseModel):
     metadata: dict[str, Any]
     filename: str | None = Field(default=None, max_length=255)
     total_size: int | None = Field(default=None, ge=1)
-    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    sha256: str | None = Field(default=None, pattern=HEX64_ANY_CASE)
+
+
+OFFSET_HEADERS = {
+    "Upload-Offset": header("bytes received so far", "integer"),
+    "Upload-Length": header("the declared total size, when declared", "integer"),
+    "Cache-Control": header("no-store"),
+}
 
 
 def offset_headers(body: dict[str, Any]) -> dict[str, str]:
@@ -41,7 +50,15 @@ def offset_headers(body: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
-@router.post("", status_code=201, summary="Declare a resumable upload")
+@router.post(
+    "",
+    status_code=201,
+    summary="Declare a resumable upload",
+    responses={
+        201: {"model": schemas.UploadState, "headers": OFFSET_HEADERS},
+        **problems(400, 401, 403, 413, 422, 503),
+    },
+)
 def create_upload(
     payload: UploadCreate,
     services: ServicesDep,
@@ -81,14 +98,29 @@ def create_upload(
     )
 
 
-@router.head("/{upload_id}", summary="Current offset of an upload")
+@router.head(
+    "/{upload_id}",
+    summary="Current offset of an upload",
+    response_class=Response,
+    responses={
+        200: {"description": "No body: the offset is in Upload-Offset", "headers": OFFSET_HEADERS},
+        **problems(401, 403, 404, 422),
+    },
+)
 def head_upload(upload_id: str, services: ServicesDep, actor: CaptureActor) -> Response:
     upload = services.uploads.get(actor, upload_id)
     body = session_public(upload, services.store.min_part_size)
     return Response(status_code=200, headers=offset_headers(body))
 
 
-@router.get("/{upload_id}", summary="State of an upload")
+@router.get(
+    "/{upload_id}",
+    summary="State of an upload",
+    responses={
+        200: {"model": schemas.UploadState, "headers": OFFSET_HEADERS},
+        **problems(401, 403, 404, 422),
+    },
+)
 def get_upload(upload_id: str, services: ServicesDep, actor: CaptureActor) -> JSONResponse:
     upload = services.uploads.get(actor, upload_id)
     body = session_public(upload, services.store.min_part_size)
@@ -98,6 +130,10 @@ def get_upload(upload_id: str, services: ServicesDep, actor: CaptureActor) -> JS
 @router.patch(
     "/{upload_id}",
     summary="Append one chunk at Upload-Offset",
+    responses={
+        200: {"model": schemas.UploadState, "headers": OFFSET_HEADERS},
+        **problems(400, 401, 403, 404, 409, 413, 422, 503),
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -130,7 +166,15 @@ async def patch_upload(
     return JSONResponse(body, headers=offset_headers(body))
 
 
-@router.post("/{upload_id}/complete", summary="Turn the received bytes into evidence")
+@router.post(
+    "/{upload_id}/complete",
+    summary="Turn the received bytes into evidence",
+    responses={
+        **ok(schemas.Evidence, 200, "Completed before: the evidence it became"),
+        **ok(schemas.Evidence, 201, "The evidence made from the upload"),
+        **problems(400, 401, 403, 404, 409, 413, 415, 422, 503),
+    },
+)
 def complete_upload(
     upload_id: str,
     services: ServicesDep,
@@ -143,7 +187,11 @@ def complete_upload(
     )
 
 
-@router.delete("/{upload_id}", summary="Abort an upload; its bytes are discarded")
+@router.delete(
+    "/{upload_id}",
+    summary="Abort an upload; its bytes are discarded",
+    responses={**ok(schemas.UploadState), **problems(401, 403, 404, 409, 422)},
+)
 def abort_upload(upload_id: str, services: ServicesDep, actor: CaptureActor) -> dict[str, Any]:
     upload = services.uploads.abort(actor, upload_id)
     return session_public(upload, services.store.min_part_size)

@@ -21,18 +21,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from evidence_service.access.identity import Actor
 from evidence_service.anchoring.batches import statement_leaf
-from evidence_service.capture.edges import capture_edges
 from evidence_service.capture.metadata import CaptureMetadata
 from evidence_service.capture.models import (
     DerivedObject,
@@ -168,6 +167,11 @@ class SignedCapture:
 StatementSigner = Callable[[dict[str, Any], str, datetime], dict[str, Any] | None]
 
 
+#: Rows a wing above capture adds in the capture transaction itself (the graph edges of
+#: ``cases.capture_edges``), so an item never exists without them.
+CaptureHook = Callable[[Session, Evidence, datetime], Iterable[SQLModel]]
+
+
 class Ingestor:
     """Turns a stream of bytes plus capture metadata into a finalized evidence item."""
 
@@ -179,8 +183,10 @@ class Ingestor:
         settings: Settings,
         clock: Clock = utcnow,
         signer: StatementSigner | None = None,
+        capture_hooks: Sequence[CaptureHook] = (),
     ) -> None:
         self.engine = engine
+        self.capture_hooks = tuple(capture_hooks)
         self.store = store
         self.settings = settings
         self.clock = clock
@@ -333,7 +339,8 @@ class Ingestor:
                     session.flush()
                     session.add_all(derived_rows)
                     session.add_all(capture_tags(evidence, received_at))
-                    session.add_all(capture_edges(session, evidence, received_at))
+                    for hook in self.capture_hooks:
+                        session.add_all(hook(session, evidence, received_at))
                     session.execute(
                         delete(PendingIntake).where(col(PendingIntake.id) == evidence_id)
                     )
@@ -343,7 +350,7 @@ class Ingestor:
                         )
                         if used.rowcount != 1:  # type: ignore[attr-defined]
                             raise PreparedCaptureError("the prepared capture was already used")
-                    session.add(statement_leaf(evidence, received_at))
+                    session.add(statement_leaf(evidence_id, evidence.statement, received_at))
                     append_event(
                         session,
                         action=CustodyAction.captured,

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_
+from sqlalchemy import Engine, and_, delete, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from evidence_service.access.identity import Actor
 from evidence_service.access.models import Role
-from evidence_service.api.policy import check_evidence_visible
 from evidence_service.capture.models import Evidence
+from evidence_service.capture.visibility import check_evidence_visible
 from evidence_service.cases.models import (
     Case,
     CaseEvidenceEntry,
@@ -32,6 +32,7 @@ from evidence_service.cases.models import (
 )
 from evidence_service.core.clock import rfc3339
 from evidence_service.core.cursors import keyset_page, like_pattern
+from evidence_service.core.db import session_scope
 from evidence_service.core.errors import (
     BadRequestError,
     ConflictError,
@@ -451,3 +452,37 @@ def evidence_party_ids(session: Session, evidence_id: str) -> list[str]:
             )
         ).all()
     )
+
+
+def change_links(
+    engine: Engine,
+    actor: Actor,
+    case_id: str,
+    kind: str,
+    source_id: str,
+    target_id: str,
+    *,
+    attach: bool,
+    at: datetime,
+    purpose: str = "",
+) -> dict[str, Any]:
+    """Attach or detach in one transaction (the case must be open and the actor's to change),
+    then answer with the case as it now stands. The edge starts at the case or at an item."""
+    source_kind = "case" if source_id == case_id else "evidence"
+    with session_scope(engine) as session:
+        writable_case(session, case_id, actor)
+        if attach:
+            link(
+                session,
+                kind,
+                source_id,
+                target_id,
+                actor=actor,
+                at=at,
+                purpose=purpose,
+                source_kind=source_kind,
+            )
+        else:
+            unlink(session, kind, source_id, target_id, actor=actor, at=at, source_kind=source_kind)
+    with Session(engine) as session:
+        return case_public(session, load_case(session, case_id))

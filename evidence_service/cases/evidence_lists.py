@@ -22,12 +22,12 @@ from evidence_service.anchoring.models import AnchorLeaf, LeafKind
 from evidence_service.anchoring.proofs import TreeCache, merkle_and_anchor
 from evidence_service.capture.ingest import new_id
 from evidence_service.capture.models import Evidence
+from evidence_service.cases.list_document import EvidenceListDocument, EvidenceListItem
 from evidence_service.cases.models import Case, CaseEvidenceEntry, EvidenceList, GraphEdge, Party
 from evidence_service.core.clock import rfc3339
 from evidence_service.core.db import session_scope
 from evidence_service.core.errors import NotFoundError
 from evidence_service.custody.log import append_event
-from evidence_service.render.evidence_list_pdf import EvidenceListDocument, EvidenceListItem
 from signing.jcs import canonicalize
 
 LIST_FORMAT = "evidence-list/1"

@@ -11,8 +11,6 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from evidence_service.capture.ports.registry import PORTS
-
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 
@@ -29,6 +27,21 @@ def add_years(moment: datetime, years: int) -> datetime:
         return moment.replace(year=moment.year + years)
     except ValueError:
         return moment.replace(year=moment.year + years, month=3, day=1)
+
+
+#: The capture ports' ids, in the order of the Administrative Penalty Law's art. 46 list (the
+#: port registry in ``capture/ports/registry.py`` checks it has exactly these). Retention
+#: categories are named by them.
+PORT_IDS: tuple[str, ...] = (
+    "documentary",
+    "physical",
+    "audiovisual",
+    "electronic",
+    "site_survey",
+    "remote_video",
+    "inquiry_record",
+    "onsite_record",
+)
 
 
 class Settings(BaseSettings):
@@ -130,11 +143,11 @@ class Settings(BaseSettings):
     @field_validator("retention_years", mode="after")
     @classmethod
     def _check_retention_categories(cls, years: dict[str, int]) -> dict[str, int]:
-        unknown = sorted(set(years) - {DEFAULT_CATEGORY, *PORTS})
+        unknown = sorted(set(years) - {DEFAULT_CATEGORY, *PORT_IDS})
         if unknown:
             raise ValueError(
                 f"EVIDENCE_RETENTION_YEARS names unknown categories {unknown}; "
-                f"use {DEFAULT_CATEGORY!r} or a port id: {', '.join(PORTS)}"
+                f"use {DEFAULT_CATEGORY!r} or a port id: {', '.join(PORT_IDS)}"
             )
         return {DEFAULT_CATEGORY: DEFAULT_RETENTION_YEARS, **years}
 

@@ -8,7 +8,6 @@ details}``. Editing, deleting or reordering any row breaks every later link, and
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,9 +19,11 @@ from sqlmodel import Session, col, select
 from evidence_service.core.clock import rfc3339
 from evidence_service.core.db import lock_custody_chain
 from evidence_service.custody.models import CustodyEvent
-from signing.jcs import canonicalize
-
-GENESIS_HASH = "00" * 32
+from evidence_service.verify.custody import (  # the chain's rule, checkable without a database
+    GENESIS_HASH,
+    link_hash,
+    verify_records,
+)
 
 
 class CustodyAction(StrEnum):
@@ -61,36 +62,13 @@ def event_record(event: CustodyEvent) -> dict[str, Any]:
     return {**event_body(event), "prev_hash": event.prev_hash, "hash": event.hash}
 
 
-def link_hash(prev_hash: str, body: dict[str, Any]) -> str:
-    return hashlib.sha256(bytes.fromhex(prev_hash) + canonicalize(body)).hexdigest()
-
-
-class CustodyChainError(Exception):
-    """The chain is broken at ``seq``; ``reason`` says how."""
-
-    def __init__(self, seq: int, reason: str) -> None:
-        super().__init__(f"custody chain broken at seq {seq}: {reason}")
-        self.seq = seq
-        self.reason = reason
-
-
 def verify_chain(
     events: Iterable[CustodyEvent], *, prev_hash: str = GENESIS_HASH, start_seq: int = 1
 ) -> tuple[int, str]:
     """Walk events in ``seq`` order; return (count, head hash) or raise ``CustodyChainError``."""
-    expected_seq = start_seq
-    count = 0
-    for event in events:
-        if event.seq != expected_seq:
-            raise CustodyChainError(expected_seq, f"missing event (next row has seq {event.seq})")
-        if event.prev_hash != prev_hash:
-            raise CustodyChainError(event.seq, "prev_hash does not match the previous event")
-        if link_hash(prev_hash, event_body(event)) != event.hash:
-            raise CustodyChainError(event.seq, "event content does not match its hash")
-        prev_hash = event.hash
-        expected_seq += 1
-        count += 1
-    return count, prev_hash
+    return verify_records(
+        (event_record(event) for event in events), prev_hash=prev_hash, start_seq=start_seq
+    )
 
 
 @dataclass(frozen=True)

@@ -12,24 +12,31 @@ each item's SHA-256. With a list id, every footer also says how to check the pap
   ``…（略 N 字）`` marker, so one hostile field can neither hide text nor outgrow a page;
 - the table repeats its header row on every page and every page carries "第 n 页 / 共 m 页".
 
-The only read is the font file (:func:`signing.seal.default_cjk_font`); no clock, no randomness.
+The only read is the font file (:func:`signing.fonts.default_cjk_font`); no clock, no randomness.
 Text is drawn with fpdf2, which embeds the CFF-flavoured Noto Serif SC as a CID-keyed subset.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 from fpdf.fonts import TTFFont
 
-from evidence_service.core.errors import EvidenceError
-from signing.seal import FontNotFoundError, default_cjk_font, stamp_pdf_page
+from evidence_service.cases.list_document import (
+    MAX_CELL_CHARS,
+    MAX_CELL_LINE_BREAKS,
+    MAX_HEADER_CHARS,
+    MAX_LIST_ITEMS,
+    EvidenceListDocument,
+    EvidenceListFormatError,
+    EvidenceListItem,
+)
+from signing.fonts import FontNotFoundError, default_cjk_font
+from signing.stamp import stamp_pdf_page
 
 __all__ = [
     "MAX_CELL_CHARS",
@@ -42,18 +49,6 @@ __all__ = [
     "render_evidence_list_pdf",
 ]
 
-MAX_LIST_ITEMS = 2000
-"""More items than this are refused; 500 render in about half a second."""
-MAX_CELL_CHARS = 240
-"""A table cell longer than this is cut (a cell taller than a page is also cut, by lines)."""
-MAX_CELL_LINE_BREAKS = 8
-"""Line breaks kept in a table cell; further ones become spaces."""
-MAX_HEADER_CHARS = 200
-"""Header fields (case title, party, department, officer, anchor note) are cut past this."""
-
-_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
-_LIST_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MISSING_GLYPH = "□"
 _SILENT = frozenset(range(0xFE00, 0xFE10)) | frozenset(range(0xE0100, 0xE01F0))
 """Variation selectors: presentation hints only, dropped rather than shown as □."""
@@ -76,71 +71,6 @@ _CLOSING_BLOCK_H = 94.0
 _FIXED_CREATION_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 _FONT = "noto-serif-sc"
 _MM_TO_PT = 72 / 25.4
-
-
-class EvidenceListFormatError(EvidenceError, ValueError):
-    """An evidence list value is malformed: bad digest, date, item number or too many items."""
-
-    slug, title, status = "bad-evidence-list", "Evidence list is malformed", 422
-
-
-def _check_hex64(value: str, what: str) -> None:
-    if not isinstance(value, str) or not _HEX64.fullmatch(value):
-        raise EvidenceListFormatError(f"{what} must be a SHA-256 digest in hex (64 characters)")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EvidenceListItem:
-    """One row of the list. ``source`` says who captured it, where and when."""
-
-    number: int
-    name: str
-    source: str
-    purpose: str
-    size_or_pages: str
-    sha256: str
-
-    def __post_init__(self) -> None:
-        if isinstance(self.number, bool) or not isinstance(self.number, int) or self.number < 1:
-            raise EvidenceListFormatError(f"item number must be a positive integer: {self.number}")
-        _check_hex64(self.sha256, f"item {self.number} sha256")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EvidenceListDocument:
-    """A case's evidence list as printed. ``party`` is already in its masked display form."""
-
-    title: str = "证据清单"
-    case_number: str
-    case_title: str
-    party: str
-    department: str
-    officer: str
-    date: str
-    items: list[EvidenceListItem] = field(default_factory=list)
-    list_digest: str
-    anchor_note: str | None = None
-    list_id: str | None = None
-    """The issued list's id: printed in every footer with the command that checks the paper."""
-
-    def __post_init__(self) -> None:
-        _check_hex64(self.list_digest, "list_digest")
-        if self.list_id is not None and (
-            not isinstance(self.list_id, str) or not _LIST_ID.fullmatch(self.list_id)
-        ):
-            raise EvidenceListFormatError(
-                "list_id must be 1-64 letters, digits, '-' or '_' (it is printed in a command)"
-            )
-        if not isinstance(self.date, str) or not _ISO_DATE.fullmatch(self.date):
-            raise EvidenceListFormatError(f"date must be YYYY-MM-DD: {self.date!r}")
-        try:
-            date.fromisoformat(self.date)
-        except ValueError as exc:
-            raise EvidenceListFormatError(f"date {self.date!r} is not a calendar date") from exc
-        if len(self.items) > MAX_LIST_ITEMS:
-            raise EvidenceListFormatError(
-                f"{len(self.items)} items is over the limit of {MAX_LIST_ITEMS} per list"
-            )
 
 
 # --------------------------------------------------------------------------- text
@@ -442,10 +372,10 @@ def _draw_closing(
 
 def render_evidence_list_pdf(doc: EvidenceListDocument, *, seal_png: bytes | None = None) -> bytes:
     """The evidence list as PDF bytes; with ``seal_png``, the department seal stamped over the
-    department name and date on the last page (through :func:`signing.seal.stamp_pdf_page`).
+    department name and date on the last page (through :func:`signing.stamp.stamp_pdf_page`).
 
-    Raises :class:`signing.seal.SealImageError` when ``seal_png`` is not a usable PNG and
-    :class:`signing.seal.FontNotFoundError` when no CJK font is installed.
+    Raises :class:`signing.seal_image.SealImageError` when ``seal_png`` is not a usable PNG and
+    :class:`signing.fonts.FontNotFoundError` when no CJK font is installed.
     """
     pdf, font = _new_pdf(doc)
     cmap = font.cmap

@@ -25,7 +25,7 @@ from xml.sax.saxutils import escape, quoteattr
 from PIL import Image, ImageDraw, ImageFont
 
 from evidence_service.cases.graph import EdgeKind, NodeKind
-from signing.seal import FontNotFoundError, default_cjk_font
+from signing.fonts import FontNotFoundError, default_cjk_font
 
 MAX_NODES = 300
 MAX_LABEL_CHARS = 24
@@ -530,7 +530,7 @@ def render_png(
 ) -> bytes:
     """The same picture as :func:`render_svg`, drawn with Pillow, as PNG bytes.
 
-    Text uses ``font_path`` or else :func:`signing.seal.default_cjk_font` (which raises
+    Text uses ``font_path`` or else :func:`signing.fonts.default_cjk_font` (which raises
     ``FontNotFoundError`` when no CJK font is installed). Raises ``ValueError`` like the SVG.
     """
     layout = plan_layout(nodes, edges, center=center, width=width, height=height)

@@ -19,18 +19,14 @@ from evidence_service.core.clock import rfc3339
 from evidence_service.verify.manifest import (
     Manifest,
 )
-from evidence_service.verify.package_verdict import (
-    CheckStatus,
-    PackageCheck,
-    PackageVerdict,
-)
+from evidence_service.verify.verdict import Check, Status, Verdict
 
 STATUS_MARK = {
-    CheckStatus.passed: ("pass", "通过 PASS"),
-    CheckStatus.failed: ("fail", "失败 FAIL"),
-    CheckStatus.skipped: ("skip", "略过 SKIP"),
-    CheckStatus.error: ("error", "未定 ERROR"),
-    CheckStatus.pending: ("pending", "待上链 PENDING"),
+    Status.passed: ("pass", "通过 PASS"),
+    Status.failed: ("fail", "失败 FAIL"),
+    Status.skipped: ("skip", "略过 SKIP"),
+    Status.error: ("error", "未定 ERROR"),
+    Status.pending: ("pending", "待上链 PENDING"),
 }
 
 STYLE = """
@@ -58,16 +54,16 @@ def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def _mark(status: CheckStatus) -> str:
+def _mark(status: Status) -> str:
     css, label = STATUS_MARK[status]
     return f'<span class="{css}">{label}</span>'
 
 
-def _worst(checks: list[PackageCheck]) -> CheckStatus:
-    for status in (CheckStatus.failed, CheckStatus.error, CheckStatus.pending):
+def _worst(checks: list[Check]) -> Status:
+    for status in (Status.failed, Status.error, Status.pending):
         if any(c.status == status for c in checks):
             return status
-    return CheckStatus.passed
+    return Status.passed
 
 
 def _anchor_cell(proof: dict[str, Any] | None) -> str:
@@ -81,12 +77,12 @@ def _anchor_cell(proof: dict[str, Any] | None) -> str:
     )
 
 
-def _verdict_banner(verdict: PackageVerdict) -> str:
+def _verdict_banner(verdict: Verdict) -> str:
     if verdict.valid:
         return '<div class="verdict valid">有效 VALID — every check passed</div>'
     problem = verdict.first_problem
     assert problem is not None
-    css = "invalid" if problem.status == CheckStatus.failed else "undecided"
+    css = "invalid" if problem.status == Status.failed else "undecided"
     word = "无效 INVALID" if css == "invalid" else "未定 UNDECIDED"
     return (
         f'<div class="verdict {css}">{word} — {_e(problem.failure)} '
@@ -96,7 +92,7 @@ def _verdict_banner(verdict: PackageVerdict) -> str:
 
 def render_report(
     manifest: Manifest,
-    verdict: PackageVerdict,
+    verdict: Verdict,
     *,
     proofs: dict[str, dict[str, Any]],
     verify_url: str,
@@ -108,7 +104,7 @@ def render_report(
     payload = qr_payload(verify_url, digest)
     qr = segno.make(payload, error="m").svg_inline(scale=3, dark="#000", light="#fff")
     transfer = manifest.transfer
-    by_subject: dict[str, list[PackageCheck]] = defaultdict(list)
+    by_subject: dict[str, list[Check]] = defaultdict(list)
     for check in verdict.checks:
         by_subject[check.subject].append(check)
     rows = []

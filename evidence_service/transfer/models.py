@@ -49,12 +49,3 @@ class Transfer(SQLModel, table=True):
     receipt_digest: str | None = Field(default=None, max_length=64, index=True)
     receipt_seal: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     receipt_leaf_seq: int | None = Field(default=None, sa_column=Column(BigInteger))
-
-
-class TransferGrant(SQLModel, table=True):
-    """What an accepted transfer lets the recipient department read: one row per item."""
-
-    department_id: str = Field(primary_key=True, foreign_key="department.id", max_length=26)
-    evidence_id: str = Field(primary_key=True, foreign_key="evidence.id", max_length=26)
-    transfer_id: str = Field(foreign_key="transfer.id", max_length=26, index=True)
-    granted_at: datetime = _utc_column(nullable=False)

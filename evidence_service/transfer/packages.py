@@ -45,14 +45,15 @@ from sqlmodel import Session, col, select
 from evidence_service.access.models import Department
 from evidence_service.access.trust import service_pins, trust_document
 from evidence_service.anchoring.models import AnchorLeaf
-from evidence_service.anchoring.proofs import PROOF_FORMAT, merkle_and_anchor
+from evidence_service.anchoring.proofs import merkle_and_anchor
 from evidence_service.capture.models import Evidence
 from evidence_service.core.clock import rfc3339
 from evidence_service.core.errors import BadRequestError, ConflictError, NotFoundError
 from evidence_service.custody.log import chain_head, event_record
 from evidence_service.custody.models import CustodyEvent
 from evidence_service.render.package_report import render_report
-from evidence_service.services import Services
+from evidence_service.render.seal_image import seal_png
+from evidence_service.transfer.needs import TransferNeeds
 from evidence_service.verify.manifest import (
     Manifest,
     manifest_bytes,
@@ -74,7 +75,7 @@ from evidence_service.verify.package_checks import (
     seal_department,
     trust_source_check,
 )
-from evidence_service.verify.package_verdict import (
+from evidence_service.verify.package_format import (
     CONTENTS,
     CONTENTS_FORMAT,
     CONTENTS_SEAL,
@@ -89,11 +90,10 @@ from evidence_service.verify.package_verdict import (
     SEAL_IMAGE,
     SEAL_RECORD,
     TRUST,
-    CheckStatus,
-    PackageCheck,
-    PackageVerdict,
 )
+from evidence_service.verify.proof import PROOF_FORMAT
 from evidence_service.verify.proof_steps import Pins
+from evidence_service.verify.verdict import Check, Status, Verdict
 
 IN_QUERY = 500  # ids per SQL IN (...) clause
 NAME_CHARS = 80
@@ -173,7 +173,7 @@ def build_manifest(
         ],
     }
     parsed = validate_manifest(manifest)
-    if isinstance(parsed, PackageCheck):
+    if isinstance(parsed, Check):
         raise BadRequestError(f"cannot build the manifest: {parsed.detail}")
     return manifest
 
@@ -204,7 +204,7 @@ def custody_document(session: Session, evidence_ids: list[str]) -> dict[str, Any
     }
 
 
-def item_proofs(services: Services, items: list[Evidence]) -> dict[str, dict[str, Any]]:
+def item_proofs(services: TransferNeeds, items: list[Evidence]) -> dict[str, dict[str, Any]]:
     """Each item's proof as it stands now — what ``proofs.build_proof`` gives, item by item,
     built here in one session and one query per few hundred items (a 1,000-item package)."""
     out: dict[str, dict[str, Any]] = {}
@@ -302,7 +302,7 @@ class ZipStream:
 class _Plan:
     """Everything the package holds but the files' bytes, made before its first byte."""
 
-    services: Services
+    services: TransferNeeds
     manifest: Manifest
     manifest_raw: bytes
     seal_raw: bytes
@@ -320,7 +320,7 @@ class _Plan:
 
 
 def stream_package(
-    services: Services,
+    services: TransferNeeds,
     manifest: dict[str, Any],
     seal_json: str,
     *,
@@ -337,10 +337,8 @@ def stream_package(
     Before returning it also seals the package contents (``seal/contents.json``: the digests of
     the manifest, custody.json, trust/trust.json and the evidence list as they will be written)
     with the sending department's seal — a ``sealed`` custody event by ``actor_id``."""
-    from evidence_service.api.seals import seal_png  # the per-process seal image cache
-
     parsed = validate_manifest(manifest)
-    if isinstance(parsed, PackageCheck):
+    if isinstance(parsed, Check):
         raise BadRequestError(f"the manifest is not {PACKAGE_FORMAT}: {parsed.detail}")
     raw = manifest_bytes(manifest)
     with Session(services.engine) as session:
@@ -458,7 +456,7 @@ class _SealedPart:
 
 
 def _verdict(
-    services: Services,
+    services: TransferNeeds,
     manifest: Manifest,
     manifest_raw: bytes,
     seal_raw: bytes,
@@ -468,10 +466,11 @@ def _verdict(
     custody: dict[str, Any],
     list_doc: dict[str, Any] | None,
     sealed: _SealedPart | None,
-) -> PackageVerdict:
+) -> Verdict:
     pins = service_pins(services)
     w3 = services.chain_reader()
-    verdict = PackageVerdict(
+    verdict = Verdict(
+        PACKAGE_FORMAT,
         manifest_digest=_sha256(manifest_raw),
         trust_source="service",
         transfer=manifest.transfer.model_dump(),
@@ -502,20 +501,20 @@ def _verdict(
 
 def _contents_checks(
     sealed: _SealedPart | None, manifest_seal_raw: bytes, pins: Pins, manifest: Manifest
-) -> list[PackageCheck]:
+) -> list[Check]:
     if sealed is None:
         return [
-            PackageCheck(
+            Check(
                 CONTENTS,
                 "seal",
-                CheckStatus.skipped,
+                Status.skipped,
                 None,
                 "checked in the package: the contents (custody.json, trust/) are sealed when "
                 "the package is downloaded",
             )
         ]
     contents = parse_contents(sealed.contents_raw)
-    if isinstance(contents, PackageCheck):
+    if isinstance(contents, Check):
         return [contents]
     sealer = seal_department(manifest_seal_raw) or manifest.transfer.sender.id
     checks = check_contents(contents, sealed.seal_raw, pins, sealer_id=sealer)
@@ -528,7 +527,7 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def service_verdict(services: Services, manifest: dict[str, Any], seal_json: str) -> PackageVerdict:
+def service_verdict(services: TransferNeeds, manifest: dict[str, Any], seal_json: str) -> Verdict:
     """The package's checks run here without a ZIP: files hashed from the store, proofs and
     custody as they stand now, trust from this service. For a recipient opening a transfer.
 
@@ -537,8 +536,10 @@ def service_verdict(services: Services, manifest: dict[str, Any], seal_json: str
     trust are read from this service's own database, which is what the seal would vouch for."""
     raw = manifest_bytes(manifest)
     parsed = validate_manifest(manifest)
-    if isinstance(parsed, PackageCheck):
-        return PackageVerdict(checks=[parsed], manifest_digest=_sha256(raw), trust_source="service")
+    if isinstance(parsed, Check):
+        return Verdict(
+            PACKAGE_FORMAT, checks=[parsed], manifest_digest=_sha256(raw), trust_source="service"
+        )
     with Session(services.engine) as session:
         items = {e.id: e for e in load_items(session, [i.evidence_id for i in parsed.items])}
         custody = custody_document(session, list(items))

@@ -19,17 +19,17 @@ from evidence_service.access.identity import Actor
 from evidence_service.access.models import Department
 from evidence_service.anchoring.batches import queue_document_leaf
 from evidence_service.anchoring.models import LeafKind
-from evidence_service.api.policy import check_evidence_visible
 from evidence_service.capture.ingest import idempotency_record, request_fingerprint
+from evidence_service.capture.visibility import check_evidence_visible
 from evidence_service.cases.models import Case, CaseEvidenceEntry, EvidenceList
 from evidence_service.core.clock import rfc3339
 from evidence_service.core.db import session_scope
 from evidence_service.core.errors import BadRequestError, NotFoundError
 from evidence_service.core.ids import new_id
 from evidence_service.custody.log import CustodyAction
-from evidence_service.services import Services
 from evidence_service.transfer.documents import transfer_document
 from evidence_service.transfer.models import Transfer, TransferStatus
+from evidence_service.transfer.needs import TransferNeeds
 from evidence_service.transfer.packages import build_manifest, manifest_digest
 from evidence_service.transfer.transfers import item_events
 
@@ -108,7 +108,7 @@ def _ref(department: Department) -> dict[str, str]:
 
 
 def create_transfer(
-    services: Services,
+    services: TransferNeeds,
     actor: Actor,
     request: TransferRequest,
     *,

@@ -25,6 +25,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from evidence_service.access.identity import Actor
+from evidence_service.access.models import TransferGrant
 from evidence_service.anchoring.batches import queue_document_leaf
 from evidence_service.anchoring.models import LeafKind
 from evidence_service.capture.models import Evidence
@@ -37,7 +38,6 @@ from evidence_service.core.errors import (
     NotFoundError,
 )
 from evidence_service.custody.log import CustodyAction, append_event
-from evidence_service.services import Services
 from evidence_service.transfer.documents import (
     first_failure,
     item_ids,
@@ -48,7 +48,8 @@ from evidence_service.transfer.documents import (
     seal_json,
     transfer_document,
 )
-from evidence_service.transfer.models import Transfer, TransferGrant, TransferStatus
+from evidence_service.transfer.models import Transfer, TransferStatus
+from evidence_service.transfer.needs import TransferNeeds
 from evidence_service.transfer.packages import IN_QUERY, service_verdict
 from signing.jcs import canonicalize
 
@@ -141,7 +142,7 @@ def item_events(
 # ------------------------------------------------------------------------------ receiving
 
 
-def open_transfer(services: Services, actor: Actor, transfer_id: str) -> dict[str, Any]:
+def open_transfer(services: TransferNeeds, actor: Actor, transfer_id: str) -> dict[str, Any]:
     """Run every check of the package here and keep the verdict (a custody event). Items not
     anchored yet show as pending: the honest answer until their batch is mined."""
     with Session(services.engine) as session:
@@ -171,7 +172,7 @@ def open_transfer(services: Services, actor: Actor, transfer_id: str) -> dict[st
     return verdict
 
 
-def accept_transfer(services: Services, actor: Actor, transfer_id: str) -> dict[str, Any]:
+def accept_transfer(services: TransferNeeds, actor: Actor, transfer_id: str) -> dict[str, Any]:
     """Seal a receipt with the recipient's seal (anchored as a leaf), grant the items to the
     recipient department and mark the transfer accepted. A transfer never opened is opened
     first: the receipt records the verdict the recipient accepted on."""
@@ -244,21 +245,21 @@ def _grant(session: Session, transfer: Transfer, now: datetime) -> None:
 
 
 def reject_transfer(
-    services: Services, actor: Actor, transfer_id: str, reason: str
+    services: TransferNeeds, actor: Actor, transfer_id: str, reason: str
 ) -> dict[str, Any]:
     """The recipient refuses, with a reason. Grants nothing."""
     return _close(services, actor, transfer_id, Side.recipient, reason, required=True)
 
 
 def withdraw_transfer(
-    services: Services, actor: Actor, transfer_id: str, reason: str | None
+    services: TransferNeeds, actor: Actor, transfer_id: str, reason: str | None
 ) -> dict[str, Any]:
     """The sender takes a pending transfer back. Grants nothing."""
     return _close(services, actor, transfer_id, Side.sender, reason, required=False)
 
 
 def _close(
-    services: Services,
+    services: TransferNeeds,
     actor: Actor,
     transfer_id: str,
     side: Side,
@@ -293,7 +294,7 @@ def _close(
 # ------------------------------------------------------------------------------ the package
 
 
-def package_transfer(services: Services, actor: Actor, transfer_id: str) -> Transfer:
+def package_transfer(services: TransferNeeds, actor: Actor, transfer_id: str) -> Transfer:
     """The transfer whose package the caller may download: either end, except that a
     rejected or withdrawn transfer is no longer the recipient's to fetch (409)."""
     with Session(services.engine) as session:
@@ -303,7 +304,7 @@ def package_transfer(services: Services, actor: Actor, transfer_id: str) -> Tran
     return transfer
 
 
-def record_download(services: Services, actor: Actor, transfer: Transfer) -> None:
+def record_download(services: TransferNeeds, actor: Actor, transfer: Transfer) -> None:
     """One ``downloaded`` custody event per item: the items' bytes left in the package."""
     with session_scope(services.engine) as session:
         item_events(
@@ -327,7 +328,7 @@ _public_verdicts: dict[str, tuple[float, dict[str, Any]]] = {}
 _public_verdicts_lock = threading.Lock()
 
 
-def _checked(services: Services, transfer: Transfer, *, fresh: bool) -> dict[str, Any]:
+def _checked(services: TransferNeeds, transfer: Transfer, *, fresh: bool) -> dict[str, Any]:
     """The transfer's verdict: checked now when ``fresh``, else at most
     :data:`PUBLIC_VERDICT_SECONDS` old (its ``checked_at`` says when)."""
     now = time.monotonic()
@@ -346,7 +347,7 @@ def _checked(services: Services, transfer: Transfer, *, fresh: bool) -> dict[str
 
 
 def verify_by_digest(
-    services: Services, digest: str, *, actor: Actor | None, oversight: bool = False
+    services: TransferNeeds, digest: str, *, actor: Actor | None, oversight: bool = False
 ) -> dict[str, Any]:
     """The transfer sealed with this manifest digest, checked: the verdict, its status and
     where its leaves stand. Its two ends (and ``oversight``) get the verdict whole and checked

@@ -1,6 +1,9 @@
-"""``evidence verify``: the auditor's tool. No database, no service: a file (or its SHA-256), a
-proof document, and read access to a chain — a JSON-RPC URL, or an embedded chain's data dir.
-``evidence verify-list`` does the same for an issued evidence list (and the digest on its paper)."""
+"""The auditor's inputs: ``evidence verify``, ``verify-list`` and ``verify-package`` read files
+and open a chain reader here, then take the verdict of :mod:`~evidence_service.verify`.
+
+No database, no service: a file (or its SHA-256) and its proof document, an issued evidence list
+(and the digest on its paper) or a package ZIP, and read access to a chain — a JSON-RPC URL, or
+an embedded chain's data dir. The CLI prints the verdicts."""
 
 from __future__ import annotations
 
@@ -9,27 +12,26 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from rich.console import Console
-from rich.table import Table
 from web3 import HTTPProvider, Web3
 
 from chain.embedded import EmbeddedChain
 from chain.errors import ChainError
 from chain.rpc_bridge import FunctionProvider
-from evidence_service.anchoring.proofs import ProofDocument, ProofFormatError
 from evidence_service.verify.list_steps import (
     MAX_LIST_DOCUMENT_BYTES,
     ListDocument,
     ListFormatError,
+    list_verdict,
     typed_digest,
-    verify_list,
 )
-from evidence_service.verify.proof_steps import Content, Pins, Status, Verdict, verify_proof
+from evidence_service.verify.package import package_verdict
+from evidence_service.verify.package_format import PackageFormatError
+from evidence_service.verify.proof import ProofDocument, ProofFormatError
+from evidence_service.verify.proof_steps import Content, Pins, proof_verdict
+from evidence_service.verify.verdict import Verdict
 
 READ_CHUNK = 1024 * 1024
-EXIT_VALID, EXIT_INVALID, EXIT_USAGE, EXIT_UNDECIDED = 0, 1, 2, 3
 
 
 class AuditUsageError(Exception):
@@ -97,7 +99,8 @@ class AuditRequest:
     timeout: float = 10.0
 
 
-def run_audit(request: AuditRequest) -> Verdict:
+def proof_verdict_from(request: AuditRequest) -> Verdict:
+    """The proof's verdict; raises AuditUsageError for bad input."""
     try:
         proof = ProofDocument.from_json(request.proof.read_bytes())
     except OSError as exc:
@@ -117,7 +120,7 @@ def run_audit(request: AuditRequest) -> Verdict:
     else:
         raise AuditUsageError("give the evidence FILE or --sha256 HEX")
     with chain_reader(request.rpc, request.data_dir, request.timeout) as w3:
-        return verify_proof(proof, content, w3=w3, pins=request.pins)
+        return proof_verdict(proof, content, w3=w3, pins=request.pins)
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,7 @@ class ListAuditRequest:
     timeout: float = 10.0
 
 
-def run_list_audit(request: ListAuditRequest) -> Verdict:
+def list_verdict_from(request: ListAuditRequest) -> Verdict:
     """Verify an issued list document (GET /api/v1/evidence-lists/{id}), optionally against the
     digest printed on the paper; raises AuditUsageError for bad input."""
     try:
@@ -149,40 +152,24 @@ def run_list_audit(request: ListAuditRequest) -> Verdict:
         except ValueError as exc:
             raise AuditUsageError(f"--digest: {exc}") from exc
     with chain_reader(request.rpc, request.data_dir, request.timeout) as w3:
-        return verify_list(document, w3=w3, pins=request.pins, typed=typed)
+        return list_verdict(document, w3=w3, pins=request.pins, typed=typed)
 
 
-def exit_code(verdict: Verdict) -> int:
-    if verdict.valid:
-        return EXIT_VALID
-    if any(s.status == Status.failed for s in verdict.steps):
-        return EXIT_INVALID
-    return EXIT_UNDECIDED
+@dataclass(frozen=True)
+class PackageAuditRequest:
+    package: Path
+    rpc: str | None
+    data_dir: Path | None
+    pins: Pins | None  # None: trust the package's own trust/ (and say so)
+    timeout: float = 10.0
 
 
-MARKS = {
-    Status.passed: "[green]PASS[/]",
-    Status.failed: "[red]FAIL[/]",
-    Status.skipped: "[yellow]SKIP[/]",
-    Status.error: "[red]ERROR[/]",
-}
-
-
-def print_report(verdict: Verdict, console: Console, *, title: str) -> None:
-    table = Table(title=title, show_lines=False)
-    table.add_column("#", justify="right")
-    table.add_column("step")
-    table.add_column("result")
-    table.add_column("detail", overflow="fold")
-    for s in verdict.steps:
-        table.add_row(str(s.step), s.name, MARKS[s.status], s.detail)
-    console.print(table)
-    if verdict.valid:
-        console.print("[bold green]VALID[/]: every step passed")
-    else:
-        console.print(f"[bold red]INVALID[/]: {verdict.failure}")
-
-
-def verdict_json(verdict: Verdict) -> str:
-    body: dict[str, Any] = verdict.as_json()
-    return json.dumps(body, indent=2, ensure_ascii=False)
+def package_verdict_from(request: PackageAuditRequest) -> Verdict:
+    """The package's verdict; raises AuditUsageError for bad input (not a file, not a ZIP)."""
+    if not request.package.is_file():
+        raise AuditUsageError(f"{request.package} is not a file")
+    with chain_reader(request.rpc, request.data_dir, request.timeout) as w3:
+        try:
+            return package_verdict(request.package, w3=w3, pins=request.pins)
+        except PackageFormatError as exc:
+            raise AuditUsageError(f"{request.package}: {exc.detail}") from exc

@@ -23,7 +23,6 @@ Merkle section: steps 3 and 4 are skipped and step 5 fails ``not-anchored``.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import fields
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -33,18 +32,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from web3 import Web3
 
 from chain.merkle import leaf_hash
-from evidence_service.anchoring.proofs import AnchorSection, MerkleSection
 from evidence_service.core.clock import rfc3339
+from evidence_service.core.digests import HEX64, is_hex64
 from evidence_service.core.errors import EvidenceError
-from evidence_service.verify.proof_steps import (
-    Pins,
-    Status,
-    StepResult,
-    Verdict,
-    check_anchor,
-    check_inclusion,
-)
-from evidence_service.verify.statement import HEX64
+from evidence_service.verify.proof import AnchorSection, MerkleSection
+from evidence_service.verify.proof_steps import Pins, check_anchor, check_inclusion
+from evidence_service.verify.verdict import Check, Status, Verdict, failed, passed
 from signing import jcs
 from signing.errors import SigningError
 from signing.seal import SealFormatError, SealRecord, verify_seal
@@ -52,7 +45,6 @@ from signing.seal import SealFormatError, SealRecord, verify_seal
 LIST_FORMAT = "evidence-list/1"
 MAX_LIST_DOCUMENT_BYTES = 4 * 1024 * 1024
 """An issued list of the most items the PDF takes (2,000) is about 1 MiB of JSON."""
-_TYPED_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class ListFailure(StrEnum):
@@ -72,7 +64,7 @@ class ListFormatError(EvidenceError):
 def typed_digest(text: str) -> str:
     """A digest as a reader types it off the paper: 64 hex digits, spaces around allowed."""
     digest = text.strip()
-    if not _TYPED_DIGEST.fullmatch(digest):
+    if not is_hex64(digest, any_case=True):
         raise ValueError("a list digest is 64 hex digits (SHA-256)")
     return digest.lower()
 
@@ -150,13 +142,13 @@ def _seal_fields(seal: dict[str, Any]) -> dict[str, Any]:
     return seal
 
 
-def _result(step: int, name: str, failure: ListFailure, problem: str | None, ok: str) -> StepResult:
+def _result(step: int, name: str, failure: ListFailure, problem: str | None, ok: str) -> Check:
     if problem is None:
-        return StepResult(step, name, Status.passed, None, ok)
-    return StepResult(step, name, Status.failed, failure, problem)
+        return passed("list", name, ok, step)
+    return failed("list", name, failure, problem, step)
 
 
-def check_digest(document: ListDocument, typed: str | None) -> StepResult:
+def check_digest(document: ListDocument, typed: str | None) -> Check:
     computed = hashlib.sha256(document.body_jcs()).hexdigest()
     problems = []
     if computed != document.digest:
@@ -177,17 +169,18 @@ def check_digest(document: ListDocument, typed: str | None) -> StepResult:
     return _result(1, "digest", ListFailure.digest_mismatch, "; ".join(problems) or None, ok)
 
 
-def check_seal(document: ListDocument, pins: Pins) -> StepResult:
+def check_seal(document: ListDocument, pins: Pins) -> Check:
     """Long-term validation as for officer signatures: the seal certificate must chain to a
     trusted department CA and have been valid and unrevoked when the chain says the list
     existed (its block time), or at the seal's own time while the list is not anchored."""
     if not pins.ca_certificates:
-        return StepResult(
-            2,
+        return Check(
+            "list",
             "seal",
             Status.error,
             ListFailure.bad_seal,
             "no department CA certificates to check the seal against (give a trust bundle)",
+            2,
         )
     record = document.seal_record()
     if document.anchor is not None:
@@ -227,10 +220,15 @@ def check_seal(document: ListDocument, pins: Pins) -> StepResult:
     )
 
 
-def check_leaf(document: ListDocument) -> StepResult:
+def check_leaf(document: ListDocument) -> Check:
     if document.merkle is None:
-        return StepResult(
-            3, "leaf", Status.skipped, None, "no Merkle section yet: the list's batch is pending"
+        return Check(
+            "list",
+            "leaf",
+            Status.skipped,
+            None,
+            "no Merkle section yet: the list's batch is pending",
+            3,
         )
     expected = leaf_hash(document.body_jcs()).hex()
     problem = None
@@ -244,17 +242,22 @@ def check_leaf(document: ListDocument) -> StepResult:
     )
 
 
-def check_list_inclusion(document: ListDocument) -> StepResult:
+def check_list_inclusion(document: ListDocument) -> Check:
     if document.merkle is None:
-        return StepResult(
-            4, "inclusion", Status.skipped, None, "no Merkle path yet: the list's batch is pending"
+        return Check(
+            "list",
+            "inclusion",
+            Status.skipped,
+            None,
+            "no Merkle path yet: the list's batch is pending",
+            4,
         )
     return check_inclusion(
         document.merkle, step=4, failure=ListFailure.inclusion_failed, document="list"
     )
 
 
-def verify_list(
+def list_verdict(
     document: ListDocument,
     *,
     w3: Web3 | None,
@@ -265,6 +268,7 @@ def verify_list(
     :func:`typed_digest` gives it)."""
     pins = pins or Pins()
     return Verdict(
+        LIST_FORMAT,
         [
             check_digest(document, typed.lower() if typed is not None else None),
             check_seal(document, pins),
@@ -279,5 +283,5 @@ def verify_list(
                 failure=ListFailure.not_anchored,
                 document="list",
             ),
-        ]
+        ],
     )

@@ -12,15 +12,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from evidence_service.verify.package_verdict import (
-    LIMITS,
-    MANIFEST,
-    PACKAGE_FORMAT,
-    PackageCheck,
-    PackageFailure,
-    failed,
-)
-from evidence_service.verify.statement import HEX64, CaptureStatement
+from evidence_service.core.digests import HEX64
+from evidence_service.verify.package_format import LIMITS, MANIFEST, PACKAGE_FORMAT, PackageFailure
+from evidence_service.verify.statement import CaptureStatement
+from evidence_service.verify.verdict import Check, failed
 from signing.jcs import canonicalize, loads
 
 
@@ -141,7 +136,7 @@ def is_jcs(data: Any, raw: bytes) -> bool:
         return False
 
 
-def parse_manifest(raw: bytes) -> Manifest | PackageCheck:
+def parse_manifest(raw: bytes) -> Manifest | Check:
     """The manifest read from ``manifest.json``, or the check that says why it cannot be."""
     try:
         data = loads(raw)
@@ -152,7 +147,7 @@ def parse_manifest(raw: bytes) -> Manifest | PackageCheck:
     return validate_manifest(data)
 
 
-def validate_manifest(data: Any) -> Manifest | PackageCheck:
+def validate_manifest(data: Any) -> Manifest | Check:
     """The manifest (an already decoded object), or the check that says what is wrong."""
     try:
         manifest = Manifest.model_validate(data, strict=True)

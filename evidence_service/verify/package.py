@@ -1,5 +1,5 @@
-"""Verify an evidence package ZIP offline (``evidence verify-package``), the core of the CLI and
-of ``POST /api/v1/packages/verify``.
+"""Verify an evidence package ZIP offline: the core of ``evidence verify-package`` and of
+``POST /api/v1/packages/verify``.
 
 Nothing here reads a database or the service: the ZIP, a chain reader (any node, or a stopped
 service's embedded chain) and, ideally, the issuing service's trust bundle. Without one, trust
@@ -11,29 +11,14 @@ reported apart from the checks.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 import zipfile
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
 from web3 import Web3
 
-from evidence_service.verify.audit import (
-    EXIT_INVALID,
-    EXIT_USAGE,
-    EXIT_VALID,
-    AuditUsageError,
-    chain_reader,
-    load_pins,
-)
-from evidence_service.verify.manifest import (
-    Manifest,
-    parse_manifest,
-)
+from evidence_service.verify.manifest import Manifest, parse_manifest
 from evidence_service.verify.package_checks import (
     AnchorCache,
     DigestBuilder,
@@ -52,7 +37,7 @@ from evidence_service.verify.package_checks import (
     trust_source_check,
     unexpected_members,
 )
-from evidence_service.verify.package_verdict import (
+from evidence_service.verify.package_format import (
     CONTENTS,
     CONTENTS_SEAL,
     CUSTODY,
@@ -60,26 +45,23 @@ from evidence_service.verify.package_verdict import (
     LIST_JSON,
     LIST_PDF,
     MANIFEST,
+    PACKAGE_FORMAT,
     REPORT,
     SEAL_IMAGE,
     SEAL_RECORD,
     TRUST,
-    CheckStatus,
-    PackageCheck,
     PackageFailure,
     PackageFormatError,
     PackageLimits,
-    PackageVerdict,
-    failed,
 )
 from evidence_service.verify.proof_steps import Pins
+from evidence_service.verify.verdict import Check, Verdict, failed
 
 READ_CHUNK = 1024 * 1024
 #: What reading a ZIP entry raises besides BadZipFile (a CRC mismatch): an I/O error, an
 #: encrypted entry (RuntimeError), a compression method zipfile lacks (NotImplementedError —
 #: zipfile's own signal, not a stub here), a truncated stream (EOFError).
 UNREADABLE_ENTRY = (OSError, RuntimeError, NotImplementedError, EOFError)
-EXIT_UNDECIDED = 3
 
 
 class _MemberError(Exception):
@@ -135,17 +117,18 @@ class PackageArchive:
         return digest.result()
 
 
-def verify_package(
+def package_verdict(
     path: Path, *, w3: Web3 | None, pins: Pins | None, limits: PackageLimits = LIMITS
-) -> PackageVerdict:
-    """Every check of the package; raises PackageFormatError only if it is not a ZIP at all."""
+) -> Verdict:
+    """Every check of the package; raises PackageFormatError only if it is not a ZIP at all.
+    ``pins`` None: trust the package's own ``trust/`` (and the verdict says so)."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise PackageFormatError(f"not a ZIP archive: {exc}") from exc
     with archive:
         started = time.perf_counter()
-        verdict = _verify_archive(PackageArchive(archive, limits), w3, pins)
+        verdict = _archive_verdict(PackageArchive(archive, limits), w3, pins)
         verdict.checking_seconds = time.perf_counter() - started - verdict.hashing_seconds
         return verdict
 
@@ -156,7 +139,7 @@ def _read_checked(
     limit: int,
     subject: str,
     failure: PackageFailure,
-    verdict: PackageVerdict,
+    verdict: Verdict,
 ) -> bytes | None:
     try:
         return package.read(name, limit)
@@ -165,7 +148,7 @@ def _read_checked(
         return None
 
 
-def _package_trust(package: PackageArchive, verdict: PackageVerdict) -> tuple[bytes | None, Pins]:
+def _package_trust(package: PackageArchive, verdict: Verdict) -> tuple[bytes | None, Pins]:
     """The package's ``trust/trust.json`` and the pins it lists, each PEM file under ``trust/``
     one of them — checked whether or not the verifier pinned its own trust, as the contents
     seal covers trust.json."""
@@ -202,9 +185,9 @@ def _package_trust(package: PackageArchive, verdict: PackageVerdict) -> tuple[by
     return raw, pins
 
 
-def _verify_archive(package: PackageArchive, w3: Web3 | None, pins: Pins | None) -> PackageVerdict:
+def _archive_verdict(package: PackageArchive, w3: Web3 | None, pins: Pins | None) -> Verdict:
     limits = package.limits
-    verdict = PackageVerdict(trust_source="pinned" if pins is not None else "package")
+    verdict = Verdict(PACKAGE_FORMAT, trust_source="pinned" if pins is not None else "package")
     if len(package.members) > limits.max_members:
         verdict.checks.append(
             failed("manifest", "members", PackageFailure.bad_package, "too many entries")
@@ -240,11 +223,11 @@ def _verify_archive(package: PackageArchive, w3: Web3 | None, pins: Pins | None)
         sender = parsed.transfer.sender.id if isinstance(parsed, Manifest) else None
         verdict.checks += check_seal(manifest_raw, seal_raw, pins, sender_id=sender)
     verdict.manifest_digest = hashlib.sha256(manifest_raw).hexdigest()
-    if isinstance(parsed, PackageCheck):
+    if isinstance(parsed, Check):
         verdict.checks.append(parsed)
         return verdict
     sealer = seal_department(seal_raw) or parsed.transfer.sender.id
-    contents = _verify_contents(package, verdict, pins, sealer_id=sealer)
+    contents = _add_contents_checks(package, verdict, pins, sealer_id=sealer)
     sealed = contents.sealed_digests() if contents else None
     if sealed is not None:
         verdict.checks += check_sealed_file(MANIFEST, manifest_raw, sealed[MANIFEST])
@@ -252,7 +235,7 @@ def _verify_archive(package: PackageArchive, w3: Web3 | None, pins: Pins | None)
             verdict.checks += check_sealed_file(TRUST, trust_raw, sealed[TRUST])
     verdict.transfer = parsed.transfer.model_dump()
     verdict.items = len(parsed.items)
-    _verify_items(package, parsed, verdict, w3, pins)
+    _add_item_checks(package, parsed, verdict, w3, pins)
     custody = _read_checked(
         package,
         CUSTODY,
@@ -265,7 +248,7 @@ def _verify_archive(package: PackageArchive, w3: Web3 | None, pins: Pins | None)
         verdict.checks += check_custody(custody, parsed)
     if sealed is not None and custody is not None:
         verdict.checks += check_sealed_file(CUSTODY, custody, sealed[CUSTODY])
-    listed_raw = _verify_list(package, parsed, verdict, w3, pins)
+    listed_raw = _add_list_checks(package, parsed, verdict, w3, pins)
     if sealed is not None and (listed_raw is not None or LIST_JSON not in package.members):
         verdict.checks += check_sealed_file(LIST_JSON, listed_raw, sealed[LIST_JSON])
     expected = {MANIFEST, SEAL_RECORD, CONTENTS, CONTENTS_SEAL, SEAL_IMAGE, TRUST, CUSTODY}
@@ -275,8 +258,8 @@ def _verify_archive(package: PackageArchive, w3: Web3 | None, pins: Pins | None)
     return verdict
 
 
-def _verify_contents(
-    package: PackageArchive, verdict: PackageVerdict, pins: Pins, *, sealer_id: str
+def _add_contents_checks(
+    package: PackageArchive, verdict: Verdict, pins: Pins, *, sealer_id: str
 ) -> SealedContents | None:
     """``seal/contents.json`` and its seal (by the manifest's sealer); the contents when they
     parse, for the members they cover to be checked against."""
@@ -288,7 +271,7 @@ def _verify_contents(
             verdict.checks.append(failed(CONTENTS, "present", PackageFailure.missing_file, detail))
         return None
     contents = parse_contents(raw)
-    if isinstance(contents, PackageCheck):
+    if isinstance(contents, Check):
         verdict.checks.append(contents)
         return None
     seal_raw = _read_checked(
@@ -299,10 +282,10 @@ def _verify_contents(
     return contents
 
 
-def _verify_items(
+def _add_item_checks(
     package: PackageArchive,
     manifest: Manifest,
-    verdict: PackageVerdict,
+    verdict: Verdict,
     w3: Web3 | None,
     pins: Pins,
 ) -> None:
@@ -323,10 +306,10 @@ def _verify_items(
         verdict.checks += check_proof(item, proof, digest, w3=w3, pins=pins, anchors=anchors)
 
 
-def _verify_list(
+def _add_list_checks(
     package: PackageArchive,
     manifest: Manifest,
-    verdict: PackageVerdict,
+    verdict: Verdict,
     w3: Web3 | None,
     pins: Pins,
 ) -> bytes | None:
@@ -350,124 +333,3 @@ def _verify_list(
             failed(LIST_JSON, "present", PackageFailure.missing_file, "a list PDF without its JSON")
         )
     return raw
-
-
-# ------------------------------------------------------------------------------ the CLI core
-
-
-@dataclass(frozen=True)
-class PackageAuditRequest:
-    package: Path
-    rpc: str | None
-    data_dir: Path | None
-    pins: Pins | None  # None: trust the package's own trust/ (and say so)
-    timeout: float = 10.0
-
-
-def run_package_audit(request: PackageAuditRequest) -> PackageVerdict:
-    if not request.package.is_file():
-        raise AuditUsageError(f"{request.package} is not a file")
-    with chain_reader(request.rpc, request.data_dir, request.timeout) as w3:
-        try:
-            return verify_package(request.package, w3=w3, pins=request.pins)
-        except PackageFormatError as exc:
-            raise AuditUsageError(f"{request.package}: {exc.detail}") from exc
-
-
-def package_exit_code(verdict: PackageVerdict) -> int:
-    """0 every check passed, 1 a check failed, 3 undecided (chain unreachable, pending)."""
-    if verdict.valid:
-        return EXIT_VALID
-    if any(c.status == CheckStatus.failed for c in verdict.checks):
-        return EXIT_INVALID
-    return EXIT_UNDECIDED
-
-
-MARKS = {
-    CheckStatus.passed: "[green]PASS[/]",
-    CheckStatus.failed: "[red]FAIL[/]",
-    CheckStatus.skipped: "[yellow]SKIP[/]",
-    CheckStatus.error: "[red]ERROR[/]",
-    CheckStatus.pending: "[yellow]PENDING[/]",
-}
-
-
-def print_package_report(verdict: PackageVerdict, console: Console, *, title: str) -> None:
-    """Every check that did not pass, in full; passes counted per step."""
-    transfer = verdict.transfer or {}
-    console.print(f"[bold]{title}[/bold]")
-    if transfer:
-        sender, recipient = transfer.get("sender", {}), transfer.get("recipient", {})
-        console.print(
-            f"transfer {transfer.get('id')}: {sender.get('name')} → {recipient.get('name')}, "
-            f"{verdict.items} items"
-        )
-    console.print(f"manifest SHA-256 {verdict.manifest_digest}; trust: {verdict.trust_source}")
-    table = Table(show_lines=False)
-    table.add_column("subject", overflow="fold")
-    table.add_column("step")
-    table.add_column("result")
-    table.add_column("detail", overflow="fold")
-    passes: Counter[str] = Counter()
-    for check in verdict.checks:
-        if check.status == CheckStatus.passed and not check.subject.startswith(("seal", "man")):
-            passes[check.step] += 1
-            continue
-        table.add_row(check.subject, check.step, MARKS[check.status], check.detail)
-    for step, count in passes.items():
-        table.add_row(f"({count} subjects)", step, MARKS[CheckStatus.passed], "")
-    console.print(table)
-    console.print(
-        f"hashed {verdict.hashed_bytes:,} bytes in {verdict.hashing_seconds:.2f}s; "
-        f"checks {verdict.checking_seconds:.2f}s"
-    )
-    problem = verdict.first_problem
-    if problem is None:
-        console.print("[bold green]VALID[/]: every check passed")
-    else:
-        word = "INVALID" if problem.status == CheckStatus.failed else "UNDECIDED"
-        console.print(
-            f"[bold red]{word}[/]: {problem.failure} at {problem.subject} ({problem.step})"
-        )
-
-
-def run_package_cli(
-    package: Path,
-    *,
-    rpc: str | None,
-    data_dir: Path | None,
-    trust: Path | None,
-    contract: str | None,
-    chain_id: int | None,
-    as_json: bool,
-    timeout: float,
-    out: Console,
-    err: Console,
-) -> int:
-    """``evidence verify-package``: prints the verdict; returns the exit status."""
-    try:
-        pinned = trust is not None or contract is not None or chain_id is not None
-        request = PackageAuditRequest(
-            package=package,
-            rpc=rpc,
-            data_dir=data_dir,
-            pins=load_pins(trust, chain_id, contract) if pinned else None,
-            timeout=timeout,
-        )
-        verdict = run_package_audit(request)
-    except AuditUsageError as exc:
-        err.print(f"[red]cannot verify[/red]: {exc}")
-        return EXIT_USAGE
-    if as_json:
-        print(json.dumps(verdict.as_json(), indent=2, ensure_ascii=False))
-    else:
-        print_package_report(verdict, out, title=f"evidence-package/1 — {package}")
-    if not verdict.valid and verdict.first_problem is not None:
-        problem = verdict.first_problem
-        err.print(f"failure: {problem.failure} at {problem.subject} ({problem.step})")
-    if verdict.trust_source == "package":
-        err.print(
-            "[yellow]note[/yellow]: trust came from the package itself; pass --trust with the "
-            "issuing service's /api/v1/trust for an independent check"
-        )
-    return package_exit_code(verdict)

@@ -1,11 +1,12 @@
 """The checks of an evidence package (``evidence-package/1``), shared by the offline verifier,
 the service and the report: pure functions over bytes and parsed documents, plus a chain reader
-passed in for the anchor steps (as ``verification.verify_proof`` takes one).
+passed in for the anchor steps (as :func:`~evidence_service.verify.proof_steps.proof_verdict`
+takes one).
 
 The manifest seal, the contents seal (``seal/contents.json``: the digests of custody.json,
 trust/trust.json and the evidence list, which the manifest cannot cover), each file, each proof
 (tied to its manifest entry by the statement), the custody events and the evidence list each
-give :class:`PackageCheck` values.
+give :class:`~evidence_service.verify.verdict.Check` values.
 """
 
 from __future__ import annotations
@@ -20,15 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from web3 import Web3
 
 from chain.merkle import leaf_hash
-from evidence_service.anchoring.proofs import (
-    AnchorSection,
-    MerkleSection,
-    ProofDocument,
-    ProofFormatError,
-)
-from evidence_service.custody.log import GENESIS_HASH, link_hash
+from evidence_service.core.digests import HEX64
+from evidence_service.verify.custody import EVENT_KEYS, GENESIS_HASH, event_body_of, link_hash
 from evidence_service.verify.manifest import Manifest, ManifestItem
-from evidence_service.verify.package_verdict import (
+from evidence_service.verify.package_format import (
     CONTENTS,
     CONTENTS_FORMAT,
     CONTENTS_SEAL,
@@ -39,21 +35,22 @@ from evidence_service.verify.package_verdict import (
     SEAL_RECORD,
     TRUST,
     TRUST_PEM,
-    CheckStatus,
-    PackageCheck,
     PackageFailure,
-    failed,
-    passed,
+)
+from evidence_service.verify.proof import (
+    AnchorSection,
+    MerkleSection,
+    ProofDocument,
+    ProofFormatError,
 )
 from evidence_service.verify.proof_steps import (
     Content,
     Pins,
-    StepResult,
     check_anchor,
     check_inclusion,
-    verify_proof,
+    proof_verdict,
 )
-from evidence_service.verify.statement import HEX64
+from evidence_service.verify.verdict import Check, Status, failed, passed
 from signing.errors import SigningError
 from signing.jcs import canonicalize, loads
 from signing.seal import SealRecord, verify_seal
@@ -63,7 +60,7 @@ from signing.seal import SealRecord, verify_seal
 
 def check_seal(
     manifest_raw: bytes, seal_raw: bytes | None, pins: Pins, *, sender_id: str | None
-) -> list[PackageCheck]:
+) -> list[Check]:
     """The seal record is the sender department's, chains to a trusted CA, and its signature
     verifies; then the manifest's SHA-256 is the digest it seals."""
     digest = hashlib.sha256(manifest_raw).hexdigest()
@@ -97,13 +94,13 @@ def check_seal(
     return checks
 
 
-def _seal_signature(subject: str, record: SealRecord, pins: Pins) -> PackageCheck:
+def _seal_signature(subject: str, record: SealRecord, pins: Pins) -> Check:
     """The seal's certificate chains to a trusted CA (unrevoked at its time) and it verifies."""
     if not pins.ca_certificates:
-        return PackageCheck(
+        return Check(
             subject,
             "signature",
-            CheckStatus.error,
+            Status.error,
             PackageFailure.bad_seal,
             "no department CA certificates to check the seal against",
         )
@@ -162,7 +159,7 @@ class SealedContents(BaseModel):
         }
 
 
-def parse_contents(raw: bytes) -> SealedContents | PackageCheck:
+def parse_contents(raw: bytes) -> SealedContents | Check:
     try:
         return SealedContents.model_validate(loads(raw))
     except (ValueError, UnicodeDecodeError) as exc:  # pydantic's ValidationError is a ValueError
@@ -172,7 +169,7 @@ def parse_contents(raw: bytes) -> SealedContents | PackageCheck:
 
 def check_contents(
     contents: SealedContents, seal_raw: bytes | None, pins: Pins, *, sealer_id: str | None
-) -> list[PackageCheck]:
+) -> list[Check]:
     """The contents seal is by the department that sealed the manifest, chains to a trusted CA
     and verifies, and it is over these contents."""
     if seal_raw is None:
@@ -208,7 +205,7 @@ def check_contents(
     return checks
 
 
-def check_sealed_file(name: str, raw: bytes | None, sealed: str | None) -> list[PackageCheck]:
+def check_sealed_file(name: str, raw: bytes | None, sealed: str | None) -> list[Check]:
     """The member's bytes are the ones ``seal/contents.json`` seals (``raw`` None: not in the
     package; ``sealed`` None: the contents say it is not)."""
     if raw is None:
@@ -256,7 +253,7 @@ class DigestBuilder:
         return FileDigest(self._sha256.hexdigest(), self._sm3.hexdigest(), self.size, problem)
 
 
-def check_file(item: ManifestItem, digest: FileDigest | None) -> PackageCheck:
+def check_file(item: ManifestItem, digest: FileDigest | None) -> Check:
     if digest is None:
         return failed(item.file, "present", PackageFailure.missing_file, "not in the package")
     problem = digest.problem
@@ -271,15 +268,8 @@ def check_file(item: ManifestItem, digest: FileDigest | None) -> PackageCheck:
     return passed(item.file, "content", f"SHA-256, SM3 and size ({item.size} bytes) match")
 
 
-#: Step results of a chain claim already asked about, so items of one batch ask once.
-AnchorCache = dict[tuple[Any, ...], StepResult]
-
-_STEP_STATUS = {
-    "pass": CheckStatus.passed,
-    "fail": CheckStatus.failed,
-    "skipped": CheckStatus.skipped,
-    "error": CheckStatus.error,
-}
+#: Anchor steps of a chain claim already asked about, so items of one batch ask once.
+AnchorCache = dict[tuple[Any, ...], Check]
 
 
 def _claim_key(proof: ProofDocument) -> tuple[Any, ...] | None:
@@ -296,7 +286,7 @@ def check_proof(
     w3: Web3 | None,
     pins: Pins,
     anchors: AnchorCache,
-) -> list[PackageCheck]:
+) -> list[Check]:
     """The proof is this item's (its statement is the manifest's, byte for byte), then steps 2–5
     of PROOF_FORMAT.md (step 1 is :func:`check_file`, against the same statement)."""
     subject = item.proof
@@ -306,7 +296,7 @@ def check_proof(
         proof = ProofDocument.from_json(proof_raw)
     except ProofFormatError as exc:
         return [failed(subject, "parse", PackageFailure.proof_mismatch, exc.detail)]
-    checks: list[PackageCheck] = []
+    checks: list[Check] = []
     if proof.statement != item.statement:
         checks.append(
             failed(
@@ -323,29 +313,27 @@ def check_proof(
     content = Content(digest.sha256, digest.size) if digest else Content(item.sha256, item.size)
     key = _claim_key(proof)
     if key is not None and key in anchors:
-        steps = verify_proof(proof, content, w3=None, pins=pins).steps
-        steps = [anchors[key] if s.step == 5 else s for s in steps]
+        steps = proof_verdict(proof, content, w3=None, pins=pins).checks
+        steps = [anchors[key] if s.number == 5 else s for s in steps]
     else:
-        steps = verify_proof(proof, content, w3=w3, pins=pins).steps
+        steps = proof_verdict(proof, content, w3=w3, pins=pins).checks
         if key is not None:
-            anchors[key] = next(s for s in steps if s.step == 5)
+            anchors[key] = next(s for s in steps if s.number == 5)
     for step in steps:
-        if step.step == 1:
+        if step.number == 1:
             continue
         checks.append(_proof_step(subject, proof, step))
     return checks
 
 
-def _proof_step(subject: str, proof: ProofDocument, step: StepResult) -> PackageCheck:
-    if proof.merkle is None and step.name in ("leaf", "inclusion"):
-        return PackageCheck(
-            subject, step.name, CheckStatus.skipped, None, "no Merkle path yet (batch open)"
-        )
-    if proof.anchor is None and step.name == "anchor":
-        return PackageCheck(
+def _proof_step(subject: str, proof: ProofDocument, step: Check) -> Check:
+    if proof.merkle is None and step.step in ("leaf", "inclusion"):
+        return Check(subject, step.step, Status.skipped, None, "no Merkle path yet (batch open)")
+    if proof.anchor is None and step.step == "anchor":
+        return Check(
             subject,
             "anchor",
-            CheckStatus.pending,
+            Status.pending,
             PackageFailure.not_anchored,
             "pending: the item's batch is not anchored yet (normally seconds to minutes); "
             "download the package again later for a proof with its anchor",
@@ -353,13 +341,13 @@ def _proof_step(subject: str, proof: ProofDocument, step: StepResult) -> Package
     return _from_step(subject, step)
 
 
-def _from_step(subject: str, step: StepResult) -> PackageCheck:
+def _from_step(subject: str, step: Check) -> Check:
     """A step of the proof or list verifier, as a check of the package's ``subject``."""
     failure = PackageFailure(str(step.failure)) if step.failure else None
-    return PackageCheck(subject, step.name, _STEP_STATUS[str(step.status)], failure, step.detail)
+    return Check(subject, step.step, step.status, failure, step.detail)
 
 
-def unexpected_members(names: Iterable[str], expected: set[str]) -> list[PackageCheck]:
+def unexpected_members(names: Iterable[str], expected: set[str]) -> list[Check]:
     return [
         failed(name, "listed", PackageFailure.unexpected_file, "not named by the manifest")
         for name in names
@@ -369,12 +357,10 @@ def unexpected_members(names: Iterable[str], expected: set[str]) -> list[Package
 
 # ------------------------------------------------------------------------------ custody
 
-_EVENT_KEYS = frozenset(
-    {"seq", "evidence_id", "action", "actor_id", "department_id", "at", "details"}
-)
+_RECORD_KEYS = frozenset({*EVENT_KEYS, "prev_hash", "hash"})
 
 
-def check_custody(raw: bytes | dict[str, Any] | None, manifest: Manifest) -> list[PackageCheck]:
+def check_custody(raw: bytes | dict[str, Any] | None, manifest: Manifest) -> list[Check]:
     """Each event's hash is SHA-256(its prev_hash ‖ JCS(its body)); consecutive events link;
     every event is about a listed item and every item's capture event records its statement."""
     if raw is None:
@@ -406,12 +392,11 @@ def _custody_problem(events: list[Any], head: dict[str, Any], manifest: Manifest
     captured: set[str] = set()
     previous: dict[str, Any] | None = None
     for event in events:
-        if not isinstance(event, dict) or not _EVENT_KEYS | {"prev_hash", "hash"} <= set(event):
+        if not isinstance(event, dict) or not _RECORD_KEYS <= set(event):
             return "an event lacks fields (seq, action, at, details, prev_hash, hash, ...)"
         seq = event["seq"]
-        body = {k: event[k] for k in _EVENT_KEYS}
         try:
-            recomputed = link_hash(str(event["prev_hash"]), body)
+            recomputed = link_hash(str(event["prev_hash"]), event_body_of(event))
         except ValueError as exc:
             return f"event seq {seq}: cannot be hashed ({exc})"
         if recomputed != event["hash"]:
@@ -454,7 +439,7 @@ def check_evidence_list(
     *,
     w3: Web3 | None,
     pins: Pins,
-) -> list[PackageCheck]:
+) -> list[Check]:
     """The issued list: its digest, its department seal, its Merkle leaf and its anchor."""
     subject = LIST_JSON
     try:
@@ -465,7 +450,7 @@ def check_evidence_list(
         anchor = AnchorSection.model_validate(doc["anchor"]) if doc["anchor"] else None
     except (ValueError, KeyError, TypeError, SigningError) as exc:
         return [failed(subject, "parse", PackageFailure.bad_package, str(exc))]
-    checks: list[PackageCheck] = []
+    checks: list[Check] = []
     data = canonicalize(body)
     case = manifest.transfer.case
     if case is None or not isinstance(body, dict) or body.get("case", {}).get("id") != case.id:
@@ -485,10 +470,10 @@ def check_evidence_list(
         checks.append(failed(subject, "seal", PackageFailure.bad_seal, str(exc)))
     if merkle is None or anchor is None:
         checks.append(
-            PackageCheck(
+            Check(
                 subject,
                 "anchor",
-                CheckStatus.pending,
+                Status.pending,
                 PackageFailure.not_anchored,
                 "pending: the list's batch is not anchored yet",
             )
@@ -502,7 +487,7 @@ def check_evidence_list(
     return checks
 
 
-def _list_leaf_and_path(subject: str, data: bytes, merkle: MerkleSection) -> PackageCheck:
+def _list_leaf_and_path(subject: str, data: bytes, merkle: MerkleSection) -> Check:
     if merkle.leaf_hash != leaf_hash(data).hex():
         return failed(subject, "leaf", PackageFailure.leaf_mismatch, "leaf ≠ SHA-256(0x00 ‖ body)")
     included = check_inclusion(merkle, failure=PackageFailure.inclusion_failed, document="list")
@@ -527,12 +512,12 @@ def pins_from_trust(raw: bytes) -> Pins:
     )
 
 
-def trust_source_check(source: str) -> PackageCheck:
+def trust_source_check(source: str) -> Check:
     if source == "package":
-        return PackageCheck(
+        return Check(
             "trust",
             "source",
-            CheckStatus.skipped,
+            Status.skipped,
             None,
             "trust (CA certificates, chain id, registry) taken from the package's own trust/ — "
             "a package cannot vouch for itself: pass --trust with the issuing service's "

@@ -6,25 +6,25 @@ erred. Steps 1–4 are pure; step 5 reads the chain through any web3 instance.
 
 The Merkle-path and anchor checks work on the ``merkle`` and ``anchor`` sections alone, so other
 anchored documents (evidence lists, :mod:`evidence_service.verify.list_steps`) reuse them with
-their own step numbers and failure names.
+their own step numbers, subject and failure names.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
 from web3 import Web3
 
 from chain.anchor_check import AnchorClaim, verify_anchor
 from chain.errors import ChainUnavailableError, VerificationError
 from chain.merkle import verify_inclusion
-from evidence_service.anchoring.proofs import AnchorSection, MerkleSection, ProofDocument
 from evidence_service.core.clock import rfc3339
+from evidence_service.verify.proof import PROOF_FORMAT, AnchorSection, MerkleSection, ProofDocument
+from evidence_service.verify.verdict import Check, Status, Verdict, failed, passed
 from signing.errors import SigningError
 from signing.statements import StatementSignature, verify_statement
 
@@ -37,42 +37,6 @@ class Failure(StrEnum):
     inclusion_failed = "inclusion-failed"
     bad_signature = "bad-signature"
     not_anchored = "not-anchored"
-
-
-class Status(StrEnum):
-    passed = "pass"
-    failed = "fail"
-    skipped = "skipped"
-    error = "error"  # the step could not be decided (e.g. the chain node did not answer)
-
-
-@dataclass(frozen=True)
-class StepResult:
-    step: int
-    name: str
-    status: Status
-    failure: StrEnum | None  # the document kind's failure name; set when status is fail or error
-    detail: str
-
-
-@dataclass(frozen=True)
-class Verdict:
-    steps: list[StepResult] = field(default_factory=list)
-
-    @property
-    def valid(self) -> bool:
-        return all(s.status in (Status.passed, Status.skipped) for s in self.steps)
-
-    @property
-    def failure(self) -> StrEnum | None:
-        return next((s.failure for s in self.steps if s.failure is not None), None)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "valid": self.valid,
-            "failure": self.failure,
-            "steps": [{k: v for k, v in asdict(s).items()} for s in self.steps],
-        }
 
 
 @dataclass(frozen=True)
@@ -91,13 +55,15 @@ class Content:
         return cls(digest.hexdigest(), size)
 
 
-def _result(step: int, name: str, failure: StrEnum, problem: str | None, ok: str) -> StepResult:
+def _result(
+    step: int, name: str, failure: StrEnum, problem: str | None, ok: str, subject: str = "proof"
+) -> Check:
     if problem is None:
-        return StepResult(step, name, Status.passed, None, ok)
-    return StepResult(step, name, Status.failed, failure, problem)
+        return passed(subject, name, ok, step)
+    return failed(subject, name, failure, problem, step)
 
 
-def check_content(proof: ProofDocument, content: Content) -> StepResult:
+def check_content(proof: ProofDocument, content: Content) -> Check:
     statement = proof.statement
     problem = None
     if content.sha256.lower() != statement.sha256:
@@ -113,7 +79,7 @@ def check_content(proof: ProofDocument, content: Content) -> StepResult:
     return _result(1, "content", Failure.content_mismatch, problem, ok)
 
 
-def check_leaf(proof: ProofDocument) -> StepResult:
+def check_leaf(proof: ProofDocument) -> Check:
     if proof.merkle is None:
         return _result(
             2,
@@ -140,10 +106,12 @@ def check_inclusion(
     step: int = 3,
     failure: StrEnum = Failure.inclusion_failed,
     document: str = "proof",
-) -> StepResult:
+) -> Check:
     """The RFC 9162 audit path of ``merkle`` gives its root."""
     if merkle is None:
-        return _result(step, "inclusion", failure, f"no Merkle path in the {document}", "")
+        return _result(
+            step, "inclusion", failure, f"no Merkle path in the {document}", "", document
+        )
     try:
         verify_inclusion(
             merkle.leaf_index,
@@ -153,13 +121,14 @@ def check_inclusion(
             bytes.fromhex(merkle.root),
         )
     except (VerificationError, ValueError) as exc:
-        return _result(step, "inclusion", failure, str(exc), "")
+        return _result(step, "inclusion", failure, str(exc), "", document)
     return _result(
         step,
         "inclusion",
         failure,
         None,
         f"RFC 9162 audit path of leaf {merkle.leaf_index} of {merkle.tree_size} gives the root",
+        document,
     )
 
 
@@ -187,24 +156,26 @@ class Pins:
         return None
 
 
-def check_signature(proof: ProofDocument, pins: Pins) -> StepResult:
+def check_signature(proof: ProofDocument, pins: Pins) -> Check:
     """Step 4, with long-term validation: the certificate must have been valid and unrevoked
     at the anchor's block time (the chain proves the statement existed then)."""
     if proof.signature is None:
-        return StepResult(
-            4,
+        return Check(
+            "proof",
             "signature",
             Status.skipped,
             None,
             "the statement carries no officer signature (the officer had no signing certificate)",
+            4,
         )
     if not pins.ca_certificates:
-        return StepResult(
-            4,
+        return Check(
+            "proof",
             "signature",
             Status.error,
             Failure.bad_signature,
             "no department CA certificates to check the signature against (give a trust bundle)",
+            4,
         )
     if proof.anchor is not None:
         at = datetime.fromtimestamp(proof.anchor.block_timestamp, UTC)
@@ -242,7 +213,7 @@ def check_anchor(
     step: int = 5,
     failure: StrEnum = Failure.not_anchored,
     document: str = "proof",
-) -> StepResult:
+) -> Check:
     """The pinned registry anchored ``merkle.root`` in the claimed transaction and block; error
     (undecided) when there is no chain to ask or it did not answer."""
     if anchor is None or merkle is None:
@@ -253,12 +224,13 @@ def check_anchor(
             f"the {document} carries no anchor yet (its batch is pending); "
             f"fetch the {document} again later",
             "",
+            document,
         )
     pin_problem = pins.problem(anchor, document)
     if pin_problem is not None:
-        return _result(step, "anchor", failure, pin_problem, "")
+        return _result(step, "anchor", failure, pin_problem, "", document)
     if w3 is None:
-        return StepResult(step, "anchor", Status.error, failure, "no chain to ask")
+        return Check(document, "anchor", Status.error, failure, "no chain to ask", step)
     claim = AnchorClaim(
         chain_id=anchor.chain_id,
         contract=anchor.contract,
@@ -273,9 +245,9 @@ def check_anchor(
     try:
         verify_anchor(w3, claim)
     except ChainUnavailableError as exc:
-        return StepResult(step, "anchor", Status.error, failure, str(exc))
+        return Check(document, "anchor", Status.error, failure, str(exc), step)
     except VerificationError as exc:
-        return _result(step, "anchor", failure, str(exc), "")
+        return _result(step, "anchor", failure, str(exc), "", document)
     unpinned = "" if pins.contracts else " (registry address not pinned by the verifier)"
     return _result(
         step,
@@ -285,18 +257,21 @@ def check_anchor(
         f"anchoredAt(root) = block {anchor.block_number} on chain {anchor.chain_id}; "
         f"tx {anchor.tx_hash} logs Anchored(root, {merkle.tree_size}, {anchor.batch_id}); "
         f"block timestamp {anchor.block_timestamp}{unpinned}",
+        document,
     )
 
 
-def verify_proof(
+def proof_verdict(
     proof: ProofDocument, content: Content, *, w3: Web3 | None, pins: Pins | None = None
 ) -> Verdict:
+    """Every step of PROOF_FORMAT.md, in order (each runs whatever the others gave)."""
     return Verdict(
+        PROOF_FORMAT,
         [
             check_content(proof, content),
             check_leaf(proof),
             check_inclusion(proof.merkle),
             check_signature(proof, pins or Pins()),
             check_anchor(proof.merkle, proof.anchor, w3, pins or Pins()),
-        ]
+        ],
     )

@@ -8,9 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from chain.merkle import leaf_hash
+from evidence_service.core.digests import HEX64
 from signing.jcs import canonicalize
-
-HEX64 = r"^[0-9a-f]{64}$"
 
 
 class CaptureStatement(BaseModel):

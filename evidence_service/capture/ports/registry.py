@@ -11,6 +11,7 @@ from evidence_service.capture.ports.onsite_record import OnsiteRecordPort
 from evidence_service.capture.ports.physical import PhysicalPort
 from evidence_service.capture.ports.remote_video import RemoteVideoPort
 from evidence_service.capture.ports.site_survey import SiteSurveyPort
+from evidence_service.core.config import PORT_IDS
 from evidence_service.core.errors import UnknownPortError
 
 _ALL: tuple[CapturePort, ...] = (
@@ -26,6 +27,8 @@ _ALL: tuple[CapturePort, ...] = (
 
 #: Port id -> port, in the order of the Administrative Penalty Law's art. 46 list. Do not mutate.
 PORTS: dict[str, CapturePort] = {port.id: port for port in _ALL}
+if tuple(PORTS) != PORT_IDS:  # pragma: no cover - a port added here and not in core.config
+    raise RuntimeError(f"capture ports {tuple(PORTS)} differ from core.config.PORT_IDS")
 
 
 def get_port(port_id: str) -> CapturePort:

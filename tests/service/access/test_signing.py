@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from evidence_service.access.models import OfficerCertificate
 from evidence_service.custody.models import CustodyEvent
-from signing.certs import officer_identity
+from signing.cert_identity import officer_identity
 from signing.keys import generate_private_key, public_key_pem
 from tests.fixtures.service import Api, running_api
 from tests.service.anchoring.test_anchoring import capture, verify_via_api

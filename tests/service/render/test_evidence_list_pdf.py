@@ -23,7 +23,7 @@ from evidence_service.render.evidence_list_pdf import (
     EvidenceListItem,
     render_evidence_list_pdf,
 )
-from signing.seal import SealImageError, render_seal
+from signing.seal_image import SealImageError, render_seal
 
 LIST_DIGEST = hashlib.sha256(b"evidence list of case 2026-012").hexdigest()
 

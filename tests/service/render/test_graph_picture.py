@@ -21,7 +21,7 @@ from evidence_service.render.graph_picture import (
     render_png,
     render_svg,
 )
-from signing.seal import FontNotFoundError
+from signing.fonts import FontNotFoundError
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = "<script>alert('x')</script>"

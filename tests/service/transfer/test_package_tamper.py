@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chain.merkle import MerkleTree
-from evidence_service.custody.log import link_hash
+from evidence_service.verify.custody import link_hash
 from signing.jcs import canonicalize
 from tests.fixtures.service import Api
 from tests.service.anchoring_helpers import chain_rpc_url

@@ -37,7 +37,7 @@ from evidence_service.transfer.packages import (
 from evidence_service.verify.manifest import (
     is_jcs,
 )
-from evidence_service.verify.package import verify_package
+from evidence_service.verify.package import package_verdict
 from signing.jcs import canonicalize
 from tests.fixtures.service import Api
 from tests.service.anchoring_helpers import chain_rpc_url, wait_anchored
@@ -485,7 +485,7 @@ def test_bad_input_to_the_library_and_the_cli(api: Api, tmp_path: Path) -> None:
     code, out, err = verify_cli(str(tmp_path / "missing.zip"), "--rpc", "http://127.0.0.1:9")
     assert code == 2 and "is not a file" in " ".join(err.split())
     with pytest.raises(Exception) as raised:
-        verify_package(not_zip, w3=None, pins=service_pins(api.services))
+        package_verdict(not_zip, w3=None, pins=service_pins(api.services))
     assert getattr(raised.value, "slug", None) == "bad-package"
 
 

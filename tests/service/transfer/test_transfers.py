@@ -15,13 +15,14 @@ import httpx
 import pytest
 from sqlmodel import Session, func, select
 
+from evidence_service.access.models import TransferGrant
 from evidence_service.access.trust import service_pins
 from evidence_service.anchoring.models import AnchorLeaf, LeafKind
 from evidence_service.capture.models import IdempotencyRecord
 from evidence_service.custody.models import CustodyEvent
 from evidence_service.transfer import transfers
-from evidence_service.transfer.models import Transfer, TransferGrant
-from evidence_service.verify.package import verify_package
+from evidence_service.transfer.models import Transfer
+from evidence_service.verify.package import package_verdict
 from signing.jcs import canonicalize
 from tests.fixtures.service import Api
 from tests.service.anchoring_helpers import wait_anchored
@@ -450,7 +451,7 @@ def test_a_transfer_opens_valid_and_its_package_verifies(anchored: Api, tmp_path
     archive = zipfile.ZipFile(path)
     assert hashlib.sha256(archive.read("manifest.json")).hexdigest() == digest
     assert {"evidence-list.json", "evidence-list.pdf", "report.html"} <= set(archive.namelist())
-    verdict = verify_package(
+    verdict = package_verdict(
         path, w3=api.services.chain_reader(), pins=service_pins(api.services)
     ).as_json()
     assert verdict["valid"] is True, verdict["problems"]
