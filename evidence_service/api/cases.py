@@ -12,15 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from evidence_service.access.identity import Actor
 from evidence_service.api import schemas
+from evidence_service.api.case_links import change_case_links
 from evidence_service.api.deps import AdminActor, CaptureActor, CurrentActor, ServicesDep
 from evidence_service.api.responses import ok, problems
 from evidence_service.cases.cases import (
     CaseFilter,
     case_public,
     case_summary,
-    change_links,
     check_may_change,
     department_event,
     edge_count,
@@ -500,34 +499,6 @@ class EvidenceLink(BaseModel):
 class PartyLink(BaseModel):
     model_config = ConfigDict(extra="forbid")
     party_id: str = Field(max_length=26)
-
-
-def change_case_links(
-    services: Services,
-    actor: Actor,
-    case_id: str,
-    kind: str,
-    source_id: str,
-    target_id: str,
-    *,
-    attach: bool,
-    purpose: str = "",
-) -> Any:
-    """Attach or detach (see ``cases.cases.change_links``); answers with the case as it now
-    stands."""
-    return jsonable_encoder(
-        change_links(
-            services.engine,
-            actor,
-            case_id,
-            kind,
-            source_id,
-            target_id,
-            attach=attach,
-            purpose=purpose,
-            at=services.ingestor.clock(),
-        )
-    )
 
 
 @router.post(

@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from evidence_service.api import schemas
+from evidence_service.api.case_links import change_case_links
 from evidence_service.api.deps import CaptureActor, CurrentActor, ServicesDep
 from evidence_service.api.responses import ok, problems
-from evidence_service.cases.cases import change_links
 from evidence_service.cases.places import (
     MAX_ADDRESS_CHARS,
     Near,
@@ -156,17 +156,8 @@ class PlaceLink(BaseModel):
 def attach_place(
     case_id: str, payload: PlaceLink, services: ServicesDep, actor: CurrentActor
 ) -> Any:
-    return jsonable_encoder(
-        change_links(
-            services.engine,
-            actor,
-            case_id,
-            "case_at_place",
-            case_id,
-            payload.place_id,
-            attach=True,
-            at=services.ingestor.clock(),
-        )
+    return change_case_links(
+        services, actor, case_id, "case_at_place", case_id, payload.place_id, attach=True
     )
 
 
@@ -176,15 +167,6 @@ def attach_place(
     responses={**ok(schemas.CaseDetail), **problems(401, 403, 404, 409, 422)},
 )
 def detach_place(case_id: str, place_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
-    return jsonable_encoder(
-        change_links(
-            services.engine,
-            actor,
-            case_id,
-            "case_at_place",
-            case_id,
-            place_id,
-            attach=False,
-            at=services.ingestor.clock(),
-        )
+    return change_case_links(
+        services, actor, case_id, "case_at_place", case_id, place_id, attach=False
     )
