@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -272,6 +273,18 @@ def exit_status(verdict: Verdict) -> int:
     return EXIT_UNDECIDED
 
 
+def verdict_or_usage_exit(produce: Callable[[], Verdict]) -> Verdict:
+    """Run an offline verifier; input it cannot use (an unreadable file, a bad trust bundle, no
+    chain to ask) exits 2 with the reason."""
+    from evidence_service.verify.audit import AuditUsageError
+
+    try:
+        return produce()
+    except AuditUsageError as exc:
+        err.print(f"[red]cannot verify[/red]: {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+
+
 def print_verdict_json(verdict: Verdict) -> None:
     print(json.dumps(verdict.as_json(), indent=2, ensure_ascii=False))
 
@@ -353,7 +366,6 @@ def verify(
     (the chain did not answer)."""
     from evidence_service.verify.audit import (
         AuditRequest,
-        AuditUsageError,
         load_pins,
         proof_verdict_from,
     )
@@ -367,20 +379,19 @@ def verify(
         )
         raise typer.Exit(EXIT_USAGE)
     file, proof = (None, paths[0]) if sha256 is not None else (paths[0], paths[1])
-    try:
-        request = AuditRequest(
-            proof=proof,
-            file=file,
-            sha256=sha256,
-            rpc=rpc,
-            data_dir=data_dir,
-            pins=load_pins(trust, chain_id, contract),
-            timeout=timeout,
+    verdict = verdict_or_usage_exit(
+        lambda: proof_verdict_from(
+            AuditRequest(
+                proof=proof,
+                file=file,
+                sha256=sha256,
+                rpc=rpc,
+                data_dir=data_dir,
+                pins=load_pins(trust, chain_id, contract),
+                timeout=timeout,
+            )
         )
-        verdict = proof_verdict_from(request)
-    except AuditUsageError as exc:
-        err.print(f"[red]cannot verify[/red]: {exc}")
-        raise typer.Exit(EXIT_USAGE) from exc
+    )
     if as_json:
         print_verdict_json(verdict)
     else:
@@ -412,14 +423,13 @@ def verify_list(
     Exit status: 0 valid, 1 a step failed (its name is printed), 2 bad input, 3 undecided
     (the chain did not answer, or no trust bundle to check the seal)."""
     from evidence_service.verify.audit import (
-        AuditUsageError,
         ListAuditRequest,
         list_verdict_from,
         load_pins,
     )
 
-    try:
-        verdict = list_verdict_from(
+    verdict = verdict_or_usage_exit(
+        lambda: list_verdict_from(
             ListAuditRequest(
                 document=document,
                 digest=digest,
@@ -429,9 +439,7 @@ def verify_list(
                 timeout=timeout,
             )
         )
-    except AuditUsageError as exc:
-        err.print(f"[red]cannot verify[/red]: {exc}")
-        raise typer.Exit(EXIT_USAGE) from exc
+    )
     if as_json:
         print_verdict_json(verdict)
     else:
@@ -461,15 +469,14 @@ def verify_package(
     Exit status: 0 valid, 1 a check failed (file and step printed), 2 bad input (not a ZIP),
     3 undecided (the chain did not answer, or an item is not anchored yet)."""
     from evidence_service.verify.audit import (
-        AuditUsageError,
         PackageAuditRequest,
         load_pins,
         package_verdict_from,
     )
 
-    try:
-        pinned = trust is not None or contract is not None or chain_id is not None
-        verdict = package_verdict_from(
+    pinned = trust is not None or contract is not None or chain_id is not None
+    verdict = verdict_or_usage_exit(
+        lambda: package_verdict_from(
             PackageAuditRequest(
                 package=package,
                 rpc=rpc,
@@ -478,9 +485,7 @@ def verify_package(
                 timeout=timeout,
             )
         )
-    except AuditUsageError as exc:
-        err.print(f"[red]cannot verify[/red]: {exc}")
-        raise typer.Exit(EXIT_USAGE) from exc
+    )
     if as_json:
         print_verdict_json(verdict)
     else:
