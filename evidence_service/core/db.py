@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Engine, Integer, event, inspect, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import DateTime, TypeDecorator
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Field, Session, SQLModel, create_engine
 
 CUSTODY_LOCK_KEY = 0x45564944  # "EVID"
 
@@ -50,8 +50,6 @@ AutoBigInt = BigInteger().with_variant(Integer(), "sqlite")
 
 def utc_column(**kw: Any) -> Any:
     """A model field stored as a timezone-aware UTC datetime column."""
-    from sqlmodel import Field
-
     return Field(sa_column=Column(UTCDateTime(), **kw))
 
 

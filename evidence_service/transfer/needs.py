@@ -8,35 +8,25 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from sqlalchemy import Engine
 from web3 import Web3
 
-from evidence_service.access.pki import Pki
+from evidence_service.access.trust import TrustSources
 from evidence_service.anchoring.proofs import TreeCache
 from evidence_service.capture.ingest import Ingestor
 from evidence_service.core.clock import Clock
-from evidence_service.core.config import Settings
 from storage.base import ObjectStore
 
 
-class TransferNeeds(Protocol):
-    """The database, the object store, the clock, department seals (``pki``), cached Merkle
-    trees for proofs, idempotent replays (``ingestor``), settings and a chain reader."""
-
-    @property
-    def settings(self) -> Settings: ...
-
-    @property
-    def engine(self) -> Engine: ...
+class TransferNeeds(TrustSources, Protocol):
+    """What the trust bundle comes from (settings, the database, department seals in ``pki``),
+    and the object store, the clock, cached Merkle trees for proofs, idempotent replays
+    (``ingestor``) and a chain reader."""
 
     @property
     def store(self) -> ObjectStore: ...
 
     @property
     def ingestor(self) -> Ingestor: ...
-
-    @property
-    def pki(self) -> Pki: ...
 
     @property
     def trees(self) -> TreeCache: ...
