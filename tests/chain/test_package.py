@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
@@ -28,3 +29,10 @@ def test_importing_the_package_loads_no_ethereum_stack() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_every_lazily_loaded_name_is_exported_from_its_module() -> None:
+    """The face lists each name twice (the lazy map and ``__all__``): they must agree."""
+    for name, module in chain._MODULE_OF.items():
+        assert name in chain.__all__, name
+        assert getattr(chain, name) is getattr(importlib.import_module(module), name), name
