@@ -84,6 +84,20 @@ def certificate_public(row: OfficerCertificate) -> dict[str, Any]:
     }
 
 
+def officer_certificates(engine: Engine, officer_id: str) -> list[OfficerCertificate]:
+    """An officer's certificates, newest first; NotFoundError for no such officer."""
+    with Session(engine) as session:
+        if session.get(Officer, officer_id) is None:
+            raise NotFoundError(f"no officer {officer_id}")
+        return list(
+            session.exec(
+                select(OfficerCertificate)
+                .where(OfficerCertificate.officer_id == officer_id)
+                .order_by(col(OfficerCertificate.not_before).desc())
+            ).all()
+        )
+
+
 class Pki:
     def __init__(self, engine: Engine, settings: Settings, clock: Clock = utcnow) -> None:
         self.engine = engine

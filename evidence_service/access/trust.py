@@ -30,6 +30,12 @@ class TrustSources(Protocol):
     def pki(self) -> Pki: ...
 
 
+def published_trust(sources: TrustSources) -> dict[str, Any]:
+    """:func:`trust_document` read in a session of its own (``GET /api/v1/trust``)."""
+    with Session(sources.engine) as session:
+        return trust_document(session, sources)
+
+
 def trust_document(session: Session, services: TrustSources) -> dict[str, Any]:
     """The trust bundle: what ``GET /api/v1/trust`` serves, less how to reach this service's
     chain (a package carries the chain id and contract; its reader brings a node)."""

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from web3 import Web3
 
@@ -61,7 +62,14 @@ def _recording(
         yield event
 
 
-def verify_custody(session: Session, *, trees: TreeCache, w3: Web3 | None) -> CustodyReport:
+def verify_custody(engine: Engine, *, trees: TreeCache, w3: Web3 | None) -> CustodyReport:
+    """Walk the whole log and check every batch's anchored head against it (and, with ``w3``,
+    each anchored root against the chain); the report names the first problem found."""
+    with Session(engine) as session:  # a read: no writer lock
+        return _verify_custody(session, trees=trees, w3=w3)
+
+
+def _verify_custody(session: Session, *, trees: TreeCache, w3: Web3 | None) -> CustodyReport:
     batches = list(session.exec(select(AnchorBatch).order_by(col(AnchorBatch.id))).all())
     wanted = {b.custody_seq for b in batches}
     seen: dict[int, str] = {}

@@ -8,16 +8,14 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlmodel import Session
 
 from chain.errors import ChainError, RpcError
-from evidence_service.access.trust import trust_document
-from evidence_service.anchoring.models import AnchorBatch
+from evidence_service.access.trust import published_trust
+from evidence_service.anchoring.batch_views import batch_public, read_batch
 from evidence_service.api import schemas
 from evidence_service.api.deps import CurrentActor, ServicesDep
 from evidence_service.api.responses import ok, problems
-from evidence_service.core.clock import rfc3339
-from evidence_service.core.errors import BadRequestError, ChainUnavailableProblem, NotFoundError
+from evidence_service.core.errors import BadRequestError, ChainUnavailableProblem
 
 router = APIRouter(tags=["anchoring"])
 
@@ -63,35 +61,12 @@ RPC_BODY: dict[str, Any] = {
 def trust(services: ServicesDep) -> dict[str, Any]:
     """Public: a verifier pins these once. ``ca_certificates`` lists the department CAs (PEM),
     ``crls`` their current revocation lists (fetch again to learn of revocations)."""
-    with Session(services.engine) as session:
-        document = trust_document(session, services)
+    document = published_trust(services)
     embedded = not services.settings.chain_url
     return {
         **document,
         "chain": "embedded" if embedded else "json-rpc",
         "chain_rpc": "/api/v1/chain/rpc" if embedded else None,
-    }
-
-
-def batch_public(batch: AnchorBatch) -> dict[str, Any]:
-    return {
-        "id": batch.id,
-        "status": batch.status,
-        "root": batch.root,
-        "tree_size": batch.tree_size,
-        "custody_seq": batch.custody_seq,
-        "custody_head": batch.custody_head,
-        "closed_at": rfc3339(batch.closed_at),
-        "chain_id": batch.chain_id,
-        "contract": batch.contract,
-        "tx_hash": batch.tx_hash,
-        "block_number": batch.block_number,
-        "block_hash": batch.block_hash,
-        "block_timestamp": batch.block_timestamp,
-        "gas_used": batch.gas_used,
-        "anchored_at": rfc3339(batch.anchored_at) if batch.anchored_at else None,
-        "attempts": batch.attempts,
-        "last_error": batch.last_error,
     }
 
 
@@ -101,11 +76,7 @@ def batch_public(batch: AnchorBatch) -> dict[str, Any]:
     responses={**ok(schemas.Batch), **problems(401, 404, 422)},
 )
 def get_batch(batch_id: int, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
-    with Session(services.engine) as session:
-        batch = session.get(AnchorBatch, batch_id)
-    if batch is None:
-        raise NotFoundError(f"no batch {batch_id}")
-    return batch_public(batch)
+    return batch_public(read_batch(services.engine, batch_id))
 
 
 def _rpc_error(request_id: Any, code: int, message: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 
 from evidence_service.access.identity import Actor
-from evidence_service.cases.cases import change_links
+from evidence_service.cases.links import change_links
 from evidence_service.services import Services
 
 
@@ -23,7 +23,7 @@ def change_case_links(
     attach: bool,
     purpose: str = "",
 ) -> Any:
-    """Attach or detach (see ``cases.cases.change_links``); answers with the case as it now
+    """Attach or detach (see ``cases.links.change_links``); answers with the case as it now
     stands."""
     return jsonable_encoder(
         change_links(

@@ -3,71 +3,24 @@ parties and evidence; keep the party register and the cause catalogue."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, func, select
 
 from evidence_service.api import schemas
 from evidence_service.api.case_links import change_case_links
 from evidence_service.api.deps import AdminActor, CaptureActor, CurrentActor, ServicesDep
 from evidence_service.api.responses import ok, problems
-from evidence_service.cases.cases import (
-    CaseFilter,
-    case_public,
-    case_summary,
-    check_may_change,
-    department_event,
-    edge_count,
-    list_cases,
-    load_case,
-    party_public,
-    update_case,
-)
-from evidence_service.cases.models import Case, CaseKind, CaseStatus, Cause, Party, PartyKind
-from evidence_service.cases.pii import (
-    IdentifierError,
-    IdentifierKind,
-    ProtectedIdentifier,
-    pii_secret,
-    protect,
-)
+from evidence_service.cases import causes, parties
+from evidence_service.cases.cases import CaseFilter, case_page, edit_case, open_case, read_case
+from evidence_service.cases.models import CaseKind, CaseStatus, PartyKind
+from evidence_service.cases.pii import IdentifierKind
 from evidence_service.core.cursors import MAX_PAGE
-from evidence_service.core.db import session_scope
-from evidence_service.core.errors import BadRequestError, ConflictError, NotFoundError
-from evidence_service.core.ids import new_id
-from evidence_service.services import Services
+from evidence_service.core.errors import BadRequestError
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
-
-#: Graph node ids are ULIDs and cause codes are graph nodes too: a code must not look like one.
-ULID_LIKE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$", re.IGNORECASE)
-
-
-def _secret(services: Services) -> bytes:
-    configured = services.settings.pii_secret
-    return pii_secret(
-        configured.get_secret_value().encode() if configured else None,
-        services.settings.data_dir,
-    )
-
-
-def _protect(
-    services: Services, kind: IdentifierKind | None, identifier: str | None
-) -> ProtectedIdentifier | None:
-    """Check and protect an identifier given with its kind (both or neither)."""
-    if (identifier is None) != (kind is None):
-        raise BadRequestError("give identifier_kind and identifier together")
-    if identifier is None or kind is None:
-        return None
-    try:
-        return protect(kind, identifier, secret=_secret(services))
-    except IdentifierError as exc:
-        raise BadRequestError(f"identifier: {exc}") from exc
 
 
 # --- parties -----------------------------------------------------------------------------------
@@ -111,36 +64,18 @@ class PartyUpdate(BaseModel):
 def create_party(payload: PartyCreate, services: ServicesDep, actor: CaptureActor) -> Any:
     """The identifier is checked (GB 11643 / GB 32100 check character), then kept only as a
     keyed hash (for exact lookups) and a masked form; the clear number is never stored."""
-    protected = _protect(services, payload.identifier_kind, payload.identifier)
-    now = services.ingestor.clock()
-    party = Party(
-        id=new_id(),
+    protected = parties.protect_identifier(
+        payload.identifier_kind, payload.identifier, settings=services.settings
+    )
+    party = parties.register_party(
+        services.engine,
         kind=payload.kind,
         name=payload.name,
-        identifier_kind=protected.kind.value if protected else None,
-        identifier_hmac=protected.digest if protected else None,
-        identifier_masked=protected.masked if protected else None,
-        department_id=actor.department_id,
-        created_at=now,
+        identifier=protected,
+        actor=actor,
+        at=services.ingestor.clock(),
     )
-    try:
-        with session_scope(services.engine) as session:
-            session.add(party)
-            session.flush()
-            department_event(
-                session,
-                "party_created",
-                {"party_id": party.id, "kind": str(party.kind)},
-                actor=actor,
-                at=now,
-            )
-    except IntegrityError as exc:
-        with Session(services.engine) as session:
-            existing = session.exec(
-                select(Party.id).where(Party.identifier_hmac == party.identifier_hmac)
-            ).first()
-        raise ConflictError("a party with this identifier exists", party_id=existing) from exc
-    return jsonable_encoder(party_public(party))
+    return jsonable_encoder(party)
 
 
 @router.get(
@@ -154,17 +89,10 @@ def find_party(
     identifier_kind: IdentifierKind,
     identifier: str = Query(max_length=64),
 ) -> list[Any]:
-    try:
-        digest = protect(identifier_kind, identifier, secret=_secret(services)).digest
-    except IdentifierError as exc:
-        raise BadRequestError(f"identifier: {exc}") from exc
-    with Session(services.engine) as session:
-        rows = session.exec(
-            select(Party).where(
-                Party.identifier_kind == identifier_kind.value, Party.identifier_hmac == digest
-            )
-        ).all()
-    return [jsonable_encoder(party_public(p)) for p in rows]
+    found = parties.find_parties(
+        services.engine, identifier_kind, identifier, settings=services.settings
+    )
+    return [jsonable_encoder(p) for p in found]
 
 
 @router.get(
@@ -173,18 +101,7 @@ def find_party(
     responses={**ok(schemas.Party), **problems(401, 403, 404, 422)},
 )
 def get_party(party_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
-    with Session(services.engine) as session:
-        party = session.get(Party, party_id)
-    if party is None:
-        raise NotFoundError(f"no party {party_id}")
-    return jsonable_encoder(party_public(party))
-
-
-def _load_party(session: Session, party_id: str) -> Party:
-    party = session.get(Party, party_id, with_for_update=True)
-    if party is None:
-        raise NotFoundError(f"no party {party_id}")
-    return party
+    return jsonable_encoder(parties.read_party(services.engine, party_id))
 
 
 @router.patch(
@@ -197,48 +114,18 @@ def update_party(
 ) -> Any:
     """A new identifier is checked and protected exactly as on registration; the custody event
     records only the masked forms."""
-    protected = _protect(services, payload.identifier_kind, payload.identifier)
-    now = services.ingestor.clock()
-    with session_scope(services.engine) as session:
-        party = _load_party(session, party_id)
-        check_may_change(actor, party.department_id, f"party {party.id}")
-        changes: dict[str, Any] = {}
-        if payload.name is not None and payload.name != party.name:
-            changes["name"] = {"old": party.name, "new": payload.name}
-            party.name = payload.name
-        if protected is not None and (protected.kind.value, protected.digest) != (
-            party.identifier_kind,
-            party.identifier_hmac,
-        ):
-            holder = session.exec(
-                select(Party.id).where(
-                    Party.identifier_kind == protected.kind.value,
-                    Party.identifier_hmac == protected.digest,
-                )
-            ).first()
-            if holder is not None:
-                raise ConflictError("a party with this identifier exists", party_id=holder)
-            changes["identifier"] = {
-                "old": {"kind": party.identifier_kind, "masked": party.identifier_masked},
-                "new": {"kind": protected.kind.value, "masked": protected.masked},
-            }
-            party.identifier_kind = protected.kind.value
-            party.identifier_hmac = protected.digest
-            party.identifier_masked = protected.masked
-        if changes:
-            session.add(party)
-            try:
-                session.flush()
-            except IntegrityError as exc:  # a concurrent request registered the number first
-                raise ConflictError("a party with this identifier exists") from exc
-            department_event(
-                session,
-                "party_updated",
-                {"party_id": party.id, "changes": changes},
-                actor=actor,
-                at=now,
-            )
-    return jsonable_encoder(party_public(party))
+    protected = parties.protect_identifier(
+        payload.identifier_kind, payload.identifier, settings=services.settings
+    )
+    party = parties.change_party(
+        services.engine,
+        party_id,
+        name=payload.name,
+        identifier=protected,
+        actor=actor,
+        at=services.ingestor.clock(),
+    )
+    return jsonable_encoder(party)
 
 
 @router.delete(
@@ -248,23 +135,7 @@ def update_party(
     responses=problems(401, 403, 404, 409, 422),
 )
 def delete_party(party_id: str, services: ServicesDep, actor: CurrentActor) -> Response:
-    with session_scope(services.engine) as session:
-        party = _load_party(session, party_id)
-        check_may_change(actor, party.department_id, f"party {party.id}")
-        links = edge_count(session, party_id)
-        if links:
-            raise ConflictError(
-                f"party {party_id} has {links} link(s) to cases or evidence; detach them first",
-                links=links,
-            )
-        session.delete(party)
-        department_event(
-            session,
-            "party_deleted",
-            {"party_id": party.id, "kind": str(party.kind), "name": party.name},
-            actor=actor,
-            at=services.ingestor.clock(),
-        )
+    parties.remove_party(services.engine, party_id, actor=actor, clock=services.ingestor.clock)
     return Response(status_code=204)
 
 
@@ -282,13 +153,6 @@ class CauseUpdate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
 
 
-def _load_cause(session: Session, code: str) -> Cause:
-    cause = session.get(Cause, code, with_for_update=True)
-    if cause is None:
-        raise NotFoundError(f"no cause {code} in the catalogue")
-    return cause
-
-
 @router.post(
     "/causes",
     status_code=201,
@@ -296,24 +160,9 @@ def _load_cause(session: Session, code: str) -> Cause:
     responses={**ok(schemas.Cause, 201), **problems(400, 401, 403, 409, 422)},
 )
 def create_cause(payload: CauseCreate, services: ServicesDep, actor: AdminActor) -> Any:
-    if ULID_LIKE.fullmatch(payload.code):
-        raise BadRequestError(
-            f"cause code {payload.code} looks like a record id (a ULID); graph node ids share "
-            "one namespace, so choose another code"
-        )
-    try:
-        with session_scope(services.engine) as session:
-            session.add(Cause(code=payload.code, name=payload.name))
-            session.flush()
-            department_event(
-                session,
-                "cause_created",
-                payload.model_dump(),
-                actor=actor,
-                at=services.ingestor.clock(),
-            )
-    except IntegrityError as exc:
-        raise ConflictError(f"cause {payload.code} exists") from exc
+    causes.add_cause(
+        services.engine, payload.code, payload.name, actor=actor, clock=services.ingestor.clock
+    )
     return payload.model_dump()
 
 
@@ -323,9 +172,7 @@ def create_cause(payload: CauseCreate, services: ServicesDep, actor: AdminActor)
     responses={**ok(list[schemas.Cause]), **problems(401)},
 )
 def list_causes(services: ServicesDep, actor: CurrentActor) -> list[Any]:
-    with Session(services.engine) as session:
-        rows = session.exec(select(Cause).order_by(col(Cause.code))).all()
-    return [{"code": c.code, "name": c.name} for c in rows]
+    return causes.cause_catalogue(services.engine)
 
 
 @router.patch(
@@ -334,19 +181,9 @@ def list_causes(services: ServicesDep, actor: CurrentActor) -> list[Any]:
     responses={**ok(schemas.Cause), **problems(401, 403, 404, 422)},
 )
 def update_cause(code: str, payload: CauseUpdate, services: ServicesDep, actor: AdminActor) -> Any:
-    with session_scope(services.engine) as session:
-        cause = _load_cause(session, code)
-        if cause.name != payload.name:
-            department_event(
-                session,
-                "cause_updated",
-                {"code": code, "changes": {"name": {"old": cause.name, "new": payload.name}}},
-                actor=actor,
-                at=services.ingestor.clock(),
-            )
-            cause.name = payload.name
-            session.add(cause)
-        return {"code": cause.code, "name": cause.name}
+    return causes.rename_cause(
+        services.engine, code, payload.name, actor=actor, clock=services.ingestor.clock
+    )
 
 
 @router.delete(
@@ -356,26 +193,7 @@ def update_cause(code: str, payload: CauseUpdate, services: ServicesDep, actor: 
     responses=problems(401, 403, 404, 409, 422),
 )
 def delete_cause(code: str, services: ServicesDep, actor: AdminActor) -> Response:
-    with session_scope(services.engine) as session:
-        cause = _load_cause(session, code)
-        cases = session.exec(
-            select(func.count()).select_from(Case).where(Case.cause_code == code)
-        ).one()
-        links = edge_count(session, code)
-        if cases or links:
-            raise ConflictError(
-                f"cause {code} is used by {cases} case(s) and {links} graph link(s)",
-                cases=cases,
-                links=links,
-            )
-        session.delete(cause)
-        department_event(
-            session,
-            "cause_deleted",
-            {"code": cause.code, "name": cause.name},
-            actor=actor,
-            at=services.ingestor.clock(),
-        )
+    causes.remove_cause(services.engine, code, actor=actor, clock=services.ingestor.clock)
     return Response(status_code=204)
 
 
@@ -405,34 +223,16 @@ class CaseUpdate(BaseModel):
     responses={**ok(schemas.CaseDetail, 201), **problems(401, 403, 404, 409, 422)},
 )
 def create_case(payload: CaseCreate, services: ServicesDep, actor: CaptureActor) -> Any:
-    now = services.ingestor.clock()
-    case = Case(
-        id=new_id(),
-        department_id=actor.department_id,
+    case = open_case(
+        services.engine,
         case_number=payload.case_number,
         kind=payload.kind,
         title=payload.title,
         cause_code=payload.cause_code,
-        opened_at=now,
-        created_by=actor.officer_id,
+        actor=actor,
+        at=services.ingestor.clock(),
     )
-    try:
-        with session_scope(services.engine) as session:
-            if payload.cause_code and session.get(Cause, payload.cause_code) is None:
-                raise NotFoundError(f"no cause {payload.cause_code} in the catalogue")
-            session.add(case)
-            session.flush()
-            department_event(
-                session,
-                "case_opened",
-                {"case_id": case.id, "case_number": case.case_number, "kind": str(case.kind)},
-                actor=actor,
-                at=now,
-            )
-    except IntegrityError as exc:
-        raise ConflictError(f"case number {payload.case_number} exists in your department") from exc
-    with Session(services.engine) as session:
-        return jsonable_encoder(case_public(session, case))
+    return jsonable_encoder(case)
 
 
 @router.get(
@@ -453,9 +253,8 @@ def list_department_cases(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     flt = CaseFilter(actor.department_id, status, kind, cause_code, q)
-    with Session(services.engine) as session:
-        rows, next_cursor = list_cases(session, flt, limit=limit, cursor=cursor)
-    return {"items": jsonable_encoder([case_summary(c) for c in rows]), "next_cursor": next_cursor}
+    rows, next_cursor = case_page(services.engine, flt, limit=limit, cursor=cursor)
+    return {"items": jsonable_encoder(rows), "next_cursor": next_cursor}
 
 
 @router.get(
@@ -464,8 +263,7 @@ def list_department_cases(
     responses={**ok(schemas.CaseDetail), **problems(401, 403, 404, 422)},
 )
 def get_case(case_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
-    with Session(services.engine) as session:
-        return jsonable_encoder(case_public(session, load_case(session, case_id)))
+    return jsonable_encoder(read_case(services.engine, case_id))
 
 
 @router.patch(
@@ -484,10 +282,8 @@ def patch_case(
         if field in sent and getattr(payload, field) is None:
             raise BadRequestError(f"{field} cannot be null")
     changes = {field: getattr(payload, field) for field in sent}
-    with session_scope(services.engine) as session:
-        update_case(session, case_id, changes, actor=actor, at=services.ingestor.clock())
-    with Session(services.engine) as session:
-        return jsonable_encoder(case_public(session, load_case(session, case_id)))
+    case = edit_case(services.engine, case_id, changes, actor=actor, clock=services.ingestor.clock)
+    return jsonable_encoder(case)
 
 
 class EvidenceLink(BaseModel):

@@ -8,15 +8,12 @@ from fastapi import APIRouter, Header
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import col, select
 
-from evidence_service.access.models import Officer, OfficerCertificate
-from evidence_service.access.pki import certificate_public
+from evidence_service.access.pki import certificate_public, officer_certificates
 from evidence_service.api import schemas
-from evidence_service.api.deps import AdminActor, CurrentActor, ServicesDep, SessionDep
+from evidence_service.api.deps import AdminActor, CurrentActor, ServicesDep
 from evidence_service.api.idempotency import idempotent
 from evidence_service.api.responses import ok, problems
-from evidence_service.core.errors import NotFoundError
 
 router = APIRouter(prefix="/api/v1", tags=["certificates"])
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
@@ -74,14 +71,8 @@ def issue_certificate(
     summary="An officer's certificates",
     responses={**ok(list[schemas.Certificate]), **problems(401, 403, 404, 422)},
 )
-def list_certificates(officer_id: str, session: SessionDep, actor: CurrentActor) -> list[Any]:
-    if session.get(Officer, officer_id) is None:
-        raise NotFoundError(f"no officer {officer_id}")
-    rows = session.exec(
-        select(OfficerCertificate)
-        .where(OfficerCertificate.officer_id == officer_id)
-        .order_by(col(OfficerCertificate.not_before).desc())
-    ).all()
+def list_certificates(officer_id: str, services: ServicesDep, actor: CurrentActor) -> list[Any]:
+    rows = officer_certificates(services.engine, officer_id)
     return [jsonable_encoder(certificate_public(r)) for r in rows]
 
 

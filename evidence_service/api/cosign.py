@@ -7,15 +7,13 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session
 
 from evidence_service.access.models import Role
 from evidence_service.api import schemas
 from evidence_service.api.deps import CurrentActor, ServicesDep
 from evidence_service.api.responses import ok, problems
-from evidence_service.core.errors import ForbiddenError, NotFoundError
-from evidence_service.cosign.cosignatures import cosignature_public
-from evidence_service.cosign.models import CoSignature
+from evidence_service.core.errors import ForbiddenError
+from evidence_service.cosign.cosignatures import cosignature_document, find_cosignature
 
 router = APIRouter(prefix="/api/v1/cosignatures", tags=["co-signatures"])
 COSIGN_ROLES = frozenset({Role.admin, Role.reviewer, Role.penalty})
@@ -41,8 +39,7 @@ def create(payload: CoSignRequest, services: ServicesDep, actor: CurrentActor) -
     row = services.cosigner.cosign(
         payload.subject, payload.subject_id, payload.department_ids, actor_id=actor.officer_id
     )
-    with Session(services.engine) as session:
-        return jsonable_encoder(cosignature_public(row, session))
+    return jsonable_encoder(cosignature_document(services.engine, row))
 
 
 @router.get(
@@ -53,11 +50,7 @@ def create(payload: CoSignRequest, services: ServicesDep, actor: CurrentActor) -
 def get(cosignature_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
     """Everything a verifier needs: the signed message, each department's public key and proof
     of possession, and the aggregate (IETF BLS ``FastAggregateVerify``)."""
-    with Session(services.engine) as session:
-        row = session.get(CoSignature, cosignature_id)
-        if row is None:
-            raise NotFoundError(f"no co-signature {cosignature_id}")
-        return jsonable_encoder(cosignature_public(row, session))
+    return jsonable_encoder(find_cosignature(services.engine, cosignature_id))
 
 
 @router.post(

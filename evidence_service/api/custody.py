@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from evidence_service.anchoring.custody_anchors import verify_custody
 from evidence_service.api import schemas
-from evidence_service.api.deps import CurrentActor, ServicesDep, SessionDep
+from evidence_service.api.deps import CurrentActor, ServicesDep
 from evidence_service.api.responses import ok, problems
 
 router = APIRouter(prefix="/api/v1/custody", tags=["custody"])
@@ -19,8 +19,8 @@ router = APIRouter(prefix="/api/v1/custody", tags=["custody"])
     summary="Walk the custody chain and check it against anchored heads",
     responses={**ok(schemas.CustodyVerification), **problems(401)},
 )
-def verify(session: SessionDep, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
+def verify(services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
     """Reports the first broken link, a deleted or rewritten tail (against the head anchored
     with each batch), or a batch whose root the chain does not hold."""
-    report = verify_custody(session, trees=services.trees, w3=services.chain_reader())
+    report = verify_custody(services.engine, trees=services.trees, w3=services.chain_reader())
     return report.as_json()

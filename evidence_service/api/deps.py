@@ -1,22 +1,21 @@
-"""Request dependencies and the small helpers routers share: services, the database session,
-the authenticated actor, role checks, the Idempotency-Key and content-digest headers, and a
+"""Request dependencies and the small helpers routers share: services, the authenticated
+actor, role checks, the Idempotency-Key and content-digest headers, and a
 custody event recorded in a transaction of its own."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
-from sqlmodel import Session
 
-from evidence_service.access.identity import Actor, authenticate
+from evidence_service.access.identity import Actor
 from evidence_service.access.models import Role
 from evidence_service.api import policy
-from evidence_service.core.db import session_scope
+from evidence_service.capture.callers import actor_for_token, read_session
 from evidence_service.core.digests import is_hex64
 from evidence_service.core.errors import BadRequestError, ForbiddenError, MissingTokenError
-from evidence_service.custody.log import CustodyAction, append_event
+from evidence_service.custody.log import CustodyAction, record_event
 from evidence_service.services import Services
 
 
@@ -26,14 +25,6 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-def get_session(services: ServicesDep) -> Iterator[Session]:
-    with Session(services.engine, expire_on_commit=False) as session:
-        yield session
-
-
-SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def get_actor(request: Request, services: ServicesDep) -> Actor:
@@ -46,8 +37,7 @@ def get_actor(request: Request, services: ServicesDep) -> Actor:
         raise MissingTokenError("send Authorization: Bearer <token>")
     if scheme.lower() != "bearer" or not token.strip():
         raise MissingTokenError("the Authorization header must be 'Bearer <token>'")
-    with Session(services.engine) as session:
-        return authenticate(session, token.strip())
+    return actor_for_token(services.engine, token.strip())
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]
@@ -72,7 +62,7 @@ def enforce_policy(request: Request, services: ServicesDep) -> None:
     actor = get_optional_actor(request, services) if rule.roles is None else None
     if rule.roles is not None:
         actor = get_actor(request, services)
-    with Session(services.engine) as session:
+    with read_session(services.engine) as session:
         policy.decide(session, actor, method, path, dict(request.path_params))
     request.state.actor = actor
 
@@ -116,13 +106,12 @@ def record_custody(
     **details: Any,
 ) -> None:
     """Append one custody event (about an item, or none), in a transaction of its own."""
-    with session_scope(services.engine) as session:
-        append_event(
-            session,
-            action=action,
-            at=services.ingestor.clock(),
-            evidence_id=evidence_id,
-            actor_id=actor.officer_id,
-            department_id=actor.department_id,
-            details=details,
-        )
+    record_event(
+        services.engine,
+        action=action,
+        clock=services.ingestor.clock,
+        evidence_id=evidence_id,
+        actor_id=actor.officer_id,
+        department_id=actor.department_id,
+        details=details,
+    )

@@ -5,45 +5,35 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
 
 from evidence_service.api import schemas
 from evidence_service.api.deps import (
     CaptureActor,
     CurrentActor,
     ServicesDep,
-    SessionDep,
     check_sha256_header,
     record_custody,
 )
 from evidence_service.api.responses import binary, header, ok, problems
 from evidence_service.api.streaming import consume_body
-from evidence_service.capture.client_signing import prepare_capture, signed_capture
-from evidence_service.capture.ingest import new_id
-from evidence_service.capture.metadata import TagType, parse_capture_metadata
-from evidence_service.capture.models import DerivedObject
-from evidence_service.capture.multipart_stream import StreamedForm
+from evidence_service.capture.client_signing import prepare_capture
+from evidence_service.capture.content import derived_file, evidence_content
+from evidence_service.capture.intake import capture_from_form
+from evidence_service.capture.metadata import TagType
 from evidence_service.capture.ports.registry import get_port
-from evidence_service.capture.retention import refuse_disposed
-from evidence_service.capture.views import evidence_body, evidence_public, load_evidence
+from evidence_service.capture.views import evidence_body, evidence_custody
 from evidence_service.capture.visibility import evidence_clause
-from evidence_service.cases.search import EvidenceFilter, list_evidence
+from evidence_service.cases.search import EvidenceFilter, evidence_page
 from evidence_service.core.digests import HEX64_ANY_CASE
-from evidence_service.core.errors import (
-    BadRequestError,
-    EvidenceError,
-    NotFoundError,
-    PreparedCaptureError,
-)
-from evidence_service.custody.log import CustodyAction, event_record
-from evidence_service.custody.models import CustodyEvent
+from evidence_service.core.errors import BadRequestError, EvidenceError
+from evidence_service.custody.log import CustodyAction
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
 
@@ -93,55 +83,18 @@ async def create_evidence(
     """Fields ``port`` and ``metadata`` must precede ``file``. The file is streamed to storage
     while SHA-256 and SM3 are computed; a wrong ``X-Content-SHA256`` keeps nothing (422)."""
     declared = check_sha256_header(x_content_sha256)
-    content_type = request.headers.get("content-type", "")
-    max_meta = services.settings.max_metadata_bytes
-
-    def ingest(body: Iterator[bytes]) -> tuple[int, dict[str, Any]]:
-        form = StreamedForm(body, content_type, max_field_bytes=max_meta)
-        fields, file_part = form.read_fields_until_file()
-        if "port" not in fields:
-            raise BadRequestError("the 'port' field must come before the file")
-        port_id = fields["port"].decode("utf-8", "replace").strip()
-        get_port(port_id)
-        if "metadata" not in fields:
-            raise BadRequestError("the 'metadata' field must come before the file")
-        metadata = parse_capture_metadata(fields["metadata"], max_bytes=max_meta)
-        if file_part is None:
-            raise BadRequestError("the form has no 'file' part")
-        signed = None
-        if "prepared_id" in fields or "signature" in fields:
-            if "prepared_id" not in fields or "signature" not in fields:
-                raise BadRequestError("a client-signed upload needs both prepared_id and signature")
-            signed = signed_capture(
-                services.pki,
-                actor,
-                prepared_id=fields["prepared_id"].decode("ascii", "replace").strip(),
-                port_id=port_id,
-                signature_raw=fields["signature"],
-            )
-        evidence_id = signed.evidence_id if signed else new_id()
-        try:
-            received = services.ingestor.receive(evidence_id, port_id, form.file_chunks())
-        except IntegrityError as exc:  # the reserved id is already taken by an upload in flight
-            if signed is None:
-                raise
-            raise PreparedCaptureError(
-                f"prepared capture {evidence_id} is being uploaded already"
-            ) from exc
-        return services.ingestor.record(
-            evidence_id=evidence_id,
-            actor=actor,
-            port_id=port_id,
-            metadata=metadata,
-            filename=file_part.filename,
-            received=received,
-            declared_sha256=declared,
-            idempotency_key=idempotency_key,
-            route=ROUTE_CREATE,
-            signed=signed,
-        )
-
-    status, body = await consume_body(request, ingest)
+    capture = partial(
+        capture_from_form,
+        content_type=request.headers.get("content-type", ""),
+        max_metadata_bytes=services.settings.max_metadata_bytes,
+        actor=actor,
+        ingestor=services.ingestor,
+        pki=services.pki,
+        declared_sha256=declared,
+        idempotency_key=idempotency_key,
+        route=ROUTE_CREATE,
+    )
+    status, body = await consume_body(request, capture)
     return JSONResponse(
         body, status_code=status, headers={"Location": f"{router.prefix}/{body['id']}"}
     )
@@ -194,7 +147,7 @@ def prepare(payload: PrepareRequest, services: ServicesDep, actor: CaptureActor)
     responses={**ok(schemas.EvidencePage), **problems(400, 401, 403, 422)},
 )
 def list_items(
-    session: SessionDep,
+    services: ServicesDep,
     actor: CurrentActor,
     port: str | None = None,
     officer_id: str | None = None,
@@ -230,8 +183,8 @@ def list_items(
         raise BadRequestError("a place search needs near_lat, near_lon and within_m together")
     if port:
         get_port(port)
-    rows, next_cursor = list_evidence(
-        session,
+    return evidence_page(
+        services.engine,
         EvidenceFilter(
             port,
             officer_id,
@@ -252,7 +205,6 @@ def list_items(
         cursor=cursor,
         sort=sort,
     )
-    return {"items": [evidence_public(r) for r in rows], "next_cursor": next_cursor}
 
 
 @router.get(
@@ -332,10 +284,8 @@ def get_content(
     range_header: Annotated[str | None, Header(alias="range")] = None,
     via: Annotated[str | None, Query(pattern="^(stream|presigned)$")] = None,
 ) -> Any:
-    with Session(services.engine) as session:  # a read: no writer lock
-        evidence = load_evidence(session, evidence_id)
-    refuse_disposed(evidence)
-    key = evidence.object_key if evidence.finalized else (evidence.temp_key or evidence.object_key)
+    content = evidence_content(services.engine, evidence_id)
+    evidence, key = content.evidence, content.key
     try:
         span = parse_range(range_header, evidence.size)
     except RangeNotSatisfiable:
@@ -383,19 +333,11 @@ def get_content(
     },
 )
 def get_derived(
-    evidence_id: str, role: str, services: ServicesDep, session: SessionDep, actor: CurrentActor
+    evidence_id: str, role: str, services: ServicesDep, actor: CurrentActor
 ) -> StreamingResponse:
-    refuse_disposed(load_evidence(session, evidence_id))
-    derived = session.exec(
-        select(DerivedObject).where(
-            DerivedObject.evidence_id == evidence_id, DerivedObject.role == role
-        )
-    ).first()
-    if derived is None:
-        raise NotFoundError(f"evidence {evidence_id} has no derived {role!r}")
-    key = derived.object_key
+    derived = derived_file(services.engine, evidence_id, role)
     return StreamingResponse(
-        services.store.get(key),
+        services.store.get(derived.object_key),
         media_type=derived.media_type,
         headers={"Content-Length": str(derived.size), "X-Content-SHA256": derived.sha256},
     )
@@ -406,14 +348,5 @@ def get_derived(
     summary="The custody events of one item, oldest first",
     responses={**ok(schemas.EvidenceCustody), **problems(401, 403, 404, 422)},
 )
-def get_custody(evidence_id: str, session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
-    load_evidence(session, evidence_id)
-    events = session.exec(
-        select(CustodyEvent)
-        .where(CustodyEvent.evidence_id == evidence_id)
-        .order_by(col(CustodyEvent.seq))
-    ).all()
-    return {
-        "evidence_id": evidence_id,
-        "events": [event_record(e) for e in events],
-    }
+def get_custody(evidence_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
+    return evidence_custody(services.engine, evidence_id)

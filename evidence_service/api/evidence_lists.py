@@ -9,36 +9,31 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
-from sqlmodel import Session, col, select
 
-from evidence_service.access.models import Department, Role
-from evidence_service.access.trust import service_pins
 from evidence_service.api import schemas
 from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep, record_custody
 from evidence_service.api.responses import binary, ok, problems
 from evidence_service.api.streaming import consume_body
 from evidence_service.cases.evidence_lists import (
-    issue_list,
-    issued_list_document,
-    list_body,
-    list_digest,
-    pdf_document,
+    check_issued_list,
+    current_list_document,
+    issue_list_document,
+    issued_list,
+    issued_lists,
+    latest_printable_list,
 )
-from evidence_service.cases.models import Case, EvidenceList
-from evidence_service.core.errors import BadRequestError, ForbiddenError, NotFoundError
+from evidence_service.core.errors import BadRequestError
 from evidence_service.custody.log import CustodyAction
 from evidence_service.render.evidence_list_pdf import render_evidence_list_pdf
 from evidence_service.render.seal_image import seal_png
 from evidence_service.verify.list_steps import (
     MAX_LIST_DOCUMENT_BYTES,
     ListDocument,
-    list_verdict,
     typed_digest,
 )
 from signing import jcs
 
 router = APIRouter(prefix="/api/v1", tags=["evidence lists"])
-ISSUE_ROLES = frozenset({Role.admin, Role.reviewer, Role.penalty, Role.officer})
 
 
 @router.get(
@@ -49,9 +44,7 @@ ISSUE_ROLES = frozenset({Role.admin, Role.reviewer, Role.penalty, Role.officer})
 def current_list(case_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
     """Items in attachment order with number, name, source, what it proves, size/pages and
     SHA-256; ``digest`` is the SHA-256 of the body's JCS bytes. Not sealed: issue it for that."""
-    with Session(services.engine) as session:
-        body = list_body(session, case_id)
-    return {"body": body, "digest": list_digest(body)}
+    return current_list_document(services.engine, case_id)
 
 
 @router.post(
@@ -61,17 +54,9 @@ def current_list(case_id: str, services: ServicesDep, actor: CurrentActor) -> di
     responses={**ok(schemas.IssuedEvidenceList, 201), **problems(401, 403, 404, 422)},
 )
 def issue(case_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
-    with Session(services.engine) as session:
-        case = session.get(Case, case_id)
-    if case is None:
-        raise NotFoundError(f"no case {case_id}")
-    if actor.role not in ISSUE_ROLES or (
-        actor.role != Role.admin and actor.department_id != case.department_id
-    ):
-        raise ForbiddenError("only the case's department (or an admin) issues its evidence list")
-    issued = issue_list(services.pki, case_id, actor=actor)
-    with Session(services.engine) as session:
-        return jsonable_encoder(issued_list_document(session, issued, services.trees))
+    """The department e-seal goes on it, so only the case department's reviewers (or penalty
+    officers) issue it, as they approve transfers (the access rule in ``api/policy.py``)."""
+    return jsonable_encoder(issue_list_document(services.pki, services.trees, case_id, actor=actor))
 
 
 @router.get(
@@ -80,16 +65,7 @@ def issue(case_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
     responses={**ok(list[schemas.IssuedEvidenceListRow]), **problems(401, 403, 404, 422)},
 )
 def list_issued(case_id: str, services: ServicesDep, actor: CurrentActor) -> list[Any]:
-    with Session(services.engine) as session:
-        rows = session.exec(
-            select(EvidenceList)
-            .where(EvidenceList.case_id == case_id)
-            .order_by(col(EvidenceList.issued_at))
-        ).all()
-        return [
-            {"id": r.id, "digest": r.digest, "issued_at": r.issued_at, "issued_by": r.issued_by}
-            for r in rows
-        ]
+    return issued_lists(services.engine, case_id)
 
 
 VERIFY_LIST_BODY: dict[str, Any] = {
@@ -140,39 +116,22 @@ async def verify_issued(
 
     def run(body: Iterator[bytes]) -> dict[str, Any]:
         sent, digest = _list_or_digest(body)
-        with Session(services.engine) as session:
-            issued = session.exec(
-                select(EvidenceList)
-                .where(EvidenceList.digest == digest)
-                .order_by(col(EvidenceList.issued_at))
-                .limit(1)
-            ).first()
-            if issued is None:
-                raise NotFoundError(f"no evidence list issued here has the digest {digest}")
-            stored = jsonable_encoder(issued_list_document(session, issued, services.trees))
-            pins = service_pins(services, session)
-        document = sent or ListDocument.from_json(stored)
-        verdict = list_verdict(document, w3=services.chain_reader(), pins=pins, typed=digest)
-        answer: dict[str, Any] = {
-            **verdict.as_json(),
-            "list": {
-                "id": issued.id,
-                "case_number": issued.body["case"]["case_number"],
-                "issued_at": issued.body["issued_at"],
-            },
-        }
+        check = check_issued_list(
+            services, services.trees, digest, sent=sent, chain_reader=services.chain_reader
+        )
+        answer = check.as_json()
         if actor is not None:
             record_custody(
                 services,
                 actor,
                 None,
                 CustodyAction.verified,
-                list_id=issued.id,
+                list_id=check.issued.id,
                 digest=digest,
-                valid=verdict.valid,
-                failure=verdict.failure,
+                valid=check.verdict.valid,
+                failure=check.verdict.failure,
             )
-            answer["document"] = stored
+            answer["document"] = jsonable_encoder(check.document)
         return answer
 
     result: dict[str, Any] = await consume_body(request, run)
@@ -208,11 +167,7 @@ def _list_or_digest(body: Iterator[bytes]) -> tuple[ListDocument | None, str]:
     responses={**ok(schemas.IssuedEvidenceList), **problems(401, 403, 404, 422)},
 )
 def get_issued(list_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
-    with Session(services.engine) as session:
-        issued = session.get(EvidenceList, list_id)
-        if issued is None:
-            raise NotFoundError(f"no evidence list {list_id}")
-        return jsonable_encoder(issued_list_document(session, issued, services.trees))
+    return jsonable_encoder(issued_list(services.engine, services.trees, list_id))
 
 
 @router.get(
@@ -224,21 +179,12 @@ def get_issued(list_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
 def latest_pdf(case_id: str, services: ServicesDep, actor: CurrentActor) -> Response:
     """A formal document: header, table, officer signature line, the list digest and its anchor,
     with the department seal stamped. Issue the list first (POST …/evidence-lists)."""
-    with Session(services.engine) as session:
-        issued = session.exec(
-            select(EvidenceList)
-            .where(EvidenceList.case_id == case_id)
-            .order_by(col(EvidenceList.issued_at).desc())
-            .limit(1)
-        ).first()
-        if issued is None:
-            raise NotFoundError(f"case {case_id} has no issued evidence list; issue one first")
-        document = pdf_document(session, issued, services.trees)
-        department = session.get(Department, issued.body["case"]["department_id"])
-    assert department is not None
-    pdf = render_evidence_list_pdf(document, seal_png=seal_png(department))
+    latest = latest_printable_list(services.engine, services.trees, case_id)
+    pdf = render_evidence_list_pdf(latest.document, seal_png=seal_png(latest.department))
     return Response(
         pdf,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="evidence-list-{issued.id}.pdf"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="evidence-list-{latest.list_id}.pdf"'
+        },
     )

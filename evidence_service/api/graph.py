@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from sqlmodel import Session
 
 from evidence_service.access.identity import Actor
 from evidence_service.api import policy, schemas
@@ -16,14 +15,12 @@ from evidence_service.cases.graph import (
     EDGE_KINDS,
     MAX_HOPS,
     MAX_NODES,
-    Edge,
-    Node,
+    NodeFilter,
     as_json,
-    component,
-    neighbourhood,
-    shortest_path,
+    visible_component,
+    visible_neighbourhood,
+    visible_path,
 )
-from evidence_service.core.errors import NotFoundError
 from evidence_service.render.graph_picture import GraphEdge, GraphNode, render_png, render_svg
 
 router = APIRouter(prefix="/api/v1/graph", tags=["graph"])
@@ -40,17 +37,10 @@ Kinds = Annotated[
 ]
 
 
-def _narrow(
-    session: Session, actor: Actor, found: tuple[list[Node], list[Edge]]
-) -> tuple[list[Node], list[Edge]]:
-    """Only the nodes the caller may see, and the edges among them: another department's
-    records linked to the caller's never show, not even as an unnamed node."""
-    nodes, edges = found
-    keep = policy.visible_nodes(session, actor, [n.id for n in nodes])
-    return (
-        [n for n in nodes if n.id in keep],
-        [e for e in edges if e.source in keep and e.target in keep],
-    )
+def _seen_by(actor: Actor) -> NodeFilter:
+    """The graph nodes this caller may see, as the access policy decides (walks are narrowed
+    with it: another department's records never show, not even as an unnamed node)."""
+    return lambda session, node_ids: policy.visible_nodes(session, actor, node_ids)
 
 
 @router.get(
@@ -66,13 +56,7 @@ def get_path(
     kinds: Kinds = None,
 ) -> dict[str, Any]:
     """Never through an officer or a cause: they join items that have nothing else in common."""
-    with Session(services.engine) as session:
-        for node_id in (start, goal):
-            if not policy.visible_nodes(session, actor, [node_id]):
-                raise NotFoundError(f"no graph node {node_id}")
-        nodes, edges = shortest_path(session, start, goal, kinds=kinds)
-        if len(policy.visible_nodes(session, actor, [n.id for n in nodes])) < len(nodes):
-            raise NotFoundError(f"no path from {start} to {goal} through records you may see")
+    nodes, edges = visible_path(services.engine, start, goal, visible=_seen_by(actor), kinds=kinds)
     return as_json(nodes, edges)
 
 
@@ -84,12 +68,9 @@ def _picture_input(
     limit: int,
     kinds: list[str] | None,
 ) -> tuple[list[GraphNode], list[GraphEdge]]:
-    with Session(services.engine) as session:
-        nodes, edges = _narrow(
-            session,
-            actor,
-            neighbourhood(session, node_id, hops=hops, limit=limit, kinds=kinds),
-        )
+    nodes, edges = visible_neighbourhood(
+        services.engine, node_id, visible=_seen_by(actor), hops=hops, limit=limit, kinds=kinds
+    )
     return (
         [GraphNode(id=n.id, kind=n.kind, label=n.label) for n in nodes],  # type: ignore[arg-type]
         [GraphEdge(source=e.source, target=e.target, kind=e.kind) for e in edges],  # type: ignore[arg-type]
@@ -146,10 +127,9 @@ def get_component(
     kinds: Kinds = None,
 ) -> dict[str, Any]:
     """Everything linked to the node however far, except through officers and causes."""
-    with Session(services.engine) as session:
-        nodes, edges = _narrow(
-            session, actor, component(session, node_id, limit=limit, kinds=kinds)
-        )
+    nodes, edges = visible_component(
+        services.engine, node_id, visible=_seen_by(actor), limit=limit, kinds=kinds
+    )
     return as_json(nodes, edges)
 
 
@@ -168,10 +148,7 @@ def get_neighbourhood(
 ) -> dict[str, Any]:
     """Officers and causes appear as nodes but are not walked through (each joins thousands of
     unrelated items); ask for an officer's own neighbourhood to see what they captured."""
-    with Session(services.engine) as session:
-        nodes, edges = _narrow(
-            session,
-            actor,
-            neighbourhood(session, node_id, hops=hops, limit=limit, kinds=kinds),
-        )
+    nodes, edges = visible_neighbourhood(
+        services.engine, node_id, visible=_seen_by(actor), hops=hops, limit=limit, kinds=kinds
+    )
     return as_json(nodes, edges)

@@ -21,9 +21,8 @@ from evidence_service.api.deps import OptionalActor, ServicesDep
 from evidence_service.api.responses import ok, problems
 from evidence_service.api.streaming import consume_body
 from evidence_service.capture.multipart_stream import StreamedForm
-from evidence_service.core.db import session_scope
 from evidence_service.core.errors import BadRequestError, OversizeError
-from evidence_service.custody.log import append_event
+from evidence_service.transfer.package_verification import record_package_verified
 from evidence_service.verify.package import package_verdict
 from evidence_service.verify.verdict import Verdict
 
@@ -112,17 +111,5 @@ async def verify(request: Request, services: ServicesDep, actor: OptionalActor) 
 
     verdict: Verdict = await consume_body(request, run)
     if actor is not None:
-        with session_scope(services.engine) as session:
-            append_event(
-                session,
-                action="package_verified",
-                at=services.clock(),
-                actor_id=actor.officer_id,
-                department_id=actor.department_id,
-                details={
-                    "manifest_sha256": verdict.manifest_digest,
-                    "valid": verdict.valid,
-                    "failure": str(verdict.failure) if verdict.failure else None,
-                },
-            )
+        record_package_verified(services.engine, actor, verdict, at=services.clock())
     return verdict.as_json()

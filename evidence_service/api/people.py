@@ -7,10 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
 
-from evidence_service.access.identity import issue_token
+from evidence_service.access import people
 from evidence_service.access.models import (
     Department,
     DepartmentCreate,
@@ -20,26 +18,21 @@ from evidence_service.access.models import (
     OfficerPublic,
 )
 from evidence_service.api import schemas
-from evidence_service.api.deps import AdminActor, CurrentActor, IdemKey, ServicesDep, SessionDep
+from evidence_service.api.deps import AdminActor, CurrentActor, IdemKey, ServicesDep
 from evidence_service.api.idempotency import idempotent
 from evidence_service.api.responses import ok, problems
-from evidence_service.capture.ingest import new_id
-from evidence_service.core.db import session_scope
-from evidence_service.core.errors import BadRequestError, NotFoundError
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
 
 
 @router.get("/me", response_model=OfficerPublic, responses=problems(401))
-def me(session: SessionDep, actor: CurrentActor) -> Officer:
-    officer = session.get(Officer, actor.officer_id)
-    assert officer is not None
-    return officer
+def me(services: ServicesDep, actor: CurrentActor) -> Officer:
+    return people.signed_in_officer(services.engine, actor)
 
 
 @router.get("/departments", response_model=list[DepartmentPublic], responses=problems(401))
-def list_departments(session: SessionDep, actor: CurrentActor) -> list[Department]:
-    return list(session.exec(select(Department).order_by(col(Department.name))).all())
+def list_departments(services: ServicesDep, actor: CurrentActor) -> list[Department]:
+    return people.all_departments(services.engine)
 
 
 @router.post(
@@ -55,14 +48,9 @@ def create_department(
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
     def create() -> tuple[int, dict[str, Any]]:
-        department = Department(
-            id=new_id(), created_at=services.ingestor.clock(), **payload.model_dump()
+        department = people.register_department(
+            services.engine, payload, at=services.ingestor.clock()
         )
-        try:
-            with session_scope(services.engine) as session:
-                session.add(department)
-        except IntegrityError as exc:
-            raise BadRequestError(f"department code {payload.code!r} is taken") from exc
         return 201, DepartmentPublic.model_validate(department).model_dump(mode="json")
 
     status, body = idempotent(
@@ -89,11 +77,7 @@ def create_officer(
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
     def create() -> tuple[int, dict[str, Any]]:
-        officer = Officer(id=new_id(), created_at=services.ingestor.clock(), **payload.model_dump())
-        with session_scope(services.engine) as session:
-            if session.get(Department, payload.department_id) is None:
-                raise NotFoundError(f"no department {payload.department_id}")
-            session.add(officer)
+        officer = people.register_officer(services.engine, payload, at=services.ingestor.clock())
         return 201, OfficerPublic.model_validate(officer).model_dump(mode="json")
 
     status, body = idempotent(
@@ -131,18 +115,13 @@ def create_token(
     ``token: null``: the clear token is never stored, not even for replays."""
 
     def create() -> tuple[int, dict[str, Any]]:
-        with session_scope(services.engine) as session:
-            officer = session.get(Officer, officer_id)
-            if officer is None:
-                raise NotFoundError(f"no officer {officer_id}")
-            token = issue_token(
-                session,
-                officer,
-                token_id=new_id(),
-                now=services.ingestor.clock(),
-                kind=payload.kind,
-                label=payload.label,
-            )
+        token = people.issue_officer_token(
+            services.engine,
+            officer_id,
+            kind=payload.kind,
+            label=payload.label,
+            clock=services.ingestor.clock,
+        )
         return 201, {"officer_id": officer_id, "kind": payload.kind, "token": token}
 
     status, body = idempotent(

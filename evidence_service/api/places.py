@@ -8,25 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session
 
 from evidence_service.api import schemas
 from evidence_service.api.case_links import change_case_links
 from evidence_service.api.deps import CaptureActor, CurrentActor, ServicesDep
 from evidence_service.api.responses import ok, problems
-from evidence_service.cases.places import (
-    MAX_ADDRESS_CHARS,
-    Near,
-    PlaceFilter,
-    create_place,
-    delete_place,
-    list_places,
-    load_place,
-    place_public,
-    update_place,
-)
+from evidence_service.cases import places
+from evidence_service.cases.places import MAX_ADDRESS_CHARS, Near, PlaceFilter
 from evidence_service.core.cursors import MAX_PAGE
-from evidence_service.core.db import session_scope
 from evidence_service.core.errors import BadRequestError
 
 router = APIRouter(prefix="/api/v1", tags=["places"])
@@ -57,16 +46,15 @@ class PlaceUpdate(BaseModel):
     responses={**ok(schemas.PlacePublic, 201), **problems(400, 401, 403, 422)},
 )
 def post_place(payload: PlaceCreate, services: ServicesDep, actor: CaptureActor) -> Any:
-    with session_scope(services.engine) as session:
-        place = create_place(
-            session,
-            payload.address,
-            payload.lat,
-            payload.lon,
-            actor=actor,
-            at=services.ingestor.clock(),
-        )
-    return jsonable_encoder(place_public(place))
+    place = places.register_place(
+        services.engine,
+        payload.address,
+        payload.lat,
+        payload.lon,
+        actor=actor,
+        clock=services.ingestor.clock,
+    )
+    return jsonable_encoder(place)
 
 
 @router.get(
@@ -95,13 +83,8 @@ def get_places(
             raise BadRequestError("give near_lat, near_lon and within_m together")
         near = Near(near_lat, near_lon, within_m)
     flt = PlaceFilter(department_id=actor.department_id, text=q, near=near)  # own places only
-    with Session(services.engine) as session:
-        rows, next_cursor = list_places(session, flt, limit=limit, cursor=cursor)
-    point = (near.lat, near.lon) if near else None
-    return {
-        "items": jsonable_encoder([place_public(p, near=point) for p in rows]),
-        "next_cursor": next_cursor,
-    }
+    rows, next_cursor = places.place_page(services.engine, flt, limit=limit, cursor=cursor)
+    return {"items": jsonable_encoder(rows), "next_cursor": next_cursor}
 
 
 @router.get(
@@ -110,8 +93,7 @@ def get_places(
     responses={**ok(schemas.PlacePublic), **problems(401, 403, 404, 422)},
 )
 def get_place(place_id: str, services: ServicesDep, actor: CurrentActor) -> Any:
-    with Session(services.engine) as session:
-        return jsonable_encoder(place_public(load_place(session, place_id)))
+    return jsonable_encoder(places.read_place(services.engine, place_id))
 
 
 @router.patch(
@@ -125,9 +107,10 @@ def patch_place(
     changes = {field: getattr(payload, field) for field in payload.model_fields_set}
     if "address" in changes and changes["address"] is None:
         raise BadRequestError("address cannot be null (send an empty string to clear it)")
-    with session_scope(services.engine) as session:
-        place = update_place(session, place_id, changes, actor=actor, at=services.ingestor.clock())
-    return jsonable_encoder(place_public(place))
+    place = places.change_place(
+        services.engine, place_id, changes, actor=actor, clock=services.ingestor.clock
+    )
+    return jsonable_encoder(place)
 
 
 @router.delete(
@@ -137,8 +120,7 @@ def patch_place(
     responses=problems(401, 403, 404, 409, 422),
 )
 def remove_place(place_id: str, services: ServicesDep, actor: CurrentActor) -> Response:
-    with session_scope(services.engine) as session:
-        delete_place(session, place_id, actor=actor, at=services.ingestor.clock())
+    places.remove_place(services.engine, place_id, actor=actor, clock=services.ingestor.clock)
     return Response(status_code=204)
 
 

@@ -17,28 +17,40 @@ through :func:`check_evidence_visible`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from fastapi import Request
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from evidence_service.access.identity import Actor
-from evidence_service.access.models import Department, Officer, Role
-from evidence_service.capture.models import Evidence, UploadSession
-from evidence_service.capture.visibility import (
-    granted,
-)
-from evidence_service.cases.models import Case, Cause, EvidenceList, Party, Place
+from evidence_service.access.models import Role
+from evidence_service.cases.models import Case, Party, Place
 from evidence_service.core.errors import EvidenceError, ForbiddenError, NotFoundError
-from evidence_service.transfer.models import Transfer
+from evidence_service.transfer.owners import (
+    Owner,
+    OwnerLookup,
+    department_owner,
+    evidence_owner,
+    list_owner,
+    may_see,
+    node_owner,
+    officer_owner,
+    owned_by,
+    shared_owner,
+    transfer_owner,
+    upload_owner,
+)
+from evidence_service.transfer.owners import (  # graph walks are narrowed with it
+    visible_nodes as visible_nodes,
+)
 
 #: Officers, reviewers and penalty officers work cases: capture, tag, relate, issue lists.
 WORKERS = frozenset({Role.officer, Role.reviewer, Role.penalty})
 #: Who may read an item's record, bytes and proof (in their department, or transferred to it).
 READERS = WORKERS | {Role.court}
-#: Reviewers approve what leaves the department; a penalty department may send on to a court.
+#: Reviewers approve what leaves the department (transfers, issued lists, seals); a penalty
+#: department may send on to a court.
 SENDERS = frozenset({Role.reviewer, Role.penalty})
 #: Who decides on a transfer arriving at the department (an audit department may receive one
 #: to examine the items' contents, which its auditors otherwise never read).
@@ -159,7 +171,8 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("POST", case + "/places"): case_work,
         ("DELETE", case + "/places/{place_id}"): case_work,
         ("GET", case + "/evidence-list.json"): case_work,
-        ("POST", case + "/evidence-lists"): case_work,
+        # an issued list leaves under the department's seal: reviewers approve it, as transfers
+        ("POST", case + "/evidence-lists"): Rule(SENDERS),
         ("GET", case + "/evidence-lists"): case_work,
         ("GET", case + "/evidence-list.pdf"): case_work,
         ("GET", "/api/v1/evidence-lists/{list_id}"): Rule(WORKERS | AUDITOR, oversight=AUDITOR),
@@ -208,127 +221,24 @@ class PolicyGapError(EvidenceError):
 # ------------------------------------------------------------------------------ records
 
 
-@dataclass(frozen=True)
-class Owner:
-    """The departments a record belongs to (a transfer: both ends)."""
-
-    departments: frozenset[str]
-    evidence_id: str | None = None  # set for evidence, whose grants count where a rule allows
-    officer_id: str | None = None  # set for an upload: only its officer may touch it
-    keeper: str | None = None  # a record everyone sees (a party, a department): who keeps it
-    sender: str | None = None  # a transfer's two ends
-    recipient: str | None = None
-
-
-def _evidence(session: Session, evidence_id: str) -> Owner | None:
-    dept = session.exec(select(Evidence.department_id).where(Evidence.id == evidence_id)).first()
-    return Owner(frozenset({dept}), evidence_id=evidence_id) if dept else None
-
-
-def _owned_by(model: type, key: str = "id") -> Callable[[Session, str], Owner | None]:
-    def resolve(session: Session, value: str) -> Owner | None:
-        dept = session.exec(
-            select(model.department_id).where(getattr(model, key) == value)  # type: ignore[attr-defined]
-        ).first()
-        return Owner(frozenset({dept})) if dept else None
-
-    return resolve
-
-
-def _list(session: Session, list_id: str) -> Owner | None:
-    dept = session.exec(
-        select(Case.department_id)
-        .join(EvidenceList, col(EvidenceList.case_id) == col(Case.id))
-        .where(EvidenceList.id == list_id)
-    ).first()
-    return Owner(frozenset({dept})) if dept else None
-
-
-def _transfer(session: Session, transfer_id: str) -> Owner | None:
-    transfer = session.get(Transfer, transfer_id)
-    if transfer is None:
-        return None
-    return Owner(
-        frozenset({transfer.from_department_id, transfer.to_department_id}),
-        sender=transfer.from_department_id,
-        recipient=transfer.to_department_id,
-    )
-
-
-def _department(session: Session, department_id: str) -> Owner | None:
-    """Departments are public knowledge (their seals verify publicly); each keeps its own."""
-    if session.get(Department, department_id) is None:
-        return None
-    return Owner(frozenset({"*"}), keeper=department_id)
-
-
-def _upload(session: Session, upload_id: str) -> Owner | None:
-    upload = session.get(UploadSession, upload_id)
-    if upload is None:
-        return None
-    return Owner(frozenset({upload.department_id}), officer_id=upload.officer_id)
-
-
-def _shared(model: type) -> Callable[[Session, str], Owner | None]:
-    def resolve(session: Session, value: str) -> Owner | None:
-        record = session.get(model, value)
-        if record is None:
-            return None
-        return Owner(frozenset({"*"}), keeper=getattr(record, "department_id", None))
-
-    return resolve
-
-
-def _officer(session: Session, officer_id: str) -> Owner | None:
-    """An officer's own records (certificates, tokens): theirs alone, or oversight's."""
-    officer = session.get(Officer, officer_id)
-    if officer is None:
-        return None
-    return Owner(frozenset({officer.department_id}), officer_id=officer.id)
-
-
-def _node(session: Session, node_id: str) -> Owner | None:
-    """A graph node: its department's; a cause or a party (shared registers) is everyone's."""
-    for shared in (_shared(Cause), _shared(Party)):
-        owner = shared(session, node_id)
-        if owner is not None:
-            return owner
-    for resolve in (_evidence, _owned_by(Case), _owned_by(Place)):
-        owner = resolve(session, node_id)
-        if owner is not None:
-            return owner
-    return _owned_by(Officer)(session, node_id)
-
-
-#: Path parameters that name a department's record, and how to find whose it is.
-RESOLVERS: dict[str, Callable[[Session, str], Owner | None]] = {
-    "evidence_id": _evidence,
-    "case_id": _owned_by(Case),
-    "party_id": _shared(Party),  # one register for the province; changed by its registrar
-    "place_id": _owned_by(Place),
-    "list_id": _list,
-    "transfer_id": _transfer,
-    "upload_id": _upload,
-    "officer_id": _officer,
-    "node_id": _node,
-    "department_id": _department,
+#: Path parameters that name a department's record, and how to find whose it is (the lookups
+#: are the transfer wing's, ``transfer/owners.py``: the lowest wing that sees every such table).
+RESOLVERS: dict[str, OwnerLookup] = {
+    "evidence_id": evidence_owner,
+    "case_id": owned_by(Case),
+    "party_id": shared_owner(Party),  # one register for the province; changed by its registrar
+    "place_id": owned_by(Place),
+    "list_id": list_owner,
+    "transfer_id": transfer_owner,
+    "upload_id": upload_owner,
+    "officer_id": officer_owner,
+    "node_id": node_owner,
+    "department_id": department_owner,
 }
 
 
 def _visible(session: Session, actor: Actor, rule: Rule, owner: Owner) -> bool:
-    if actor.role in rule.oversight:
-        return True
-    if owner.officer_id is not None:
-        return owner.officer_id == actor.officer_id
-    if "*" in owner.departments:
-        return True
-    if actor.department_id in owner.departments:
-        return True
-    return bool(
-        rule.granted
-        and owner.evidence_id is not None
-        and granted(session, actor.department_id, owner.evidence_id)
-    )
+    return may_see(session, actor, owner, oversight=rule.oversight, through_grants=rule.granted)
 
 
 def _refusal(actor: Actor, rule: Rule, owner: Owner, what: str) -> str | None:
@@ -396,14 +306,3 @@ def route_template(request: Request) -> str:
 
 def sees_everything(actor: Actor, rule: Rule | None = None) -> bool:
     return actor.role in (rule.oversight if rule else AUDITOR)
-
-
-def visible_nodes(session: Session, actor: Actor, node_ids: Iterable[str]) -> set[str]:
-    """The graph nodes among ``node_ids`` the caller may see (walk results are narrowed)."""
-    rule = Rule(READERS, granted=True)
-    out = set()
-    for node_id in node_ids:
-        owner = _node(session, node_id)
-        if owner is not None and _visible(session, actor, rule, owner):
-            out.add(node_id)
-    return out

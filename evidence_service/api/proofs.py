@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlmodel import Session
 
 from evidence_service.access.trust import service_pins
 from evidence_service.anchoring.proofs import build_proof
@@ -15,9 +14,8 @@ from evidence_service.api import schemas
 from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep, record_custody
 from evidence_service.api.responses import ok, problems
 from evidence_service.api.streaming import consume_body
-from evidence_service.capture.models import Evidence
 from evidence_service.capture.multipart_stream import StreamedForm
-from evidence_service.capture.views import load_evidence
+from evidence_service.capture.views import evidence_exists, read_evidence
 from evidence_service.core.digests import is_hex64
 from evidence_service.core.errors import BadRequestError
 from evidence_service.custody.log import CustodyAction
@@ -65,8 +63,7 @@ VERIFY_BODY: dict[str, Any] = {
 def get_proof(evidence_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
     """``merkle`` is null until the item's batch closes and ``anchor`` null until its root is
     mined (a few seconds by default); fetch again to get the complete proof."""
-    with Session(services.engine) as session:
-        evidence = load_evidence(session, evidence_id)
+    evidence = read_evidence(services.engine, evidence_id)
     return build_proof(services.engine, evidence, services.trees)
 
 
@@ -100,18 +97,15 @@ async def verify(request: Request, services: ServicesDep, actor: OptionalActor) 
         pins = service_pins(services)
         verdict = proof_verdict(proof, content, w3=services.chain_reader(), pins=pins)
         evidence_id = proof.statement.evidence_id
-        if actor is not None:
-            with Session(services.engine) as session:
-                held = session.get(Evidence, evidence_id) is not None
-            if held:
-                record_custody(
-                    services,
-                    actor,
-                    evidence_id,
-                    CustodyAction.verified,
-                    valid=verdict.valid,
-                    failure=verdict.failure,
-                )
+        if actor is not None and evidence_exists(services.engine, evidence_id):
+            record_custody(
+                services,
+                actor,
+                evidence_id,
+                CustodyAction.verified,
+                valid=verdict.valid,
+                failure=verdict.failure,
+            )
         return verdict.as_json()
 
     result: dict[str, Any] = await consume_body(request, run)

@@ -13,20 +13,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session
 
 from evidence_service.api import schemas
 from evidence_service.api.deps import CaptureActor, CurrentActor, ServicesDep
 from evidence_service.api.responses import ok, problems
-from evidence_service.cases.cases import (
-    RELATION_KINDS,
-    evidence_party_ids,
-    evidence_relations,
-    link,
-    unlink,
-)
-from evidence_service.core.db import session_scope
-from evidence_service.core.errors import BadRequestError
+from evidence_service.cases import links
 from evidence_service.services import Services
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["relations"])
@@ -45,23 +36,16 @@ class PartyLink(BaseModel):
     party_id: str = Field(max_length=26)
 
 
-def _relation_kind(kind: str) -> str:
-    if kind not in RELATION_KINDS:
-        raise BadRequestError(
-            f"unknown relation kind {kind!r} (one of {', '.join(sorted(RELATION_KINDS))})"
-        )
-    return kind
-
-
 def _relations(services: Services, evidence_id: str) -> dict[str, Any]:
-    with Session(services.engine) as session:
-        relations = evidence_relations(session, evidence_id)
+    relations = links.item_relations(services.engine, evidence_id)
     return {"evidence_id": evidence_id, "relations": jsonable_encoder(relations)}
 
 
 def _parties(services: Services, evidence_id: str) -> dict[str, Any]:
-    with Session(services.engine) as session:
-        return {"evidence_id": evidence_id, "party_ids": evidence_party_ids(session, evidence_id)}
+    return {
+        "evidence_id": evidence_id,
+        "party_ids": links.item_party_ids(services.engine, evidence_id),
+    }
 
 
 @router.get(
@@ -84,17 +68,14 @@ def add_relation(
 ) -> Any:
     """The item is the source: ``{"kind": "transcript_of", "target_id": B}`` says this item is
     the transcript of B. ``corroborates`` holds both ways, so its reverse is a duplicate (409)."""
-    kind = _relation_kind(payload.kind)
-    with session_scope(services.engine) as session:
-        link(
-            session,
-            kind,
-            evidence_id,
-            payload.target_id,
-            actor=actor,
-            at=services.ingestor.clock(),
-            source_kind="evidence",
-        )
+    links.relate_items(
+        services.engine,
+        payload.kind,
+        evidence_id,
+        payload.target_id,
+        actor=actor,
+        clock=services.ingestor.clock,
+    )
     return _relations(services, evidence_id)
 
 
@@ -111,16 +92,9 @@ def remove_relation(
     target_id: Annotated[str, Query(max_length=26)],
 ) -> Any:
     """``corroborates`` is removed whichever item it was added from."""
-    with session_scope(services.engine) as session:
-        unlink(
-            session,
-            _relation_kind(kind),
-            evidence_id,
-            target_id,
-            actor=actor,
-            at=services.ingestor.clock(),
-            source_kind="evidence",
-        )
+    links.unrelate_items(
+        services.engine, kind, evidence_id, target_id, actor=actor, clock=services.ingestor.clock
+    )
     return _relations(services, evidence_id)
 
 
@@ -142,16 +116,9 @@ def list_parties(evidence_id: str, services: ServicesDep, actor: CurrentActor) -
 def add_party(
     evidence_id: str, payload: PartyLink, services: ServicesDep, actor: CaptureActor
 ) -> Any:
-    with session_scope(services.engine) as session:
-        link(
-            session,
-            "concerns_party",
-            evidence_id,
-            payload.party_id,
-            actor=actor,
-            at=services.ingestor.clock(),
-            source_kind="evidence",
-        )
+    links.link_item_party(
+        services.engine, evidence_id, payload.party_id, actor=actor, clock=services.ingestor.clock
+    )
     return _parties(services, evidence_id)
 
 
@@ -163,14 +130,7 @@ def add_party(
 def remove_party(
     evidence_id: str, party_id: str, services: ServicesDep, actor: CaptureActor
 ) -> Any:
-    with session_scope(services.engine) as session:
-        unlink(
-            session,
-            "concerns_party",
-            evidence_id,
-            party_id,
-            actor=actor,
-            at=services.ingestor.clock(),
-            source_kind="evidence",
-        )
+    links.unlink_item_party(
+        services.engine, evidence_id, party_id, actor=actor, clock=services.ingestor.clock
+    )
     return _parties(services, evidence_id)

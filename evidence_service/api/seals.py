@@ -8,18 +8,18 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session
 
-from evidence_service.access.models import Department, Role
+from evidence_service.access.models import Role
+from evidence_service.access.seals import seal_verdict, sealing_department
 from evidence_service.api import schemas
 from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep, record_custody
 from evidence_service.api.responses import binary, ok, problems
 from evidence_service.core.digests import is_hex64
-from evidence_service.core.errors import BadRequestError, ForbiddenError, NotFoundError
+from evidence_service.core.errors import BadRequestError, ForbiddenError
 from evidence_service.custody.log import CustodyAction
 from evidence_service.render.seal_image import seal_png
-from signing.errors import SigningError, VerificationError
-from signing.seal import SealRecord, verify_seal
+from signing.errors import SigningError
+from signing.seal import SealRecord
 
 router = APIRouter(prefix="/api/v1", tags=["seals"])
 SEAL_ROLES = frozenset({Role.admin, Role.reviewer, Role.penalty})
@@ -32,10 +32,7 @@ SEAL_ROLES = frozenset({Role.admin, Role.reviewer, Role.penalty})
     responses={**binary("image/png"), **problems(401, 404, 422)},
 )
 def get_seal_image(department_id: str, services: ServicesDep) -> Response:
-    with Session(services.engine) as session:
-        department = session.get(Department, department_id)
-    if department is None:
-        raise NotFoundError(f"no department {department_id}")
+    department = sealing_department(services.engine, department_id)
     return Response(
         seal_png(department),
         media_type="image/png",
@@ -92,26 +89,11 @@ def verify(
         record = SealRecord.from_json(json.dumps(payload.record))
     except (SigningError, ValueError) as exc:
         raise BadRequestError(f"record: {exc}") from exc
-    with Session(services.engine) as session:
-        cas, crls = services.pki.trust_bundle(session).as_bytes()
-    try:
-        verify_seal(
-            record,
-            trusted_cas=cas,
-            crls=crls,
-            expected_digest=payload.digest.lower() if payload.digest else None,
-        )
-    except VerificationError as exc:
-        verdict: dict[str, Any] = {"valid": False, "reason": exc.reason, "detail": exc.detail}
-    except SigningError as exc:  # malformed beyond a verdict (e.g. an unparsable certificate)
-        raise BadRequestError(f"record: {exc}") from exc
-    else:
-        verdict = {
-            "valid": True,
-            "department_id": record.department_id,
-            "seal_code": record.seal_code,
-            "signed_at": record.signed_at,
-        }
+    verdict = seal_verdict(
+        services.pki,
+        record,
+        expected_digest=payload.digest.lower() if payload.digest else None,
+    )
     if actor is not None:
         record_custody(
             services,

@@ -11,40 +11,26 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session
 
 from evidence_service.access.identity import Actor
-from evidence_service.access.models import Department
 from evidence_service.api import policy, schemas
 from evidence_service.api.deps import CurrentActor, IdemKey, OptionalActor, ServicesDep
 from evidence_service.api.responses import binary, ok, problems
-from evidence_service.cases.evidence_lists import issued_list_document, pdf_document
-from evidence_service.cases.models import EvidenceList
 from evidence_service.core.digests import is_hex64
 from evidence_service.core.errors import BadRequestError
-from evidence_service.render.evidence_list_pdf import render_evidence_list_pdf
-from evidence_service.render.seal_image import seal_png
 from evidence_service.services import Services
-from evidence_service.transfer.documents import (
-    list_transfers,
-    receipt_document,
-    seal_json,
-    transfer_document,
-    transfer_summary,
-)
-from evidence_service.transfer.models import Transfer, TransferStatus
-from evidence_service.transfer.packages import stream_package
+from evidence_service.transfer.documents import transfer_page
+from evidence_service.transfer.downloads import download_package
+from evidence_service.transfer.models import TransferStatus
 from evidence_service.transfer.sending import TransferRequest, create_transfer
 from evidence_service.transfer.transfers import (
     accept_transfer,
-    get_transfer,
     open_transfer,
-    package_transfer,
-    record_download,
     reject_transfer,
+    transfer_receipt,
+    transfer_record,
     verify_by_digest,
     withdraw_transfer,
 )
@@ -120,17 +106,15 @@ def list_all(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
-    with Session(services.engine) as session:
-        rows, next_cursor = list_transfers(
-            session,
-            actor,
-            direction=direction,
-            status=status,
-            limit=limit,
-            cursor=cursor,
-            oversight=policy.sees_everything(actor),
-        )
-    return {"items": [transfer_summary(t) for t in rows], "next_cursor": next_cursor}
+    return transfer_page(
+        services.engine,
+        actor,
+        direction=direction,
+        status=status,
+        limit=limit,
+        cursor=cursor,
+        oversight=policy.sees_everything(actor),
+    )
 
 
 # The public check comes before /{transfer_id} so no id route can shadow it.
@@ -173,11 +157,13 @@ def _verify(services: Services, digest: str, actor: Actor | None) -> dict[str, A
     responses={**ok(schemas.TransferDocument), **problems(401, 403, 404, 422)},
 )
 def read(transfer_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
-    with Session(services.engine) as session:
-        transfer = get_transfer(
-            session, actor, transfer_id, oversight=policy.sees_everything(actor)
-        )
-        return transfer_document(session, transfer, services.trees)
+    return transfer_record(
+        services.engine,
+        services.trees,
+        actor,
+        transfer_id,
+        oversight=policy.sees_everything(actor),
+    )
 
 
 @router.get(
@@ -188,11 +174,13 @@ def read(transfer_id: str, services: ServicesDep, actor: CurrentActor) -> dict[s
 def receipt(transfer_id: str, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
     """The receipt body (``evidence-transfer-receipt/1``), its digest, the recipient
     department's seal over it and its leaf's anchor state. 404 until the transfer is accepted."""
-    with Session(services.engine) as session:
-        transfer = get_transfer(
-            session, actor, transfer_id, oversight=policy.sees_everything(actor)
-        )
-        return receipt_document(session, transfer, services.trees)
+    return transfer_receipt(
+        services.engine,
+        services.trees,
+        actor,
+        transfer_id,
+        oversight=policy.sees_everything(actor),
+    )
 
 
 @router.post(
@@ -257,34 +245,9 @@ def package(transfer_id: str, services: ServicesDep, actor: CurrentActor) -> Str
     taken now, so items anchored since the transfer carry their anchors; the sending
     department's seal over their digests (``seal/contents.json``) is made now too, a ``sealed``
     custody event by the caller."""
-    transfer = package_transfer(services, actor, transfer_id)
-    chunks = stream_package(
-        services,
-        transfer.manifest,
-        seal_json(transfer),
-        department_id=transfer.from_department_id,
-        actor_id=actor.officer_id,
-        evidence_list=_evidence_list(services, transfer),
-    )
-    record_download(services, actor, transfer)
+    transfer, chunks = download_package(services, actor, transfer_id)
     return StreamingResponse(
         chunks,
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="transfer-{transfer.id}.zip"'},
     )
-
-
-def _evidence_list(services: Services, transfer: Transfer) -> tuple[bytes, dict[str, Any]] | None:
-    """The issued list named in the manifest, as the PDF and the checkable document."""
-    named = transfer.manifest["transfer"].get("evidence_list")
-    if not named:
-        return None
-    with Session(services.engine) as session:
-        issued = session.get(EvidenceList, named["id"])
-        if issued is None:
-            return None
-        document = jsonable_encoder(issued_list_document(session, issued, services.trees))
-        printable = pdf_document(session, issued, services.trees)
-        department = session.get(Department, issued.body["case"]["department_id"])
-    assert department is not None
-    return render_evidence_list_pdf(printable, seal_png=seal_png(department)), document

@@ -9,13 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import Engine, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from evidence_service.access.identity import Actor
 from evidence_service.capture.metadata import Tag
 from evidence_service.capture.models import Evidence, EvidenceTag
+from evidence_service.core.clock import Clock
+from evidence_service.core.db import session_scope
 from evidence_service.core.errors import ConflictError, NotFoundError
 from evidence_service.custody.log import append_event
 
@@ -90,3 +92,34 @@ def _custody(
         department_id=actor.department_id,
         details={"type": tag.type.value, "value": tag.value},
     )
+
+
+# --- one transaction each, as the routes ask ----------------------------------------------------
+
+
+def item_tags(engine: Engine, evidence_id: str) -> list[dict[str, Any]]:
+    """The item's tags as they stand now (:func:`current_tags`), or :class:`NotFoundError`."""
+    with Session(engine) as session:
+        if session.get(Evidence, evidence_id) is None:
+            raise NotFoundError(f"no evidence {evidence_id}")
+        return current_tags(session, evidence_id)
+
+
+def tag_item(
+    engine: Engine, evidence_id: str, tag: Tag, *, actor: Actor, clock: Clock
+) -> list[dict[str, Any]]:
+    """:func:`add_tag` in a transaction of its own; answers the item's tags afterwards."""
+    with session_scope(engine) as session:
+        add_tag(session, evidence_id, tag, actor=actor, at=clock())
+    with Session(engine) as session:
+        return current_tags(session, evidence_id)
+
+
+def untag_item(
+    engine: Engine, evidence_id: str, tag: Tag, *, actor: Actor, clock: Clock
+) -> list[dict[str, Any]]:
+    """:func:`remove_tag` in a transaction of its own; answers the item's tags afterwards."""
+    with session_scope(engine) as session:
+        remove_tag(session, evidence_id, tag, actor=actor, at=clock())
+    with Session(engine) as session:
+        return current_tags(session, evidence_id)

@@ -1,4 +1,4 @@
-"""The public (API) form of an evidence item, from its rows."""
+"""The public (API) form of an evidence item, from its rows, and the reads that give it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from evidence_service.capture.models import DerivedObject, Evidence
 from evidence_service.core.clock import rfc3339
 from evidence_service.core.errors import NotFoundError
+from evidence_service.custody.log import event_record, evidence_events
 
 
 def load_evidence(session: Session, evidence_id: str) -> Evidence:
@@ -18,6 +19,29 @@ def load_evidence(session: Session, evidence_id: str) -> Evidence:
     if evidence is None:
         raise NotFoundError(f"no evidence {evidence_id}")
     return evidence
+
+
+def read_evidence(engine: Engine, evidence_id: str) -> Evidence:
+    """One item's row, read in a session of its own (a read: no writer lock); 404 if unknown."""
+    with Session(engine) as session:
+        return load_evidence(session, evidence_id)
+
+
+def evidence_exists(engine: Engine, evidence_id: str) -> bool:
+    """Whether this service holds the item (a proof may name one captured elsewhere)."""
+    with Session(engine) as session:
+        return session.get(Evidence, evidence_id) is not None
+
+
+def evidence_custody(engine: Engine, evidence_id: str) -> dict[str, Any]:
+    """The public custody record of one item: its events, oldest first; 404 if unknown."""
+    with Session(engine) as session:
+        load_evidence(session, evidence_id)
+        events = evidence_events(session, evidence_id)
+        return {
+            "evidence_id": evidence_id,
+            "events": [event_record(e) for e in events],
+        }
 
 
 def evidence_body(engine: Engine, evidence_id: str) -> dict[str, Any]:

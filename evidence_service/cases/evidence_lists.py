@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta, timezone
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
+from web3 import Web3
 
 from evidence_service.access.identity import Actor
 from evidence_service.access.models import Department, Officer
 from evidence_service.access.pki import Pki
+from evidence_service.access.trust import TrustSources, service_pins
 from evidence_service.anchoring.batches import queue_document_leaf
 from evidence_service.anchoring.models import AnchorLeaf, LeafKind
 from evidence_service.anchoring.proofs import TreeCache, merkle_and_anchor
@@ -28,6 +33,8 @@ from evidence_service.core.clock import rfc3339
 from evidence_service.core.db import session_scope
 from evidence_service.core.errors import NotFoundError
 from evidence_service.custody.log import append_event
+from evidence_service.verify.list_steps import ListDocument, list_verdict
+from evidence_service.verify.verdict import Verdict
 from signing.jcs import canonicalize
 
 LIST_FORMAT = "evidence-list/1"
@@ -198,3 +205,139 @@ def pdf_document(session: Session, issued: EvidenceList, trees: TreeCache) -> Ev
             else "待上链 anchor pending — 稍后重新下载 fetch again later"
         ),
     )
+
+
+# ------------------------------------------------------------------------------ for the API
+
+
+def current_list_document(engine: Engine, case_id: str) -> dict[str, Any]:
+    """The case's list as it stands (not sealed) and its digest: SHA-256 of the body's JCS."""
+    with Session(engine) as session:
+        body = list_body(session, case_id)
+    return {"body": body, "digest": list_digest(body)}
+
+
+def issue_list_document(
+    pki: Pki, trees: TreeCache, case_id: str, *, actor: Actor
+) -> dict[str, Any]:
+    """Issue the case's list (:func:`issue_list`) and answer the issued document."""
+    issued = issue_list(pki, case_id, actor=actor)
+    with Session(pki.engine) as session:
+        return issued_list_document(session, issued, trees)
+
+
+def issued_lists(engine: Engine, case_id: str) -> list[dict[str, Any]]:
+    """The lists issued for a case, oldest first: id, digest, when and by whom."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(EvidenceList)
+            .where(EvidenceList.case_id == case_id)
+            .order_by(col(EvidenceList.issued_at))
+        ).all()
+        return [
+            {"id": r.id, "digest": r.digest, "issued_at": r.issued_at, "issued_by": r.issued_by}
+            for r in rows
+        ]
+
+
+def issued_list(engine: Engine, trees: TreeCache, list_id: str) -> dict[str, Any]:
+    """An issued list's document (:func:`issued_list_document`); NotFoundError for no list."""
+    with Session(engine) as session:
+        issued = session.get(EvidenceList, list_id)
+        if issued is None:
+            raise NotFoundError(f"no evidence list {list_id}")
+        return issued_list_document(session, issued, trees)
+
+
+@dataclass(frozen=True)
+class PrintableList:
+    """An issued list ready for the PDF: the printed document and the department whose seal
+    is stamped on it."""
+
+    list_id: str
+    document: EvidenceListDocument
+    department: Department
+
+
+def _printable(session: Session, issued: EvidenceList, trees: TreeCache) -> PrintableList:
+    document = pdf_document(session, issued, trees)
+    department = session.get(Department, issued.body["case"]["department_id"])
+    assert department is not None
+    return PrintableList(issued.id, document, department)
+
+
+def latest_printable_list(engine: Engine, trees: TreeCache, case_id: str) -> PrintableList:
+    """The case's latest issued list, to print; NotFoundError when none was issued yet."""
+    with Session(engine) as session:
+        issued = session.exec(
+            select(EvidenceList)
+            .where(EvidenceList.case_id == case_id)
+            .order_by(col(EvidenceList.issued_at).desc())
+            .limit(1)
+        ).first()
+        if issued is None:
+            raise NotFoundError(f"case {case_id} has no issued evidence list; issue one first")
+        return _printable(session, issued, trees)
+
+
+def issued_list_to_send(
+    engine: Engine, trees: TreeCache, list_id: str
+) -> tuple[dict[str, Any], PrintableList] | None:
+    """An issued list as a package carries it: its checkable document and its printable form,
+    read together; None when there is no such list."""
+    with Session(engine) as session:
+        issued = session.get(EvidenceList, list_id)
+        if issued is None:
+            return None
+        document = issued_list_document(session, issued, trees)
+        return document, _printable(session, issued, trees)
+
+
+@dataclass(frozen=True)
+class IssuedListCheck:
+    """A list checked against the one issued here with its digest: which list, the issued
+    document as stored, and the verdict."""
+
+    issued: EvidenceList
+    document: dict[str, Any]
+    verdict: Verdict
+
+    def as_json(self) -> dict[str, Any]:
+        """Every step, ``valid``, the first failure, and the list's id, case number and issue
+        time."""
+        return {
+            **self.verdict.as_json(),
+            "list": {
+                "id": self.issued.id,
+                "case_number": self.issued.body["case"]["case_number"],
+                "issued_at": self.issued.body["issued_at"],
+            },
+        }
+
+
+def check_issued_list(
+    sources: TrustSources,
+    trees: TreeCache,
+    digest: str,
+    *,
+    sent: ListDocument | None,
+    chain_reader: Callable[[], Web3 | None],
+) -> IssuedListCheck:
+    """Check the list issued here with ``digest`` (the one issued first): the document ``sent``
+    whole as sent, else the issued one — digest, seal, Merkle leaf and path, and its anchor on
+    this service's chain, pinned to its registry and trust bundle. NotFoundError when no list
+    has the digest."""
+    with Session(sources.engine) as session:
+        issued = session.exec(
+            select(EvidenceList)
+            .where(EvidenceList.digest == digest)
+            .order_by(col(EvidenceList.issued_at))
+            .limit(1)
+        ).first()
+        if issued is None:
+            raise NotFoundError(f"no evidence list issued here has the digest {digest}")
+        stored = issued_list_document(session, issued, trees)
+        pins = service_pins(sources, session)
+    document = sent or ListDocument.from_json(stored)
+    verdict = list_verdict(document, w3=chain_reader(), pins=pins, typed=digest)
+    return IssuedListCheck(issued, stored, verdict)

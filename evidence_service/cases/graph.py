@@ -7,11 +7,11 @@ from the item and the item from the case). Depth and node counts are bounded by 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy import Engine, TextClause, bindparam, text
 from sqlmodel import Session, col, select
 
 from evidence_service.access.models import Officer
@@ -277,3 +277,75 @@ def component(
     params = _params(start, _start_kind(session, start), kinds, limit=limit)
     ids = [str(r[0]) for r in session.execute(_query("component", bool(kinds)), params)]
     return _nodes(session, ids, {start: 0}), _edges_among(session, ids, kinds)
+
+
+# --- walks narrowed to what the caller may see --------------------------------------------------
+
+#: Which of the given node ids the caller may see: the access policy's answer, passed in by the
+#: route so that the walks here know nothing of who asks.
+NodeFilter = Callable[[Session, Iterable[str]], set[str]]
+
+
+def _narrow(
+    session: Session, visible: NodeFilter, found: tuple[list[Node], list[Edge]]
+) -> tuple[list[Node], list[Edge]]:
+    """Only the nodes the caller may see, and the edges among them: another department's
+    records linked to the caller's never show, not even as an unnamed node."""
+    nodes, edges = found
+    keep = visible(session, [n.id for n in nodes])
+    return (
+        [n for n in nodes if n.id in keep],
+        [e for e in edges if e.source in keep and e.target in keep],
+    )
+
+
+def visible_neighbourhood(
+    engine: Engine,
+    start: str,
+    *,
+    visible: NodeFilter,
+    hops: int,
+    limit: int,
+    kinds: Sequence[str] | None,
+) -> tuple[list[Node], list[Edge]]:
+    """:func:`neighbourhood`, then only what ``visible`` keeps."""
+    with Session(engine) as session:
+        return _narrow(
+            session,
+            visible,
+            neighbourhood(session, start, hops=hops, limit=limit, kinds=kinds),
+        )
+
+
+def visible_component(
+    engine: Engine,
+    start: str,
+    *,
+    visible: NodeFilter,
+    limit: int,
+    kinds: Sequence[str] | None,
+) -> tuple[list[Node], list[Edge]]:
+    """:func:`component`, then only what ``visible`` keeps."""
+    with Session(engine) as session:
+        return _narrow(session, visible, component(session, start, limit=limit, kinds=kinds))
+
+
+def visible_path(
+    engine: Engine,
+    start: str,
+    goal: str,
+    *,
+    visible: NodeFilter,
+    kinds: Sequence[str] | None,
+) -> tuple[list[Node], list[Edge]]:
+    """:func:`shortest_path` between two nodes the caller may see, refused
+    (:class:`NotFoundError`) when either end is unseen or the path passes through a record
+    the caller may not see (rather than shown with a gap)."""
+    with Session(engine) as session:
+        for node_id in (start, goal):
+            if not visible(session, [node_id]):
+                raise NotFoundError(f"no graph node {node_id}")
+        nodes, edges = shortest_path(session, start, goal, kinds=kinds)
+        if len(visible(session, [n.id for n in nodes])) < len(nodes):
+            raise NotFoundError(f"no path from {start} to {goal} through records you may see")
+    return nodes, edges

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, Engine, and_, or_
 from sqlmodel import Session, col, select
 
 from evidence_service.access.identity import Actor
@@ -26,7 +26,9 @@ from evidence_service.cases.cases import (
     edge_count,
 )
 from evidence_service.cases.models import Place
+from evidence_service.core.clock import Clock
 from evidence_service.core.cursors import keyset_page, like_pattern
+from evidence_service.core.db import session_scope
 from evidence_service.core.errors import BadRequestError, ConflictError, NotFoundError
 from evidence_service.core.ids import new_id
 
@@ -238,3 +240,53 @@ def delete_place(session: Session, place_id: str, *, actor: Actor, at: datetime)
         actor=actor,
         at=at,
     )
+
+
+# --- one transaction each, as the routes ask ----------------------------------------------------
+
+
+def register_place(
+    engine: Engine,
+    address: str,
+    lat: float | None,
+    lon: float | None,
+    *,
+    actor: Actor,
+    clock: Clock,
+) -> dict[str, Any]:
+    """:func:`create_place` in a transaction of its own; answers the place's public form."""
+    with session_scope(engine) as session:
+        place = create_place(session, address, lat, lon, actor=actor, at=clock())
+    return place_public(place)
+
+
+def place_page(
+    engine: Engine, flt: PlaceFilter, *, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of :func:`list_places` in public form (each with its ``distance_m`` when the
+    filter is a distance search), and the cursor of the next page."""
+    with Session(engine) as session:
+        rows, next_cursor = list_places(session, flt, limit=limit, cursor=cursor)
+    point = (flt.near.lat, flt.near.lon) if flt.near else None
+    return [place_public(p, near=point) for p in rows], next_cursor
+
+
+def read_place(engine: Engine, place_id: str) -> dict[str, Any]:
+    """One place's public form, or :class:`NotFoundError`."""
+    with Session(engine) as session:
+        return place_public(load_place(session, place_id))
+
+
+def change_place(
+    engine: Engine, place_id: str, changes: dict[str, Any], *, actor: Actor, clock: Clock
+) -> dict[str, Any]:
+    """:func:`update_place` in a transaction of its own; answers the place's public form."""
+    with session_scope(engine) as session:
+        place = update_place(session, place_id, changes, actor=actor, at=clock())
+    return place_public(place)
+
+
+def remove_place(engine: Engine, place_id: str, *, actor: Actor, clock: Clock) -> None:
+    """:func:`delete_place` in a transaction of its own."""
+    with session_scope(engine) as session:
+        delete_place(session, place_id, actor=actor, at=clock())

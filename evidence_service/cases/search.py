@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, Engine, or_
 from sqlmodel import Session, col, select
 
 from evidence_service.capture.models import Evidence, EvidenceTag
+from evidence_service.capture.views import evidence_public
 from evidence_service.cases.models import GraphEdge
 from evidence_service.cases.places import near_clause
 from evidence_service.core.cursors import keyset_page, like_pattern
@@ -96,3 +98,17 @@ def list_evidence(
             )
         )
     return keyset_page(session, query, Evidence, sort, limit=limit, cursor=cursor)
+
+
+def evidence_page(
+    engine: Engine,
+    flt: EvidenceFilter,
+    *,
+    limit: int,
+    cursor: str | None,
+    sort: str = "-received_at",
+) -> dict[str, Any]:
+    """One page of :func:`list_evidence` as the API answers it (``items``, ``next_cursor``)."""
+    with Session(engine) as session:
+        rows, next_cursor = list_evidence(session, flt, limit=limit, cursor=cursor, sort=sort)
+        return {"items": [evidence_public(r) for r in rows], "next_cursor": next_cursor}

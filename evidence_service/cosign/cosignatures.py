@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from evidence_service.access.models import Department, DepartmentBlsKey
@@ -216,3 +217,18 @@ def cosignature_public(row: CoSignature, session: Session) -> dict[str, Any]:
         "aggregate_signature": row.aggregate,
         "created_at": row.created_at,
     }
+
+
+def cosignature_document(engine: Engine, row: CoSignature) -> dict[str, Any]:
+    """A co-signature as the API shows it (:func:`cosignature_public`), read now."""
+    with Session(engine) as session:
+        return cosignature_public(row, session)
+
+
+def find_cosignature(engine: Engine, cosignature_id: str) -> dict[str, Any]:
+    """The co-signature with this id as the API shows it; NotFoundError for no such one."""
+    with Session(engine) as session:
+        row = session.get(CoSignature, cosignature_id)
+        if row is None:
+            raise NotFoundError(f"no co-signature {cosignature_id}")
+        return cosignature_public(row, session)

@@ -8,16 +8,17 @@ details}``. Editing, deleting or reordering any row breaks every later link, and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from evidence_service.core.clock import rfc3339
-from evidence_service.core.db import lock_custody_chain
+from evidence_service.core.clock import Clock, rfc3339
+from evidence_service.core.db import lock_custody_chain, session_scope
 from evidence_service.custody.models import CustodyEvent
 from evidence_service.verify.custody import (  # the chain's rule, checkable without a database
     GENESIS_HASH,
@@ -114,6 +115,41 @@ def append_event(
     session.add(event)
     session.flush()
     return event
+
+
+def record_event(
+    engine: Engine,
+    *,
+    action: CustodyAction | str,
+    clock: Clock,
+    evidence_id: str | None = None,
+    actor_id: str | None = None,
+    department_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append one event in a write transaction of its own: it is in the log once this returns.
+
+    The event's time is read from ``clock`` inside the transaction, once this writer holds its
+    turn, so times follow the order of the log."""
+    with session_scope(engine) as session:
+        append_event(
+            session,
+            action=action,
+            at=clock(),
+            evidence_id=evidence_id,
+            actor_id=actor_id,
+            department_id=department_id,
+            details=details,
+        )
+
+
+def evidence_events(session: Session, evidence_id: str) -> Sequence[CustodyEvent]:
+    """The events about one item, oldest first."""
+    return session.exec(
+        select(CustodyEvent)
+        .where(CustodyEvent.evidence_id == evidence_id)
+        .order_by(col(CustodyEvent.seq))
+    ).all()
 
 
 def iter_events(session: Session, *, batch: int = 5000) -> Iterator[CustodyEvent]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import or_
+from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, select
 
 from evidence_service.access.identity import Actor
@@ -70,6 +70,30 @@ def list_transfers(
     if status is not None:
         query = query.where(Transfer.status == status)
     return keyset_page(session, query, Transfer, LIST_ORDER, limit=limit, cursor=cursor)
+
+
+def transfer_page(
+    engine: Engine,
+    actor: Actor,
+    *,
+    direction: Literal["in", "out"] | None,
+    status: TransferStatus | None,
+    limit: int,
+    cursor: str | None,
+    oversight: bool = False,
+) -> dict[str, Any]:
+    """A page of :func:`list_transfers` as inbox/outbox rows, with the cursor of the next."""
+    with Session(engine) as session:
+        rows, next_cursor = list_transfers(
+            session,
+            actor,
+            direction=direction,
+            status=status,
+            limit=limit,
+            cursor=cursor,
+            oversight=oversight,
+        )
+    return {"items": [transfer_summary(t) for t in rows], "next_cursor": next_cursor}
 
 
 def optional_time(value: datetime | None) -> str | None:

@@ -22,12 +22,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from evidence_service.access.identity import Actor
 from evidence_service.access.models import TransferGrant
 from evidence_service.anchoring.batches import queue_document_leaf
 from evidence_service.anchoring.models import LeafKind
+from evidence_service.anchoring.proofs import TreeCache
 from evidence_service.capture.models import Evidence
 from evidence_service.core.clock import rfc3339
 from evidence_service.core.db import session_scope
@@ -85,6 +87,26 @@ def get_transfer(
     session: Session, actor: Actor, transfer_id: str, *, oversight: bool = False
 ) -> Transfer:
     return _party(session.get(Transfer, transfer_id), actor, transfer_id, oversight)
+
+
+def transfer_record(
+    engine: Engine, trees: TreeCache, actor: Actor, transfer_id: str, *, oversight: bool = False
+) -> dict[str, Any]:
+    """The whole record (:func:`transfer_document`) of a transfer the caller is an end of, or
+    any transfer with ``oversight``; 404 otherwise, as for an unknown id."""
+    with Session(engine) as session:
+        transfer = get_transfer(session, actor, transfer_id, oversight=oversight)
+        return transfer_document(session, transfer, trees)
+
+
+def transfer_receipt(
+    engine: Engine, trees: TreeCache, actor: Actor, transfer_id: str, *, oversight: bool = False
+) -> dict[str, Any]:
+    """The receipt (:func:`receipt_document`) of a transfer the caller is an end of, or any
+    transfer with ``oversight``: 404 until the transfer is accepted."""
+    with Session(engine) as session:
+        transfer = get_transfer(session, actor, transfer_id, oversight=oversight)
+        return receipt_document(session, transfer, trees)
 
 
 def _locked(session: Session, actor: Actor, transfer_id: str) -> Transfer:

@@ -79,7 +79,8 @@ def make_records(api: Api, dept: str, worker: str, reviewer: str | None) -> Reco
         )
     )["id"]
     _ok(api.client.post(f"/api/v1/cases/{case}/evidence", json={"evidence_id": item}, headers=auth))
-    listed = _ok(api.client.post(f"/api/v1/cases/{case}/evidence-lists", headers=auth))
+    sealer = api.auth_as(dept, reviewer or worker)  # an issued list carries the seal: reviewers
+    listed = _ok(api.client.post(f"/api/v1/cases/{case}/evidence-lists", headers=sealer))
     party = _ok(
         api.client.post(
             "/api/v1/parties", json={"kind": "organisation", "name": f"{dept} 相对人"}, headers=auth

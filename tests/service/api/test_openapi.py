@@ -263,7 +263,7 @@ def test_documented_schemas_match_real_answers(api: Api, spec: dict[str, Any]) -
     # evidence lists
     current = client.get(f"/api/v1/cases/{case_id}/evidence-list.json", headers=officer)
     check("get", case + "/evidence-list.json", current)
-    issued = client.post(f"/api/v1/cases/{case_id}/evidence-lists", headers=officer)
+    issued = client.post(f"/api/v1/cases/{case_id}/evidence-lists", headers=reviewer)
     list_id = check("post", case + "/evidence-lists", issued)["id"]
     rows = client.get(f"/api/v1/cases/{case_id}/evidence-lists", headers=officer)
     check("get", case + "/evidence-lists", rows)

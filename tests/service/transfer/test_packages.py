@@ -110,7 +110,9 @@ def open_case(api: Api, ids: list[str]) -> dict[str, Any]:
 
 
 def issued_list(api: Api, case_id: str) -> tuple[bytes, dict[str, Any]]:
-    issued = api.client.post(f"/api/v1/cases/{case_id}/evidence-lists", headers=api.auth())
+    issued = api.client.post(
+        f"/api/v1/cases/{case_id}/evidence-lists", headers=api.auth("reviewer")
+    )
     assert issued.status_code == 201, issued.text
     later = upload(api, "electronic", item_bytes(99)).json()["id"]
     wait_anchored(api, later)  # the list's batch is anchored by now

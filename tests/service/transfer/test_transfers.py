@@ -426,7 +426,9 @@ def test_a_transfer_opens_valid_and_its_package_verifies(anchored: Api, tmp_path
     api.services.pki.issue(api.users["officer"]["id"])  # custodial key: captures are signed
     ids = capture(api, 2)
     case_id = open_case(api, ids)
-    issued = api.client.post(f"/api/v1/cases/{case_id}/evidence-lists", headers=api.auth())
+    issued = api.client.post(
+        f"/api/v1/cases/{case_id}/evidence-lists", headers=api.auth("reviewer")
+    )
     assert issued.status_code == 201, issued.text
     wait_anchored(api, capture(api, 1)[0])  # items and list are in an anchored batch now
     response = send(api, {"to_department_id": dept(api, COURT), "case_id": case_id})

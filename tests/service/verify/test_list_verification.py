@@ -68,7 +68,9 @@ def issue_list(api: Api) -> dict[str, Any]:
             headers=api.auth(),
         )
         assert response.status_code == 201, response.text
-    issued = api.client.post(f"/api/v1/cases/{case['id']}/evidence-lists", headers=api.auth())
+    issued = api.client.post(
+        f"/api/v1/cases/{case['id']}/evidence-lists", headers=api.auth("reviewer")
+    )
     assert issued.status_code == 201, issued.text
     document: dict[str, Any] = issued.json()
     return document

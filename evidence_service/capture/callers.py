@@ -1,0 +1,31 @@
+"""Who calls, and the reads a request makes before its route runs.
+
+The web layer resolves the caller of each request once — the actor behind its bearer token —
+and checks the route's access rule (``api/policy.py``) in a read session; both reads live here
+so that no router opens a session of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from evidence_service.access.identity import Actor, authenticate
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session for reads: it takes no writer lock, and rows it loaded stay readable after a
+    commit or once it closes (``expire_on_commit`` off)."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def actor_for_token(engine: Engine, token: str) -> Actor:
+    """The officer a bearer token stands for; ``InvalidTokenError`` (401) if the token is
+    unknown or revoked, or the officer's account is disabled."""
+    with Session(engine) as session:
+        return authenticate(session, token)
