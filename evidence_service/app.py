@@ -32,11 +32,15 @@ from evidence_service.api import (
     transfers,
     uploads,
 )
+from evidence_service.api.body_limits import BodyLimits
 from evidence_service.api.deps import enforce_policy
+from evidence_service.api.docs_page import install_docs
 from evidence_service.api.problems import install_problem_handlers
 from evidence_service.api.responses import install_openapi
+from evidence_service.api.security_headers import SecurityHeaders
 from evidence_service.capture.reaper import reap
 from evidence_service.core.config import Settings
+from evidence_service.core.json_input import cap_recursion_limit
 from evidence_service.services import Services, build_services
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,7 @@ def create_app_from_env() -> FastAPI:
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     settings = settings or (services.settings if services else Settings())
     owned = services is None
+    cap_recursion_limit()  # py-evm and py_ecc raise it far past what a thread's stack holds
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,6 +91,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         version="0.1.0",
         summary="Immutable evidence intake, custody log and verifiable proofs",
         lifespan=lifespan,
+        docs_url=None,  # served from the installed assets below, not from a CDN
+        redoc_url=None,
         dependencies=[Depends(enforce_policy)],  # every route's access rule, in one place
     )
     app.state.services = services or build_services(settings)
@@ -114,4 +121,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     for module in modules:
         app.include_router(module.router)
     install_openapi(app)  # the Problem schema every error answer refers to
+    install_docs(app)
+    # Outermost last: security headers wrap every answer, including the body limits' 413s.
+    app.add_middleware(BodyLimits, settings=settings)
+    app.add_middleware(SecurityHeaders)
     return app

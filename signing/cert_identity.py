@@ -25,6 +25,7 @@ from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from signing.cert_codec import load_certificate, parse_der_utf8string
 from signing.errors import BadCertificateError
+from signing.jcs import check_depth
 
 __all__ = [
     "OFFICER_IDENTITY_OID",
@@ -94,7 +95,9 @@ def _identity_payload(cert: x509.Certificate, oid: ObjectIdentifier) -> dict[str
     if not isinstance(value, x509.UnrecognizedExtension):
         raise BadCertificateError("identity extension has an unexpected type")
     try:
-        payload = json.loads(parse_der_utf8string(value.value))
+        text = parse_der_utf8string(value.value)
+        check_depth(text)
+        payload = json.loads(text)
     except ValueError as exc:
         raise BadCertificateError("identity extension is not JSON") from exc
     if not isinstance(payload, dict):

@@ -3,11 +3,47 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import rfc8785
 
 _MAX_SAFE_INTEGER = 2**53 - 1
+
+#: The deepest nesting of arrays and objects :func:`loads` accepts. Every document of the
+#: service nests less than ten deep; the bound keeps the C decoder far from the stack's end
+#: (libraries such as py-evm raise the recursion limit, so a ~65k-deep array would crash it).
+MAX_DEPTH = 64
+#: Longest run of digits in a number :func:`loads` reads (CPython refuses beyond 4300 anyway).
+MAX_NUMBER_DIGITS = 400
+
+# A string, skipped whole (possessive, so an unterminated one costs one pass).
+_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"?', re.DOTALL)
+# Keep only brackets, each opening one as "[" and each closing one as "]".
+_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+
+
+class TooDeepError(ValueError):
+    """The JSON text nests arrays and objects deeper than allowed."""
+
+
+def check_depth(data: bytes | str, max_depth: int = MAX_DEPTH) -> None:
+    """Raise :class:`TooDeepError` when ``data`` nests deeper than ``max_depth``, before any
+    parser sees it. Linear in the text; strings are skipped, so brackets inside them do not
+    count. Malformed text is not judged here (the parser does that)."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+    brackets = _STRING.sub(b"", raw).translate(_BRACKETS, _NOT_BRACKETS)
+    if brackets.count(b"[") <= max_depth:
+        return
+    depth = 0
+    for byte in brackets:
+        if byte == 0x5B:  # "["
+            depth += 1
+            if depth > max_depth:
+                raise TooDeepError(f"JSON nested deeper than {max_depth} levels")
+        else:
+            depth -= 1
 
 
 def canonicalize(value: Any) -> bytes:
@@ -23,6 +59,8 @@ def canonicalize(value: Any) -> bytes:
 
 
 def _parse_int(text: str) -> int | float:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise ValueError(f"not I-JSON: a number longer than {MAX_NUMBER_DIGITS} digits")
     number = int(text)
     return number if -_MAX_SAFE_INTEGER <= number <= _MAX_SAFE_INTEGER else float(text)
 
@@ -40,14 +78,17 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def loads(data: bytes | str) -> Any:
+def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     """Parse JSON the way RFC 8785 reads it (I-JSON, RFC 7493), for re-canonicalizing.
 
     Numbers are IEEE-754 doubles, so an integer beyond ±(2**53 - 1) is read as a float (a float
     such as ``1e16`` canonicalizes to ``10000000000000000``, which plain ``json.loads`` reads
     back as an int that :func:`canonicalize` refuses). Duplicate keys, ``NaN`` and ``Infinity``
-    are refused with ``ValueError``: a signed object must have one meaning.
+    are refused with ``ValueError``: a signed object must have one meaning. Text nested deeper
+    than ``max_depth`` is refused (:class:`TooDeepError`) before it is parsed, and so are
+    numbers of more than :data:`MAX_NUMBER_DIGITS` digits.
     """
+    check_depth(data, max_depth)
     return json.loads(
         data,
         parse_int=_parse_int,

@@ -28,7 +28,7 @@ from signing.errors import (
     SigningError,
     VerificationError,
 )
-from signing.jcs import canonicalize
+from signing.jcs import canonicalize, check_depth
 from signing.keys import (
     PrivateKey,
     alg_of,
@@ -111,6 +111,7 @@ class SealRecord:
     def from_json(cls, text: str | bytes) -> SealRecord:
         """Parse and check shape; raises :class:`SealFormatError`. Does not verify the seal."""
         try:
+            check_depth(text)
             data = json.loads(text)
         except (ValueError, UnicodeDecodeError) as exc:
             raise SealFormatError(f"seal record is not JSON: {exc}") from exc

@@ -26,6 +26,7 @@ __all__ = [
     "MAX_SEAL_SIZE_PX",
     "RGB",
     "SEAL_DIAMETER_MM",
+    "MissingGlyphError",
     "SealImageError",
     "render_seal",
 ]
@@ -41,6 +42,10 @@ _SUPERSAMPLE = 2
 
 class SealImageError(SigningError):
     """A seal or page image is unusable: not a PNG, too large, or bad drawing parameters."""
+
+
+class MissingGlyphError(SealImageError):
+    """The seal font has no glyph for a character of the text to draw."""
 
 
 # --------------------------------------------------------------------------- fonts
@@ -60,7 +65,7 @@ def _check_covers(font: ImageFont.FreeTypeFont, text: str, path: Path) -> None:
         if char.isspace():
             continue
         if font.getmask(char).getbbox() == missing_box:
-            raise FontNotFoundError(f"font {path} has no glyph for {char!r}")
+            raise MissingGlyphError(f"the seal font has no glyph for {char!r} (U+{ord(char):04X})")
 
 
 # --------------------------------------------------------------------------- drawing

@@ -17,8 +17,9 @@ from evidence_service.access.identity import Actor, issue_token
 from evidence_service.access.models import Department, DepartmentCreate, Officer, OfficerCreate
 from evidence_service.core.clock import Clock
 from evidence_service.core.db import session_scope
-from evidence_service.core.errors import BadRequestError, NotFoundError
+from evidence_service.core.errors import BadRequestError, NotFoundError, SealTextError
 from evidence_service.core.ids import new_id
+from signing.seal_image import SealImageError, render_seal
 
 
 def signed_in_officer(engine: Engine, actor: Actor) -> Officer:
@@ -35,8 +36,19 @@ def all_departments(engine: Engine) -> list[Department]:
         return list(session.exec(select(Department).order_by(col(Department.name))).all())
 
 
+def check_seal_drawable(name: str, code: str) -> None:
+    """Refuse (422) a department name or code its e-seal cannot draw: every sealed document
+    and the public ``seal.png`` show it, so it is checked before the department exists."""
+    try:
+        render_seal(department_name=name, seal_code=code, size_px=64)
+    except SealImageError as exc:
+        raise SealTextError(f"the department seal cannot show this: {exc}") from exc
+
+
 def register_department(engine: Engine, payload: DepartmentCreate, *, at: datetime) -> Department:
-    """Create a department; a code already taken is a :class:`BadRequestError`."""
+    """Create a department; a code already taken is a :class:`BadRequestError`, a name or code
+    the seal cannot draw a :class:`SealTextError`."""
+    check_seal_drawable(payload.name, payload.code)
     department = Department(id=new_id(), created_at=at, **payload.model_dump())
     try:
         with session_scope(engine) as session:

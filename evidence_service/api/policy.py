@@ -200,7 +200,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
 
 RULES: dict[tuple[str, str], Rule] = _rules()
 #: FastAPI's own pages (API docs) are public.
-OPEN_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+OPEN_PATHS = frozenset({"/openapi.json", "/docs", "/docs/init.js"})
 
 
 def rule_for(method: str, path: str) -> Rule:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +17,7 @@ from evidence_service.capture.multipart_stream import StreamedForm
 from evidence_service.capture.views import evidence_exists, read_evidence
 from evidence_service.core.digests import is_hex64
 from evidence_service.core.errors import BadRequestError
+from evidence_service.core.json_input import parse_json
 from evidence_service.custody.log import CustodyAction
 from evidence_service.verify.proof import MAX_PROOF_BYTES, ProofDocument
 from evidence_service.verify.proof_steps import Content, proof_verdict
@@ -118,10 +118,7 @@ def _from_json(body: Iterator[bytes]) -> tuple[ProofDocument, Content]:
         raw += chunk
         if len(raw) > MAX_PROOF_BYTES + 1024:
             raise BadRequestError(f"the request body is limited to {MAX_PROOF_BYTES} bytes")
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise BadRequestError(f"the body is not JSON: {exc}") from exc
+    data = parse_json(bytes(raw), what="the body")
     if not isinstance(data, dict) or "proof" not in data:
         raise BadRequestError('send {"proof": {...}, "sha256": "..."}')
     proof = ProofDocument.from_json(data["proof"])

@@ -107,7 +107,8 @@ def header(description: str, type_: str = "string") -> dict[str, Any]:
 
 
 def install_openapi(app: FastAPI) -> None:
-    """Add the ``Problem`` schema to the app's OpenAPI components and tidy the success schemas
+    """Add the ``Problem`` schema to the app's OpenAPI components, document the body limits'
+    answers on every operation with a body, and tidy the success schemas
     that :func:`ok` documents (the route's return annotation leaves ``type``/``title`` beside
     the model's ``$ref``; the model is what the route answers)."""
     build: Callable[[], dict[str, Any]] = app.openapi
@@ -119,6 +120,7 @@ def install_openapi(app: FastAPI) -> None:
         add_problem_schemas(schema)
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
+                document_body_problems(operation)
                 for response in operation.get("responses", {}).values():
                     for media in response.get("content", {}).values():
                         _keep_ref_only(media.get("schema"))
@@ -126,6 +128,18 @@ def install_openapi(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def document_body_problems(operation: dict[str, Any]) -> None:
+    """Every body is bounded while it is read (``api/body_limits.py``): 413 beyond the limit,
+    and 400 for JSON that is not UTF-8 or nests too deep."""
+    content = operation.get("requestBody", {}).get("content")
+    if not content:
+        return
+    statuses = [413] + ([400] if any(m.endswith("json") for m in content) else [])
+    responses = operation.setdefault("responses", {})
+    for status, entry in problems(*statuses).items():
+        responses.setdefault(str(status), entry)
 
 
 def add_problem_schemas(schema: dict[str, Any]) -> None:

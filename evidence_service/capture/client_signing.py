@@ -33,6 +33,7 @@ from evidence_service.core.errors import (
     SignatureRejectedError,
 )
 from signing.errors import SigningError
+from signing.jcs import check_depth
 from signing.statements import StatementSignature, signing_payload, verify_statement
 
 PREPARED_TTL = timedelta(hours=1)
@@ -105,6 +106,7 @@ def signed_capture(
     if len(signature_raw) > MAX_SIGNATURE_BYTES:
         raise BadRequestError(f"the signature field is limited to {MAX_SIGNATURE_BYTES} bytes")
     try:
+        check_depth(signature_raw)
         block = json.loads(signature_raw)
         if not isinstance(block, dict):
             raise ValueError("not an object")

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from evidence_service.core.clock import parse_rfc3339, rfc3339
 from evidence_service.core.errors import BadMetadataError
-from signing.jcs import canonicalize
+from signing.jcs import TooDeepError, canonicalize, check_depth
 
 
 class TagType(StrEnum):
@@ -76,8 +76,9 @@ def parse_capture_metadata(raw: bytes | str | dict[str, Any], *, max_bytes: int)
         if len(raw) > max_bytes:
             raise BadMetadataError(f"metadata exceeds {max_bytes} bytes")
         try:
+            check_depth(raw)
             raw = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, TooDeepError) as exc:
             raise BadMetadataError(f"metadata is not valid JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise BadMetadataError("metadata must be a JSON object")

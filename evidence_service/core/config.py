@@ -82,6 +82,12 @@ class Settings(BaseSettings):
 
     max_upload_bytes: int = Field(64 * GiB, ge=1, description="Largest single evidence file.")
     max_metadata_bytes: int = Field(64 * 1024, ge=1024)
+    max_json_body_bytes: int = Field(
+        1024 * 1024,
+        ge=16 * 1024,
+        description="Largest request body of a JSON route (413 beyond it); the streaming "
+        "routes have their own limits, listed in docs/api.md.",
+    )
     upload_session_ttl_hours: int = Field(72, ge=1, description="Unfinished sessions expire.")
     temp_object_ttl_seconds: int = Field(
         3600, ge=0, description="The reaper removes unreferenced temp objects older than this."

@@ -139,5 +139,21 @@ class PreparedCaptureError(EvidenceError):
     slug, title, status = "prepared-capture", "The prepared capture cannot be used", 409
 
 
+class BadJsonError(BadRequestError):
+    """JSON the service will not parse: not UTF-8, nested too deep, absurd numbers, malformed."""
+
+    slug, title, status = "bad-json", "The JSON text is not acceptable", 400
+
+
+class BodyTooLargeError(OversizeError):
+    """A request body over its route's declared limit (checked while reading, before parsing)."""
+
+    slug, title = "body-too-large", "The request body exceeds this route's limit"
+
+
+class SealTextError(EvidenceError):
+    slug, title, status = "undrawable-seal", "The department seal cannot show this text", 422
+
+
 class ConflictError(EvidenceError):
     slug, title, status = "conflict", "The resource already exists", 409

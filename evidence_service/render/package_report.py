@@ -16,6 +16,7 @@ from typing import Any
 import segno
 
 from evidence_service.core.clock import rfc3339
+from evidence_service.core.text import visible
 from evidence_service.verify.manifest import (
     Manifest,
 )
@@ -51,7 +52,7 @@ def qr_payload(verify_url: str, manifest_digest: str) -> str:
 
 
 def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
+    return html.escape(visible("" if value is None else str(value)))
 
 
 def _mark(status: Status) -> str:

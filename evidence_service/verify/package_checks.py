@@ -52,7 +52,7 @@ from evidence_service.verify.proof_steps import (
 )
 from evidence_service.verify.verdict import Check, Status, failed, passed
 from signing.errors import SigningError
-from signing.jcs import canonicalize, loads
+from signing.jcs import canonicalize, check_depth, loads
 from signing.seal import SealRecord, verify_seal
 
 # ------------------------------------------------------------------------------ the seal
@@ -499,6 +499,7 @@ def _list_leaf_and_path(subject: str, data: bytes, merkle: MerkleSection) -> Che
 
 def pins_from_trust(raw: bytes) -> Pins:
     """Pins from a trust bundle (the ``/api/v1/trust`` shape), e.g. the package's own."""
+    check_depth(raw)
     bundle = json.loads(raw)
     if not isinstance(bundle, dict):
         raise ValueError("a trust bundle is a JSON object")

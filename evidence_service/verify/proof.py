@@ -17,6 +17,7 @@ from chain.merkle import MAX_PROOF_DEPTH
 from evidence_service.core.digests import HEX64
 from evidence_service.core.errors import EvidenceError
 from evidence_service.verify.statement import CaptureStatement
+from signing.jcs import TooDeepError, check_depth
 
 PROOF_FORMAT = "evidence-proof/1"
 MERKLE_HASH = "sha256-rfc9162"
@@ -78,11 +79,12 @@ class ProofDocument(_Frozen):
             if isinstance(data, bytes | str):
                 if len(data) > MAX_PROOF_BYTES:
                     raise ProofFormatError(f"a proof is at most {MAX_PROOF_BYTES} bytes")
+                check_depth(data)
                 data = json.loads(data)
             if not isinstance(data, dict):
                 raise ProofFormatError("a proof is a JSON object")
             return cls.model_validate(data, strict=True)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, TooDeepError, UnicodeDecodeError) as exc:
             raise ProofFormatError(f"the proof is not JSON: {exc}") from exc
         except ValidationError as exc:
             first = exc.errors()[0]

@@ -25,6 +25,10 @@ from evidence_service.capture.ports.json_documents import load_json
 from evidence_service.capture.ports.limits import IOT_BATCH_MAX_BYTES
 from evidence_service.capture.ports.streaming import BoundedSpool, HeadSniffer
 from evidence_service.core.errors import BadContentError
+from signing.jcs import check_depth
+
+#: Captured files are sniffed for IoT batches; anything nested deeper is just bytes.
+CAPTURED_JSON_DEPTH = 64
 
 UNKNOWN_MEDIA_TYPE = "application/octet-stream"
 TOO_LARGE = {"iot_batch": None, "reason": "too large to validate"}
@@ -86,8 +90,9 @@ class ElectronicInspection:
 
 def _parse_leniently(raw: bytes) -> Any:
     try:
+        check_depth(raw, CAPTURED_JSON_DEPTH)
         return json.loads(raw.decode("utf-8-sig"))
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError):  # TooDeepError and UnicodeDecodeError included
         return None
 
 

@@ -18,6 +18,7 @@ from jsonschema.exceptions import best_match
 
 from evidence_service.capture.ports.timestamps import parse_rfc3339
 from evidence_service.core.errors import BadContentError
+from signing.jcs import TooDeepError, check_depth
 
 _MAX_MESSAGE = 300
 
@@ -40,6 +41,10 @@ def load_json(stream: IO[bytes]) -> Any:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BadContentError(f"the JSON document is not UTF-8 (byte {exc.start})") from exc
+    try:
+        check_depth(text)
+    except TooDeepError as exc:
+        raise BadContentError(f"the JSON document is {exc}") from exc
     try:
         return json.loads(
             text, object_pairs_hook=_object_without_duplicates, parse_constant=_reject_constant

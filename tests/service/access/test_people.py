@@ -70,3 +70,17 @@ def test_only_admins_manage_people(api: Api) -> None:
     assert_problem(unknown, 404, "not-found")
     bad = api.client.post("/api/v1/departments", json={"name": ""}, headers=api.auth("admin"))
     assert_problem(bad, 422, "invalid-request")
+
+
+def test_a_department_its_seal_cannot_draw_is_refused_and_nothing_written(api: Api) -> None:
+    """Its public seal.png, and every document it seals, would fail forever after."""
+    admin = api.auth("admin")
+    for payload in (
+        {"name": "表情局 😀", "kind": "inspection", "code": "EMOJI"},
+        {"name": "杭州市生态环境局", "kind": "inspection", "code": "码" * 30},
+    ):
+        refused = api.client.post("/api/v1/departments", json=payload, headers=admin)
+        assert_problem(refused, 422, "undrawable-seal")
+    with Session(api.services.engine) as session:
+        codes = session.exec(select(Department.code)).all()
+    assert "EMOJI" not in codes and "码" * 30 not in codes
