@@ -13,7 +13,6 @@ bounds every JSON part it parses itself. The limits are listed in ``docs/api.md`
 from __future__ import annotations
 
 import enum
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,8 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from evidence_service.api.problems import problem_response
 from evidence_service.core.config import Settings
-from evidence_service.core.errors import BadJsonError, BodyTooLargeError, EvidenceError
-from evidence_service.core.json_input import parse_json
+from evidence_service.core.errors import BodyTooLargeError, EvidenceError
+from evidence_service.core.json_input import MalformedJsonError, parse_json
 from evidence_service.core.text import check_text_tree
 from evidence_service.verify.list_steps import MAX_LIST_DOCUMENT_BYTES
 from evidence_service.verify.proof import MAX_PROOF_BYTES
@@ -153,9 +152,7 @@ def _check_json(body: bytes, *, plain_text: bool) -> None:
     syntax errors go on to the route, which answers them as it always has."""
     try:
         value = parse_json(body)
-    except BadJsonError as exc:
-        if not isinstance(exc.__cause__, json.JSONDecodeError):
-            raise
+    except MalformedJsonError:
         return
     if plain_text:
         check_text_tree(value)

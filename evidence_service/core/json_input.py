@@ -15,14 +15,25 @@ import math
 import sys
 from typing import Any
 
-from evidence_service.core.errors import BadJsonError
+from evidence_service.core.errors import BadJsonError, BadRequestError
 from signing.jcs import MAX_DEPTH, MAX_NUMBER_DIGITS, TooDeepError, check_depth
 
 #: py-evm's own figure for 1024 nested EVM calls (``eth.EVM_RECURSION_LIMIT``); py_ecc asks for
 #: 100000, which lets the C JSON decoder run off an 8 MiB thread stack.
 RECURSION_LIMIT = 1024 * 12
 
-__all__ = ["MAX_DEPTH", "RECURSION_LIMIT", "cap_recursion_limit", "check_json", "parse_json"]
+__all__ = [
+    "MAX_DEPTH",
+    "RECURSION_LIMIT",
+    "MalformedJsonError",
+    "cap_recursion_limit",
+    "check_json",
+    "parse_json",
+]
+
+
+class MalformedJsonError(BadRequestError):
+    """Text that is not JSON at all (a syntax error)."""
 
 
 def cap_recursion_limit() -> int:
@@ -71,7 +82,8 @@ def check_json(data: bytes | str, *, what: str = "the body", max_depth: int = MA
 
 def parse_json(data: bytes | str, *, what: str = "the body", max_depth: int = MAX_DEPTH) -> Any:
     """Parse JSON from outside: UTF-8 only (a leading BOM is tolerated), at most ``max_depth``
-    levels, numbers of sane length. Anything else raises ``BadJsonError`` (400) naming ``what``."""
+    levels, numbers of sane length, else ``BadJsonError`` (400 ``bad-json``); text that is
+    simply not JSON raises ``MalformedJsonError`` (400 ``bad-request``). Both name ``what``."""
     if not isinstance(data, str):
         raw = bytes(data)
         if raw.startswith(b"\xef\xbb\xbf"):
@@ -90,5 +102,7 @@ def parse_json(data: bytes | str, *, what: str = "the body", max_depth: int = MA
         )
     except RecursionError as exc:  # unreachable after check_json; kept as a last guard
         raise BadJsonError(f"{what} is nested too deeply") from exc
-    except ValueError as exc:  # JSONDecodeError included
+    except json.JSONDecodeError as exc:  # plain bad syntax: answered as it always was
+        raise MalformedJsonError(f"{what} is not JSON: {exc}") from exc
+    except ValueError as exc:  # the numbers refused above
         raise BadJsonError(f"{what} is not valid JSON: {exc}") from exc
