@@ -39,7 +39,9 @@ def serve(
     settings = Settings()
     services = build_services(settings)
     if demo:
-        seeded = seed_demo(services.engine, settings.data_dir)
+        seeded = seed_demo(
+            services.engine, settings.data_dir, token_ttl_days=settings.token_ttl_days
+        )
         err.print("[bold]Demo users[/bold] (use a token as 'Authorization: Bearer …'):")
         for user in seeded["users"]:
             err.print(f"  {user['role']:<9} {user['name']:<16} {user['token']}")
@@ -75,7 +77,13 @@ def demo() -> None:
     services = build_services(settings)
     try:
         print(
-            json.dumps(seed_demo(services.engine, settings.data_dir), ensure_ascii=False, indent=2)
+            json.dumps(
+                seed_demo(
+                    services.engine, settings.data_dir, token_ttl_days=settings.token_ttl_days
+                ),
+                ensure_ascii=False,
+                indent=2,
+            )
         )
     finally:
         services.close()

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +53,15 @@ def demo_secret(data_dir: Path) -> bytes:
     return path.read_bytes()
 
 
-def seed_demo(engine: Engine, data_dir: Path, *, clock: Clock = utcnow) -> dict[str, Any]:
+def seed_demo(
+    engine: Engine, data_dir: Path, *, clock: Clock = utcnow, token_ttl_days: int = 30
+) -> dict[str, Any]:
+    """The demo departments and officers, each with a person token derived from the data
+    directory's demo secret. Seeding again renews the tokens' expiry (``token_ttl_days``), so
+    the tokens a demo prints always work."""
     secret = demo_secret(data_dir)
     now = clock()
+    expires_at = now + timedelta(days=token_ttl_days)
     out: dict[str, Any] = {"departments": [], "users": []}
     with session_scope(engine) as session:
         by_code: dict[str, Department] = {}
@@ -95,7 +102,18 @@ def seed_demo(engine: Engine, data_dir: Path, *, clock: Clock = utcnow) -> dict[
                 select(ApiToken).where(ApiToken.token_sha256 == token_digest(token))
             ).first()
             if exists is None:
-                issue_token(session, officer, token_id=new_id(), now=now, label="demo", token=token)
+                issue_token(
+                    session,
+                    officer,
+                    token_id=new_id(),
+                    now=now,
+                    label="demo",
+                    token=token,
+                    expires_at=expires_at,
+                )
+            elif exists.revoked_at is None:
+                exists.expires_at = expires_at
+                session.add(exists)
             out["users"].append(
                 {
                     "id": officer.id,

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from evidence_service.access.models import ApiToken, Officer, Role
+from evidence_service.access.models import ApiToken, Officer, Role, TokenKind
 from evidence_service.core.errors import InvalidTokenError
 
 TOKEN_PREFIX = "evd_"
@@ -39,9 +39,11 @@ def issue_token(
     *,
     token_id: str,
     now: datetime,
-    kind: str = "person",
+    kind: str = TokenKind.person,
     label: str = "",
     token: str | None = None,
+    expires_at: datetime | None = None,
+    issued_by: str | None = None,
 ) -> str:
     """Create a token for ``officer``; the clear token is returned once and never stored."""
     token = token or new_token()
@@ -50,15 +52,19 @@ def issue_token(
             id=token_id,
             token_sha256=token_digest(token),
             officer_id=officer.id,
-            kind=kind,
+            kind=str(kind),
             label=label,
             created_at=now,
+            expires_at=expires_at,
+            issued_by=issued_by,
         )
     )
     return token
 
 
-def authenticate(session: Session, token: str) -> Actor:
+def authenticate(session: Session, token: str, *, now: datetime) -> Actor:
+    """The officer behind ``token``; ``InvalidTokenError`` if it is unknown, revoked or
+    expired, or the officer's account is disabled."""
     row = session.exec(
         select(ApiToken, Officer)
         .join(Officer, Officer.id == ApiToken.officer_id)  # type: ignore[arg-type]
@@ -69,6 +75,8 @@ def authenticate(session: Session, token: str) -> Actor:
     api_token, officer = row
     if api_token.revoked_at is not None:
         raise InvalidTokenError("this token was revoked")
+    if api_token.expires_at is not None and api_token.expires_at <= now:
+        raise InvalidTokenError("this token expired; sign in again")
     if not officer.active:
         raise InvalidTokenError("this account is disabled")
     return Actor(officer.id, officer.department_id, Role(officer.role), officer.name)

@@ -71,16 +71,54 @@ class OfficerPublic(OfficerBase):
     created_at: datetime
 
 
+class TokenKind(StrEnum):
+    """A person's token expires (``EVIDENCE_TOKEN_TTL_DAYS``) and is only ever made by the
+    person, from an enrolment code; a device's or a service's is issued by an admin, does not
+    expire, and is listed and revocable."""
+
+    person = "person"
+    device = "device"
+    service = "service"
+
+
 class ApiToken(SQLModel, table=True):
     """A bearer token; only its SHA-256 is stored."""
 
     id: str = Field(primary_key=True, max_length=26)
     token_sha256: str = Field(unique=True, index=True, max_length=64)
     officer_id: str = Field(foreign_key="officer.id", index=True, max_length=26)
-    kind: str = Field(default="person", max_length=16)  # person | device
+    kind: str = Field(default="person", max_length=16)  # a TokenKind
     label: str = Field(default="", max_length=200)
     created_at: datetime = _utc_column(nullable=False)
+    expires_at: datetime | None = _utc_column(nullable=True)  # person tokens only
+    issued_by: str | None = Field(default=None, max_length=26)  # the admin, for device/service
     revoked_at: datetime | None = _utc_column(nullable=True)
+
+
+class TokenPublic(SQLModel):
+    """A token as listed: never its hash."""
+
+    id: str
+    officer_id: str
+    kind: str
+    label: str
+    created_at: datetime
+    expires_at: datetime | None
+    issued_by: str | None
+    revoked_at: datetime | None
+
+
+class EnrolmentCode(SQLModel, table=True):
+    """A one-time code an admin hands an officer, exchanged for the officer's own credentials
+    (``POST /api/v1/auth/enrol``); only its SHA-256 is stored."""
+
+    id: str = Field(primary_key=True, max_length=26)
+    code_sha256: str = Field(unique=True, index=True, max_length=64)
+    officer_id: str = Field(foreign_key="officer.id", index=True, max_length=26)
+    issued_by: str = Field(max_length=26)
+    created_at: datetime = _utc_column(nullable=False)
+    expires_at: datetime = _utc_column(nullable=False)
+    used_at: datetime | None = _utc_column(nullable=True)
 
 
 class DepartmentCA(SQLModel, table=True):

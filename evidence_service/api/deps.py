@@ -37,7 +37,7 @@ def get_actor(request: Request, services: ServicesDep) -> Actor:
         raise MissingTokenError("send Authorization: Bearer <token>")
     if scheme.lower() != "bearer" or not token.strip():
         raise MissingTokenError("the Authorization header must be 'Bearer <token>'")
-    return actor_for_token(services.engine, token.strip())
+    return actor_for_token(services.engine, token.strip(), now=services.clock())
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from evidence_service.access import people
@@ -16,6 +18,7 @@ from evidence_service.access.models import (
     Officer,
     OfficerCreate,
     OfficerPublic,
+    TokenKind,
 )
 from evidence_service.api import schemas
 from evidence_service.api.deps import AdminActor, CurrentActor, IdemKey, ServicesDep
@@ -93,14 +96,17 @@ def create_officer(
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: str = Field(default="person", pattern="^(person|device)$")
+    kind: TokenKind = Field(
+        default=TokenKind.device,
+        description="device or service; a person's token comes from their enrolment code",
+    )
     label: str = Field(default="", max_length=200)
 
 
 @router.post(
     "/officers/{officer_id}/tokens",
     status_code=201,
-    responses={**ok(schemas.IssuedToken, 201), **problems(401, 403, 404, 422)},
+    responses={**ok(schemas.IssuedToken, 201), **problems(400, 401, 403, 404, 409, 422)},
 )
 def create_token(
     officer_id: str,
@@ -109,20 +115,23 @@ def create_token(
     actor: AdminActor,
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
-    """Issue a bearer token (shown once; only its hash is kept) for a person or a device.
+    """Issue a device or service token in the officer's name (shown once; only its hash is
+    kept). It does not expire; it is listed with who issued it and can be revoked. A person's
+    own token is never issued here: get them an enrolment code.
 
     A replay of the same Idempotency-Key issues no second token and answers with
     ``token: null``: the clear token is never stored, not even for replays."""
 
     def create() -> tuple[int, dict[str, Any]]:
-        token = people.issue_officer_token(
+        issued = people.issue_officer_token(
             services.engine,
             officer_id,
             kind=payload.kind,
             label=payload.label,
-            clock=services.ingestor.clock,
+            issuer=actor,
+            clock=services.clock,
         )
-        return 201, {"officer_id": officer_id, "kind": payload.kind, "token": token}
+        return 201, issued
 
     status, body = idempotent(
         services,
@@ -134,3 +143,91 @@ def create_token(
         stored=lambda body: {**body, "token": None},
     )
     return JSONResponse(body, status_code=status)
+
+
+@router.get(
+    "/officers/{officer_id}/tokens",
+    summary="The tokens in an officer's name (their own, or an admin's view)",
+    responses={**ok(list[schemas.Token]), **problems(401, 403, 404, 422)},
+)
+def list_tokens(officer_id: str, services: ServicesDep, actor: CurrentActor) -> list[Any]:
+    """Never the tokens themselves: id, kind, label, who issued it, when it expires or was
+    revoked. An officer sees here every token that can act in their name."""
+    return [t.model_dump(mode="json") for t in people.officer_tokens(services.engine, officer_id)]
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=204,
+    summary="Revoke a token (one's own, or any as an admin)",
+    responses=problems(401, 404, 422),
+)
+def revoke_token(token_id: str, services: ServicesDep, actor: CurrentActor) -> Response:
+    people.revoke_token(services.engine, token_id, actor=actor, clock=services.clock)
+    return Response(status_code=204)
+
+
+class OfficerUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    active: bool = Field(description="false disables the officer and revokes all their tokens")
+
+
+@router.patch(
+    "/officers/{officer_id}",
+    response_model=OfficerPublic,
+    summary="Disable (or enable again) an officer",
+    responses=problems(401, 403, 404, 422),
+)
+def update_officer(
+    officer_id: str, payload: OfficerUpdate, services: ServicesDep, actor: AdminActor
+) -> Officer:
+    """Disabling revokes every token and unused enrolment code of the officer at once;
+    enabling again restores none (they enrol anew)."""
+    return people.set_officer_active(
+        services.engine, officer_id, payload.active, clock=services.clock
+    )
+
+
+@router.post(
+    "/officers/{officer_id}/enrolment",
+    status_code=201,
+    summary="A one-time enrolment code for an officer (the admin hands it over)",
+    responses={**ok(schemas.EnrolmentCode, 201), **problems(401, 403, 404, 409, 422)},
+)
+def create_enrolment(officer_id: str, services: ServicesDep, actor: AdminActor) -> Any:
+    """The officer exchanges it at ``POST /api/v1/auth/enrol`` for their own credentials; it
+    works once, for ``EVIDENCE_ENROLMENT_TTL_HOURS``, and a new code voids the earlier one.
+    The admin never holds a credential of the officer's."""
+    issued = people.issue_enrolment_code(
+        services.engine,
+        officer_id,
+        issuer=actor,
+        clock=services.clock,
+        ttl=timedelta(hours=services.settings.enrolment_ttl_hours),
+    )
+    return jsonable_encoder(issued)
+
+
+class Enrolment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=1, max_length=64)
+    label: str = Field(default="", max_length=200, description="e.g. the device it is used on")
+
+
+@router.post(
+    "/auth/enrol",
+    status_code=201,
+    summary="Exchange an enrolment code for one's own token",
+    responses={**ok(schemas.EnrolledToken, 201), **problems(400, 401, 422)},
+)
+def enrol(payload: Enrolment, services: ServicesDep) -> Any:
+    """Public (the code is the credential). Answers a person token, shown once, expiring after
+    ``EVIDENCE_TOKEN_TTL_DAYS``; the code is spent."""
+    issued = people.enrol(
+        services.engine,
+        payload.code,
+        label=payload.label,
+        clock=services.clock,
+        ttl=timedelta(days=services.settings.token_ttl_days),
+    )
+    return jsonable_encoder(issued)

@@ -38,6 +38,7 @@ from evidence_service.transfer.owners import (
     officer_owner,
     owned_by,
     shared_owner,
+    token_owner,
     transfer_owner,
     upload_owner,
 )
@@ -133,7 +134,14 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/api/v1/departments"): SIGNED_IN,
         ("POST", "/api/v1/departments"): Rule(ADMIN),
         ("POST", "/api/v1/officers"): Rule(ADMIN),
+        ("PATCH", "/api/v1/officers/{officer_id}"): Rule(ADMIN, oversight=ADMIN),
+        # an admin issues device and service tokens, and a person's one-time enrolment code,
+        # never a person's own token: that comes from the code, to the person alone
         ("POST", "/api/v1/officers/{officer_id}/tokens"): Rule(ADMIN, oversight=ADMIN),
+        ("GET", "/api/v1/officers/{officer_id}/tokens"): Rule(EVERYONE, oversight=ADMIN),
+        ("DELETE", "/api/v1/tokens/{token_id}"): Rule(EVERYONE, oversight=ADMIN),
+        ("POST", "/api/v1/officers/{officer_id}/enrolment"): Rule(ADMIN, oversight=ADMIN),
+        ("POST", "/api/v1/auth/enrol"): PUBLIC,
         ("POST", "/api/v1/officers/{officer_id}/certificates"): Rule(ADMIN, oversight=ADMIN),
         ("GET", "/api/v1/officers/{officer_id}/certificates"): Rule(  # one's own, or oversight
             EVERYONE, oversight=ADMIN | AUDITOR
@@ -232,6 +240,7 @@ RESOLVERS: dict[str, OwnerLookup] = {
     "transfer_id": transfer_owner,
     "upload_id": upload_owner,
     "officer_id": officer_owner,
+    "token_id": token_owner,
     "node_id": node_owner,
     "department_id": department_owner,
 }

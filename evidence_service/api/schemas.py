@@ -231,8 +231,35 @@ class Verdict(BaseModel):
 
 class IssuedToken(BaseModel):
     officer_id: str
-    kind: str
+    kind: str = Field(description="device or service")
     token: str | None = Field(description="shown once; null on an Idempotency-Key replay")
+    token_id: str
+
+
+class Token(BaseModel):
+    """A token as listed (never the token or its hash)."""
+
+    id: str
+    officer_id: str
+    kind: str = Field(description="person, device or service")
+    label: str
+    created_at: datetime
+    expires_at: datetime | None = Field(description="person tokens only")
+    issued_by: str | None = Field(description="the admin who issued a device/service token")
+    revoked_at: datetime | None
+
+
+class EnrolmentCode(BaseModel):
+    officer_id: str
+    code: str = Field(description="shown once; works once, until expires_at")
+    expires_at: datetime
+
+
+class EnrolledToken(BaseModel):
+    officer_id: str
+    token: str = Field(description="the officer's own bearer token, shown once")
+    token_id: str
+    expires_at: datetime
 
 
 class Certificate(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -24,8 +25,8 @@ def read_session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
-def actor_for_token(engine: Engine, token: str) -> Actor:
+def actor_for_token(engine: Engine, token: str, *, now: datetime) -> Actor:
     """The officer a bearer token stands for; ``InvalidTokenError`` (401) if the token is
-    unknown or revoked, or the officer's account is disabled."""
+    unknown, revoked or expired, or the officer's account is disabled."""
     with Session(engine) as session:
-        return authenticate(session, token)
+        return authenticate(session, token, now=now)

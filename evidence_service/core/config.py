@@ -129,6 +129,16 @@ class Settings(BaseSettings):
         "generated once into <data_dir>/pii.secret (mode 0600).",
     )
     officer_cert_days: int = Field(365, ge=1, le=3650, description="Officer certificate validity.")
+    token_ttl_days: int = Field(
+        30,
+        ge=1,
+        le=36500,
+        description="A person's bearer token expires this many days after enrolment; device "
+        "and service tokens do not expire (they are listed and revocable).",
+    )
+    enrolment_ttl_hours: int = Field(
+        72, ge=1, le=24 * 30, description="An officer's one-time enrolment code expires."
+    )
 
     workers: int = Field(1, ge=1, le=64, description="API worker processes of `evidence serve`.")
     host: str = "127.0.0.1"

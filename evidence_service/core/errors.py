@@ -87,6 +87,10 @@ class InvalidTokenError(EvidenceError):
     slug, title, status = "invalid-token", "The bearer token is not valid", 401
 
 
+class InvalidEnrolmentCodeError(EvidenceError):
+    slug, title, status = "invalid-enrolment-code", "The enrolment code is not valid", 401
+
+
 class ForbiddenError(EvidenceError):
     slug, title, status = "forbidden", "Your role does not allow this action", 403
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from evidence_service.access.identity import Actor
-from evidence_service.access.models import Department, Officer, Role
+from evidence_service.access.models import ApiToken, Department, Officer, Role
 from evidence_service.capture.models import Evidence, UploadSession
 from evidence_service.capture.visibility import granted
 from evidence_service.cases.models import Case, Cause, EvidenceList, Party, Place
@@ -116,6 +116,14 @@ def officer_owner(session: Session, officer_id: str) -> Owner | None:
     if officer is None:
         return None
     return Owner(frozenset({officer.department_id}), officer_id=officer.id)
+
+
+def token_owner(session: Session, token_id: str) -> Owner | None:
+    """A bearer token: its officer's alone (or oversight's)."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        return None
+    return officer_owner(session, token.officer_id)
 
 
 def node_owner(session: Session, node_id: str) -> Owner | None:

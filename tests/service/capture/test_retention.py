@@ -112,7 +112,10 @@ def kept(
 ) -> Iterator[Api]:
     """The API with per-category retention and the service clock ``clock`` (shared by the local
     store; the S3 server keeps real time)."""
-    settings = make_settings(tmp_path, backend, request, retention_years=YEARS)
+    # tokens must outlive the years the clock is moved on by
+    settings = make_settings(
+        tmp_path, backend, request, retention_years=YEARS, token_ttl_days=36500
+    )
     store = LocalStore(settings.objects_dir, clock=clock) if backend == "sqlite-local" else None
     services = build_services(settings, store=store, clock=clock)
     try:
