@@ -36,6 +36,7 @@ from evidence_service.api.body_limits import BodyLimits
 from evidence_service.api.deps import enforce_policy
 from evidence_service.api.docs_page import install_docs
 from evidence_service.api.problems import install_problem_handlers
+from evidence_service.api.rate_limits import AnonymousRateLimits, RateLimiter
 from evidence_service.api.responses import install_openapi
 from evidence_service.api.security_headers import SecurityHeaders
 from evidence_service.capture.reaper import reap
@@ -122,7 +123,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.include_router(module.router)
     install_openapi(app)  # the Problem schema every error answer refers to
     install_docs(app)
-    # Outermost last: security headers wrap every answer, including the body limits' 413s.
+    # Outermost last: security headers wrap every answer, the rate limits' 429s included.
     app.add_middleware(BodyLimits, settings=settings)
+    app.state.rate_limiter = RateLimiter.from_settings(settings)
+    if app.state.rate_limiter is not None:
+        app.add_middleware(AnonymousRateLimits, limiter=app.state.rate_limiter)
     app.add_middleware(SecurityHeaders)
     return app

@@ -23,6 +23,8 @@ class Actor:
     department_id: str
     role: Role
     name: str
+    token_id: str = ""  # the bearer token this request came with (rate limits count per token)
+    token_kind: str = TokenKind.person
 
 
 def new_token() -> str:
@@ -79,4 +81,11 @@ def authenticate(session: Session, token: str, *, now: datetime) -> Actor:
         raise InvalidTokenError("this token expired; sign in again")
     if not officer.active:
         raise InvalidTokenError("this account is disabled")
-    return Actor(officer.id, officer.department_id, Role(officer.role), officer.name)
+    return Actor(
+        officer.id,
+        officer.department_id,
+        Role(officer.role),
+        officer.name,
+        token_id=api_token.id,
+        token_kind=api_token.kind,
+    )

@@ -62,6 +62,9 @@ def enforce_policy(request: Request, services: ServicesDep) -> None:
     actor = get_optional_actor(request, services) if rule.roles is None else None
     if rule.roles is not None:
         actor = get_actor(request, services)
+    limiter = getattr(request.app.state, "rate_limiter", None)
+    if actor is not None and limiter is not None:
+        limiter.check_actor(actor, method, path)  # 429 before any lookup of the records
     with read_session(services.engine) as session:
         policy.decide(session, actor, method, path, dict(request.path_params))
     request.state.actor = actor

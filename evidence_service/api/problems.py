@@ -28,6 +28,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         if "offset" in exc.extra:
             headers = {**(headers or {}), "Upload-Offset": str(exc.extra["offset"])}
+        if "retry_after" in exc.extra:
+            headers = {**(headers or {}), "Retry-After": str(exc.extra["retry_after"])}
         return problem_response(exc.status, exc.problem(request.url.path), headers)
 
     @app.exception_handler(RequestValidationError)

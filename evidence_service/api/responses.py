@@ -18,6 +18,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
 PROBLEM_JSON = "application/problem+json"
+#: Health checks answer whatever the caller's rate (api/rate_limits.py UNLIMITED_PATHS).
+NOT_RATE_LIMITED = frozenset({"/healthz", "/readyz"})
 COMPONENTS = "#/components/schemas/"
 PROBLEM_REF = COMPONENTS + "Problem"
 
@@ -118,9 +120,11 @@ def install_openapi(app: FastAPI) -> None:
             return app.openapi_schema
         schema = build()
         add_problem_schemas(schema)
-        for operations in schema.get("paths", {}).values():
+        for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
                 document_body_problems(operation)
+                if path not in NOT_RATE_LIMITED:  # api/rate_limits.py counts every other
+                    operation.setdefault("responses", {}).setdefault("429", problems(429)[429])
                 for response in operation.get("responses", {}).values():
                     for media in response.get("content", {}).values():
                         _keep_ref_only(media.get("schema"))

@@ -140,10 +140,54 @@ class Settings(BaseSettings):
         72, ge=1, le=24 * 30, description="An officer's one-time enrolment code expires."
     )
 
+    rate_limits: bool = Field(True, description="Refuse callers over their rate (429).")
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Where counts live: memory:// (one process) or redis://host:6379/0 so that "
+        "several replicas share them.",
+    )
+    rate_limit_public: str = Field(
+        "120/minute",
+        description="Requests per client address without a token (verification, trust, seals).",
+    )
+    rate_limit_public_bytes_mib: str = Field(
+        "1024/minute",
+        description="MiB an address without a token may send to be hashed (POST /verify, "
+        "/packages/verify).",
+    )
+    rate_limit_enrol: str = Field(
+        "10/minute", description="Enrolment attempts per client address (codes are guessed)."
+    )
+    rate_limit_signed_in: str = Field(
+        "1200/minute", description="Requests per person token on ordinary routes."
+    )
+    rate_limit_bulk: str = Field(
+        "60000/minute",
+        description="Requests per token on capture and upload routes, and for device and "
+        "service tokens on every route (bulk senders: cameras, IoT gateways, benchmarks).",
+    )
     workers: int = Field(1, ge=1, le=64, description="API worker processes of `evidence serve`.")
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
+
+    @field_validator(
+        "rate_limit_public",
+        "rate_limit_public_bytes_mib",
+        "rate_limit_enrol",
+        "rate_limit_signed_in",
+        "rate_limit_bulk",
+    )
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        """A rate as the ``limits`` library reads it: ``<count>/<second|minute|hour|day>``."""
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a rate like '120/minute'") from exc
+        return value
 
     @field_validator("retention_years", mode="before")
     @classmethod

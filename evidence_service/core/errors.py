@@ -91,6 +91,13 @@ class InvalidEnrolmentCodeError(EvidenceError):
     slug, title, status = "invalid-enrolment-code", "The enrolment code is not valid", 401
 
 
+class RateLimitedError(EvidenceError):
+    """Too many requests (or bytes) from one address or token in the window; ``retry_after``
+    (seconds) goes into the ``Retry-After`` header."""
+
+    slug, title, status = "rate-limited", "Too many requests", 429
+
+
 class ForbiddenError(EvidenceError):
     slug, title, status = "forbidden", "Your role does not allow this action", 403
 
