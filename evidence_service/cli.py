@@ -40,7 +40,10 @@ def serve(
     services = build_services(settings)
     if demo:
         seeded = seed_demo(
-            services.engine, settings.data_dir, token_ttl_days=settings.token_ttl_days
+            services.engine,
+            settings.data_dir,
+            token_ttl_days=settings.token_ttl_days,
+            pki=services.pki,
         )
         err.print("[bold]Demo users[/bold] (use a token as 'Authorization: Bearer …'):")
         for user in seeded["users"]:
@@ -79,7 +82,10 @@ def demo() -> None:
         print(
             json.dumps(
                 seed_demo(
-                    services.engine, settings.data_dir, token_ttl_days=settings.token_ttl_days
+                    services.engine,
+                    settings.data_dir,
+                    token_ttl_days=settings.token_ttl_days,
+                    pki=services.pki,
                 ),
                 ensure_ascii=False,
                 indent=2,
@@ -245,6 +251,35 @@ def officer_issue_cert(
         services.close()
 
 
+department_app = typer.Typer(help="Departments", no_args_is_help=True)
+app.add_typer(department_app, name="department")
+
+
+@department_app.command("rotate-ca")
+def department_rotate_ca(
+    department_id: Annotated[str, typer.Argument(help="the department's id")],
+) -> None:
+    """Replace the department CA with a new key and certificate; print both as JSON.
+
+    The old CA stays in the trust bundle (GET /api/v1/trust), so what it certified still
+    verifies at its anchor time. Same as POST /api/v1/departments/{id}/ca/rotate."""
+    from fastapi.encoders import jsonable_encoder
+
+    from evidence_service.core.errors import EvidenceError
+    from evidence_service.services import build_services
+
+    settings = Settings()
+    services = build_services(settings)
+    try:
+        rotated = services.pki.rotate_ca(department_id, actor_id=None, reason="rotated (cli)")
+        print(json.dumps(jsonable_encoder(rotated), ensure_ascii=False, indent=2))
+    except EvidenceError as exc:
+        err.print(f"[red]refused[/red]: {exc.detail}")
+        raise typer.Exit(1) from exc
+    finally:
+        services.close()
+
+
 # The options every offline verifier takes (verify, verify-list, verify-package).
 RpcOption = Annotated[str | None, typer.Option(help="JSON-RPC URL of any node of the chain")]
 DataDirOption = Annotated[
@@ -258,6 +293,14 @@ ContractOption = Annotated[str | None, typer.Option(help="pin the registry addre
 ChainIdOption = Annotated[int | None, typer.Option(help="pin the chain id")]
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable verdict")]
 TimeoutOption = Annotated[float, typer.Option(help="seconds per JSON-RPC request")]
+RequireSignatureOption = Annotated[
+    bool,
+    typer.Option(
+        "--require-signature",
+        help="an unsigned statement fails step 4 (bad-signature, reason unsigned) "
+        "instead of being skipped",
+    ),
+]
 
 # The offline verifiers import evidence_service.verify (and nothing of the service) only when
 # they run: ``evidence verify`` needs no database, no web stack.
@@ -269,6 +312,7 @@ MARKS = {
     "skipped": "[yellow]SKIP[/]",
     "error": "[red]ERROR[/]",
     "pending": "[yellow]PENDING[/]",
+    "unverified": "[yellow]UNVERIFIED[/]",  # a member no seal covers (evidence-package/1)
 }
 
 
@@ -367,11 +411,13 @@ def verify(
     chain_id: ChainIdOption = None,
     as_json: JsonOption = False,
     timeout: TimeoutOption = 10.0,
+    require_signature: RequireSignatureOption = False,
 ) -> None:
     """Verify evidence against its proof, every step of PROOF_FORMAT.md, with no service.
 
-    Exit status: 0 valid, 1 a step failed (its name is printed), 2 bad input, 3 undecided
-    (the chain did not answer)."""
+    An unsigned statement is reported as such at step 4 (skipped; a failure with
+    --require-signature). Exit status: 0 valid, 1 a step failed (its name is printed), 2 bad
+    input, 3 undecided (the chain did not answer)."""
     from evidence_service.verify.audit import (
         AuditRequest,
         load_pins,
@@ -397,6 +443,7 @@ def verify(
                 data_dir=data_dir,
                 pins=load_pins(trust, chain_id, contract),
                 timeout=timeout,
+                require_signature=require_signature,
             )
         )
     )
@@ -406,6 +453,11 @@ def verify(
         print_steps(verdict, out, title=f"evidence-proof/1 — {file or sha256}")
         if not verdict.valid:
             err.print(f"failure: {verdict.failure}")
+        if any(c.step == "signature" and c.status == "skipped" for c in verdict.checks):
+            err.print(
+                "[yellow]note[/yellow]: the statement is unsigned (no officer signature); "
+                "--require-signature makes that a failure"
+            )
     raise typer.Exit(exit_status(verdict))
 
 
@@ -470,9 +522,11 @@ def verify_package(
     chain_id: ChainIdOption = None,
     as_json: JsonOption = False,
     timeout: TimeoutOption = 10.0,
+    require_signature: RequireSignatureOption = False,
 ) -> None:
     """Verify a court evidence package offline: every file against the manifest, every proof
     (statement, Merkle path, signature at anchor time, anchor), the custody chain, the seal.
+    With --require-signature an item whose statement is unsigned fails (bad-signature).
 
     Exit status: 0 valid, 1 a check failed (file and step printed), 2 bad input (not a ZIP),
     3 undecided (the chain did not answer, or an item is not anchored yet)."""
@@ -491,13 +545,14 @@ def verify_package(
                 data_dir=data_dir,
                 pins=load_pins(trust, chain_id, contract) if pinned else None,
                 timeout=timeout,
+                require_signature=require_signature,
             )
         )
     )
     if as_json:
         print_verdict_json(verdict)
     else:
-        print_package(verdict, Console(), title=f"evidence-package/1 — {package}")
+        print_package(verdict, Console(), title=f"{verdict.format} — {package}")
     problem = verdict.first_problem
     if not verdict.valid and problem is not None:
         err.print(f"failure: {problem.failure} at {problem.subject} ({problem.step})")

@@ -20,6 +20,7 @@ from sqlmodel import select
 
 from evidence_service.access.identity import TOKEN_PREFIX, issue_token, token_digest
 from evidence_service.access.models import ApiToken, Department, DepartmentKind, Officer, Role
+from evidence_service.access.pki import Pki
 from evidence_service.capture.ingest import new_id
 from evidence_service.core.clock import Clock, utcnow
 from evidence_service.core.db import session_scope
@@ -54,11 +55,20 @@ def demo_secret(data_dir: Path) -> bytes:
 
 
 def seed_demo(
-    engine: Engine, data_dir: Path, *, clock: Clock = utcnow, token_ttl_days: int = 30
+    engine: Engine,
+    data_dir: Path,
+    *,
+    clock: Clock = utcnow,
+    token_ttl_days: int = 30,
+    pki: Pki | None = None,
 ) -> dict[str, Any]:
     """The demo departments and officers, each with a person token derived from the data
     directory's demo secret. Seeding again renews the tokens' expiry (``token_ttl_days``), so
-    the tokens a demo prints always work."""
+    the tokens a demo prints always work.
+
+    With ``pki``, every demo officer also has a custodial certificate afterwards (issued, or
+    renewed when due; one that is still good is kept), so their captures are signed. Without
+    it they get theirs at their first capture, as any officer who never had a certificate."""
     secret = demo_secret(data_dir)
     now = clock()
     expires_at = now + timedelta(days=token_ttl_days)
@@ -124,4 +134,7 @@ def seed_demo(
                     "token": token,
                 }
             )
+    if pki is not None:
+        for user in out["users"]:
+            pki.signing_certificate(user["id"], now)
     return out

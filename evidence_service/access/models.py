@@ -32,6 +32,11 @@ class DepartmentBase(SQLModel):
     name: str = Field(min_length=1, max_length=200)
     kind: DepartmentKind
     code: str = Field(min_length=1, max_length=64, unique=True, index=True)
+    require_signed_captures: bool = Field(
+        default=True,
+        description="Refuse a capture whose statement the service cannot sign (an officer "
+        "without a usable custodial certificate): a court should never see an unsigned one.",
+    )
 
 
 class Department(DepartmentBase, table=True):
@@ -129,6 +134,20 @@ class DepartmentCA(SQLModel, table=True):
     private_key: str = Field(sa_column=Column(Text, nullable=False))  # encrypted PKCS#8 PEM
     crl: str = Field(sa_column=Column(Text, nullable=False))  # PEM, reissued on each revocation
     created_at: datetime = _utc_column(nullable=False)
+
+
+class RetiredDepartmentCA(SQLModel, table=True):
+    """A department CA replaced by a rotation. Kept, key and all: the trust bundle still lists
+    it, so what its certificates signed verifies at its anchor time, and its CRL is still
+    reissued when one of them is revoked."""
+
+    id: str = Field(primary_key=True, max_length=26)
+    department_id: str = Field(foreign_key="department.id", index=True, max_length=26)
+    certificate: str = Field(sa_column=Column(Text, nullable=False))  # PEM
+    private_key: str = Field(sa_column=Column(Text, nullable=False))  # encrypted PKCS#8 PEM
+    crl: str = Field(sa_column=Column(Text, nullable=False))  # PEM
+    created_at: datetime = _utc_column(nullable=False)
+    retired_at: datetime = _utc_column(nullable=False)
 
 
 class OfficerCertificate(SQLModel, table=True):

@@ -27,16 +27,21 @@ from evidence_service.access.models import (
     TokenKind,
     TokenPublic,
 )
+from evidence_service.access.pki import Pki
 from evidence_service.core.clock import Clock
 from evidence_service.core.db import session_scope
 from evidence_service.core.errors import (
     BadRequestError,
+    CertificateTextError,
     ConflictError,
     InvalidEnrolmentCodeError,
     NotFoundError,
     SealTextError,
 )
 from evidence_service.core.ids import new_id
+from evidence_service.custody.log import append_event
+from signing.cert_identity import check_identity_text
+from signing.errors import BadCertificateError
 from signing.seal_image import SealImageError, render_seal
 
 #: Enrolment codes are told apart from tokens at a glance.
@@ -67,10 +72,24 @@ def check_seal_drawable(name: str, code: str) -> None:
         raise SealTextError(f"the department seal cannot show this: {exc}") from exc
 
 
+def check_certifiable(**fields: str | None) -> None:
+    """Refuse (422) names the certificates could not carry: officer and department names, codes
+    and enforcement numbers go into X.509 names, at most 64 bytes of UTF-8 (RFC 5280), so a
+    longer one is refused before anything exists rather than failing at the first capture."""
+    for what, value in fields.items():
+        if value is None:
+            continue
+        try:
+            check_identity_text(what, value)
+        except BadCertificateError as exc:
+            raise CertificateTextError(exc.detail, field=what) from exc
+
+
 def register_department(engine: Engine, payload: DepartmentCreate, *, at: datetime) -> Department:
     """Create a department; a code already taken is a :class:`BadRequestError`, a name or code
     the seal cannot draw a :class:`SealTextError`."""
     check_seal_drawable(payload.name, payload.code)
+    check_certifiable(department_name=payload.name, code=payload.code)
     department = Department(id=new_id(), created_at=at, **payload.model_dump())
     try:
         with session_scope(engine) as session:
@@ -80,14 +99,56 @@ def register_department(engine: Engine, payload: DepartmentCreate, *, at: dateti
     return department
 
 
-def register_officer(engine: Engine, payload: OfficerCreate, *, at: datetime) -> Officer:
-    """Create an officer in an existing department (else :class:`NotFoundError`)."""
+def register_officer(
+    pki: Pki, payload: OfficerCreate, *, at: datetime, actor_id: str | None = None
+) -> Officer:
+    """Create an officer in an existing department (else :class:`NotFoundError`), with a
+    custodial certificate from the department CA in the same transaction, so the service signs
+    their captures from the first one."""
+    check_certifiable(name=payload.name, cert_no=payload.cert_no)
     officer = Officer(id=new_id(), created_at=at, **payload.model_dump())
-    with session_scope(engine) as session:
+    with session_scope(pki.engine) as session:
         if session.get(Department, payload.department_id) is None:
             raise NotFoundError(f"no department {payload.department_id}")
         session.add(officer)
+        session.flush()
+        pki.issue_in(session, officer, actor_id=actor_id)
     return officer
+
+
+def update_department(
+    engine: Engine,
+    department_id: str,
+    *,
+    require_signed_captures: bool | None,
+    actor: Actor,
+    clock: Clock,
+) -> Department:
+    """Change a department's settings (only what is given); a change is a custody event."""
+    with session_scope(engine) as session:
+        department = session.get(Department, department_id, with_for_update=True)
+        if department is None:
+            raise NotFoundError(f"no department {department_id}")
+        changed: dict[str, Any] = {}
+        if (
+            require_signed_captures is not None
+            and require_signed_captures != department.require_signed_captures
+        ):
+            department.require_signed_captures = require_signed_captures
+            changed["require_signed_captures"] = require_signed_captures
+        if changed:
+            session.add(department)
+            append_event(
+                session,
+                action="department_updated",
+                at=clock(),
+                actor_id=actor.officer_id,
+                department_id=department_id,
+                details=changed,
+            )
+        session.flush()
+        session.refresh(department)
+        return department
 
 
 def issue_officer_token(

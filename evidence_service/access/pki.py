@@ -1,9 +1,14 @@
-"""The service's certificate authority work: department CAs, officer certificates, revocation,
-the trust bundle, and signing capture statements with custodial officer keys.
+"""The service's certificate authority work: department CAs (and their rotation), officer
+certificates, revocation, the trust bundle, and signing capture statements with custodial
+officer keys — renewed before they expire (:mod:`evidence_service.access.custodial`).
 
-Private keys (each department CA's, and custodial officer keys) are stored encrypted (PKCS#8,
-``EVIDENCE_KEY_PASSPHRASE``; by default a random passphrase generated once into the data dir).
-Every issue and revocation is a custody event.
+Private keys (each department CA's, retired ones included, and custodial officer keys) are
+stored encrypted (PKCS#8, ``EVIDENCE_KEY_PASSPHRASE``; by default a random passphrase generated
+once into the data dir). Every issue, renewal, revocation and CA rotation is a custody event.
+
+A rotated department CA is kept (:class:`RetiredDepartmentCA`): the trust bundle lists it with
+its own validity, so statements its officer certificates signed still verify at their anchor
+time, and revoking one of those certificates still reissues that CA's CRL.
 """
 
 from __future__ import annotations
@@ -16,17 +21,25 @@ from typing import Any, Literal
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from evidence_service.access.custodial import (
+    custodial_certificate,
+    custodial_plan,
+    issued_by,
+    unsigned_capture_refusal,
+)
 from evidence_service.access.models import (
     Department,
     DepartmentCA,
     DepartmentSeal,
     Officer,
     OfficerCertificate,
+    RetiredDepartmentCA,
 )
 from evidence_service.core.clock import Clock, utcnow
 from evidence_service.core.config import Settings
-from evidence_service.core.db import session_scope
-from evidence_service.core.errors import BadRequestError, NotFoundError
+from evidence_service.core.db import lock_custody_chain, session_scope
+from evidence_service.core.errors import BadRequestError, NotFoundError, UnsignedCaptureError
+from evidence_service.core.ids import new_id
 from evidence_service.core.secrets import generated_secret
 from evidence_service.custody.log import append_event
 from signing.cert_codec import load_certificate
@@ -40,6 +53,7 @@ from signing.certs import (
 from signing.errors import KeyFormatError
 from signing.keys import (
     PrivateKey,
+    PublicKey,
     alg_of,
     encrypt_private_key,
     generate_private_key,
@@ -68,6 +82,18 @@ class TrustBundle:
 
     def as_bytes(self) -> tuple[list[bytes], list[bytes]]:
         return [c.encode() for c in self.ca_certificates], [c.encode() for c in self.crls]
+
+
+def ca_public(certificate_pem: str, **facts: Any) -> dict[str, Any]:
+    """A department CA certificate as the API shows it (PEM, serial, validity) and ``facts``."""
+    cert = load_certificate(certificate_pem)
+    return {
+        "serial": str(cert.serial_number),
+        "certificate": certificate_pem,
+        "not_before": cert.not_valid_before_utc,
+        "not_after": cert.not_valid_after_utc,
+        **facts,
+    }
 
 
 def certificate_public(row: OfficerCertificate) -> dict[str, Any]:
@@ -115,9 +141,20 @@ class Pki:
 
     # -- department CAs -------------------------------------------------------------------------
     def _department_ca(self, session: Session, department: Department) -> DepartmentCA:
+        """The department's current CA: made on first use, and rotated when it would cut an
+        officer certificate issued now short (it expires within ``officer_cert_days``)."""
         ca = session.get(DepartmentCA, department.id)
-        if ca is not None:
-            return ca
+        if ca is None:
+            return self._new_ca(session, department)
+        expires = load_certificate(ca.certificate).not_valid_after_utc
+        if expires - self.clock() < timedelta(days=self.settings.officer_cert_days):
+            return self._rotate_ca_in(session, department, actor_id=None, reason="expiring")
+        return ca
+
+    def _new_ca(
+        self, session: Session, department: Department, into: DepartmentCA | None = None
+    ) -> DepartmentCA:
+        """A fresh CA key and certificate for the department (written ``into`` its row)."""
         now = self.clock()
         key = generate_private_key("Ed25519")
         cert = create_department_ca(
@@ -135,12 +172,91 @@ class Pki:
             crl=crl.decode(),
             created_at=now,
         )
+        if into is not None:  # the department's row takes the new CA
+            into.sqlmodel_update(ca.model_dump(exclude={"department_id"}))
+            ca = into
         session.add(ca)
         session.flush()
         return ca
 
-    def _ca_key(self, ca: DepartmentCA) -> PrivateKey:
+    def _ca_key(self, ca: DepartmentCA | RetiredDepartmentCA) -> PrivateKey:
         return load_private_key(ca.private_key.encode(), self.passphrase)
+
+    def rotate_ca(
+        self, department_id: str, *, actor_id: str | None, reason: str = "rotated"
+    ) -> dict[str, Any]:
+        """Replace the department's CA with a new key and certificate; the old one is kept
+        (:class:`RetiredDepartmentCA`, still in the trust bundle), so everything it certified
+        still verifies at its anchor time. Custodial officer certificates move to the new CA
+        when their officer next captures; the department seal is certified anew when next
+        used. A custody event. Answers :meth:`department_ca`."""
+        with session_scope(self.engine) as session:
+            lock_custody_chain(session)  # one CA writer at a time
+            department = session.get(Department, department_id)
+            if department is None:
+                raise NotFoundError(f"no department {department_id}")
+            self._rotate_ca_in(session, department, actor_id=actor_id, reason=reason)
+        return self.department_ca(department_id)
+
+    def _rotate_ca_in(
+        self, session: Session, department: Department, *, actor_id: str | None, reason: str
+    ) -> DepartmentCA:
+        old = session.get(DepartmentCA, department.id)
+        if old is None:
+            return self._new_ca(session, department)
+        now = self.clock()
+        retired_serial = str(load_certificate(old.certificate).serial_number)
+        session.add(
+            RetiredDepartmentCA(
+                id=new_id(),
+                department_id=department.id,
+                certificate=old.certificate,
+                private_key=old.private_key,
+                crl=old.crl,
+                created_at=old.created_at,
+                retired_at=now,
+            )
+        )
+        ca = self._new_ca(session, department, into=old)
+        seal = session.get(DepartmentSeal, department.id)
+        if seal is not None:  # certified by the retired CA: the next seal gets a new key
+            session.delete(seal)
+        append_event(
+            session,
+            action="ca_rotated",
+            at=now,
+            actor_id=actor_id,
+            department_id=department.id,
+            details={
+                "retired_serial": retired_serial,
+                "serial": str(load_certificate(ca.certificate).serial_number),
+                "reason": reason,
+            },
+        )
+        return ca
+
+    def department_ca(self, department_id: str) -> dict[str, Any]:
+        """The department's current CA certificate and those it replaced, newest first (a
+        department that never needed a CA has one made now)."""
+        with session_scope(self.engine) as session:
+            department = session.get(Department, department_id)
+            if department is None:
+                raise NotFoundError(f"no department {department_id}")
+            ca = self._department_ca(session, department)
+            retired = session.exec(
+                select(RetiredDepartmentCA)
+                .where(RetiredDepartmentCA.department_id == department_id)
+                .order_by(col(RetiredDepartmentCA.retired_at).desc())
+            ).all()
+            return ca_public(
+                ca.certificate,
+                department_id=department_id,
+                created_at=ca.created_at,
+                retired=[
+                    ca_public(r.certificate, created_at=r.created_at, retired_at=r.retired_at)
+                    for r in retired
+                ],
+            )
 
     # -- officer certificates -------------------------------------------------------------------
     def issue(
@@ -166,54 +282,99 @@ class Pki:
             officer = session.get(Officer, officer_id)
             if officer is None or not officer.active:
                 raise NotFoundError(f"no active officer {officer_id}")
-            department = session.get(Department, officer.department_id)
-            assert department is not None
-            ca = self._department_ca(session, department)
-            now = self.clock()
-            pem = issue_officer_certificate(
-                ca_cert_pem=ca.certificate.encode(),
-                ca_key=self._ca_key(ca),
-                identity=OfficerIdentity(
-                    officer_id=officer.id,
-                    department_id=department.id,
-                    cert_no=officer.cert_no,
-                    name=officer.name,
-                ),
+            return self.issue_in(
+                session,
+                officer,
                 public_key=public_key,
-                now=now,
-                valid_days=self.settings.officer_cert_days,
+                private_key=private_key,
+                actor_id=actor_id,
             )
-            cert = load_certificate(pem)
-            row = OfficerCertificate(
-                serial=str(cert.serial_number),
+
+    def issue_in(
+        self,
+        session: Session,
+        officer: Officer,
+        *,
+        public_key: PublicKey | None = None,
+        private_key: PrivateKey | None = None,
+        actor_id: str | None = None,
+        renews: str | None = None,
+        now: datetime | None = None,
+    ) -> OfficerCertificate:
+        """Issue in the caller's write ``session`` (so the certificate commits with what needs
+        it, e.g. the officer it is made for): for ``public_key`` (the officer holds the key),
+        else for ``private_key`` or a new Ed25519 key, kept here encrypted (custodial).
+        ``renews``: the serial of the custodial certificate it replaces."""
+        if public_key is None:
+            private_key = private_key or generate_private_key("Ed25519")
+            public_key = private_key.public_key()
+        lock_custody_chain(session)  # one issuer at a time: a department's first CA is made once
+        department = session.get(Department, officer.department_id)
+        assert department is not None
+        ca = self._department_ca(session, department)
+        now = now or self.clock()
+        pem = issue_officer_certificate(
+            ca_cert_pem=ca.certificate.encode(),
+            ca_key=self._ca_key(ca),
+            identity=OfficerIdentity(
                 officer_id=officer.id,
                 department_id=department.id,
-                alg=alg_of(public_key),
-                certificate=pem.decode(),
-                custodial=private_key is not None,
-                private_key=(
-                    encrypt_private_key(private_key, self.passphrase).decode()
-                    if private_key is not None
-                    else None
-                ),
-                not_before=cert.not_valid_before_utc,
-                not_after=cert.not_valid_after_utc,
-                created_at=now,
-            )
-            session.add(row)
-            append_event(
-                session,
-                action="certificate_issued",
-                at=now,
-                actor_id=actor_id,
-                department_id=department.id,
-                details={
-                    "serial": row.serial,
-                    "officer_id": officer.id,
-                    "custodial": row.custodial,
-                },
-            )
+                cert_no=officer.cert_no,
+                name=officer.name,
+            ),
+            public_key=public_key,
+            now=now,
+            valid_days=self.settings.officer_cert_days,
+        )
+        cert = load_certificate(pem)
+        row = OfficerCertificate(
+            serial=str(cert.serial_number),
+            officer_id=officer.id,
+            department_id=department.id,
+            alg=alg_of(public_key),
+            certificate=pem.decode(),
+            custodial=private_key is not None,
+            private_key=(
+                encrypt_private_key(private_key, self.passphrase).decode()
+                if private_key is not None
+                else None
+            ),
+            not_before=cert.not_valid_before_utc,
+            not_after=cert.not_valid_after_utc,
+            created_at=now,
+        )
+        session.add(row)
+        details: dict[str, Any] = {
+            "serial": row.serial,
+            "officer_id": officer.id,
+            "custodial": row.custodial,
+        }
+        if renews is not None:
+            details["renews"] = renews
+        append_event(
+            session,
+            action="certificate_issued",
+            at=now,
+            actor_id=actor_id,
+            department_id=department.id,
+            details=details,
+        )
         return row
+
+    def _issuing_ca(
+        self, session: Session, row: OfficerCertificate
+    ) -> DepartmentCA | RetiredDepartmentCA:
+        current = session.get(DepartmentCA, row.department_id)
+        if current is not None and issued_by(row.certificate, current.certificate):
+            return current
+        for retired in session.exec(
+            select(RetiredDepartmentCA).where(
+                RetiredDepartmentCA.department_id == row.department_id
+            )
+        ):
+            if issued_by(row.certificate, retired.certificate):
+                return retired
+        raise AssertionError(f"no CA of department {row.department_id} issued {row.serial}")
 
     def revoke(self, serial: str, *, actor_id: str | None = None) -> OfficerCertificate:
         with session_scope(self.engine) as session:
@@ -226,8 +387,7 @@ class Pki:
             row.revoked_at = now
             session.add(row)
             session.flush()
-            ca = session.get(DepartmentCA, row.department_id)
-            assert ca is not None
+            ca = self._issuing_ca(session, row)  # a retired CA's CRL is reissued too
             revoked = session.exec(
                 select(OfficerCertificate).where(
                     OfficerCertificate.department_id == row.department_id,
@@ -237,7 +397,11 @@ class Pki:
             ca.crl = create_crl(
                 ca_cert_pem=ca.certificate.encode(),
                 ca_key=self._ca_key(ca),
-                revoked=[(int(r.serial), r.revoked_at) for r in revoked if r.revoked_at],
+                revoked=[
+                    (int(r.serial), r.revoked_at)
+                    for r in revoked
+                    if r.revoked_at and issued_by(r.certificate, ca.certificate)
+                ],
                 now=now,
             ).decode()
             session.add(ca)
@@ -254,8 +418,18 @@ class Pki:
         return row
 
     def trust_bundle(self, session: Session) -> TrustBundle:
+        """Every department CA and its CRL: the current ones by department, then the retired
+        ones, oldest retirement first (each certificate carries its own validity)."""
         cas = session.exec(select(DepartmentCA).order_by(col(DepartmentCA.department_id))).all()
-        return TrustBundle([c.certificate for c in cas], [c.crl for c in cas])
+        retired = session.exec(
+            select(RetiredDepartmentCA).order_by(
+                col(RetiredDepartmentCA.department_id), col(RetiredDepartmentCA.retired_at)
+            )
+        ).all()
+        return TrustBundle(
+            [c.certificate for c in cas] + [r.certificate for r in retired],
+            [c.crl for c in cas] + [r.crl for r in retired],
+        )
 
     # -- department seals -----------------------------------------------------------------------
     def _department_seal(self, session: Session, department: Department) -> DepartmentSeal:
@@ -327,27 +501,48 @@ class Pki:
         self, session: Session, officer_id: str, at: datetime
     ) -> OfficerCertificate | None:
         """The newest unrevoked custodial certificate of the officer valid at ``at``."""
-        return session.exec(
-            select(OfficerCertificate)
-            .where(
-                OfficerCertificate.officer_id == officer_id,
-                col(OfficerCertificate.custodial).is_(True),
-                col(OfficerCertificate.revoked_at).is_(None),
-                col(OfficerCertificate.not_before) <= at,
-                col(OfficerCertificate.not_after) > at + timedelta(seconds=1),
+        return custodial_certificate(session, officer_id, at)
+
+    def signing_certificate(self, officer_id: str, at: datetime) -> OfficerCertificate | None:
+        """The custodial certificate that signs the officer's capture at ``at``: the current
+        one, or a fresh one issued now when it is due for renewal, has aged out, or the officer
+        never had a certificate (:mod:`evidence_service.access.custodial`); None when the
+        service may not sign for them (revoked, or they hold their own key)."""
+        renew_within = timedelta(days=self.settings.officer_cert_renew_days)
+        with Session(self.engine) as session:
+            plan = custodial_plan(session, officer_id, at, renew_within=renew_within)
+        if not plan.issue:
+            return plan.current
+        with session_scope(self.engine) as session:
+            lock_custody_chain(session)  # decide again under the issuers' lock: renew once
+            plan = custodial_plan(session, officer_id, at, renew_within=renew_within)
+            officer = session.get(Officer, officer_id)
+            if not plan.issue or officer is None or not officer.active:
+                return plan.current
+            previous = session.get(OfficerCertificate, plan.renews) if plan.renews else None
+            alg: Literal["Ed25519", "ES256"] = (
+                "ES256" if previous is not None and previous.alg == "ES256" else "Ed25519"
             )
-            .order_by(col(OfficerCertificate.not_before).desc())
-            .limit(1)
-        ).first()
+            return self.issue_in(
+                session,
+                officer,
+                private_key=generate_private_key(alg),
+                renews=plan.renews,
+                now=min(at, self.clock()),  # valid from the capture's own receipt time
+            )
 
     def sign_capture(
         self, statement: dict[str, Any], officer_id: str, at: datetime
     ) -> dict[str, Any] | None:
-        """The signature block over the statement with the officer's custodial key, or None if
-        the officer has no usable custodial certificate (the statement stays unsigned)."""
-        with Session(self.engine) as session:
-            row = self.custodial_certificate(session, officer_id, at)
+        """The signature block over the statement with the officer's custodial key (renewed
+        first when due). Without a usable custodial certificate: UnsignedCaptureError when the
+        officer's department requires signed captures, else None (the statement stays
+        unsigned)."""
+        row = self.signing_certificate(officer_id, at)
         if row is None or row.private_key is None:
+            refusal = unsigned_capture_refusal(self.engine, officer_id, at)
+            if refusal is not None:
+                raise UnsignedCaptureError(refusal, officer_id=officer_id)
             return None
         with self._lock:
             key = self._keys.get(row.serial)

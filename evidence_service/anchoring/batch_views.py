@@ -11,9 +11,15 @@ from evidence_service.anchoring.models import AnchorBatch
 from evidence_service.core.clock import rfc3339
 from evidence_service.core.errors import NotFoundError
 
+#: Batch ids are 64-bit database integers (from 1): a larger number names no batch, and the
+#: databases refuse to even compare one.
+MAX_BATCH_ID = 2**63 - 1
+
 
 def read_batch(engine: Engine, batch_id: int) -> AnchorBatch:
     """The batch row, read in a session of its own; ``NotFoundError`` (404) if there is none."""
+    if not 1 <= batch_id <= MAX_BATCH_ID:
+        raise NotFoundError(f"no batch {batch_id}")
     with Session(engine) as session:
         batch = session.get(AnchorBatch, batch_id)
     if batch is None:

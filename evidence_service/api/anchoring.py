@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
 from chain.errors import ChainError, RpcError
 from evidence_service.access.trust import published_trust
-from evidence_service.anchoring.batch_views import batch_public, read_batch
+from evidence_service.anchoring.batch_views import MAX_BATCH_ID, batch_public, read_batch
 from evidence_service.api import schemas
 from evidence_service.api.deps import CurrentActor, ServicesDep
 from evidence_service.api.responses import ok, problems
@@ -75,7 +75,12 @@ def trust(services: ServicesDep) -> dict[str, Any]:
     summary="One Merkle batch and its anchor",
     responses={**ok(schemas.Batch), **problems(401, 404, 422)},
 )
-def get_batch(batch_id: int, services: ServicesDep, actor: CurrentActor) -> dict[str, Any]:
+def get_batch(
+    batch_id: Annotated[int, Path(ge=1, le=MAX_BATCH_ID)],
+    services: ServicesDep,
+    actor: CurrentActor,
+) -> dict[str, Any]:
+    """Batch ids are 1 to 2^63-1; another number is a 422."""
     return batch_public(read_batch(services.engine, batch_id))
 
 

@@ -14,7 +14,13 @@ from evidence_service.access.models import Role
 from evidence_service.api import policy
 from evidence_service.capture.callers import actor_for_token, read_session
 from evidence_service.core.digests import is_hex64
-from evidence_service.core.errors import BadRequestError, ForbiddenError, MissingTokenError
+from evidence_service.core.errors import (
+    BadRequestError,
+    ForbiddenError,
+    MissingTokenError,
+    NotFoundError,
+)
+from evidence_service.core.text import check_text_tree, first_unsafe
 from evidence_service.custody.log import CustodyAction, record_event
 from evidence_service.services import Services
 
@@ -65,9 +71,34 @@ def enforce_policy(request: Request, services: ServicesDep) -> None:
     limiter = getattr(request.app.state, "rate_limiter", None)
     if actor is not None and limiter is not None:
         limiter.check_actor(actor, method, path)  # 429 before any lookup of the records
+    refuse_unsafe_parameters(request)
     with read_session(services.engine) as session:
         policy.decide(session, actor, method, path, dict(request.path_params))
     request.state.actor = actor
+
+
+def actor_may(services: Services, actor: Actor, method: str, path: str, **path_params: str) -> bool:
+    """Whether the access rule of ``method path`` lets ``actor`` act on the records named — for
+    a route that meets ids in what it reads (a proof naming an item) rather than in its path.
+    An id that could name nothing here (a control character in it) is simply not visible."""
+    if any(first_unsafe(value) is not None for value in path_params.values()):
+        return False
+    try:
+        with read_session(services.engine) as session:
+            policy.decide(session, actor, method, path, path_params)
+    except (ForbiddenError, NotFoundError):
+        return False
+    return True
+
+
+def refuse_unsafe_parameters(request: Request) -> None:
+    """Path and query parameters name records and filter lists: one holding a control or
+    bidirectional-override character (a NUL above all, which PostgreSQL cannot even compare)
+    names nothing here and is refused, 422 ``unsafe-text``, before anything looks it up."""
+    check_text_tree(dict(request.path_params), "path")
+    for name, value in request.query_params.multi_items():
+        check_text_tree(name, "query parameter name")
+        check_text_tree(value, f"query.{name}")
 
 
 CAPTURE_ROLES = frozenset({Role.officer, Role.reviewer, Role.penalty})
@@ -108,7 +139,9 @@ def record_custody(
     action: CustodyAction,
     **details: Any,
 ) -> None:
-    """Append one custody event (about an item, or none), in a transaction of its own."""
+    """Append one custody event (about an item, or none), in a transaction of its own. A
+    check (``verified``, ``seal_verified``) repeating one the same caller had recorded within
+    the hour is not written again (``custody/log.py``)."""
     record_event(
         services.engine,
         action=action,

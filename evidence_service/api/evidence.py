@@ -31,6 +31,8 @@ from evidence_service.capture.ports.registry import get_port
 from evidence_service.capture.views import evidence_body, evidence_custody
 from evidence_service.capture.visibility import evidence_clause
 from evidence_service.cases.search import EvidenceFilter, evidence_page
+from evidence_service.core.clock import to_utc
+from evidence_service.core.cursors import MAX_PAGE
 from evidence_service.core.digests import HEX64_ANY_CASE
 from evidence_service.core.errors import BadRequestError, EvidenceError
 from evidence_service.custody.log import CustodyAction
@@ -149,9 +151,9 @@ def prepare(payload: PrepareRequest, services: ServicesDep, actor: CaptureActor)
 def list_items(
     services: ServicesDep,
     actor: CurrentActor,
-    port: str | None = None,
-    officer_id: str | None = None,
-    department_id: str | None = None,
+    port: Annotated[str | None, Query(max_length=32)] = None,
+    officer_id: Annotated[str | None, Query(max_length=26)] = None,
+    department_id: Annotated[str | None, Query(max_length=26)] = None,
     received_from: datetime | None = None,
     received_to: datetime | None = None,
     tag_type: TagType | None = None,
@@ -167,17 +169,10 @@ def list_items(
     sort: Annotated[
         str, Query(description="-received_at (default), received_at, -captured_at or captured_at")
     ] = "-received_at",
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
-    for name, value in (
-        ("received_from", received_from),
-        ("received_to", received_to),
-        ("captured_from", captured_from),
-        ("captured_to", captured_to),
-    ):
-        if value is not None and value.tzinfo is None:
-            raise BadRequestError(f"{name} must carry a time zone (e.g. Z)")
+    """Times must carry a zone and lie within the years 0001-9999 in UTC (else 400)."""
     near_parts = (near_lat, near_lon, within_m)
     if any(v is not None for v in near_parts) and any(v is None for v in near_parts):
         raise BadRequestError("a place search needs near_lat, near_lon and within_m together")
@@ -189,15 +184,15 @@ def list_items(
             port,
             officer_id,
             department_id,
-            received_from,
-            received_to,
+            _utc_param("received_from", received_from),
+            _utc_param("received_to", received_to),
             tag_type.value if tag_type else None,
             tag_value,
             case_id,
             q,
             party_id,
-            captured_from,
-            captured_to,
+            _utc_param("captured_from", captured_from),
+            _utc_param("captured_to", captured_to),
             (near_lat, near_lon, within_m) if within_m is not None else None,  # type: ignore[arg-type]
             evidence_clause(actor),
         ),
@@ -205,6 +200,16 @@ def list_items(
         cursor=cursor,
         sort=sort,
     )
+
+
+def _utc_param(name: str, value: datetime | None) -> datetime | None:
+    """A time filter in UTC; 400 without a zone or outside the years 0001-9999 in UTC."""
+    if value is None:
+        return None
+    try:
+        return to_utc(value)
+    except ValueError as exc:
+        raise BadRequestError(f"{name}: {exc}") from exc
 
 
 @router.get(
@@ -218,7 +223,11 @@ def get_item(evidence_id: str, services: ServicesDep, actor: CurrentActor) -> di
     return body
 
 
-RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+RANGE_RE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
+#: A byte position of more digits (leading zeros aside) lies past the end of any file: 2**63
+#: has 19. Thousands of digits are never converted to an int (Python refuses past 4300).
+MAX_POSITION_DIGITS = 19
+PAST_ANY_END = 10**MAX_POSITION_DIGITS
 CONTENT_HEADERS = {
     "Accept-Ranges": header("bytes"),
     "ETag": header('"<sha256>"'),
@@ -227,8 +236,17 @@ CONTENT_HEADERS = {
 }
 
 
+def _position(digits: str) -> int:
+    significant = digits.lstrip("0") or "0"
+    return int(significant) if len(significant) <= MAX_POSITION_DIGITS else PAST_ANY_END
+
+
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """One ``bytes=a-b`` / ``a-`` / ``-n`` range → inclusive (start, end); None for whole file."""
+    """One ``bytes=a-b`` / ``a-`` / ``-n`` range → inclusive (start, end); None for the whole
+    file (no Range, or RFC 9110 §14.1.2's one satisfiable range of an empty file, a non-zero
+    suffix, which no 206 ``Content-Range`` can name: the empty file is sent whole, 200).
+    Unsatisfiable or malformed: :class:`RangeNotSatisfiable`. Positions past any file's end
+    are taken as such, whatever their number of digits."""
     if header is None:
         return None
     match = RANGE_RE.match(header.strip())
@@ -236,12 +254,14 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         raise RangeNotSatisfiable(size)
     first, last = match.group(1), match.group(2)
     if not first:
-        length = int(last)
+        length = _position(last)
         if length == 0:
             raise RangeNotSatisfiable(size)
+        if size == 0:
+            return None
         return max(0, size - length), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
+    start = _position(first)
+    end = min(_position(last), size - 1) if last else size - 1
     if start >= size or end < start:
         raise RangeNotSatisfiable(size)
     return start, end
@@ -335,6 +355,7 @@ def get_content(
 def get_derived(
     evidence_id: str, role: str, services: ServicesDep, actor: CurrentActor
 ) -> StreamingResponse:
+    """Served whole: a ``Range`` header is ignored (RFC 9110 §14.2 lets a server do so)."""
     derived = derived_file(services.engine, evidence_id, role)
     return StreamingResponse(
         services.store.get(derived.object_key),

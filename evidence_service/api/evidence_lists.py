@@ -11,7 +11,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 
 from evidence_service.api import schemas
-from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep, record_custody
+from evidence_service.api.deps import (
+    CurrentActor,
+    OptionalActor,
+    ServicesDep,
+    actor_may,
+    record_custody,
+)
 from evidence_service.api.responses import binary, ok, problems
 from evidence_service.api.streaming import consume_body
 from evidence_service.cases.evidence_lists import (
@@ -111,8 +117,9 @@ async def verify_issued(
     here with that digest is checked — digest, department seal, Merkle leaf and path, and its
     anchor on this service's chain, pinned to its registry and trust bundle; a document sent
     whole is checked as sent. Answers every step, ``valid``, the first failure's name and the
-    list's id, case number and issue time; a signed-in caller also gets the document (with the
-    parties) and the check is a ``verified`` custody event. 404 when no list has the digest."""
+    list's id, case number and issue time; a signed-in caller who may read the list also gets
+    the document (with the parties) and the check is a ``verified`` custody event (once an hour
+    per outcome). 404 when no list has the digest."""
 
     def run(body: Iterator[bytes]) -> dict[str, Any]:
         sent, digest = _list_or_digest(body)
@@ -120,7 +127,11 @@ async def verify_issued(
             services, services.trees, digest, sent=sent, chain_reader=services.chain_reader
         )
         answer = check.as_json()
-        if actor is not None:
+        # Only a caller who may read the list gets its document (with the parties) and has the
+        # check recorded: a digest alone must not open another department's list or log.
+        if actor is not None and actor_may(
+            services, actor, "GET", "/api/v1/evidence-lists/{list_id}", list_id=check.issued.id
+        ):
             record_custody(
                 services,
                 actor,

@@ -1,16 +1,14 @@
 """Public verification of an evidence package: upload the ZIP, get every check's verdict.
 
-The body (raw ``application/zip``, or a multipart form with one file part) streams to a temp
+The body (raw ``application/zip``, or a multipart form with one file part) streams to a spool
 file under a size cap, is verified against this service's own chain and trust bundle (as an
-auditor would with ``evidence verify-package --trust``), and is deleted.
+auditor would with ``evidence verify-package --trust``), and is deleted
+(:mod:`evidence_service.transfer.package_verification`).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,8 +20,10 @@ from evidence_service.api.responses import ok, problems
 from evidence_service.api.streaming import consume_body
 from evidence_service.capture.multipart_stream import StreamedForm
 from evidence_service.core.errors import BadRequestError, OversizeError
-from evidence_service.transfer.package_verification import record_package_verified
-from evidence_service.verify.package import package_verdict
+from evidence_service.transfer.package_verification import (
+    record_package_verified,
+    verify_uploaded_package,
+)
 from evidence_service.verify.verdict import Verdict
 
 router = APIRouter(prefix="/api/v1/packages", tags=["packages"])
@@ -50,28 +50,6 @@ VERIFY_BODY: dict[str, Any] = {
 }
 
 
-def _spool(chunks: Iterable[bytes], limit: int) -> Path:
-    """Write the upload to a temp file; OversizeError (and nothing left) past ``limit``."""
-    fd, name = tempfile.mkstemp(prefix="evidence-package-", suffix=".zip")
-    path = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            written = 0
-            for chunk in chunks:
-                written += len(chunk)
-                if written > limit:
-                    raise OversizeError(
-                        f"packages verified here are limited to {limit} bytes; "
-                        "verify larger ones offline with `evidence verify-package`",
-                        limit=limit,
-                    )
-                out.write(chunk)
-        return path
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-
-
 def _package_chunks(body: Iterator[bytes], content_type: str) -> Iterable[bytes]:
     if content_type.startswith("multipart/form-data"):
         form = StreamedForm(body, content_type, max_field_bytes=MAX_FORM_FIELD)
@@ -92,22 +70,35 @@ def _package_chunks(body: Iterator[bytes], content_type: str) -> Iterable[bytes]
     summary="Verify an evidence package ZIP (no authentication)",
     responses={**ok(schemas.PackageVerdict), **problems(400, 401, 413, 422)},
 )
-async def verify(request: Request, services: ServicesDep, actor: OptionalActor) -> dict[str, Any]:
+async def verify(
+    request: Request,
+    services: ServicesDep,
+    actor: OptionalActor,
+    require_signature: bool = False,
+) -> dict[str, Any]:
     """Answers every check: each file against the manifest, each proof (statement, Merkle path,
     officer signature at anchor time, anchor on this service's chain), the custody chain, the
-    manifest seal; ``failure`` and ``subject`` name the first that failed. A body that is not a
-    ZIP is a 422 ``bad-package`` problem; one larger than the cap a 413."""
+    manifest seal and the contents seal over every member; ``failure`` and ``subject`` name the
+    first that failed. The seals are checked before anything is hashed, and an anonymous
+    request hashes at most ``EVIDENCE_PACKAGE_VERIFY_MAX_READ_BYTES`` (past it the verdict is
+    ``too-large``). ``require_signature``: an item with an unsigned capture statement fails
+    (``bad-signature``). A body that is not a ZIP is a 422 ``bad-package`` problem; one larger
+    than the cap a 413."""
     content_type = request.headers.get("content-type", "")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_PACKAGE_BYTES + 64 * 1024:
         raise OversizeError(f"packages verified here are limited to {MAX_PACKAGE_BYTES} bytes")
 
     def run(body: Iterator[bytes]) -> Verdict:
-        path = _spool(_package_chunks(body, content_type), MAX_PACKAGE_BYTES)
-        try:
-            return package_verdict(path, w3=services.chain_reader(), pins=service_pins(services))
-        finally:
-            path.unlink(missing_ok=True)
+        return verify_uploaded_package(
+            _package_chunks(body, content_type),
+            settings=services.settings,
+            actor=actor,
+            w3=services.chain_reader(),
+            pins=service_pins(services),
+            max_bytes=MAX_PACKAGE_BYTES,
+            require_signature=require_signature,
+        )
 
     verdict: Verdict = await consume_body(request, run)
     if actor is not None:

@@ -67,6 +67,48 @@ def create_department(
     return JSONResponse(body, status_code=status)
 
 
+class DepartmentUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    require_signed_captures: bool | None = Field(
+        default=None,
+        description="false lets the department's officers capture unsigned statements (an "
+        "officer without a usable custodial certificate); true (the default) refuses them",
+    )
+
+
+@router.patch(
+    "/departments/{department_id}",
+    response_model=DepartmentPublic,
+    summary="Change a department's settings",
+    responses=problems(401, 403, 404, 422),
+)
+def update_department(
+    department_id: str, payload: DepartmentUpdate, services: ServicesDep, actor: AdminActor
+) -> Department:
+    """Only the settings given change; a change is a custody event (``department_updated``)."""
+    return people.update_department(
+        services.engine,
+        department_id,
+        require_signed_captures=payload.require_signed_captures,
+        actor=actor,
+        clock=services.clock,
+    )
+
+
+@router.post(
+    "/departments/{department_id}/ca/rotate",
+    summary="Rotate the department CA (the old one stays trusted for what it certified)",
+    responses={**ok(schemas.DepartmentCA), **problems(401, 403, 404, 422)},
+)
+def rotate_department_ca(department_id: str, services: ServicesDep, actor: AdminActor) -> Any:
+    """A new CA key and certificate for the department. The retired CA stays in the trust
+    bundle (``GET /api/v1/trust``) with its own validity, so every statement and seal it
+    certified still verifies at its anchor time, and its CRL is still reissued on revocation.
+    Custodial officer certificates move to the new CA at their officer's next capture; the
+    department seal is certified anew when next used. A custody event (``ca_rotated``)."""
+    return jsonable_encoder(services.pki.rotate_ca(department_id, actor_id=actor.officer_id))
+
+
 @router.post(
     "/officers",
     response_model=OfficerPublic,
@@ -79,8 +121,13 @@ def create_officer(
     actor: AdminActor,
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
+    """The officer gets a custodial certificate from the department CA with the same write,
+    so the service signs their captures from the first one."""
+
     def create() -> tuple[int, dict[str, Any]]:
-        officer = people.register_officer(services.engine, payload, at=services.ingestor.clock())
+        officer = people.register_officer(
+            services.pki, payload, at=services.ingestor.clock(), actor_id=actor.officer_id
+        )
         return 201, OfficerPublic.model_validate(officer).model_dump(mode="json")
 
     status, body = idempotent(

@@ -27,6 +27,7 @@ from evidence_service.access.identity import Actor
 from evidence_service.access.models import Role
 from evidence_service.cases.models import Case, Party, Place
 from evidence_service.core.errors import EvidenceError, ForbiddenError, NotFoundError
+from evidence_service.cosign.workflow import cosignature_audience
 from evidence_service.transfer.owners import (
     Owner,
     OwnerLookup,
@@ -79,6 +80,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
     case = "/api/v1/cases/{case_id}"
     upload = "/api/v1/uploads/{upload_id}"
     transfer = "/api/v1/transfers/{transfer_id}"
+    cosign = "/api/v1/cosignatures/{cosignature_id}"
     item_meta = Rule(READERS | AUDITOR, oversight=AUDITOR, granted=True)
     item_bytes = Rule(READERS | AUDITOR, granted=True)  # an auditor only when transferred to
     item_facts = Rule(WORKERS)  # later facts about an item: its own department's workers
@@ -133,6 +135,9 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/api/v1/me"): SIGNED_IN,
         ("GET", "/api/v1/departments"): SIGNED_IN,
         ("POST", "/api/v1/departments"): Rule(ADMIN),
+        # a department's settings (e.g. require_signed_captures) and its CA: the admin's
+        ("PATCH", "/api/v1/departments/{department_id}"): Rule(ADMIN, oversight=ADMIN),
+        ("POST", "/api/v1/departments/{department_id}/ca/rotate"): Rule(ADMIN, oversight=ADMIN),
         ("POST", "/api/v1/officers"): Rule(ADMIN),
         ("PATCH", "/api/v1/officers/{officer_id}"): Rule(ADMIN, oversight=ADMIN),
         # an admin issues device and service tokens, and a person's one-time enrolment code,
@@ -150,9 +155,13 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("POST", "/api/v1/departments/{department_id}/seals"): Rule(
             SENDERS | ADMIN, oversight=ADMIN, keeper=True
         ),
-        ("POST", "/api/v1/cosignatures"): Rule(SENDERS | ADMIN),
-        ("GET", "/api/v1/cosignatures/{cosignature_id}"): SIGNED_IN,
-        ("POST", "/api/v1/cosignatures/{cosignature_id}/verify"): SIGNED_IN,
+        # co-signatures: a department signs by its reviewers' approval, never an admin's; one is
+        # seen where its subject is seen and by the departments it names (cosign/workflow.py)
+        ("POST", "/api/v1/cosignatures"): Rule(SENDERS),
+        ("GET", cosign): Rule(EVERYONE, oversight=AUDITOR, granted=True),
+        ("POST", cosign + "/approve"): Rule(SENDERS, granted=True),
+        ("POST", cosign + "/decline"): Rule(SENDERS, granted=True),
+        ("POST", cosign + "/verify"): Rule(EVERYONE, oversight=AUDITOR, granted=True),
         # parties, causes, places, cases
         ("POST", "/api/v1/parties"): case_work,
         ("GET", "/api/v1/parties"): case_work,
@@ -229,6 +238,15 @@ class PolicyGapError(EvidenceError):
 # ------------------------------------------------------------------------------ records
 
 
+def cosignature_owner(session: Session, cosignature_id: str) -> Owner | None:
+    """A co-signature: its subject item's department's and the named departments' (and where
+    the item was transferred to); a batch root's is everyone's."""
+    audience = cosignature_audience(session, cosignature_id)
+    if audience is None:
+        return None
+    return Owner(audience.departments, evidence_id=audience.evidence_id)
+
+
 #: Path parameters that name a department's record, and how to find whose it is (the lookups
 #: are the transfer wing's, ``transfer/owners.py``: the lowest wing that sees every such table).
 RESOLVERS: dict[str, OwnerLookup] = {
@@ -243,6 +261,7 @@ RESOLVERS: dict[str, OwnerLookup] = {
     "token_id": token_owner,
     "node_id": node_owner,
     "department_id": department_owner,
+    "cosignature_id": cosignature_owner,
 }
 
 

@@ -10,11 +10,17 @@ from fastapi import APIRouter, Request
 from evidence_service.access.trust import service_pins
 from evidence_service.anchoring.proofs import build_proof
 from evidence_service.api import schemas
-from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep, record_custody
+from evidence_service.api.deps import (
+    CurrentActor,
+    OptionalActor,
+    ServicesDep,
+    actor_may,
+    record_custody,
+)
 from evidence_service.api.responses import ok, problems
 from evidence_service.api.streaming import consume_body
 from evidence_service.capture.multipart_stream import StreamedForm
-from evidence_service.capture.views import evidence_exists, read_evidence
+from evidence_service.capture.views import read_evidence
 from evidence_service.core.digests import is_hex64
 from evidence_service.core.errors import BadRequestError
 from evidence_service.core.json_input import parse_json
@@ -23,6 +29,8 @@ from evidence_service.verify.proof import MAX_PROOF_BYTES, ProofDocument
 from evidence_service.verify.proof_steps import Content, proof_verdict
 
 router = APIRouter(tags=["proofs"])
+#: Whoever may read an item's record may have a check of it recorded in its custody log.
+ITEM_RECORD = "/api/v1/evidence/{evidence_id}"
 
 VERIFY_BODY: dict[str, Any] = {
     "requestBody": {
@@ -80,11 +88,12 @@ def _digest_field(value: object) -> str:
     responses={**ok(schemas.Verdict), **problems(400, 401, 422)},
 )
 async def verify(request: Request, services: ServicesDep, actor: OptionalActor) -> dict[str, Any]:
-    """No authentication needed: anyone may check a proof (a signed-in caller's check of an
-    item held here is recorded as a ``verified`` custody event). Send multipart ``proof`` then
+    """No authentication needed: anyone may check a proof. Send multipart ``proof`` then
     ``file`` (or ``sha256``), or JSON ``{"proof": {...}, "sha256": "...", "size": n}``.
     Answers with every step of PROOF_FORMAT.md, pass or fail, and the first failure's name.
-    The file is hashed as it streams and not kept."""
+    The file is hashed as it streams and not kept. A signed-in caller's check of an item the
+    caller may read (the rule of ``GET /api/v1/evidence/{id}``) is a ``verified`` custody
+    event, recorded once an hour per outcome; anyone else's check is answered, not recorded."""
     content_type = request.headers.get("content-type", "")
 
     def run(body: Iterator[bytes]) -> dict[str, Any]:
@@ -97,7 +106,9 @@ async def verify(request: Request, services: ServicesDep, actor: OptionalActor) 
         pins = service_pins(services)
         verdict = proof_verdict(proof, content, w3=services.chain_reader(), pins=pins)
         evidence_id = proof.statement.evidence_id
-        if actor is not None and evidence_exists(services.engine, evidence_id):
+        if actor is not None and actor_may(
+            services, actor, "GET", ITEM_RECORD, evidence_id=evidence_id
+        ):
             record_custody(
                 services,
                 actor,

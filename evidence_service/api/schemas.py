@@ -274,6 +274,28 @@ class Certificate(BaseModel):
     revoked_at: datetime | None
 
 
+class RetiredCA(BaseModel):
+    serial: str
+    certificate: str = Field(description="PEM")
+    not_before: datetime
+    not_after: datetime
+    created_at: datetime
+    retired_at: datetime
+
+
+class DepartmentCA(BaseModel):
+    """A department's current CA certificate and the ones it replaced (all in the trust
+    bundle)."""
+
+    department_id: str
+    serial: str
+    certificate: str = Field(description="PEM")
+    not_before: datetime
+    not_after: datetime
+    created_at: datetime
+    retired: list[RetiredCA] = Field(description="replaced CAs, newest first")
+
+
 class SealRecord(BaseModel):
     department_id: str
     seal_code: str
@@ -306,14 +328,35 @@ class CoSignatureSubject(BaseModel):
     id: str
 
 
+class CoSignatureRequester(BaseModel):
+    officer_id: str
+    department_id: str
+
+
+class CoSignatureDepartment(BaseModel):
+    """A named department and its answer (null until it answers; the requester's department
+    approved with the request)."""
+
+    department_id: str
+    answer: str | None = Field(description="approved, declined, or null")
+    officer_id: str | None = Field(description="the reviewer who answered")
+    at: datetime | None
+    reason: str | None = Field(description="a decline's reason, if given")
+
+
 class CoSignature(BaseModel):
     id: str
     subject: CoSignatureSubject
+    status: str = Field(description="pending, complete, declined or expired")
+    requested_by: CoSignatureRequester
+    requested_at: datetime
+    expires_at: datetime = Field(description="a pending request expires then")
+    decided_at: datetime | None = Field(description="when it completed or was declined")
+    departments: list[CoSignatureDepartment] = Field(description="the signers, in order")
     ciphersuite: str
-    message: str
-    signers: list[CoSigner]
-    aggregate_signature: str
-    created_at: datetime
+    message: str = Field(description="the bytes every department signs (JCS), as text")
+    signers: list[CoSigner] = Field(description="empty until complete")
+    aggregate_signature: str | None = Field(description="hex; null until complete")
 
 
 class CoSignatureVerdict(BaseModel):

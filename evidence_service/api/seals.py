@@ -29,7 +29,7 @@ SEAL_ROLES = frozenset({Role.admin, Role.reviewer, Role.penalty})
     "/departments/{department_id}/seal.png",
     summary="The department's seal image (transparent PNG, print resolution)",
     response_class=Response,
-    responses={**binary("image/png"), **problems(401, 404, 422)},
+    responses={**binary("image/png"), **problems(401, 404, 409, 422)},
 )
 def get_seal_image(department_id: str, services: ServicesDep) -> Response:
     department = sealing_department(services.engine, department_id)
@@ -84,7 +84,9 @@ def verify(
 ) -> dict[str, Any]:
     """Answers ``valid`` with the sealing department, or the failure's stable ``reason``
     (bad-signature, unknown-issuer, expired, revoked, not-yet-valid, bad-certificate). A
-    signed-in caller's check is recorded as a ``seal_verified`` custody event."""
+    signed-in caller's check of a valid seal (one made here) is recorded as a
+    ``seal_verified`` custody event, once an hour per caller and seal; a record that does not
+    verify is answered and not recorded, so made-up records cannot grow the log."""
     try:
         record = SealRecord.from_json(json.dumps(payload.record))
     except (SigningError, ValueError) as exc:
@@ -94,7 +96,7 @@ def verify(
         record,
         expected_digest=payload.digest.lower() if payload.digest else None,
     )
-    if actor is not None:
+    if actor is not None and verdict["valid"]:
         record_custody(
             services,
             actor,

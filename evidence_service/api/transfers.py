@@ -235,7 +235,7 @@ def withdraw(
 
 @router.get(
     "/{transfer_id}/package.zip",
-    summary="The transfer's evidence package (evidence-package/1), streamed",
+    summary="The transfer's evidence package (evidence-package/2), streamed",
     response_class=StreamingResponse,
     responses={**binary("application/zip"), **problems(401, 403, 404, 409, 422)},
 )

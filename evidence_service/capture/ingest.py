@@ -30,6 +30,7 @@ from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, select
 
+from evidence_service.access.custodial import unsigned_capture_refusal
 from evidence_service.access.identity import Actor
 from evidence_service.anchoring.batches import statement_leaf
 from evidence_service.capture.metadata import CaptureMetadata
@@ -54,6 +55,7 @@ from evidence_service.core.errors import (
     PreparedCaptureError,
     StatementMismatchError,
     StoreUnavailableError,
+    UnsignedCaptureError,
 )
 from evidence_service.core.ids import new_id
 from evidence_service.custody.log import CustodyAction, append_event
@@ -163,7 +165,8 @@ class SignedCapture:
 
 
 #: Signs a capture statement for an officer at a time: the PROOF_FORMAT.md signature block, or
-#: None when the officer has no signing key here (the statement stays unsigned).
+#: None when the officer has no signing key here and their department allows an unsigned
+#: statement; raises UnsignedCaptureError when it does not.
 StatementSigner = Callable[[dict[str, Any], str, datetime], dict[str, Any] | None]
 
 
@@ -250,6 +253,25 @@ class Ingestor:
                 done = False
         return done
 
+    # -- signing --------------------------------------------------------------------------------
+    def check_signable(self, actor: Actor) -> None:
+        """Refuse (:class:`UnsignedCaptureError`, 422) a capture whose statement could not be
+        signed while the officer's department requires signed captures — called before a byte
+        is stored, so the refusal keeps nothing. Client-signed captures need no such check."""
+        refusal = unsigned_capture_refusal(
+            self.engine, actor.officer_id, self.clock(), signing=self.signer is not None
+        )
+        if refusal is not None:
+            raise UnsignedCaptureError(refusal, officer_id=actor.officer_id)
+
+    def sign(self, statement: dict[str, Any], actor: Actor, at: datetime) -> dict[str, Any] | None:
+        """The statement's signature block by the service's signer (which refuses what the
+        officer's department would refuse unsigned), or None: an unsigned statement."""
+        if self.signer is None:
+            self.check_signable(actor)
+            return None
+        return self.signer(statement, actor.officer_id, at)
+
     # -- steps 2 and 3 --------------------------------------------------------------------------
     def record(
         self,
@@ -292,22 +314,6 @@ class Ingestor:
                 if replay is not None:
                     self.abandon(evidence_id, *written)
                     return replay[0], evidence_body(self.engine, replay[1]["id"])
-            derived_rows = []
-            for derived in received.extraction.derived:
-                key = f"{received.key}.{derived.role}"
-                put = self.store.put(key, [derived.data])
-                written.append(key)
-                derived_rows.append(
-                    DerivedObject(
-                        id=new_id(),
-                        evidence_id=evidence_id,
-                        role=derived.role,
-                        media_type=derived.media_type,
-                        size=put.size,
-                        sha256=put.sha256,
-                        object_key=key,
-                    )
-                )
             capture = Capture(
                 evidence_id,
                 actor,
@@ -330,8 +336,24 @@ class Ingestor:
                         fields=differing,
                     )
                 evidence.signature = signed.signature
-            elif self.signer is not None:
-                evidence.signature = self.signer(evidence.statement, actor.officer_id, received_at)
+            else:
+                evidence.signature = self.sign(evidence.statement, actor, received_at)
+            derived_rows = []
+            for derived in received.extraction.derived:
+                key = f"{received.key}.{derived.role}"
+                put = self.store.put(key, [derived.data])
+                written.append(key)
+                derived_rows.append(
+                    DerivedObject(
+                        id=new_id(),
+                        evidence_id=evidence_id,
+                        role=derived.role,
+                        media_type=derived.media_type,
+                        size=put.size,
+                        sha256=put.sha256,
+                        object_key=key,
+                    )
+                )
             body = evidence_public(evidence, derived_rows)
             try:
                 with session_scope(self.engine) as session:

@@ -82,7 +82,9 @@ def capture_from_form(
 
     A client signature is verified before the file is stored, under the evidence id reserved
     when it was prepared; a second upload of that prepared capture while the first is still in
-    flight is a ``PreparedCaptureError`` (409). ``declared_sha256`` (``X-Content-SHA256``) and
+    flight is a ``PreparedCaptureError`` (409). Without one, a capture the service could not
+    sign is refused before the file is stored when the officer's department requires signed
+    captures (``UnsignedCaptureError``, 422). ``declared_sha256`` (``X-Content-SHA256``) and
     ``idempotency_key`` are checked by :meth:`Ingestor.record`.
     """
     form = StreamedForm(body, content_type, max_field_bytes=max_metadata_bytes)
@@ -96,6 +98,8 @@ def capture_from_form(
             port_id=fields.port_id,
             signature_raw=fields.signature_raw,
         )
+    else:
+        ingestor.check_signable(actor)  # an unsigned capture its department refuses: no bytes
     evidence_id = signed.evidence_id if signed else new_id()
     try:
         received = ingestor.receive(evidence_id, fields.port_id, form.file_chunks())

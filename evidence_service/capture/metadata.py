@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import json
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from evidence_service.core.clock import parse_rfc3339, rfc3339
-from evidence_service.core.errors import BadMetadataError
-from signing.jcs import TooDeepError, canonicalize, check_depth
+from evidence_service.core.clock import UtcDatetime, parse_rfc3339, rfc3339
+from evidence_service.core.errors import BadMetadataError, BadRequestError
+from evidence_service.core.json_input import parse_json
+from evidence_service.core.text import check_text_tree
+from signing.jcs import canonicalize
 
 
 class TagType(StrEnum):
@@ -45,13 +45,15 @@ class CaptureMetadata(BaseModel):
 
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
-    captured_at: datetime | None = None
+    captured_at: UtcDatetime | None = None  # zoned, within years 0001-9999 in UTC
     location: Location | None = None
     tags: tuple[Tag, ...] = Field(default=(), max_length=100)
 
     @field_validator("captured_at", mode="before")
     @classmethod
     def _zoned(cls, value: Any) -> Any:
+        if isinstance(value, int | float):  # seconds or milliseconds? pydantic guesses by size
+            raise ValueError("captured_at must be an RFC 3339 text with a zone, not a number")
         if isinstance(value, str):
             try:
                 return parse_rfc3339(value)
@@ -71,17 +73,19 @@ class CaptureMetadata(BaseModel):
 
 
 def parse_capture_metadata(raw: bytes | str | dict[str, Any], *, max_bytes: int) -> CaptureMetadata:
-    """Parse metadata from the JSON text of a form field (or an already-decoded object)."""
+    """Parse metadata from the JSON text of a form field (or an already-decoded object):
+    ``BadMetadataError`` (422) for what does not fit, ``UnsafeTextError`` (422) for text with
+    a control or bidirectional-override character."""
     if isinstance(raw, (bytes, str)):
         if len(raw) > max_bytes:
             raise BadMetadataError(f"metadata exceeds {max_bytes} bytes")
-        try:
-            check_depth(raw)
-            raw = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError, TooDeepError) as exc:
-            raise BadMetadataError(f"metadata is not valid JSON: {exc}") from exc
+        try:  # bounded: depth, number lengths, no NaN (core/json_input.py)
+            raw = parse_json(raw, what="metadata")
+        except BadRequestError as exc:
+            raise BadMetadataError(f"metadata is not valid JSON: {exc.detail}") from exc
     if not isinstance(raw, dict):
         raise BadMetadataError("metadata must be a JSON object")
+    check_text_tree(raw, "metadata")  # titles, tags and addresses are shown to people
     try:
         return CaptureMetadata.model_validate(raw)
     except ValidationError as exc:

@@ -1,15 +1,20 @@
 """Crash recovery: finish what was committed, remove what never was.
 
 Runs at start-up and periodically. After it, every ``Evidence`` row has its final object under
-retention; no intake older than the limit that never got its row has objects left; and no temp
-object (resumable uploads) older than the limit remains without a row or session that needs it.
+retention; no intake older than the limit that never got its row has objects left; no temp
+object (resumable uploads) older than the limit remains without a row or session that needs it;
+and no spooled request file (:func:`request_spool_dir`: an uploaded package being verified)
+older than the limit remains — a process killed mid-request leaves its file there, never in the
+system's temp directory where nothing would find it.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
@@ -17,10 +22,20 @@ from sqlmodel import Session, col, select
 from evidence_service.capture.client_signing import purge_expired
 from evidence_service.capture.ingest import DERIVED_ROLES, TEMP_PREFIX, Ingestor
 from evidence_service.capture.models import Evidence, PendingIntake, UploadSession, UploadStatus
+from evidence_service.core.config import Settings
 from evidence_service.core.db import session_scope
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
+
+
+def request_spool_dir(settings: Settings) -> Path:
+    """Where a request spools what it cannot stream (``<data dir>/spool``), created on first
+    use. Its files belong to requests in flight; the reaper removes those older than the temp
+    TTL, which only a crashed process leaves."""
+    path = settings.data_dir / "spool"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,7 @@ class ReapReport:
     expired_sessions: int
     abandoned_intakes: int = 0
     expired_prepared: int = 0
+    spooled_files: int = 0
 
 
 def reap(ingestor: Ingestor, *, temp_ttl: timedelta) -> ReapReport:
@@ -95,4 +111,26 @@ def reap(ingestor: Ingestor, *, temp_ttl: timedelta) -> ReapReport:
         except StorageError:
             log.warning("could not discard orphan temp object %s", key)
     prepared = purge_expired(ingestor.engine, now)
-    return ReapReport(finalized, discarded, expired, abandoned, prepared)
+    spooled = reap_spool(request_spool_dir(ingestor.settings), now=now, ttl=temp_ttl)
+    return ReapReport(finalized, discarded, expired, abandoned, prepared, spooled)
+
+
+def reap_spool(directory: Path, *, now: datetime, ttl: timedelta) -> int:
+    """Remove the regular files of ``directory`` last written more than ``ttl`` before
+    ``now``; how many. A file still being written is younger (each write moves its time)."""
+    removed = 0
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            try:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                modified = datetime.fromtimestamp(entry.stat(follow_symlinks=False).st_mtime, UTC)
+                if now - modified < ttl:
+                    continue
+                os.unlink(entry.path)
+                removed += 1
+            except FileNotFoundError:  # its request finished and removed it meanwhile
+                continue
+            except OSError:
+                log.warning("could not remove spooled file %s", entry.path)
+    return removed

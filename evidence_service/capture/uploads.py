@@ -94,6 +94,7 @@ class UploadManager:
         limit = self.ingestor.size_limit(port_id)
         if total_size is not None and total_size > limit:
             raise OversizeError(f"declared size exceeds the {port_id} limit of {limit} bytes")
+        self.ingestor.check_signable(actor)  # refused unsigned: before any chunk is sent
         session_id = new_id()
         temp_key = TEMP_PREFIX + session_id
         try:
@@ -255,6 +256,7 @@ class UploadManager:
                 f"received {upload.offset} of {upload.declared_size} declared bytes",
                 offset=upload.offset,
             )
+        self.ingestor.check_signable(actor)  # refused now, the session stays open for a retry
         with Session(self.ingestor.engine) as session:
             parts = session.exec(
                 select(UploadChunk)

@@ -27,12 +27,6 @@ def read_evidence(engine: Engine, evidence_id: str) -> Evidence:
         return load_evidence(session, evidence_id)
 
 
-def evidence_exists(engine: Engine, evidence_id: str) -> bool:
-    """Whether this service holds the item (a proof may name one captured elsewhere)."""
-    with Session(engine) as session:
-        return session.get(Evidence, evidence_id) is not None
-
-
 def evidence_custody(engine: Engine, evidence_id: str) -> dict[str, Any]:
     """The public custody record of one item: its events, oldest first; 404 if unknown."""
     with Session(engine) as session:

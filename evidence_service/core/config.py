@@ -92,6 +92,13 @@ class Settings(BaseSettings):
     temp_object_ttl_seconds: int = Field(
         3600, ge=0, description="The reaper removes unreferenced temp objects older than this."
     )
+    package_verify_max_read_bytes: int = Field(
+        256 * MiB,
+        ge=0,
+        description="Most bytes of package members one anonymous POST /api/v1/packages/verify "
+        "inflates and hashes; a package that needs more gets a verdict saying so (too-large) "
+        "instead of the work. Signed-in callers are not capped.",
+    )
 
     chain_url: str | None = Field(
         None,
@@ -129,6 +136,14 @@ class Settings(BaseSettings):
         "generated once into <data_dir>/pii.secret (mode 0600).",
     )
     officer_cert_days: int = Field(365, ge=1, le=3650, description="Officer certificate validity.")
+    officer_cert_renew_days: int = Field(
+        30,
+        ge=1,
+        le=3650,
+        description="A custodial officer certificate expiring within this many days (or within "
+        "the second half of its validity, if that is shorter) is renewed from the department CA "
+        "when the officer next captures.",
+    )
     token_ttl_days: int = Field(
         30,
         ge=1,

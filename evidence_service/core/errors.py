@@ -150,6 +150,14 @@ class PreparedCaptureError(EvidenceError):
     slug, title, status = "prepared-capture", "The prepared capture cannot be used", 409
 
 
+class UnsignedCaptureError(EvidenceError):
+    """The officer's department requires signed captures and the service cannot sign this one
+    (the officer has no usable custodial certificate: it was revoked, or they hold their own
+    key and must use the two-step capture)."""
+
+    slug, title, status = "unsigned-capture", "The capture cannot be signed", 422
+
+
 class BadJsonError(BadRequestError):
     """JSON the service will not parse: not UTF-8, nested too deep, absurd numbers, malformed."""
 
@@ -162,9 +170,27 @@ class BodyTooLargeError(OversizeError):
     slug, title = "body-too-large", "The request body exceeds this route's limit"
 
 
+class CertificateTextError(EvidenceError):
+    slug, title, status = "certificate-text", "The text cannot go into a certificate", 422
+
+
 class SealTextError(EvidenceError):
     slug, title, status = "undrawable-seal", "The department seal cannot show this text", 422
 
 
+class UndrawableSealError(SealTextError):
+    """A department stored before its name was checked whose seal cannot be drawn: the
+    service's own data, not the caller's request, is at fault (409 until an admin fixes it)."""
+
+    title, status = "This department's seal cannot be drawn", 409
+
+
 class ConflictError(EvidenceError):
     slug, title, status = "conflict", "The resource already exists", 409
+
+
+class CoSignatureStateError(EvidenceError):
+    """The co-signature request no longer takes answers (complete, declined or expired), or the
+    department has answered it already."""
+
+    slug, title, status = "cosignature-state", "The co-signature cannot take this action now", 409

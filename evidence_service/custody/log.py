@@ -4,13 +4,17 @@
 bytes and ``event_n`` is the JSON object ``{seq, evidence_id, action, actor_id, department_id, at,
 details}``. Editing, deleting or reordering any row breaks every later link, and the head hash
 (anchored with each batch once the chain issue lands) pins the whole history.
+
+Checks by signed-in callers are events too, so the log must not grow with every repeat of
+one: the same check is recorded once per :data:`REPEAT_CHECK_WINDOW` (:func:`append_event`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -87,6 +91,17 @@ def chain_head(session: Session) -> ChainHead:
     return ChainHead(last.seq, last.hash)
 
 
+#: A signed-in caller's check of something held here (a proof, a seal, a list, a transfer).
+CHECK_ACTIONS = frozenset({CustodyAction.verified, CustodyAction.seal_verified})
+#: The same check — same caller, same item (or none), same details, so the same subject and
+#: outcome — is recorded once in this window: checking again and again writes nothing more,
+#: while a check with another outcome is recorded at once. Outcomes are few (valid, or the
+#: name of the first failing step), so a caller adds at most a dozen events per subject an hour.
+REPEAT_CHECK_WINDOW = timedelta(hours=1)
+#: A repeat is looked for among this many latest events: bounded work per check.
+REPEAT_LOOKBACK_EVENTS = 100_000
+
+
 def append_event(
     session: Session,
     *,
@@ -97,9 +112,16 @@ def append_event(
     department_id: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> CustodyEvent:
-    """Append one event inside the caller's transaction (serialised against other writers)."""
+    """Append one event inside the caller's transaction (serialised against other writers).
+
+    A check (:data:`CHECK_ACTIONS`) that repeats one recorded within
+    :data:`REPEAT_CHECK_WINDOW` is not appended again: the earlier event is returned."""
     lock_custody_chain(session)
     head = chain_head(session)
+    if action in CHECK_ACTIONS and actor_id is not None:
+        earlier = _same_check(session, head, str(action), at, evidence_id, actor_id, details or {})
+        if earlier is not None:
+            return earlier
     event = CustodyEvent(
         seq=head.seq + 1,
         evidence_id=evidence_id,
@@ -115,6 +137,36 @@ def append_event(
     session.add(event)
     session.flush()
     return event
+
+
+def _same_check(
+    session: Session,
+    head: ChainHead,
+    action: str,
+    at: datetime,
+    evidence_id: str | None,
+    actor_id: str,
+    details: dict[str, Any],
+) -> CustodyEvent | None:
+    """The latest event recording this very check within the window, if any."""
+    wanted = json.loads(json.dumps(details))  # as the JSON column gives it back
+    about = (
+        col(CustodyEvent.evidence_id).is_(None)
+        if evidence_id is None
+        else col(CustodyEvent.evidence_id) == evidence_id
+    )
+    recent = session.exec(
+        select(CustodyEvent)
+        .where(
+            about,
+            col(CustodyEvent.seq) > head.seq - REPEAT_LOOKBACK_EVENTS,
+            CustodyEvent.action == action,
+            CustodyEvent.actor_id == actor_id,
+            col(CustodyEvent.at) > at - REPEAT_CHECK_WINDOW,
+        )
+        .order_by(col(CustodyEvent.seq).desc())
+    )
+    return next((event for event in recent if event.details == wanted), None)
 
 
 def record_event(

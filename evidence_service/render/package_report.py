@@ -28,6 +28,7 @@ STATUS_MARK = {
     Status.skipped: ("skip", "略过 SKIP"),
     Status.error: ("error", "未定 ERROR"),
     Status.pending: ("pending", "待上链 PENDING"),
+    Status.unverified: ("error", "未核验 UNVERIFIED"),
 }
 
 STYLE = """
@@ -61,7 +62,7 @@ def _mark(status: Status) -> str:
 
 
 def _worst(checks: list[Check]) -> Status:
-    for status in (Status.failed, Status.error, Status.pending):
+    for status in (Status.failed, Status.error, Status.unverified, Status.pending):
         if any(c.status == status for c in checks):
             return status
     return Status.passed
@@ -99,8 +100,9 @@ def render_report(
     verify_url: str,
     generated_at: datetime,
     evidence_list: dict[str, Any] | None = None,
-    contents_sha256: str | None = None,
 ) -> bytes:
+    """The report's HTML. It is itself a member that ``seal/contents.json`` seals, so it cannot
+    name that document's digest: it says how the contents are sealed instead."""
     digest = verdict.manifest_digest or ""
     payload = qr_payload(verify_url, digest)
     qr = segno.make(payload, error="m").svg_inline(scale=3, dark="#000", light="#fff")
@@ -150,14 +152,13 @@ def render_report(
                 f"<span class='hash'>{_e(evidence_list.get('digest'))}</span>",
             )
         )
-    if contents_sha256 is not None:
-        facts.append(
-            (
-                "内容封印 Contents seal",
-                "seal/contents.json · SHA-256 "
-                f"<span class='hash'>{_e(contents_sha256)}</span> (custody, trust, list)",
-            )
+    facts.append(
+        (
+            "内容封印 Contents seal",
+            "seal/contents.json: the SHA-256 and size of every file of the package, this "
+            "report included, sealed by the sending department (seal/contents-seal.json)",
         )
+    )
     facts.append(
         ("核验时间 Checked", f"{_e(rfc3339(generated_at))} by the issuing service, at packaging")
     )
@@ -199,9 +200,10 @@ yourself, with read access to any node of the chain and the issuing service's tr
 manifest (SHA-256, SM3, size), each proof against its statement, Merkle path and anchor
 (PROOF_FORMAT.md), each officer signature at its anchor time, the custody events' hash chain,
 the department seal over the manifest, and the same department's seal over
-<code>seal/contents.json</code>, which holds the SHA-256 of <code>custody.json</code>,
-<code>trust/trust.json</code> and the evidence list as packaged, so none of them can be swapped
-or rewritten consistently.</p>
+<code>seal/contents.json</code>, which lists the SHA-256 and size of every file of the package
+(<code>custody.json</code>, <code>trust/</code>, the evidence list and its PDF, the seal image
+and this report included), so none of them can be swapped, added, dropped or rewritten
+consistently.</p>
 </body></html>
 """
     return page.encode()

@@ -26,9 +26,9 @@ def download_package(
     services: TransferNeeds, actor: Actor, transfer_id: str
 ) -> tuple[Transfer, Iterator[bytes]]:
     """The transfer and its package's ZIP chunks, for either end (a rejected or withdrawn
-    transfer is no longer the recipient's: 409). Proofs and custody are taken now, and the
-    sending department seals the package contents now (a ``sealed`` custody event by the
-    caller); each item gets a ``downloaded`` event."""
+    transfer is no longer the recipient's: 409). Proofs and custody are taken now; each item
+    gets a ``downloaded`` event; once the last member is streamed, the sending department seals
+    the list of every member (a ``sealed`` custody event by the caller)."""
     transfer = package_transfer(services, actor, transfer_id)
     chunks = stream_package(
         services,

@@ -1,22 +1,25 @@
-"""Court evidence packages (``evidence-package/1``): the sealed manifest and the streamed ZIP.
+"""Court evidence packages (``evidence-package/2``): the sealed manifest and the streamed ZIP.
 
-The manifest (JCS) lists every item with its digests and capture statement; the sending
-department seals its SHA-256 when the transfer is made. The ZIP is generated chunk by chunk as
-it is sent — files are STORED and read from the object store in chunks, entries carry data
-descriptors and zip64, so neither the package nor any one file is ever held in memory. Proofs,
-the custody log and the trust bundle are taken at download time (a batch may have been anchored
-since the transfer was made); the verifier ties each proof to its manifest entry through the
-statement, and the sending department seals, again at download time, the digests of what the
-manifest cannot cover (``seal/contents.json``), so custody.json and trust/ cannot be swapped.
+The manifest (JCS, format ``evidence-package/1``) lists every item with its digests and capture
+statement; the sending department seals its SHA-256 when the transfer is made. The ZIP is
+generated chunk by chunk as it is sent — files are STORED and read from the object store in
+chunks, entries carry data descriptors and zip64, so neither the package nor any one file is
+ever held in memory. Proofs, the custody log and the trust bundle are taken at download time (a
+batch may have been anchored since the transfer was made); the verifier ties each proof to its
+manifest entry through the statement.
 
-Layout::
+Every member is hashed as it is written, and when the last one (the report) is out, the sending
+department seals the list of them all — ``seal/contents.json``, each member's SHA-256 and size —
+so no member of the package (custody.json, trust/, the list PDF, the report, the seal image …)
+can be swapped, added or dropped. That seal is the one step that runs after the first byte is
+sent: everything that can refuse runs before (the department seal it needs is the one that
+sealed the manifest); a failure there (the database gone) ends the ZIP without its central
+directory, which no unzip tool or verifier takes for a package.
+
+Layout, in order::
 
     manifest.json                 the manifest, JCS bytes (the seal's digest is over these)
     seal/manifest-seal.json       the sender department's seal record over the manifest digest
-    seal/contents.json            evidence-package-contents/1 (JCS): the SHA-256 of the manifest,
-                                  custody.json, trust/trust.json and evidence-list.json (or
-                                  null) as written, and when it was packaged
-    seal/contents-seal.json       the same department's seal over SHA-256(JCS(contents.json))
     seal/seal.png                 the seal image
     trust/trust.json              CA certificates, CRLs, chain id, registry (/api/v1/trust)
     trust/ca/NN.pem, trust/crl/NN.pem   the same certificates and CRLs as PEM files
@@ -25,19 +28,20 @@ Layout::
     custody.json                  every custody event of every item, with its hash chain
     evidence-list.pdf / .json     the case's latest issued evidence list (when there is one)
     report.html                   the service's verification at packaging time, with a QR code
+    seal/contents.json            evidence-package-contents/2 (JCS): every member above, with
+                                  its SHA-256 and size as written, and when it was packaged
+    seal/contents-seal.json       the same department's seal over SHA-256(JCS(contents.json))
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 import time
-import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -54,6 +58,7 @@ from evidence_service.custody.models import CustodyEvent
 from evidence_service.render.package_report import render_report
 from evidence_service.render.seal_image import seal_png
 from evidence_service.transfer.needs import TransferNeeds
+from evidence_service.transfer.zip_stream import ZipStream
 from evidence_service.verify.manifest import (
     Manifest,
     manifest_bytes,
@@ -63,18 +68,15 @@ from evidence_service.verify.package_checks import (
     AnchorCache,
     DigestBuilder,
     FileDigest,
-    SealedContents,
-    check_contents,
     check_custody,
     check_evidence_list,
     check_file,
     check_proof,
     check_seal,
-    check_sealed_file,
-    parse_contents,
     seal_department,
     trust_source_check,
 )
+from evidence_service.verify.package_contents import ContentsV2
 from evidence_service.verify.package_format import (
     CONTENTS,
     CONTENTS_FORMAT,
@@ -85,6 +87,7 @@ from evidence_service.verify.package_format import (
     LIST_JSON,
     LIST_PDF,
     MANIFEST,
+    MANIFEST_FORMAT,
     PACKAGE_FORMAT,
     REPORT,
     SEAL_IMAGE,
@@ -92,7 +95,6 @@ from evidence_service.verify.package_format import (
     TRUST,
 )
 from evidence_service.verify.proof import PROOF_FORMAT
-from evidence_service.verify.proof_steps import Pins
 from evidence_service.verify.verdict import Check, Status, Verdict
 
 IN_QUERY = 500  # ids per SQL IN (...) clause
@@ -149,11 +151,11 @@ def load_items(session: Session, evidence_ids: list[str]) -> list[Evidence]:
 def build_manifest(
     session: Session, evidence_ids: list[str], *, transfer: dict[str, Any]
 ) -> dict[str, Any]:
-    """The ``evidence-package/1`` manifest of the items, in the order given."""
+    """The manifest (format ``evidence-package/1``) of the items, in the order given."""
     items = load_items(session, evidence_ids)
     width = max(2, len(str(len(items))))
     manifest = {
-        "format": PACKAGE_FORMAT,
+        "format": MANIFEST_FORMAT,
         "transfer": _jsonable(transfer),
         "items": [
             {
@@ -242,59 +244,6 @@ def _pretty(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, indent=2).encode()
 
 
-# ------------------------------------------------------------------------------ the ZIP stream
-
-
-class _Sink(io.RawIOBase):
-    """An unseekable file that keeps what zipfile writes until the generator takes it."""
-
-    def __init__(self) -> None:
-        self._parts: list[bytes] = []
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        self._parts.append(bytes(data))
-        return len(data)
-
-    def take(self) -> bytes:
-        parts, self._parts = self._parts, []
-        return parts[0] if len(parts) == 1 else b"".join(parts)
-
-
-class ZipStream:
-    """A ZIP written to an unseekable sink: data descriptors, zip64 when needed, STORED."""
-
-    def __init__(self, when: datetime) -> None:
-        self._sink = _Sink()
-        self._zip = zipfile.ZipFile(
-            self._sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True
-        )
-        moment = max(when.astimezone(UTC), datetime(1980, 1, 1, tzinfo=UTC))
-        self._date_time = moment.timetuple()[:6]
-
-    def entry(self, name: str, chunks: Iterable[bytes], size: int | None = None) -> Iterator[bytes]:
-        info = zipfile.ZipInfo(name, date_time=self._date_time)
-        info.compress_type = zipfile.ZIP_STORED
-        info.external_attr = 0o100444 << 16
-        if size is not None:
-            info.file_size = size  # lets zipfile choose zip64 up front for large files
-        with self._zip.open(info, "w") as out:
-            for chunk in chunks:
-                out.write(chunk)
-                data = self._sink.take()
-                if data:
-                    yield data
-        data = self._sink.take()
-        if data:
-            yield data
-
-    def finish(self) -> Iterator[bytes]:
-        self._zip.close()
-        yield self._sink.take()
-
-
 # ------------------------------------------------------------------------------ the package
 
 
@@ -303,12 +252,12 @@ class _Plan:
     """Everything the package holds but the files' bytes, made before its first byte."""
 
     services: TransferNeeds
+    department_id: str  # the sender, who sealed the manifest and seals the contents
+    actor_id: str
     manifest: Manifest
     manifest_raw: bytes
     seal_raw: bytes
     seal_image: bytes
-    contents_raw: bytes
-    contents_seal_raw: bytes
     trust: dict[str, Any]
     trust_raw: bytes
     items: list[Evidence]
@@ -334,12 +283,12 @@ def stream_package(
     is checked before this returns, so a refusal is still an error answer and not a truncated
     download.
 
-    Before returning it also seals the package contents (``seal/contents.json``: the digests of
-    the manifest, custody.json, trust/trust.json and the evidence list as they will be written)
-    with the sending department's seal — a ``sealed`` custody event by ``actor_id``."""
+    When the last member is written the sending department seals the package contents
+    (``seal/contents.json``: the SHA-256 and size of every member as written) — a ``sealed``
+    custody event by ``actor_id``; a download abandoned before that seals nothing."""
     parsed = validate_manifest(manifest)
     if isinstance(parsed, Check):
-        raise BadRequestError(f"the manifest is not {PACKAGE_FORMAT}: {parsed.detail}")
+        raise BadRequestError(f"the manifest is not {MANIFEST_FORMAT}: {parsed.detail}")
     raw = manifest_bytes(manifest)
     with Session(services.engine) as session:
         department = session.get(Department, department_id)
@@ -354,32 +303,21 @@ def stream_package(
     listed = None
     if evidence_list is not None:
         listed = (*evidence_list, _pretty(evidence_list[1]))
-    trust_raw, custody_raw = _pretty(trust), b"".join(custody_bytes(custody))
-    contents = SealedContents(
-        format=CONTENTS_FORMAT,
-        manifest_digest=_sha256(raw),
-        custody_sha256=_sha256(custody_raw),
-        trust_sha256=_sha256(trust_raw),
-        evidence_list_sha256=_sha256(listed[2]) if listed else None,
-        packaged_at=rfc3339(services.clock()),
-    )
-    seal_image = seal_png(department)
-    contents_seal = services.pki.seal_digest(department.id, contents.digest(), actor_id=actor_id)
     url = public_verify_url or services.settings.public_url.rstrip("/") + "/api/v1/packages/verify"
     plan = _Plan(
         services=services,
+        department_id=department.id,
+        actor_id=actor_id,
         manifest=parsed,
         manifest_raw=raw,
         seal_raw=seal_json.encode(),
-        seal_image=seal_image,
-        contents_raw=contents.jcs(),
-        contents_seal_raw=contents_seal.as_json().encode(),
+        seal_image=seal_png(department),
         trust=trust,
-        trust_raw=trust_raw,
+        trust_raw=_pretty(trust),
         items=items,
         proofs=proofs,
         custody=custody,
-        custody_raw=custody_raw,
+        custody_raw=b"".join(custody_bytes(custody)),
         evidence_list=listed,
         verify_url=url,
     )
@@ -391,8 +329,6 @@ def _package_chunks(plan: _Plan) -> Iterator[bytes]:
     zipped = ZipStream(services.clock())
     yield from zipped.entry(MANIFEST, [plan.manifest_raw])
     yield from zipped.entry(SEAL_RECORD, [plan.seal_raw])
-    yield from zipped.entry(CONTENTS, [plan.contents_raw])
-    yield from zipped.entry(CONTENTS_SEAL, [plan.contents_seal_raw])
     yield from zipped.entry(SEAL_IMAGE, [plan.seal_image])
     yield from zipped.entry(TRUST, [plan.trust_raw])
     for n, pem in enumerate(plan.trust["ca_certificates"], start=1):
@@ -404,16 +340,13 @@ def _package_chunks(plan: _Plan) -> Iterator[bytes]:
     digests: dict[str, FileDigest] = {}
     for item, evidence in zip(plan.manifest.items, plan.items, strict=True):
         digest = DigestBuilder()
-        yield from zipped.entry(
-            item.file, _tee(services.store.get(evidence.object_key), digest.update), item.size
-        )
+        chunks = services.store.get(evidence.object_key)
+        yield from zipped.entry(item.file, chunks, item.size, digest)
         digests[item.evidence_id] = digest.result()
     yield from zipped.entry(CUSTODY, [plan.custody_raw])
     list_doc = None
-    sealed_members = {MANIFEST: plan.manifest_raw, TRUST: plan.trust_raw, CUSTODY: plan.custody_raw}
     if plan.evidence_list is not None:
         pdf, list_doc, list_raw = plan.evidence_list
-        sealed_members[LIST_JSON] = list_raw
         yield from zipped.entry(LIST_PDF, [pdf])
         yield from zipped.entry(LIST_JSON, [list_raw])
     verdict = _verdict(
@@ -425,7 +358,8 @@ def _package_chunks(plan: _Plan) -> Iterator[bytes]:
         proofs=plan.proofs,
         custody=plan.custody,
         list_doc=list_doc,
-        sealed=_SealedPart(plan.contents_raw, plan.contents_seal_raw, sealed_members),
+        contents=_CONTENTS_SEALED_LAST,
+        package_format=PACKAGE_FORMAT,
     )
     report = render_report(
         plan.manifest,
@@ -434,25 +368,29 @@ def _package_chunks(plan: _Plan) -> Iterator[bytes]:
         verify_url=plan.verify_url,
         generated_at=services.clock(),
         evidence_list=list_doc,
-        contents_sha256=_sha256(plan.contents_raw),
     )
     yield from zipped.entry(REPORT, [report])
+    contents = ContentsV2(
+        format=CONTENTS_FORMAT,
+        members=dict(zipped.written),
+        packaged_at=rfc3339(services.clock()),
+    )
+    record = services.pki.seal_digest(plan.department_id, contents.digest(), actor_id=plan.actor_id)
+    yield from zipped.entry(CONTENTS, [contents.jcs()])
+    yield from zipped.entry(CONTENTS_SEAL, [record.as_json().encode()])
     yield from zipped.finish()
 
 
-def _tee(chunks: Iterable[bytes], see: Callable[[bytes], None]) -> Iterator[bytes]:
-    for chunk in chunks:
-        see(chunk)
-        yield chunk
-
-
-@dataclass(frozen=True)
-class _SealedPart:
-    """What the contents seal covers, as written into the package."""
-
-    contents_raw: bytes
-    seal_raw: bytes
-    members: dict[str, bytes]  # manifest.json, trust/trust.json, custody.json, evidence-list.json
+#: The report's word on the contents seal, made after the report is written.
+_CONTENTS_SEALED_LAST = (
+    f"sealed when the package is complete, after this report: {CONTENTS} lists the SHA-256 and "
+    f"size of every member, this report included, and {CONTENTS_SEAL} is the sending "
+    "department's seal over it"
+)
+#: The same word when there is no package (a recipient opening a transfer).
+_NO_PACKAGE_CONTENTS = (
+    "checked in the package: the contents (every member) are sealed when the package is downloaded"
+)
 
 
 def _verdict(
@@ -465,12 +403,13 @@ def _verdict(
     proofs: dict[str, dict[str, Any]],
     custody: dict[str, Any],
     list_doc: dict[str, Any] | None,
-    sealed: _SealedPart | None,
+    contents: str,
+    package_format: str = MANIFEST_FORMAT,
 ) -> Verdict:
     pins = service_pins(services)
     w3 = services.chain_reader()
     verdict = Verdict(
-        PACKAGE_FORMAT,
+        package_format,
         manifest_digest=_sha256(manifest_raw),
         trust_source="service",
         transfer=manifest.transfer.model_dump(),
@@ -480,7 +419,7 @@ def _verdict(
     verdict.checks += check_seal(
         manifest_raw, seal_raw, pins, sender_id=manifest.transfer.sender.id
     )
-    verdict.checks += _contents_checks(sealed, seal_raw, pins, manifest)
+    verdict.checks.append(Check(CONTENTS, "seal", Status.skipped, None, contents))
     anchors: AnchorCache = {}
     for item in manifest.items:
         started = time.perf_counter()
@@ -499,30 +438,6 @@ def _verdict(
     return verdict
 
 
-def _contents_checks(
-    sealed: _SealedPart | None, manifest_seal_raw: bytes, pins: Pins, manifest: Manifest
-) -> list[Check]:
-    if sealed is None:
-        return [
-            Check(
-                CONTENTS,
-                "seal",
-                Status.skipped,
-                None,
-                "checked in the package: the contents (custody.json, trust/) are sealed when "
-                "the package is downloaded",
-            )
-        ]
-    contents = parse_contents(sealed.contents_raw)
-    if isinstance(contents, Check):
-        return [contents]
-    sealer = seal_department(manifest_seal_raw) or manifest.transfer.sender.id
-    checks = check_contents(contents, sealed.seal_raw, pins, sealer_id=sealer)
-    for name, digest in contents.sealed_digests().items():
-        checks += check_sealed_file(name, sealed.members.get(name), digest)
-    return checks
-
-
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -531,14 +446,14 @@ def service_verdict(services: TransferNeeds, manifest: dict[str, Any], seal_json
     """The package's checks run here without a ZIP: files hashed from the store, proofs and
     custody as they stand now, trust from this service. For a recipient opening a transfer.
 
-    The contents seal is a ``skipped`` check: it is made per download, over the custody.json and
-    trust.json bytes of that package, and here there is no package — the custody events and
-    trust are read from this service's own database, which is what the seal would vouch for."""
+    The contents seal is a ``skipped`` check: it is made per download, over the members of that
+    package, and here there is no package — the custody events and trust are read from this
+    service's own database, which is what the seal would vouch for."""
     raw = manifest_bytes(manifest)
     parsed = validate_manifest(manifest)
     if isinstance(parsed, Check):
         return Verdict(
-            PACKAGE_FORMAT, checks=[parsed], manifest_digest=_sha256(raw), trust_source="service"
+            MANIFEST_FORMAT, checks=[parsed], manifest_digest=_sha256(raw), trust_source="service"
         )
     with Session(services.engine) as session:
         items = {e.id: e for e in load_items(session, [i.evidence_id for i in parsed.items])}
@@ -560,5 +475,5 @@ def service_verdict(services: TransferNeeds, manifest: dict[str, Any], seal_json
         proofs=proofs,
         custody=custody,
         list_doc=None,
-        sealed=None,  # no package here: nothing was sealed but the manifest
+        contents=_NO_PACKAGE_CONTENTS,  # no package here: nothing was sealed but the manifest
     )

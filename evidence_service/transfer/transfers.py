@@ -385,7 +385,8 @@ def verify_by_digest(
     full = actor is not None and (oversight or actor.department_id in ends)
     verdict = _checked(services, transfer, fresh=full)
     section = transfer.manifest["transfer"]
-    if actor is not None:
+    if full:  # only its two ends (and oversight) have their checks recorded
+        assert actor is not None
         with session_scope(services.engine) as session:
             append_event(
                 session,

@@ -97,6 +97,7 @@ class AuditRequest:
     data_dir: Path | None
     pins: Pins
     timeout: float = 10.0
+    require_signature: bool = False  # an unsigned statement fails step 4
 
 
 def proof_verdict_from(request: AuditRequest) -> Verdict:
@@ -120,7 +121,9 @@ def proof_verdict_from(request: AuditRequest) -> Verdict:
     else:
         raise AuditUsageError("give the evidence FILE or --sha256 HEX")
     with chain_reader(request.rpc, request.data_dir, request.timeout) as w3:
-        return proof_verdict(proof, content, w3=w3, pins=request.pins)
+        return proof_verdict(
+            proof, content, w3=w3, pins=request.pins, require_signature=request.require_signature
+        )
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,7 @@ class PackageAuditRequest:
     data_dir: Path | None
     pins: Pins | None  # None: trust the package's own trust/ (and say so)
     timeout: float = 10.0
+    require_signature: bool = False  # an item with an unsigned statement fails
 
 
 def package_verdict_from(request: PackageAuditRequest) -> Verdict:
@@ -170,6 +174,11 @@ def package_verdict_from(request: PackageAuditRequest) -> Verdict:
         raise AuditUsageError(f"{request.package} is not a file")
     with chain_reader(request.rpc, request.data_dir, request.timeout) as w3:
         try:
-            return package_verdict(request.package, w3=w3, pins=request.pins)
+            return package_verdict(
+                request.package,
+                w3=w3,
+                pins=request.pins,
+                require_signature=request.require_signature,
+            )
         except PackageFormatError as exc:
             raise AuditUsageError(f"{request.package}: {exc.detail}") from exc

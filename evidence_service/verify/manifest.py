@@ -1,4 +1,5 @@
-"""The package manifest (``evidence-package/1``): parsed strictly, checked for consistency.
+"""The package manifest (format ``evidence-package/1``, in packages of either version): parsed
+strictly, checked for consistency.
 
 ``manifest.json`` is the JCS form of the manifest, and the sender's seal is over its SHA-256, so
 the verifier reads exactly the bytes that were sealed; :func:`parse_manifest` refuses anything
@@ -13,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evidence_service.core.digests import HEX64
-from evidence_service.verify.package_format import LIMITS, MANIFEST, PACKAGE_FORMAT, PackageFailure
+from evidence_service.verify.package_format import LIMITS, MANIFEST, MANIFEST_FORMAT, PackageFailure
 from evidence_service.verify.statement import CaptureStatement
 from evidence_service.verify.verdict import Check, failed
 from signing.jcs import canonicalize, loads
@@ -158,7 +159,7 @@ def validate_manifest(data: Any) -> Manifest | Check:
             MANIFEST,
             "parse",
             PackageFailure.bad_package,
-            f"not {PACKAGE_FORMAT}: {where}: {first['msg']}",
+            f"not {MANIFEST_FORMAT}: {where}: {first['msg']}",
         )
     problem = manifest.consistency_problem()
     if problem is not None:

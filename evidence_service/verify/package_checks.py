@@ -1,12 +1,11 @@
-"""The checks of an evidence package (``evidence-package/1``), shared by the offline verifier,
-the service and the report: pure functions over bytes and parsed documents, plus a chain reader
-passed in for the anchor steps (as :func:`~evidence_service.verify.proof_steps.proof_verdict`
-takes one).
+"""The checks of an evidence package (``evidence-package/2`` and ``/1``), shared by the offline
+verifier, the service and the report: pure functions over bytes and parsed documents, plus a
+chain reader passed in for the anchor steps (as
+:func:`~evidence_service.verify.proof_steps.proof_verdict` takes one).
 
-The manifest seal, the contents seal (``seal/contents.json``: the digests of custody.json,
-trust/trust.json and the evidence list, which the manifest cannot cover), each file, each proof
-(tied to its manifest entry by the statement), the custody events and the evidence list each
-give :class:`~evidence_service.verify.verdict.Check` values.
+The manifest seal, each file, each proof (tied to its manifest entry by the statement), the
+custody events and the evidence list each give :class:`~evidence_service.verify.verdict.Check`
+values; the contents seal's checks are in :mod:`~evidence_service.verify.package_contents`.
 """
 
 from __future__ import annotations
@@ -15,25 +14,20 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from web3 import Web3
 
 from chain.merkle import leaf_hash
-from evidence_service.core.digests import HEX64
 from evidence_service.verify.custody import EVENT_KEYS, GENESIS_HASH, event_body_of, link_hash
 from evidence_service.verify.manifest import Manifest, ManifestItem
+from evidence_service.verify.package_contents import seal_signature_check
 from evidence_service.verify.package_format import (
-    CONTENTS,
-    CONTENTS_FORMAT,
-    CONTENTS_SEAL,
     CUSTODY,
     CUSTODY_FORMAT,
     LIST_JSON,
     MANIFEST,
     SEAL_RECORD,
-    TRUST,
     TRUST_PEM,
     PackageFailure,
 )
@@ -70,7 +64,7 @@ def check_seal(
         record = SealRecord.from_json(seal_raw)
     except SigningError as exc:
         return [failed("seal", "parse", PackageFailure.bad_seal, str(exc))]
-    checks = [_seal_signature("seal", record, pins)]
+    checks = [seal_signature_check("seal", record, pins)]
     if sender_id is not None and record.department_id != sender_id:
         checks.append(
             failed(
@@ -94,28 +88,6 @@ def check_seal(
     return checks
 
 
-def _seal_signature(subject: str, record: SealRecord, pins: Pins) -> Check:
-    """The seal's certificate chains to a trusted CA (unrevoked at its time) and it verifies."""
-    if not pins.ca_certificates:
-        return Check(
-            subject,
-            "signature",
-            Status.error,
-            PackageFailure.bad_seal,
-            "no department CA certificates to check the seal against",
-        )
-    try:
-        verify_seal(record, trusted_cas=pins.ca_certificates, crls=pins.crls)
-    except SigningError as exc:
-        return failed(subject, "signature", PackageFailure.bad_seal, str(exc))
-    return passed(
-        subject,
-        "signature",
-        f"{record.alg} seal {record.seal_code} of department {record.department_id} "
-        f"verifies; its certificate chains to a trusted CA at {record.signed_at}",
-    )
-
-
 def seal_department(seal_raw: bytes | None) -> str | None:
     """The department a seal record names, if it parses (whether it verifies is another check)."""
     if seal_raw is None:
@@ -124,103 +96,6 @@ def seal_department(seal_raw: bytes | None) -> str | None:
         return SealRecord.from_json(seal_raw).department_id
     except SigningError:
         return None
-
-
-# ------------------------------------------------------------------------------ sealed contents
-
-
-class SealedContents(BaseModel):
-    """``seal/contents.json``: the digests of the package documents the manifest does not cover
-    (taken at download time), sealed by the sender as the manifest is. Its seal is over
-    SHA-256(JCS(this document))."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-    format: Literal["evidence-package-contents/1"]
-    manifest_digest: str = Field(pattern=HEX64)
-    custody_sha256: str = Field(pattern=HEX64)
-    trust_sha256: str = Field(pattern=HEX64)
-    evidence_list_sha256: str | None = Field(pattern=HEX64)
-    packaged_at: str
-
-    def jcs(self) -> bytes:
-        return canonicalize(self.model_dump())
-
-    def digest(self) -> str:
-        """What the contents seal signs."""
-        return hashlib.sha256(self.jcs()).hexdigest()
-
-    def sealed_digests(self) -> dict[str, str | None]:
-        """Each covered member's SHA-256 (over its bytes as written), None: not in the package."""
-        return {
-            MANIFEST: self.manifest_digest,
-            TRUST: self.trust_sha256,
-            CUSTODY: self.custody_sha256,
-            LIST_JSON: self.evidence_list_sha256,
-        }
-
-
-def parse_contents(raw: bytes) -> SealedContents | Check:
-    try:
-        return SealedContents.model_validate(loads(raw))
-    except (ValueError, UnicodeDecodeError) as exc:  # pydantic's ValidationError is a ValueError
-        detail = f"not {CONTENTS_FORMAT}: {exc}"
-        return failed(CONTENTS, "parse", PackageFailure.bad_package, detail)
-
-
-def check_contents(
-    contents: SealedContents, seal_raw: bytes | None, pins: Pins, *, sealer_id: str | None
-) -> list[Check]:
-    """The contents seal is by the department that sealed the manifest, chains to a trusted CA
-    and verifies, and it is over these contents."""
-    if seal_raw is None:
-        return [
-            failed(CONTENTS_SEAL, "present", PackageFailure.missing_file, f"no {CONTENTS_SEAL}")
-        ]
-    try:
-        record = SealRecord.from_json(seal_raw)
-    except SigningError as exc:
-        return [failed(CONTENTS_SEAL, "parse", PackageFailure.bad_seal, str(exc))]
-    checks = [_seal_signature(CONTENTS_SEAL, record, pins)]
-    if sealer_id is not None and record.department_id != sealer_id:
-        checks.append(
-            failed(
-                CONTENTS_SEAL,
-                "sender",
-                PackageFailure.bad_seal,
-                f"sealed by department {record.department_id}; the manifest by {sealer_id}",
-            )
-        )
-    digest = contents.digest()
-    if record.digest != digest:
-        checks.append(
-            failed(
-                CONTENTS,
-                "digest",
-                PackageFailure.contents_mismatch,
-                f"SHA-256 of JCS({CONTENTS}) is {digest}; the seal is over {record.digest}",
-            )
-        )
-    else:
-        checks.append(passed(CONTENTS, "digest", f"SHA-256 {digest} is the sealed digest"))
-    return checks
-
-
-def check_sealed_file(name: str, raw: bytes | None, sealed: str | None) -> list[Check]:
-    """The member's bytes are the ones ``seal/contents.json`` seals (``raw`` None: not in the
-    package; ``sealed`` None: the contents say it is not)."""
-    if raw is None:
-        if sealed is None:
-            return []
-        detail = f"{CONTENTS} seals one (SHA-256 {sealed}); the package has none"
-        return [failed(name, "contents", PackageFailure.missing_file, detail)]
-    digest = hashlib.sha256(raw).hexdigest()
-    if sealed is None:
-        detail = f"{CONTENTS} says the package has no {name}"
-        return [failed(name, "contents", PackageFailure.contents_mismatch, detail)]
-    if digest != sealed:
-        detail = f"SHA-256 of {name} is {digest}, {CONTENTS} seals {sealed}"
-        return [failed(name, "contents", PackageFailure.contents_mismatch, detail)]
-    return [passed(name, "contents", f"SHA-256 {digest} is what {CONTENTS} seals")]
 
 
 # ------------------------------------------------------------------------------ files and proofs
@@ -286,9 +161,12 @@ def check_proof(
     w3: Web3 | None,
     pins: Pins,
     anchors: AnchorCache,
+    require_signature: bool = False,
 ) -> list[Check]:
     """The proof is this item's (its statement is the manifest's, byte for byte), then steps 2–5
-    of PROOF_FORMAT.md (step 1 is :func:`check_file`, against the same statement)."""
+    of PROOF_FORMAT.md (step 1 is :func:`check_file`, against the same statement).
+    ``require_signature``: an unsigned statement fails step 4 (``bad-signature``, unsigned)
+    instead of skipping it."""
     subject = item.proof
     if proof_raw is None:
         return [failed(subject, "present", PackageFailure.missing_file, "not in the package")]
@@ -322,8 +200,21 @@ def check_proof(
     for step in steps:
         if step.number == 1:
             continue
+        if require_signature and step.step == "signature" and proof.signature is None:
+            checks.append(_unsigned(subject))
+            continue
         checks.append(_proof_step(subject, proof, step))
     return checks
+
+
+def _unsigned(subject: str) -> Check:
+    return failed(
+        subject,
+        "signature",
+        PackageFailure.bad_signature,
+        "unsigned: the capture statement carries no officer signature, and this verification "
+        "requires every item to be signed",
+    )
 
 
 def _proof_step(subject: str, proof: ProofDocument, step: Check) -> Check:

@@ -156,18 +156,25 @@ class Pins:
         return None
 
 
-def check_signature(proof: ProofDocument, pins: Pins) -> Check:
+#: What step 4 says of a statement without a signature (PROOF_FORMAT.md allows one).
+UNSIGNED = "unsigned statement: it carries no officer signature"
+
+
+def check_signature(proof: ProofDocument, pins: Pins, *, require_signature: bool = False) -> Check:
     """Step 4, with long-term validation: the certificate must have been valid and unrevoked
-    at the anchor's block time (the chain proves the statement existed then)."""
+    at the anchor's block time (the chain proves the statement existed then). An unsigned
+    statement is ``skipped`` and said to be unsigned — or, with ``require_signature``, fails
+    ``bad-signature`` with the reason ``unsigned``."""
     if proof.signature is None:
-        return Check(
-            "proof",
-            "signature",
-            Status.skipped,
-            None,
-            "the statement carries no officer signature (the officer had no signing certificate)",
-            4,
-        )
+        if require_signature:
+            return failed(
+                "proof",
+                "signature",
+                Failure.bad_signature,
+                f"unsigned: {UNSIGNED}, and this verification requires one",
+                4,
+            )
+        return Check("proof", "signature", Status.skipped, None, UNSIGNED, 4)
     if not pins.ca_certificates:
         return Check(
             "proof",
@@ -262,16 +269,22 @@ def check_anchor(
 
 
 def proof_verdict(
-    proof: ProofDocument, content: Content, *, w3: Web3 | None, pins: Pins | None = None
+    proof: ProofDocument,
+    content: Content,
+    *,
+    w3: Web3 | None,
+    pins: Pins | None = None,
+    require_signature: bool = False,
 ) -> Verdict:
-    """Every step of PROOF_FORMAT.md, in order (each runs whatever the others gave)."""
+    """Every step of PROOF_FORMAT.md, in order (each runs whatever the others gave).
+    ``require_signature``: an unsigned statement fails step 4 instead of skipping it."""
     return Verdict(
         PROOF_FORMAT,
         [
             check_content(proof, content),
             check_leaf(proof),
             check_inclusion(proof.merkle),
-            check_signature(proof, pins or Pins()),
+            check_signature(proof, pins or Pins(), require_signature=require_signature),
             check_anchor(proof.merkle, proof.anchor, w3, pins or Pins()),
         ],
     )

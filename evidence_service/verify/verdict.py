@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from evidence_service.verify.package_format import PACKAGE_FORMAT
+from evidence_service.verify.package_format import PACKAGE_FORMATS
 
 
 class Status(StrEnum):
@@ -32,10 +32,11 @@ class Status(StrEnum):
     skipped = "skipped"
     error = "error"  # could not be decided (the chain did not answer, no trust to check with)
     pending = "pending"  # a package item's batch is not anchored yet: fetch the package later
+    unverified = "unverified"  # a package member no seal covers (evidence-package/1)
 
 
 #: Neither passed nor failed: the verdict is not valid, but nothing was shown to be wrong.
-UNDECIDED = frozenset({Status.error, Status.pending})
+UNDECIDED = frozenset({Status.error, Status.pending, Status.unverified})
 _GOOD = frozenset({Status.passed, Status.skipped})
 
 
@@ -87,7 +88,7 @@ class Verdict:
     """What verifying one document (``format``) gave. The package's facts (its manifest digest,
     where trust came from, its transfer, counts and timings) are set for packages only."""
 
-    format: str  # evidence-proof/1, evidence-list/1 or evidence-package/1
+    format: str  # evidence-proof/1, evidence-list/1, evidence-package/1 or /2
     checks: list[Check] = field(default_factory=list)
     manifest_digest: str | None = None
     #: "pinned" (the verifier's trust bundle), "package" (the package's own trust/), "service"
@@ -100,7 +101,7 @@ class Verdict:
 
     @property
     def is_package(self) -> bool:
-        return self.format == PACKAGE_FORMAT
+        return self.format in PACKAGE_FORMATS
 
     @property
     def valid(self) -> bool:

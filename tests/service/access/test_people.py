@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from evidence_service.access.identity import token_digest
-from evidence_service.access.models import ApiToken, Department
+from evidence_service.access.models import ApiToken, Department, Officer
 from evidence_service.capture.models import IdempotencyRecord
 from tests.fixtures.service import Api
 from tests.service.helpers import assert_problem
@@ -84,3 +84,33 @@ def test_a_department_its_seal_cannot_draw_is_refused_and_nothing_written(api: A
     with Session(api.services.engine) as session:
         codes = session.exec(select(Department.code)).all()
     assert "EMOJI" not in codes and "码" * 30 not in codes
+
+
+def test_names_a_certificate_cannot_carry_are_refused_before_anything_exists(api: Api) -> None:
+    """Officer and department names go into X.509 names (64 bytes of UTF-8 at most)."""
+    admin = api.auth("admin")
+    department_id = api.users["officer"]["department_id"]
+    too_long = "张" * 22  # 66 bytes of UTF-8, within the 200 characters the API takes
+    for path, payload in (
+        ("/api/v1/officers", {"name": too_long, "role": "officer", "department_id": department_id}),
+        (
+            "/api/v1/officers",
+            {
+                "name": "钱进",
+                "role": "officer",
+                "department_id": department_id,
+                "cert_no": "号" * 22,
+            },
+        ),
+        (
+            "/api/v1/departments",
+            {"name": "杭州市" + "局" * 19, "kind": "inspection", "code": "LONG"},
+        ),
+    ):
+        before = [d["id"] for d in api.client.get("/api/v1/departments", headers=admin).json()]
+        refused = api.client.post(path, json=payload, headers=admin)
+        assert_problem(refused, 422, "certificate-text")
+        after = [d["id"] for d in api.client.get("/api/v1/departments", headers=admin).json()]
+        assert before == after
+    with Session(api.services.engine) as session:
+        assert session.exec(select(Officer).where(Officer.name == too_long)).first() is None

@@ -14,10 +14,11 @@ from evidence_service.access.models import OfficerCertificate
 from evidence_service.custody.models import CustodyEvent
 from signing.cert_identity import officer_identity
 from signing.keys import generate_private_key, public_key_pem
+from tests import samples
 from tests.fixtures.service import Api, running_api
 from tests.service.anchoring.test_anchoring import capture, verify_via_api
 from tests.service.anchoring_helpers import INTERVAL, anchored_services, proof_of, wait_anchored
-from tests.service.helpers import assert_problem
+from tests.service.helpers import assert_problem, upload
 
 
 def issue(api: Api, body: dict[str, Any] | None = None, role: str = "officer") -> dict[str, Any]:
@@ -75,7 +76,7 @@ def test_custodial_certificate_signs_captures_and_the_proof_verifies(anchored: A
     listed = anchored.client.get(
         f"/api/v1/officers/{officer['id']}/certificates", headers=anchored.auth()
     ).json()
-    assert [c["serial"] for c in listed] == [cert["serial"]]
+    assert listed[0]["serial"] == cert["serial"]  # newest first: the one that signs
 
 
 def test_revocation_after_the_anchor_keeps_the_statement_valid(
@@ -94,7 +95,15 @@ def test_revocation_after_the_anchor_keeps_the_statement_valid(
             assert revoked.status_code == 200 and revoked.json()["revoked_at"]
             verdict = verify_via_api(api, proof, data)
             assert verdict["valid"] is True and steps(verdict) == ALL_PASS, verdict
-            # later captures of that officer are no longer signed with the revoked key
+            # the service signs nothing more with the revoked key: a later capture is refused
+            # (the department requires signed captures), or, where it does not, lands unsigned
+            refused = upload(api, "documentary", samples.pdf())
+            assert_problem(refused, 422, "unsigned-capture")
+            department = f"/api/v1/departments/{api.users['officer']['department_id']}"
+            allowed = api.client.patch(
+                department, json={"require_signed_captures": False}, headers=api.auth("admin")
+            )
+            assert allowed.status_code == 200, allowed.text
             later, _ = capture(api)
             assert wait_anchored(api, later)["signature"] is None
     finally:
@@ -139,6 +148,15 @@ def test_a_client_held_key_gets_a_certificate_and_nothing_is_signed_for_it(
             pem = public_key_pem(key.public_key()).decode()
             cert = issue(api, {"public_key_pem": pem})
             assert cert["custodial"] is False and cert["alg"] == "ES256"
+            # the service never signs with a key it does not hold: a one-step capture is
+            # refused where signatures are required (the officer signs in two steps) …
+            assert_problem(upload(api, "documentary", samples.pdf()), 422, "unsigned-capture")
+            department = f"/api/v1/departments/{api.users['officer']['department_id']}"
+            allowed = api.client.patch(
+                department, json={"require_signed_captures": False}, headers=api.auth("admin")
+            )
+            assert allowed.status_code == 200, allowed.text
+            # … and lands unsigned where they are not
             evidence_id, _ = capture(api)
             assert proof_of(api, evidence_id)["signature"] is None
     finally:
@@ -151,6 +169,8 @@ def test_certificate_requests_are_checked(tmp_path: Path, request: pytest.Fixtur
         with running_api(services, "sqlite-local") as api:
             officer_id = api.users["officer"]["id"]
             url = f"/api/v1/officers/{officer_id}/certificates"
+            with Session(services.engine) as session:
+                before = session.exec(select(OfficerCertificate)).all()
             assert_problem(api.client.post(url, json={}, headers=api.auth()), 403, "forbidden")
             bad_key = {
                 "public_key_pem": "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----"
@@ -176,6 +196,6 @@ def test_certificate_requests_are_checked(tmp_path: Path, request: pytest.Fixtur
                 "not-found",
             )
             with Session(services.engine) as session:
-                assert session.exec(select(OfficerCertificate)).all() == []
+                assert session.exec(select(OfficerCertificate)).all() == before
     finally:
         services.close()

@@ -48,7 +48,8 @@ def test_a_captured_item_gets_a_proof_that_verifies(anchored: Api) -> None:
     assert proof["format"] == "evidence-proof/1"
     assert proof["statement"]["evidence_id"] == evidence_id
     assert proof["statement"]["sha256"] == hashlib.sha256(data).hexdigest()
-    assert proof["signature"] is None
+    # signed by default: the demo officer's custodial key
+    assert proof["signature"]["signer"] == anchored.users["officer"]["id"]
     merkle, anchor = proof["merkle"], proof["anchor"]
     statement_jcs = json.dumps(
         proof["statement"], sort_keys=True, separators=(",", ":"), ensure_ascii=False
@@ -66,7 +67,7 @@ def test_a_captured_item_gets_a_proof_that_verifies(anchored: Api) -> None:
 
     trust = anchored.client.get("/api/v1/trust").json()
     assert trust["chain_id"] == anchor["chain_id"] and trust["contract"] == anchor["contract"]
-    assert trust["ca_certificates"] == []
+    assert len(trust["ca_certificates"]) == 1  # the officer's department CA
 
     w3 = anchored.services.chain_reader()
     assert w3 is not None
@@ -94,7 +95,7 @@ def test_a_captured_item_gets_a_proof_that_verifies(anchored: Api) -> None:
         (1, "content", "pass"),
         (2, "leaf", "pass"),
         (3, "inclusion", "pass"),
-        (4, "signature", "skipped"),
+        (4, "signature", "pass"),
         (5, "anchor", "pass"),
     ]
 

@@ -191,10 +191,14 @@ def test_evidence_verify_against_hardhat(tmp_path: Path, request: pytest.Fixture
     try:
         data = samples.pdf()
         proof = wait_anchored(server, capture(server, data))
+        trust = httpx.get(server.url + "/api/v1/trust").json()  # the officer's CA, pinned
     finally:
         server.stop()
     (tmp_path / "doc.pdf").write_bytes(data)
     (tmp_path / "proof.json").write_text(json.dumps(proof))
+    (tmp_path / "trust.json").write_text(json.dumps(trust))
+    elsewhere = {**trust, "contract": "0x" + "22" * 20}  # the officer's CA, another registry
+    (tmp_path / "elsewhere.json").write_text(json.dumps(elsewhere))
     ok = evidence_verify(
         str(tmp_path / "doc.pdf"),
         str(tmp_path / "proof.json"),
@@ -202,17 +206,21 @@ def test_evidence_verify_against_hardhat(tmp_path: Path, request: pytest.Fixture
         node.url,
         "--contract",
         proof["anchor"]["contract"],
+        "--trust",
+        str(tmp_path / "trust.json"),
         "--json",
     )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     verdict = json.loads(ok.stdout)
-    assert [s["status"] for s in verdict["steps"]] == ["pass", "pass", "pass", "skipped", "pass"]
+    assert [s["status"] for s in verdict["steps"]] == ["pass"] * 5  # signed by default
     digest = evidence_verify(
         "--sha256",
         hashlib.sha256(data).hexdigest(),
         str(tmp_path / "proof.json"),
         "--rpc",
         node.url,
+        "--trust",
+        str(tmp_path / "trust.json"),
     )
     assert digest.returncode == 0, digest.stdout + digest.stderr
     (tmp_path / "other.pdf").write_bytes(data + b" ")
@@ -227,6 +235,8 @@ def test_evidence_verify_against_hardhat(tmp_path: Path, request: pytest.Fixture
         node.url,
         "--contract",
         "0x" + "22" * 20,
+        "--trust",
+        str(tmp_path / "elsewhere.json"),
     )
     assert unpinned.returncode == 1 and "not-anchored" in unpinned.stdout + unpinned.stderr
     usage = evidence_verify(str(tmp_path / "doc.pdf"), str(tmp_path / "proof.json"))

@@ -193,7 +193,11 @@ def test_prepared_captures_are_checked(api: Api) -> None:
         headers=api.auth(),
     )
     assert_problem(unknown, 422, "unknown-port")
-    assert upload(api, "documentary", data).status_code == 201  # plain uploads unaffected
+    # an officer holding only their own key is not signed for here: a plain upload is refused
+    # (their department requires signed captures), before a byte is kept
+    before = counts(api)
+    refused = assert_problem(upload(api, "documentary", data), 422, "unsigned-capture")
+    assert "two steps" in refused["detail"] and counts(api) == before
 
 
 def test_the_reaper_drops_expired_prepared_captures(api: Api) -> None:

@@ -1,8 +1,13 @@
-"""Crash recovery between the database commit and finalize, orphan temp objects, stale sessions."""
+"""Crash recovery between the database commit and finalize, orphan temp objects, stale sessions,
+spooled uploads a killed process left."""
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session
@@ -12,11 +17,15 @@ from evidence_service.access.models import Role
 from evidence_service.capture.ingest import Ingestor, new_id
 from evidence_service.capture.metadata import CaptureMetadata
 from evidence_service.capture.models import Evidence, PendingIntake, UploadSession
-from evidence_service.capture.reaper import reap
+from evidence_service.capture.reaper import reap, request_spool_dir
+from evidence_service.transfer import package_verification
+from evidence_service.transfer.package_verification import spool_upload
 from storage.errors import StoreUnavailableError
 from tests import samples
 from tests.fixtures.service import Api
 from tests.service.helpers import stored_keys
+
+ZIP = {"content-type": "application/zip"}
 
 
 def actor(api: Api) -> Actor:
@@ -104,3 +113,37 @@ def test_orphan_temp_objects_and_expired_sessions(api: Api) -> None:
     assert stored_keys(api) == []
     state = api.client.get(f"/api/v1/uploads/{created['id']}", headers=api.auth()).json()
     assert state["status"] == "expired"
+
+
+def test_a_crashed_package_verification_leaves_its_spool_to_the_reaper(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``POST /api/v1/packages/verify`` spools the upload under the data dir, where the reaper
+    finds what a killed process leaves (never in the system's temp directory)."""
+    spool = request_spool_dir(api.services.settings)
+    seen: list[Path] = []
+    real = package_verification.package_verdict
+
+    def watched(path: Path, **kwargs: Any) -> Any:
+        seen.append(path)
+        assert path.exists()
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(package_verification, "package_verdict", watched)
+    answer = api.client.post(
+        "/api/v1/packages/verify", content=b"PK\x05\x06" + bytes(18), headers=ZIP
+    )
+    assert answer.status_code == 200 and answer.json()["valid"] is False  # an empty ZIP
+    assert [p.parent for p in seen] == [spool] and not seen[0].exists()  # removed after use
+    monkeypatch.undo()
+
+    # a process killed mid-verification: its spooled upload stays behind
+    crashed = spool_upload([b"PK" + bytes(1000)], spool, limit=10_000)
+    young = spool_upload([b"PK" + bytes(1000)], spool, limit=10_000)
+    hours_ago = time.time() - 2 * 3600
+    os.utime(crashed, (hours_ago, hours_ago))
+    report = reap(api.services.ingestor, temp_ttl=timedelta(hours=1))
+    assert report.spooled_files == 1
+    assert not crashed.exists() and young.exists()  # a young one may be a request in flight
+    assert reap(api.services.ingestor, temp_ttl=timedelta(0)).spooled_files == 1
+    assert list(spool.iterdir()) == []

@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from sqlmodel import Session, func, select
+
 from chain.merkle import leaf_hash, verify_inclusion
+from evidence_service.custody.models import CustodyEvent
 from signing.jcs import canonicalize
 from tests import samples
 from tests.fixtures.service import Api
@@ -110,3 +113,33 @@ def test_the_issued_list_downloads_as_a_sealed_pdf(api: Api) -> None:
     assert "待上链" in text  # not anchored yet: the worker is off in this fixture
     last = reader.pages[-1]
     assert last["/Resources"]["/XObject"]  # the stamped seal image
+
+
+def test_a_digest_opens_no_other_departments_list_nor_its_log(api: Api) -> None:
+    """Issue 14, defect 7: a signed-in stranger gets the verdict, not the document (with its
+    parties), and writes nothing into the log; the case's own department gets both."""
+    case_id, _ = case_with_items(api)
+    issued = api.client.post(
+        f"/api/v1/cases/{case_id}/evidence-lists", headers=api.auth("reviewer")
+    ).json()
+
+    def verified_events() -> int:
+        with Session(api.services.engine) as session:
+            return session.exec(
+                select(func.count())
+                .select_from(CustodyEvent)
+                .where(CustodyEvent.action == "verified")
+            ).one()
+
+    stranger = api.client.post(
+        "/api/v1/evidence-lists/verify",
+        json={"digest": issued["digest"]},
+        headers=api.auth_as("HZ-ZHZF", "officer"),
+    )
+    assert stranger.status_code == 200 and "document" not in stranger.json()
+    assert verified_events() == 0
+    own = api.client.post(
+        "/api/v1/evidence-lists/verify", json={"digest": issued["digest"]}, headers=api.auth()
+    )
+    assert own.status_code == 200 and own.json()["document"]["body"] == issued["body"]
+    assert verified_events() == 1

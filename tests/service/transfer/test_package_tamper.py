@@ -1,5 +1,9 @@
 """Tampered evidence packages: each change names its failure and the file it is in, through
-``evidence verify-package`` (exit status 1), on both chain columns."""
+``evidence verify-package`` (exit status 1), on both chain columns.
+
+An ``evidence-package/2`` package seals every member's digest and size: a change the seals
+catch stops the verification before anything is hashed; a change the sending department sealed
+itself (``resealed``: what only it could make) is caught by the member's own check."""
 
 from __future__ import annotations
 
@@ -29,9 +33,11 @@ def rewrite(
     replace: dict[str, bytes] | None = None,
     drop: frozenset[str] = frozenset(),
     add: dict[str, bytes] | None = None,
+    also: dict[str, bytes] | None = None,
 ) -> bytes:
-    """The package re-zipped (fresh CRCs, as a forger would) with members changed."""
-    replace = replace or {}
+    """The package re-zipped (fresh CRCs, as a forger would) with members changed (``also``:
+    more replacements)."""
+    replace = {**(replace or {}), **(also or {})}
     original = zipfile.ZipFile(io.BytesIO(source))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as target:
@@ -45,6 +51,45 @@ def rewrite(
 
 def member(package: bytes, name: str) -> bytes:
     return zipfile.ZipFile(io.BytesIO(package)).read(name)
+
+
+CONTENTS_FILES = frozenset({"seal/contents.json", "seal/contents-seal.json"})
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def resealed(
+    api: Api,
+    built: Built,
+    package: bytes,
+    *,
+    replace: dict[str, bytes] | None = None,
+    drop: frozenset[str] = frozenset(),
+    add: dict[str, bytes] | None = None,
+) -> bytes:
+    """The package with members changed, listed again in seal/contents.json and sealed again
+    by the sending department: what only that department could make."""
+    changed = zipfile.ZipFile(
+        io.BytesIO(rewrite(package, replace=replace, drop=drop | CONTENTS_FILES, add=add))
+    )
+    contents = json.loads(member(package, "seal/contents.json"))
+    contents["members"] = {
+        i.filename: {"sha256": sha256(changed.read(i)), "size": i.file_size}
+        for i in changed.infolist()
+    }
+    raw = canonicalize(contents)
+    seal = api.services.pki.seal_digest(
+        built.manifest["transfer"]["sender"]["id"], sha256(raw), actor_id=api.users["officer"]["id"]
+    )
+    return rewrite(
+        package,
+        replace=replace,
+        drop=drop,
+        add=add,
+        also={"seal/contents.json": raw, "seal/contents-seal.json": seal.as_json().encode()},
+    )
 
 
 def flip_byte(data: bytes, at: int) -> bytes:
@@ -151,11 +196,11 @@ def a_custody_event_rehashed(built: Built, package: bytes) -> bytes:
 
 
 def custody_and_contents_rewritten(built: Built, package: bytes) -> bytes:
-    """The rehashed custody.json, and seal/contents.json updated to its digest: the contents
-    seal is now over another document."""
+    """The rehashed custody.json, and seal/contents.json updated to its digest and size: the
+    contents seal is now over another document."""
     forged = rewritten_custody(package, built.manifest["transfer"]["recipient"]["id"])
     contents = json.loads(member(package, "seal/contents.json"))
-    contents["custody_sha256"] = hashlib.sha256(forged).hexdigest()
+    contents["members"]["custody.json"] = {"sha256": sha256(forged), "size": len(forged)}
     return rewrite(
         package, replace={"custody.json": forged, "seal/contents.json": canonicalize(contents)}
     )
@@ -203,7 +248,7 @@ def another_items_proof(built: Built, package: bytes) -> bytes:
     return rewrite(package, replace={first: member(package, second)})
 
 
-def a_root_never_anchored(built: Built, package: bytes) -> bytes:
+def root_never_anchored(built: Built, package: bytes) -> dict[str, bytes]:
     """A consistent proof (leaf, path and root agree) whose root no block ever anchored."""
     name = proofs(built)[0]
     proof = json.loads(member(package, name))
@@ -215,7 +260,7 @@ def a_root_never_anchored(built: Built, package: bytes) -> bytes:
         path=[h.hex() for h in tree.inclusion_proof(0)],
         root=tree.root.hex(),
     )
-    return rewrite(package, replace={name: json.dumps(proof, indent=2).encode()})
+    return {name: json.dumps(proof, indent=2).encode()}
 
 
 def test_every_tamper_names_its_failure_and_file(anchored: Api, tmp_path: Path) -> None:
@@ -231,18 +276,36 @@ def test_every_tamper_names_its_failure_and_file(anchored: Api, tmp_path: Path) 
     def the_contents_sealed_by_another(built: Built, package: bytes) -> bytes:
         return rewrite(package, replace={"seal/contents-seal.json": court_seal.encode()})
 
+    def a_statement_resealed(built: Built, package: bytes) -> bytes:
+        name = p[0]
+        value = json.loads(member(package, name))["statement"]["metadata_sha256"]
+        changed = flip_in(member(package, name), value)
+        return resealed(anchored, built, package, replace={name: changed})
+
+    def a_root_never_anchored_resealed(built: Built, package: bytes) -> bytes:
+        return resealed(anchored, built, package, replace=root_never_anchored(built, package))
+
+    def another_items_proof_resealed(built: Built, package: bytes) -> bytes:
+        return resealed(anchored, built, package, replace={p[0]: member(package, p[1])})
+
+    same_size = len(member(built.zip_bytes, p[0])) == len(member(built.zip_bytes, p[1]))
     cases: list[tuple[str, Tamper, list[tuple[str, str]]]] = [
         ("a file", a_file, [(f[0], "content-mismatch")]),
         ("a file, in place", a_file_in_place, [(f[0], "content-mismatch")]),
-        ("the manifest", the_manifest, [("manifest", "manifest-digest-mismatch"),
-                                        ("manifest.json", "contents-mismatch")]),
-        ("a proof path", a_proof_path, [(p[0], "inclusion-failed")]),
+        ("the manifest", the_manifest, [("manifest", "manifest-digest-mismatch")]),
+        ("a proof path", a_proof_path, [(p[0], "contents-mismatch"), (p[0], "inclusion-failed")]),
         (
             "a statement",
             a_statement,
+            [(p[0], "contents-mismatch"), (p[0], "proof-mismatch"), (p[0], "leaf-mismatch"),
+             (p[0], "bad-signature")],
+        ),
+        (
+            "a statement, resealed",
+            a_statement_resealed,
             [(p[0], "proof-mismatch"), (p[0], "leaf-mismatch"), (p[0], "bad-signature")],
         ),
-        ("a signature", a_signature, [(p[0], "bad-signature")]),
+        ("a signature", a_signature, [(p[0], "contents-mismatch"), (p[0], "bad-signature")]),
         ("a custody event", a_custody_event, [("custody", "custody-broken"),
                                               ("custody.json", "contents-mismatch")]),
         ("a custody event, rehashed", a_custody_event_rehashed,
@@ -259,8 +322,13 @@ def test_every_tamper_names_its_failure_and_file(anchored: Api, tmp_path: Path) 
                                                   (f[1], "content-mismatch")]),
         ("a file dropped", a_file_dropped, [(f[1], "missing-file")]),
         ("a file added", a_file_added, [("files/99-extra.txt", "unexpected-file")]),
-        ("another item's proof", another_items_proof, [(p[0], "proof-mismatch")]),
-        ("a root never anchored", a_root_never_anchored, [(p[0], "not-anchored")]),
+        ("another item's proof", another_items_proof,
+         [(p[0], "contents-mismatch"), (p[0], "proof-mismatch")] if same_size
+         else [(p[0], "contents-mismatch")]),
+        ("another item's proof, resealed", another_items_proof_resealed,
+         [(p[0], "proof-mismatch")]),
+        ("a root never anchored, resealed", a_root_never_anchored_resealed,
+         [(p[0], "not-anchored")]),
     ]  # fmt: skip
     good = tmp_path / "good.zip"
     good.write_bytes(built.zip_bytes)
@@ -282,11 +350,12 @@ def test_every_tamper_names_its_failure_and_file(anchored: Api, tmp_path: Path) 
         details = {
             "a file, in place": "altered after packaging",
             "a custody event": "does not match its hash",
-            "a root never anchored": "is not anchored",
+            "a root never anchored, resealed": "is not anchored",
             "the manifest": "the seal is over",
             "a custody event, rehashed": "seal/contents.json seals",
             "custody and contents rewritten": "the seal is over",
             "the contents sealed by another department": "the manifest by",
+            "a file added": "does not list it",
         }
         for what, tamper, _ in cases:
             if what in details:

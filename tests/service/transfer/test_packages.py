@@ -24,6 +24,7 @@ from evidence_service.access.trust import service_pins
 from evidence_service.anchoring.proofs import build_proof
 from evidence_service.api import packages as packages_api
 from evidence_service.capture.models import Evidence
+from evidence_service.capture.reaper import request_spool_dir
 from evidence_service.cli import app as cli_app
 from evidence_service.core.clock import rfc3339
 from evidence_service.core.ids import new_id
@@ -221,18 +222,24 @@ def test_a_package_streams_with_its_layout_and_verifies_offline(
     names = archive.namelist()
     items = built.manifest["items"]
 
-    # layout, in order: small documents first, proofs, files, custody, the list, the report
-    assert names[:6] == [
+    # layout, in order: small documents first, proofs, files, custody, the list, the report,
+    # and last the contents seal over every member before it
+    assert names[:4] == [
         "manifest.json",
         "seal/manifest-seal.json",
-        "seal/contents.json",
-        "seal/contents-seal.json",
         "seal/seal.png",
         "trust/trust.json",
     ]
     assert [n for n in names if n.startswith("proofs/")] == [f"proofs/{i}.json" for i in built.ids]
     assert [n for n in names if n.startswith("files/")] == [i["file"] for i in items]
-    assert names[-4:] == ["custody.json", "evidence-list.pdf", "evidence-list.json", "report.html"]
+    assert names[-6:] == [
+        "custody.json",
+        "evidence-list.pdf",
+        "evidence-list.json",
+        "report.html",
+        "seal/contents.json",
+        "seal/contents-seal.json",
+    ]
     assert any(n.startswith("trust/ca/") for n in names)
     assert [i["file"] for i in items] == [
         f"files/01-{built.ids[0]}-冷库温度记录.csv",
@@ -259,19 +266,20 @@ def test_a_package_streams_with_its_layout_and_verifies_offline(
     assert seal["department_id"] == manifest["transfer"]["sender"]["id"]
     assert archive.read("seal/seal.png").startswith(b"\x89PNG")
 
-    # the contents seal: the same department, over the bytes of custody, trust and the list
+    # the contents seal: the same department, over every member's digest and size (/2)
     contents_raw = archive.read("seal/contents.json")
     contents = json.loads(contents_raw)
     assert contents_raw == canonicalize(contents)
     sha = {n: hashlib.sha256(archive.read(n)).hexdigest() for n in names}
+    sealed = set(names) - {"seal/contents.json", "seal/contents-seal.json"}
     assert contents == {
-        "format": "evidence-package-contents/1",
-        "manifest_digest": manifest_digest(built.manifest),
-        "custody_sha256": sha["custody.json"],
-        "trust_sha256": sha["trust/trust.json"],
-        "evidence_list_sha256": sha["evidence-list.json"],
+        "format": "evidence-package-contents/2",
+        "members": {
+            n: {"sha256": sha[n], "size": archive.getinfo(n).file_size} for n in sorted(sealed)
+        },
         "packaged_at": contents["packaged_at"],
     }
+    assert {"report.html", "evidence-list.pdf", "seal/seal.png"} <= set(contents["members"])
     contents_seal = json.loads(archive.read("seal/contents-seal.json"))
     assert contents_seal["digest"] == hashlib.sha256(contents_raw).hexdigest()
     assert contents_seal["department_id"] == seal["department_id"]
@@ -327,7 +335,7 @@ def test_a_package_streams_with_its_layout_and_verifies_offline(
     assert digest in report and "<svg" in report
     assert f"packages/verify?manifest_sha256={digest}" in report
     assert "电子数据 1" in report and "冷库温度超标" in report
-    assert "seal/contents.json" in report and sha["seal/contents.json"] in report
+    assert "seal/contents.json" in report  # how the contents are sealed (after the report)
 
     with chain_rpc_url(anchored) as rpc:
         trust_path = trust_file(anchored, tmp_path)
@@ -335,6 +343,7 @@ def test_a_package_streams_with_its_layout_and_verifies_offline(
         assert code == 0, out + err
         verdict = json.loads(out)
         assert verdict["valid"] is True and verdict["failure"] is None
+        assert verdict["format"] == "evidence-package/2"
         assert verdict["trust_source"] == "pinned" and verdict["items"] == 3
         assert verdict["manifest_sha256"] == digest
         assert verdict["hashed_bytes"] == sum(len(c) for c in built.contents.values())
@@ -347,10 +356,16 @@ def test_a_package_streams_with_its_layout_and_verifies_offline(
             ("seal", "signature"), ("manifest", "digest"), ("custody", "chain"),
             ("evidence-list.json", "seal"), ("evidence-list.json", "anchor"),
             ("seal/contents-seal.json", "signature"), ("seal/contents.json", "digest"),
+            ("seal/contents.json", "listing"),
             ("manifest.json", "contents"), ("trust/trust.json", "contents"),
             ("custody.json", "contents"), ("evidence-list.json", "contents"),
+            ("evidence-list.pdf", "contents"), ("report.html", "contents"),
+            ("seal/seal.png", "contents"), ("seal/manifest-seal.json", "contents"),
+            ("trust/ca/01.pem", "contents"),
         ]:  # fmt: skip
             assert (subject, step) in steps
+        for item in items:
+            assert (item["proof"], "contents") in steps
 
         # without --trust: trust from the package itself, and the tool says so
         code, out, err = verify_cli(str(path), "--rpc", rpc)
@@ -432,8 +447,7 @@ def test_the_public_endpoint_verifies_an_uploaded_package(
             select(CustodyEvent).where(CustodyEvent.action == "package_verified")
         ).all()
     assert len(after) == before  # refused uploads record nothing
-    leftovers = [p for p in Path(os.environ.get("TMPDIR", "/tmp")).glob("evidence-package-*")]
-    assert leftovers == []
+    assert list(request_spool_dir(anchored.services.settings).iterdir()) == []  # none left
 
 
 def test_items_not_yet_anchored_are_pending_not_forged(anchored: Api, tmp_path: Path) -> None:
@@ -483,7 +497,7 @@ def test_bad_input_to_the_library_and_the_cli(api: Api, tmp_path: Path) -> None:
     not_zip = tmp_path / "not.zip"
     not_zip.write_bytes(b"PK\x03\x04 but truncated")
     code, out, err = verify_cli(str(not_zip), "--rpc", "http://127.0.0.1:9")
-    assert code == 2 and "not a ZIP" in err
+    assert code == 2 and "not a ZIP" in " ".join(err.split())
     code, out, err = verify_cli(str(tmp_path / "missing.zip"), "--rpc", "http://127.0.0.1:9")
     assert code == 2 and "is not a file" in " ".join(err.split())
     with pytest.raises(Exception) as raised:

@@ -8,7 +8,7 @@ import json
 from chain.merkle import MerkleTree
 from evidence_service.verify import Content, ProofDocument, Verdict, proof_verdict
 from evidence_service.verify.list_steps import LIST_FORMAT, ListFailure
-from evidence_service.verify.package_format import PACKAGE_FORMAT, PackageFailure
+from evidence_service.verify.package_format import MANIFEST_FORMAT, PackageFailure
 from evidence_service.verify.verdict import Check, Status, failed, passed
 
 STATEMENT = {
@@ -61,10 +61,34 @@ def test_a_proof_verdict_keeps_its_bytes() -> None:
         '{"step": 3, "name": "inclusion", "status": "pass", "failure": null, '
         '"detail": "RFC 9162 audit path of leaf 0 of 2 gives the root"}, '
         '{"step": 4, "name": "signature", "status": "skipped", "failure": null, "detail": '
-        '"the statement carries no officer signature (the officer had no signing certificate)"}, '
+        '"unsigned statement: it carries no officer signature"}, '
         '{"step": 5, "name": "anchor", "status": "fail", "failure": "not-anchored", "detail": '
         '"the proof carries no anchor yet (its batch is pending); fetch the proof again later"}]}'
     )
+
+
+def test_a_required_signature_fails_an_unsigned_proof_with_the_reason_unsigned() -> None:
+    proof = ProofDocument.from_json(
+        {
+            "format": "evidence-proof/1",
+            "statement": STATEMENT,
+            "signature": None,
+            "merkle": None,
+            "anchor": None,
+        }  # fmt: skip
+    )
+    content = Content("a" * 64, 3)
+    lenient = proof_verdict(proof, content, w3=None).as_json()["steps"][3]
+    assert (lenient["status"], lenient["failure"]) == ("skipped", None)
+    verdict = proof_verdict(proof, content, w3=None, require_signature=True)
+    assert json.dumps(verdict.as_json()["steps"][3], ensure_ascii=False) == (
+        '{"step": 4, "name": "signature", "status": "fail", "failure": "bad-signature", '
+        '"detail": "unsigned: unsigned statement: it carries no officer signature, and this '
+        'verification requires one"}'
+    )
+    # step 2 fails first (no Merkle path yet); the signature failure is named all the same
+    assert verdict.valid is False
+    assert [c.failure for c in verdict.problems()][1:3] == ["inclusion-failed", "bad-signature"]
 
 
 def test_a_list_verdict_names_its_first_step_that_did_not_pass() -> None:
@@ -88,7 +112,7 @@ def test_a_list_verdict_names_its_first_step_that_did_not_pass() -> None:
 
 def test_a_package_verdict_keeps_its_bytes() -> None:
     verdict = Verdict(
-        PACKAGE_FORMAT,
+        MANIFEST_FORMAT,  # a transfer's verdict, as its sealed receipt embeds it
         [
             passed("manifest", "digest", "sealed"),
             Check("proofs/E1.json", "anchor", Status.pending, PackageFailure.not_anchored, "p"),

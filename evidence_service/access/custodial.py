@@ -1,0 +1,162 @@
+"""Which custodial certificate signs an officer's capture, and when the service may not sign.
+
+The service signs a capture statement with the officer's custodial key (kept here encrypted) so
+that a court never sees an unsigned statement. The rules, read here and acted on by
+:meth:`evidence_service.access.pki.Pki.signing_certificate`:
+
+- the newest unrevoked custodial certificate valid at the capture time signs — unless it is due
+  for renewal (it expires within ``EVIDENCE_OFFICER_CERT_RENEW_DAYS``, or within the second half
+  of its validity if that is shorter, or the department CA that issued it has since been
+  rotated): then a fresh one is issued from the department's current CA first;
+- with none valid: a newest custodial certificate that simply aged out (expired, never revoked)
+  is renewed; a revoked one means the service signs nothing more for the officer until an admin
+  issues a new certificate;
+- an officer with no certificate at all (made before certificates came with every officer, or
+  seeded without the PKI) gets a first custodial certificate;
+- an officer with only certificates for keys they hold themselves is never signed for here:
+  they capture in two steps (prepare, sign on their device, upload with the signature).
+
+A department with ``require_signed_captures`` (the default) refuses a capture the service cannot
+sign (:func:`unsigned_capture_refusal`); otherwise that statement stays unsigned. Everything here
+only reads.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from evidence_service.access.models import Department, DepartmentCA, Officer, OfficerCertificate
+from evidence_service.core.clock import rfc3339
+from signing.cert_codec import authority_key_id, load_certificate, subject_key_id
+
+#: How a capture is signed when the officer holds their own key.
+TWO_STEP = "POST /api/v1/evidence/prepare, sign the payload, upload with the signature"
+
+
+@dataclass(frozen=True)
+class CustodialPlan:
+    """What signing a capture of an officer at a time takes.
+
+    ``current`` signs unless ``issue`` asks for a fresh custodial certificate first (replacing
+    ``renews``, when there is one); with neither, ``why_not`` says why nothing can sign."""
+
+    current: OfficerCertificate | None
+    issue: bool = False
+    renews: str | None = None
+    why_not: str | None = None
+
+    @property
+    def signable(self) -> bool:
+        return self.issue or self.current is not None
+
+
+def custodial_certificate(
+    session: Session, officer_id: str, at: datetime
+) -> OfficerCertificate | None:
+    """The newest unrevoked custodial certificate of the officer valid at ``at``."""
+    return session.exec(
+        select(OfficerCertificate)
+        .where(
+            OfficerCertificate.officer_id == officer_id,
+            col(OfficerCertificate.custodial).is_(True),
+            col(OfficerCertificate.revoked_at).is_(None),
+            col(OfficerCertificate.not_before) <= at,
+            col(OfficerCertificate.not_after) > at + timedelta(seconds=1),
+        )
+        .order_by(col(OfficerCertificate.not_before).desc())
+        .limit(1)
+    ).first()
+
+
+@functools.lru_cache(maxsize=512)
+def _key_ids(pem: str) -> tuple[bytes | None, bytes | None]:
+    """(subject key id, authority key id) of a certificate: pure facts of its bytes."""
+    cert = load_certificate(pem)
+    return subject_key_id(cert), authority_key_id(cert)
+
+
+def issued_by(certificate_pem: str, ca_certificate_pem: str) -> bool:
+    """Whether the certificate names the CA's key as its issuer (the CAs here always set the
+    key identifiers; a rotated CA keeps the department's name but not its key)."""
+    authority = _key_ids(certificate_pem)[1]
+    return authority is not None and authority == _key_ids(ca_certificate_pem)[0]
+
+
+def _due_for_renewal(
+    session: Session, cert: OfficerCertificate, at: datetime, renew_within: timedelta
+) -> bool:
+    window = min(renew_within, (cert.not_after - cert.not_before) / 2)
+    if cert.not_after - at <= window:
+        return True
+    ca = session.get(DepartmentCA, cert.department_id)
+    return ca is not None and not issued_by(cert.certificate, ca.certificate)
+
+
+def custodial_plan(
+    session: Session, officer_id: str, at: datetime, *, renew_within: timedelta = timedelta(0)
+) -> CustodialPlan:
+    """How a capture of ``officer_id`` at ``at`` gets signed (the module's rules)."""
+    current = custodial_certificate(session, officer_id, at)
+    if current is not None:
+        if renew_within > timedelta(0) and _due_for_renewal(session, current, at, renew_within):
+            return CustodialPlan(current, issue=True, renews=current.serial)
+        return CustodialPlan(current)
+    newest = session.exec(
+        select(OfficerCertificate)
+        .where(
+            OfficerCertificate.officer_id == officer_id,
+            col(OfficerCertificate.custodial).is_(True),
+        )
+        .order_by(col(OfficerCertificate.not_before).desc())
+        .limit(1)
+    ).first()
+    if newest is not None and newest.revoked_at is None:
+        return CustodialPlan(None, issue=True, renews=newest.serial)  # it aged: renew
+    if newest is not None:
+        assert newest.revoked_at is not None
+        return CustodialPlan(
+            None,
+            why_not=f"officer {officer_id}'s custodial certificate {newest.serial} was revoked "
+            f"{rfc3339(newest.revoked_at)} and the service signs nothing more with it; an admin "
+            f"issues a new one (POST /api/v1/officers/{officer_id}/certificates)",
+        )
+    own_key = session.exec(
+        select(OfficerCertificate.serial).where(OfficerCertificate.officer_id == officer_id)
+    ).first()
+    if own_key is not None:
+        return CustodialPlan(
+            None,
+            why_not=f"officer {officer_id} holds their own signing key (no custodial key "
+            f"here): capture in two steps ({TWO_STEP})",
+        )
+    return CustodialPlan(None, issue=True)  # no certificate yet: their first
+
+
+def unsigned_capture_refusal(
+    engine: Engine, officer_id: str, at: datetime, *, signing: bool = True
+) -> str | None:
+    """Why a capture of ``officer_id`` at ``at`` must be refused, or None: its department does
+    not require signed captures, or the service can sign it (perhaps after renewing or issuing
+    the officer's custodial certificate). ``signing`` False: the caller signs nothing at all."""
+    with Session(engine) as session:
+        officer = session.get(Officer, officer_id)
+        department = session.get(Department, officer.department_id) if officer else None
+        if department is None or not department.require_signed_captures:
+            return None
+        if signing:
+            plan = custodial_plan(session, officer_id, at)
+            if plan.signable:
+                return None
+            why = plan.why_not
+        else:
+            why = "this service is not set up to sign capture statements"
+    return (
+        f"the statement of this capture cannot be signed: {why}. Department {department.code} "
+        "requires signed captures (an admin may turn that off with PATCH "
+        f'/api/v1/departments/{department.id} {{"require_signed_captures": false}})'
+    )
