@@ -19,7 +19,6 @@ from tests.fixtures.service import running_api
 from tests.service.anchoring.test_anchoring import capture
 from tests.service.anchoring_helpers import (
     ANCHORED_BACKENDS,
-    INTERVAL,
     anchored_services,
     batches,
     proof_of,
@@ -132,6 +131,9 @@ def test_a_stopped_node_loses_nothing(tmp_path: Path, request: pytest.FixtureReq
         services.close()
 
 
+SLOW_INTERVAL = 2.0
+
+
 def test_worker_reports_an_unreachable_node_and_keeps_leaves(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -145,6 +147,9 @@ def test_worker_reports_an_unreachable_node_and_keeps_leaves(
         chain_url=f"http://127.0.0.1:{free_port()}",
         chain_key="0x" + "11" * 32,
         chain_timeout_seconds=0.5,
+        # long enough that a signed capture (the officer's first: a certificate is issued too)
+        # on a loaded machine cannot already make the batch due before the first step
+        anchor_interval=SLOW_INTERVAL,
     )
     try:
         with running_api(services, "sqlite-local") as api:
@@ -153,7 +158,7 @@ def test_worker_reports_an_unreachable_node_and_keeps_leaves(
             try:
                 assert worker.step() is True
                 assert proof_of(api, evidence_id)["merkle"] is None  # not due yet: pending
-                time.sleep(INTERVAL + 0.1)
+                time.sleep(SLOW_INTERVAL + 0.1)
                 assert worker.step() is True
                 assert worker.last_error is not None and "chain" in worker.last_error
                 with Session(services.engine) as session:
