@@ -3,7 +3,14 @@
 ``hash_n = SHA-256(prev_hash_n ‖ JCS(event_n))`` where ``prev_hash`` of the first event is 32 zero
 bytes and ``event_n`` is the JSON object ``{seq, evidence_id, action, actor_id, department_id, at,
 details}``. Editing, deleting or reordering any row breaks every later link, and the head hash
-(anchored with each batch once the chain issue lands) pins the whole history.
+(anchored with each batch) pins the whole history.
+
+A transparency log's sequencer: :func:`append_event` only inserts the event, pending (no
+``seq``, ``prev_hash`` or ``hash``), in the caller's transaction — no lock, no read of the chain
+head, so writers on every replica proceed in parallel. The sequencer
+(:mod:`evidence_service.custody.sequencer`) then chains committed events in arrival order, in
+batches, under the custody lock; readers that show the chained form integrate first. The log
+therefore orders events by when they were integrated, not by their ``at``.
 
 Checks by signed-in callers are events too, so the log must not grow with every repeat of
 one: the same check is recorded once per :data:`REPEAT_CHECK_WINDOW` (:func:`append_event`).
@@ -18,17 +25,19 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Table, func, insert
 from sqlmodel import Session, col, select
 
 from evidence_service.core.clock import Clock, rfc3339
-from evidence_service.core.db import lock_custody_chain, session_scope
+from evidence_service.core.db import lock_custody_check, session_scope
 from evidence_service.custody.models import CustodyEvent
 from evidence_service.verify.custody import (  # the chain's rule, checkable without a database
     GENESIS_HASH,
-    link_hash,
     verify_records,
 )
+
+_EVENTS: Table = CustodyEvent.__table__  # type: ignore[attr-defined]
+_INSERT_PENDING = insert(_EVENTS).returning(_EVENTS.c.id)
 
 
 class CustodyAction(StrEnum):
@@ -50,14 +59,35 @@ class CustodyAction(StrEnum):
 
 def event_body(event: CustodyEvent) -> dict[str, Any]:
     """The JSON object whose JCS bytes are hashed (exactly these keys)."""
+    return body_of(
+        event.seq,
+        event.evidence_id,
+        event.action,
+        event.actor_id,
+        event.department_id,
+        event.at,
+        event.details,
+    )
+
+
+def body_of(
+    seq: int | None,
+    evidence_id: str | None,
+    action: str,
+    actor_id: str | None,
+    department_id: str | None,
+    at: datetime,
+    details: dict[str, Any],
+) -> dict[str, Any]:
+    """:func:`event_body` from the column values (the sequencer reads columns, not rows)."""
     return {
-        "seq": event.seq,
-        "evidence_id": event.evidence_id,
-        "action": event.action,
-        "actor_id": event.actor_id,
-        "department_id": event.department_id,
-        "at": rfc3339(event.at),
-        "details": event.details,
+        "seq": seq,
+        "evidence_id": evidence_id,
+        "action": action,
+        "actor_id": actor_id,
+        "department_id": department_id,
+        "at": rfc3339(at),
+        "details": details,
     }
 
 
@@ -83,12 +113,18 @@ class ChainHead:
 
 
 def chain_head(session: Session) -> ChainHead:
+    """The last chained event (pending events are not in the chain yet)."""
     last = session.exec(
-        select(CustodyEvent).order_by(col(CustodyEvent.seq).desc()).limit(1)
+        select(CustodyEvent.seq, CustodyEvent.hash)
+        .where(col(CustodyEvent.seq).is_not(None))
+        .order_by(col(CustodyEvent.seq).desc())
+        .limit(1)
     ).first()
     if last is None:
         return ChainHead(0, GENESIS_HASH)
-    return ChainHead(last.seq, last.hash)
+    seq, hash_ = last
+    assert seq is not None and hash_ is not None
+    return ChainHead(seq, hash_)
 
 
 #: A signed-in caller's check of something held here (a proof, a seal, a list, a transfer).
@@ -111,60 +147,63 @@ def append_event(
     actor_id: str | None = None,
     department_id: str | None = None,
     details: dict[str, Any] | None = None,
-) -> CustodyEvent:
-    """Append one event inside the caller's transaction (serialised against other writers).
+) -> int:
+    """Record one event inside the caller's transaction, pending: it is durable when that
+    transaction commits and chained by the sequencer soon after (within a second when the
+    worker runs; at once before any read of the chained log). Takes no lock on the chain.
 
     A check (:data:`CHECK_ACTIONS`) that repeats one recorded within
-    :data:`REPEAT_CHECK_WINDOW` is not appended again: the earlier event is returned."""
-    lock_custody_chain(session)
-    head = chain_head(session)
+    :data:`REPEAT_CHECK_WINDOW` — pending or chained — is not appended again. Identical
+    checks are serialised among themselves (and only those). Returns the event's arrival id
+    (the earlier event's, for a repeated check)."""
     if action in CHECK_ACTIONS and actor_id is not None:
-        earlier = _same_check(session, head, str(action), at, evidence_id, actor_id, details or {})
-        if earlier is not None:
-            return earlier
-    event = CustodyEvent(
-        seq=head.seq + 1,
-        evidence_id=evidence_id,
-        action=str(action),
-        actor_id=actor_id,
-        department_id=department_id,
-        at=at,
-        details=details or {},
-        prev_hash=head.hash,
-        hash="",
+        lock_custody_check(session, f"{action}\x00{actor_id}\x00{evidence_id or ''}")
+        earlier = _same_check(session, str(action), at, evidence_id, actor_id, details or {})
+        if earlier is not None and earlier.id is not None:
+            return earlier.id
+    # One prepared INSERT … RETURNING id: no ORM object, no unit of work, no lock.
+    return int(
+        session.execute(
+            _INSERT_PENDING,
+            {
+                "evidence_id": evidence_id,
+                "action": str(action),
+                "actor_id": actor_id,
+                "department_id": department_id,
+                "at": at,
+                "details": details or {},
+            },
+        ).scalar_one()
     )
-    event.hash = link_hash(head.hash, event_body(event))
-    session.add(event)
-    session.flush()
-    return event
 
 
 def _same_check(
     session: Session,
-    head: ChainHead,
     action: str,
     at: datetime,
     evidence_id: str | None,
     actor_id: str,
     details: dict[str, Any],
 ) -> CustodyEvent | None:
-    """The latest event recording this very check within the window, if any."""
+    """The latest event recording this very check within the window, if any (arrival ids
+    cover pending and chained events alike)."""
     wanted = json.loads(json.dumps(details))  # as the JSON column gives it back
     about = (
         col(CustodyEvent.evidence_id).is_(None)
         if evidence_id is None
         else col(CustodyEvent.evidence_id) == evidence_id
     )
+    last_id = session.exec(select(func.max(CustodyEvent.id))).one() or 0
     recent = session.exec(
         select(CustodyEvent)
         .where(
             about,
-            col(CustodyEvent.seq) > head.seq - REPEAT_LOOKBACK_EVENTS,
+            col(CustodyEvent.id) > last_id - REPEAT_LOOKBACK_EVENTS,
             CustodyEvent.action == action,
             CustodyEvent.actor_id == actor_id,
             col(CustodyEvent.at) > at - REPEAT_CHECK_WINDOW,
         )
-        .order_by(col(CustodyEvent.seq).desc())
+        .order_by(col(CustodyEvent.id).desc())
     )
     return next((event for event in recent if event.details == wanted), None)
 
@@ -179,10 +218,8 @@ def record_event(
     department_id: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Append one event in a write transaction of its own: it is in the log once this returns.
-
-    The event's time is read from ``clock`` inside the transaction, once this writer holds its
-    turn, so times follow the order of the log."""
+    """Record one event in a write transaction of its own: durable once this returns, chained
+    by the sequencer (so its ``at`` need not follow the order of the log)."""
     with session_scope(engine) as session:
         append_event(
             session,
@@ -196,25 +233,40 @@ def record_event(
 
 
 def evidence_events(session: Session, evidence_id: str) -> Sequence[CustodyEvent]:
-    """The events about one item, oldest first."""
+    """The chained events about one item, in log order (integrate first to include the
+    pending ones: :func:`evidence_service.custody.sequencer.integrate_pending`)."""
     return session.exec(
         select(CustodyEvent)
-        .where(CustodyEvent.evidence_id == evidence_id)
+        .where(CustodyEvent.evidence_id == evidence_id, col(CustodyEvent.seq).is_not(None))
         .order_by(col(CustodyEvent.seq))
     ).all()
 
 
-def iter_events(session: Session, *, batch: int = 5000) -> Iterator[CustodyEvent]:
-    """All events in seq order, fetched in keyset pages (bounded memory)."""
-    after = 0
+def iter_records(
+    session: Session, *, after: int = 0, batch: int = 5000
+) -> Iterator[dict[str, Any]]:
+    """The public records (:func:`event_record`) of the chained events after seq ``after``, in
+    seq order, in keyset pages (bounded memory; columns, not ORM rows: a walk of the log)."""
+    columns = (
+        CustodyEvent.seq,
+        CustodyEvent.evidence_id,
+        CustodyEvent.action,
+        CustodyEvent.actor_id,
+        CustodyEvent.department_id,
+        CustodyEvent.at,
+        CustodyEvent.details,
+        CustodyEvent.prev_hash,
+        CustodyEvent.hash,
+    )
     while True:
         rows = session.exec(
-            select(CustodyEvent)
-            .where(CustodyEvent.seq > after)
+            select(*columns)  # type: ignore[call-overload]
+            .where(col(CustodyEvent.seq) > after)
             .order_by(col(CustodyEvent.seq))
             .limit(batch)
         ).all()
         if not rows:
             return
-        yield from rows
-        after = rows[-1].seq
+        for row in rows:
+            yield {**body_of(*row[:7]), "prev_hash": row[7], "hash": row[8]}
+        after = rows[-1][0]

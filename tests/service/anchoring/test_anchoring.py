@@ -112,7 +112,9 @@ def test_items_share_a_batch_that_ends_with_the_custody_head(anchored: Api) -> N
             .where(AnchorLeaf.batch_id == batch.id)
             .order_by(AnchorLeaf.leaf_index)  # type: ignore[arg-type]
         ).all()
-        head = session.get(CustodyEvent, batch.custody_seq)
+        head = session.exec(
+            select(CustodyEvent).where(CustodyEvent.seq == batch.custody_seq)
+        ).first()
     assert [leaf.leaf_index for leaf in leaves] == list(range(batch.tree_size))
     assert leaves[-1].kind == LeafKind.custody_head
     assert head is not None and head.hash == batch.custody_head
@@ -287,7 +289,8 @@ def test_custody_tampering_after_anchoring_is_detected(anchored: Api) -> None:
 
 
 def test_a_rewritten_custody_tail_is_detected(anchored: Api) -> None:
-    from evidence_service.custody.log import event_body, link_hash
+    from evidence_service.custody.log import event_body
+    from evidence_service.verify.custody import link_hash
 
     ids = [capture(anchored)[0] for _ in range(2)]
     for evidence_id in ids:
@@ -296,8 +299,10 @@ def test_a_rewritten_custody_tail_is_detected(anchored: Api) -> None:
     # Rewrite the anchored head event and recompute its hash: the chain of hashes is whole
     # again, but it no longer ends where the anchor says.
     with Session(anchored.services.engine) as session:
-        event = session.get(CustodyEvent, last_batch.custody_seq)
-        assert event is not None
+        event = session.exec(
+            select(CustodyEvent).where(CustodyEvent.seq == last_batch.custody_seq)
+        ).one()
+        assert event.prev_hash is not None
         event.actor_id = "forged"
         event.hash = link_hash(event.prev_hash, event_body(event))
         session.add(event)

@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from evidence_service.access.trust import service_pins
@@ -284,7 +284,11 @@ def test_a_package_streams_with_its_layout_and_verifies_offline(
     assert contents_seal["digest"] == hashlib.sha256(contents_raw).hexdigest()
     assert contents_seal["department_id"] == seal["department_id"]
     with Session(anchored.services.engine) as session:
-        sealed = session.exec(select(CustodyEvent).where(CustodyEvent.action == "sealed")).all()
+        sealed = session.exec(
+            select(CustodyEvent)
+            .where(CustodyEvent.action == "sealed")
+            .order_by(col(CustodyEvent.id))  # arrival order
+        ).all()
     assert [(e.actor_id, e.details["digest"]) for e in sealed][-1] == (
         anchored.users["officer"]["id"],
         contents_seal["digest"],
