@@ -88,6 +88,19 @@ class AnchorChain(Protocol):
 
     def block(self, number: int) -> BlockFacts: ...
 
+    def balance(self) -> int:
+        """The anchoring account's balance in wei."""
+        ...
+
+    def gas_price(self) -> int:
+        """The chain's current gas price in wei."""
+        ...
+
+    @property
+    def gas_limit(self) -> int:
+        """The gas each anchor transaction is sent with."""
+        ...
+
     def block_number(self) -> int: ...
 
     def close(self) -> None: ...

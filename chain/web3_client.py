@@ -194,6 +194,21 @@ class Web3AnchorChain:
         with self._boundary("read the block number"):
             return int(self._w3.eth.block_number)
 
+    def balance(self) -> int:
+        """The anchoring account's balance in wei (what is left to pay for anchors)."""
+        with self._boundary("read the anchoring account's balance"):
+            return int(self._w3.eth.get_balance(self.address))
+
+    def gas_price(self) -> int:
+        """The node's current gas price in wei (``eth_gasPrice``)."""
+        with self._boundary("read the gas price"):
+            return int(self._w3.eth.gas_price)
+
+    @property
+    def gas_limit(self) -> int:
+        """The gas an anchor transaction is sent with (its most costly case)."""
+        return self._gas_limit
+
     def block(self, number: int) -> BlockFacts:
         with self._boundary(f"read block {number}"):
             block = self._w3.eth.get_block(number)

@@ -1,5 +1,10 @@
 """Shared fixtures: real servers (PostgreSQL, an S3 endpoint) started or found by plugins."""
 
+import logging
+from collections.abc import Iterator
+
+import pytest
+
 pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.s3",
@@ -7,3 +12,15 @@ pytest_plugins = [
     "tests.fixtures.live_server",
     "tests.fixtures.hardhat",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """`evidence serve` / `evidence worker` run through typer's CliRunner configure logging onto
+    the runner's stderr, which closes with the run: put the root logger back after each test,
+    so later threads never write to a closed stream."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

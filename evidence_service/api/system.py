@@ -1,50 +1,47 @@
-"""Health and the capture-port catalogue."""
+"""Liveness (/healthz), readiness (/readyz) and the capture-port catalogue."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
+from evidence_service.anchoring.health import readiness_report
 from evidence_service.api import schemas
 from evidence_service.api.deps import ServicesDep
 from evidence_service.api.responses import ok, problems
 from evidence_service.capture.ports.registry import PORTS
-from storage.errors import StorageError
 
 router = APIRouter(tags=["system"])
 
 
 @router.get(
     "/healthz",
-    summary="200 when the database and the object store answer",
+    summary="200 while the process answers (no dependency is asked)",
+    responses={**ok(schemas.Health)},
+)
+def healthz() -> dict[str, str]:
+    """Liveness: restart the process when this fails. Dependencies are /readyz's business."""
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="200 when the database, object store and chain answer and anchoring keeps up",
     responses={
-        **ok(schemas.Health),
-        503: {"model": schemas.Health, "description": "The database or the store is down"},
-        **problems(401),
+        **ok(schemas.Readiness, description="Ready (status ok), or ready with warnings"),
+        503: {"model": schemas.Readiness, "description": "Not ready: the failing checks"},
     },
 )
-def healthz(services: ServicesDep) -> JSONResponse:
-    checks: dict[str, str] = {}
-    try:
-        with services.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except SQLAlchemyError as exc:
-        checks["database"] = f"error: {type(exc).__name__}"
-    try:
-        services.store.ping()
-        checks["object_store"] = "ok"
-    except StorageError as exc:
-        checks["object_store"] = f"error: {exc}"
-    healthy = all(v == "ok" for v in checks.values())
-    return JSONResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": checks},
-        status_code=200 if healthy else 503,
-    )
+def readyz(request: Request, services: ServicesDep) -> JSONResponse:
+    """Readiness: the database and object store answer, the chain node answers (when this
+    process can reach it), the oldest leaf not yet anchored is younger than
+    ``EVIDENCE_READY_MAX_ANCHOR_LAG_SECONDS``. A chain account holding less than
+    ``EVIDENCE_CHAIN_BALANCE_WARN_WEI`` is a warning (status ``warn``, still 200)."""
+    state = request.app.state.ops_probe.state()
+    report = readiness_report(state, max_lag_seconds=services.settings.ready_max_anchor_lag_seconds)
+    return JSONResponse(report, status_code=503 if report["failing"] else 200)
 
 
 @router.get(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from evidence_service.custody.models import CustodyEvent
+from evidence_service.custody.sequencer import integrate_pending
 from tests import samples
 from tests.fixtures.service import Api
 from tests.service.helpers import assert_problem, upload
@@ -91,6 +92,7 @@ def test_custody_chain_verifies_and_detects_an_edited_row(api: Api) -> None:
 def test_custody_chain_detects_a_deleted_row(api: Api) -> None:
     for _ in range(3):
         upload(api, "documentary", samples.pdf())
+    integrate_pending(api.services.engine)  # the events take their place in the chain
     with api.services.engine.begin() as conn:
         conn.execute(text(f"DELETE FROM {CustodyEvent.__tablename__} WHERE seq = 2"))
     broken = api.client.get("/api/v1/custody/verify", headers=api.auth("auditor")).json()
@@ -99,8 +101,9 @@ def test_custody_chain_detects_a_deleted_row(api: Api) -> None:
 
 def test_health(api: Api) -> None:
     response = api.client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "object_store": "ok"}
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    ready = api.client.get("/readyz").json()  # dependencies: tests/service/ops/test_health.py
+    assert ready["checks"]["database"] == "ok" and ready["checks"]["object_store"] == "ok"
 
 
 def test_docs_are_public(api: Api) -> None:
