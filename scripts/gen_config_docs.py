@@ -85,7 +85,15 @@ Checked together at start-up:
 
 Set `EVIDENCE_KEY_PASSPHRASE` and `EVIDENCE_PII_SECRET` in production and keep them out of the
 data volume: by default each is generated once into a mode-0600 file in the data dir
-(`keys.passphrase`, `pii.secret`), beside the keys and identifiers they protect.
+(`keys.passphrase`, `pii.secret`), beside the keys and identifiers they protect. On a shared
+database (`EVIDENCE_DB_URL` set) `evidence serve` and `evidence worker` refuse to start rather
+than generate either: replicas with their own data dirs would each make a different one.
+
+Secrets from files: `EVIDENCE_KEY_PASSPHRASE_FILE`, `EVIDENCE_PII_SECRET_FILE`,
+`EVIDENCE_CHAIN_KEY_FILE` and `EVIDENCE_MINIO_SECRET_KEY_FILE` name a file holding the secret
+(surrounding whitespace stripped), the docker secrets convention (`/run/secrets/<name>`).
+Setting a variable and its `_FILE`, or naming a file that cannot be read or is empty, stops
+start-up.
 """
 
 

@@ -2,36 +2,88 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 
-from evidence_service.core.config import Settings
+from evidence_service.core.config import FILE_SECRETS, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_compose_services_ports_and_settings() -> None:
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    services = compose["services"]
-    assert {"postgres", "minio", "api"} <= set(services)
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return loaded
+
+
+def compose_settings(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings as a container would build them: the compose environment, with each
+    /run/secrets/<name> read from the compose secret's file."""
+    secrets = compose()["secrets"]
+    for name in list(os.environ):
+        if name.startswith("EVIDENCE_"):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        if name.endswith("_FILE") and value.startswith("/run/secrets/"):
+            value = str(ROOT / secrets[value.removeprefix("/run/secrets/")]["file"])
+        monkeypatch.setenv(name, value)
+    return Settings()
+
+
+def test_compose_services_ports_and_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    services = compose()["services"]
+    assert {"postgres", "minio", "api-1", "api-2"} <= set(services)
     assert "5432:5432" in services["postgres"]["ports"]
     assert "9000:9000" in services["minio"]["ports"]
-    assert "8000:8000" in services["api"]["ports"]
-    env = services["api"]["environment"]
+    assert services["api-1"]["ports"] == ["8001:8000"]
+    assert services["api-2"]["ports"] == ["8002:8000"]
+    env = services["api-1"]["environment"]
     fields = {f"EVIDENCE_{name.upper()}" for name in Settings.model_fields}
-    unknown = set(env) - fields
+    files = {f"EVIDENCE_{name.upper()}_FILE" for name in FILE_SECRETS}
+    unknown = set(env) - fields - files
     assert not unknown, f"compose sets variables Settings does not know: {unknown}"
     assert env["EVIDENCE_OBJECT_STORE"] == "minio"
     assert env["EVIDENCE_DB_URL"].startswith("postgresql+psycopg://")
     assert env["EVIDENCE_MINIO_ENDPOINT"].split(":")[0] == "minio"
-    settings = Settings(**{k.removeprefix("EVIDENCE_").lower(): v for k, v in env.items()})
+    settings = compose_settings(env, monkeypatch)
     assert settings.object_store == "minio" and settings.minio_secure is False
-    assert (
-        settings.minio_secret_key.get_secret_value()
-        == services["minio"]["environment"]["MINIO_ROOT_PASSWORD"]
-    )
-    assert settings.minio_access_key == services["minio"]["environment"]["MINIO_ROOT_USER"]
+    minio = services["minio"]
+    assert minio["secrets"] == [minio["environment"]["MINIO_ROOT_PASSWORD_FILE"]]
+    minio_password = (ROOT / compose()["secrets"]["minio_secret_key"]["file"]).read_text()
+    assert settings.minio_secret_key.get_secret_value() == minio_password.strip()
+    assert settings.minio_access_key == minio["environment"]["MINIO_ROOT_USER"]
+    assert settings.rate_limit_storage.startswith("redis://redis:")  # shared by the replicas
+
+
+def test_compose_runs_two_replicas_and_two_workers_on_file_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    document = compose()
+    services = document["services"]
+    replicas = [services["api-1"], services["api-2"]]
+    workers = [services["worker-1"], services["worker-2"]]
+    for replica in replicas:
+        assert replica["command"][:2] == ["evidence", "serve"]
+    for worker in workers:
+        assert worker["command"] == ["evidence", "worker"]
+    for service in (*replicas, *workers, services["chain-deploy"]):
+        env = service["environment"]
+        assert env["EVIDENCE_ANCHOR_WORKER"] == "false"  # anchoring only in the workers
+        assert "volumes" not in service  # nothing shared through a data volume
+        for name in FILE_SECRETS:  # each secret a file, none in the environment
+            variable = f"EVIDENCE_{name.upper()}"
+            assert variable not in env
+            assert env[f"{variable}_FILE"] == f"/run/secrets/{name}"
+            assert name in service["secrets"]
+    for name in FILE_SECRETS:
+        path = ROOT / document["secrets"][name]["file"]
+        assert path.read_text().strip(), f"{path} is empty"
+    settings = compose_settings(services["api-2"]["environment"], monkeypatch)
+    assert settings.key_passphrase is not None and settings.pii_secret is not None
+    assert len(bytes.fromhex(settings.pii_secret.get_secret_value())) == 32
 
 
 def test_settings_defaults_are_embedded(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -74,22 +126,39 @@ def test_settings_survive_the_round_trip_through_the_environment(monkeypatch) ->
     assert again.minio_secret_key.get_secret_value() == "s3cret"
 
 
-def test_compose_runs_a_persistent_chain_a_deployment_and_one_worker() -> None:
+def test_compose_runs_a_persistent_chain_and_a_deployment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from eth_account import Account
 
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    services = compose["services"]
+    document = compose()
+    services = document["services"]
     geth = services["geth"]
     assert "--dev" in geth["command"] and "--datadir=/data" in geth["command"]
-    assert "gethdata:/data" in geth["volumes"] and "gethdata" in compose["volumes"]
+    assert "gethdata:/data" in geth["volumes"] and "gethdata" in document["volumes"]
     assert services["chain-deploy"]["command"] == ["evidence", "chain", "deploy"]
-    assert services["anchor-worker"]["command"] == ["evidence", "worker"]
-    api_env, worker_env = services["api"]["environment"], services["anchor-worker"]["environment"]
-    assert api_env == worker_env == services["chain-deploy"]["environment"]
-    settings = Settings(**{k.removeprefix("EVIDENCE_").lower(): v for k, v in api_env.items()})
+    envs = [services[name]["environment"] for name in ("api-1", "api-2", "worker-1", "worker-2")]
+    assert all(env == services["chain-deploy"]["environment"] for env in envs)
+    settings = compose_settings(envs[0], monkeypatch)
     assert settings.chain_url == "http://geth:8545" and settings.anchor_worker is False
     assert settings.chain_key is not None
     address = Account.from_key(settings.chain_key.get_secret_value()).address
     assert address in services["chain-fund"]["command"][0]  # the key compose funds is ours
-    deps = services["anchor-worker"]["depends_on"]
-    assert deps["chain-deploy"]["condition"] == "service_completed_successfully"
+    for worker in ("worker-1", "worker-2"):
+        deps = services[worker]["depends_on"]
+        assert deps["chain-deploy"]["condition"] == "service_completed_successfully"
+
+
+def test_compose_upgrades_the_schema_before_anything_else_starts() -> None:
+    services = compose()["services"]
+    upgrade = services["db-upgrade"]
+    assert upgrade["command"] == ["evidence", "db", "upgrade"]
+    assert upgrade["environment"] == services["api-1"]["environment"]
+    assert upgrade["depends_on"]["postgres"]["condition"] == "service_healthy"
+    deploy = services["chain-deploy"]["depends_on"]
+    assert deploy["db-upgrade"]["condition"] == "service_completed_successfully"
+    for name in ("api-1", "api-2", "worker-1", "worker-2"):  # all wait for the deployment
+        deps = services[name]["depends_on"]
+        assert deps["chain-deploy"]["condition"] == "service_completed_successfully"
+    probe = services["api-2"]["healthcheck"]["test"]
+    assert any("/healthz" in part for part in probe)

@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-from evidence_service.core.config import Settings
+from evidence_service.core.config import FILE_SECRETS, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -102,6 +102,7 @@ def test_relative_links_point_to_existing_files(page: Path) -> None:
 @pytest.mark.parametrize("page", PAGES, ids=page_id)
 def test_environment_variables_named_are_settings(page: Path) -> None:
     known = {f"EVIDENCE_{name.upper()}" for name in Settings.model_fields}
+    known |= {f"EVIDENCE_{name.upper()}_FILE" for name in FILE_SECRETS}  # secrets from files
     named = set(ENV_NAME.findall(page.read_text(encoding="utf-8")))
     assert named - known == set(), f"{page_id(page)} names unknown variables"
 

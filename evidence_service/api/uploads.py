@@ -23,6 +23,7 @@ from evidence_service.capture.multipart_stream import check_filename
 from evidence_service.capture.ports.registry import get_port
 from evidence_service.capture.uploads import session_public
 from evidence_service.core.digests import HEX64_ANY_CASE
+from evidence_service.core.metrics import count_capture
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
 
@@ -181,7 +182,12 @@ def complete_upload(
     actor: CaptureActor,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> JSONResponse:
+    """Any replica may complete an upload, whichever received its chunks. While another request
+    completes it, the answer is 409 ``upload-state`` with ``status_value: "completing"``: ask
+    again shortly (200 with the evidence once it exists)."""
     status, body = services.uploads.complete(actor, upload_id, idempotency_key=idempotency_key)
+    if status == 201:  # a new item (200: completed before, counted then)
+        count_capture(body["port"], body["size"])
     return JSONResponse(
         body, status_code=status, headers={"Location": f"/api/v1/evidence/{body['id']}"}
     )

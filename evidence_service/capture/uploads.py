@@ -8,13 +8,22 @@ client resumes at ``HEAD``'s ``Upload-Offset``.
 
 Whole-file SHA-256, SM3 and the port's inspection run over the chunks as they arrive, in this
 process. If that state is lost (a restart, another replica took a chunk, a chunk failed midway),
-completion reads the assembled object once more to compute them.
+completion reads the assembled object once more to compute them. The running state is not
+shared between replicas: a port's inspection (EXIF, durations, page counts) is not a state that
+can be saved between chunks, so a completion on a replica that did not see every chunk pays one
+sequential read of the object (see docs/operations.md for the measured cost).
+
+Several replicas: the database decides. An append commits only at the offset it started from
+(the session row is locked, ``SELECT … FOR UPDATE``), so of two appends at one offset one gets
+409; completion goes through a claim (:mod:`evidence_service.capture.upload_claims`), so of two
+completions one makes the item.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -32,9 +41,17 @@ from evidence_service.capture.ingest import (
     new_id,
 )
 from evidence_service.capture.metadata import CaptureMetadata
-from evidence_service.capture.models import UploadChunk, UploadSession, UploadStatus
+from evidence_service.capture.models import Evidence, UploadChunk, UploadSession, UploadStatus
 from evidence_service.capture.ports.base import Extraction, Inspection
 from evidence_service.capture.ports.registry import get_port
+from evidence_service.capture.upload_claims import (
+    COMPLETION_RENEW_SECONDS,
+    CompletionClaim,
+    claim_completion,
+    claim_is_live,
+    end_claim,
+    renew_claim,
+)
 from evidence_service.capture.views import evidence_body
 from evidence_service.core.clock import rfc3339
 from evidence_service.core.db import session_scope
@@ -52,10 +69,21 @@ from storage.base import PartResult, PutResult
 from storage.errors import StorageError
 
 CHAIN_GENESIS = "00" * 32
+_monotonic = time.monotonic
 
 
 def chain_step(prev_hex: str, chunk_sha256_hex: str) -> str:
     return hashlib.sha256(bytes.fromhex(prev_hex) + bytes.fromhex(chunk_sha256_hex)).hexdigest()
+
+
+@dataclass(frozen=True)
+class _SessionBytes(Received):
+    """The assembled upload. Its temp object belongs to the session, not to this attempt: a
+    failed capture leaves it to the claim holder (``UploadManager.complete``), since another
+    request that took the claim over may be about to promote it."""
+
+    def keys_written(self) -> list[str]:
+        return [self.key]
 
 
 @dataclass
@@ -143,6 +171,10 @@ class UploadManager:
     ) -> UploadSession:
         upload = self.get(actor, session_id)
         self._require_open(upload)
+        if upload.evidence_id is not None:
+            raise UploadStateError(
+                "the upload is being completed", status_value="completing", offset=upload.offset
+            )
         if upload.tail_received:
             raise UploadStateError(
                 "a final short chunk was already received; complete the upload",
@@ -216,6 +248,10 @@ class UploadManager:
             assert row is not None
             if row.offset != upload.offset or row.status != UploadStatus.open:
                 raise UploadOffsetConflictError("the upload moved on meanwhile", offset=row.offset)
+            if row.evidence_id is not None:
+                raise UploadStateError(
+                    "the upload is being completed", status_value="completing", offset=row.offset
+                )
             session.add(
                 UploadChunk(
                     session_id=row.id,
@@ -257,33 +293,24 @@ class UploadManager:
                 offset=upload.offset,
             )
         self.ingestor.check_signable(actor)  # refused now, the session stays open for a retry
-        with Session(self.ingestor.engine) as session:
-            parts = session.exec(
-                select(UploadChunk)
-                .where(UploadChunk.session_id == session_id)
-                .order_by(col(UploadChunk.part_number))
-            ).all()
-        try:
-            self.store.complete_multipart(
-                upload.temp_key,
-                upload.store_upload_id,
-                [PartResult(p.part_number, p.size, p.etag, p.sha256) for p in parts],
-            )
-        except StorageError as exc:
-            raise StoreUnavailableError(f"could not assemble the upload: {exc}") from exc
+        evidence_id = new_id()
+        engine, clock = self.ingestor.engine, self.ingestor.clock
+        claim = claim_completion(engine, upload, evidence_id, clock())
+        if claim is None:
+            return self._completed_elsewhere(actor, session_id)
         with self._lock:
             live = self._live.pop(session_id, None)
         try:
-            put, extraction = self._digest_and_inspect(upload, live)
-        except BaseException:
-            self.ingestor.discard_quietly(upload.temp_key)
-            self._mark(upload.id, UploadStatus.aborted)
+            self._assemble(upload)
+        except StoreUnavailableError:
+            # The store may be back soon: the session stays open for another completion.
+            end_claim(engine, claim, clock(), status=UploadStatus.open, evidence_id=None)
             raise
-        metadata = CaptureMetadata.model_validate(upload.capture_metadata)
-        evidence_id = new_id()
-        key = self.ingestor.begin_intake(evidence_id)
-        received = Received(key, put, extraction, temp_key=upload.temp_key)
         try:
+            put, extraction = self._digest_and_inspect(upload, live, claim)
+            metadata = CaptureMetadata.model_validate(upload.capture_metadata)
+            key = self.ingestor.begin_intake(evidence_id)
+            received = _SessionBytes(key, put, extraction, temp_key=upload.temp_key)
             status, body = self.ingestor.record(
                 evidence_id=evidence_id,
                 actor=actor,
@@ -298,13 +325,56 @@ class UploadManager:
                 chunk_chain=ChunkChain(upload.chunk_count, upload.chain_head),
             )
         except BaseException:
-            self._mark(upload.id, UploadStatus.aborted)
+            aborted = end_claim(
+                engine, claim, clock(), status=UploadStatus.aborted, evidence_id=None
+            )
+            if aborted:  # the claim was still ours: its bytes go too
+                self.ingestor.discard_quietly(upload.temp_key)
             raise
-        self._mark(upload.id, UploadStatus.completed, evidence_id=body["id"])
+        if body["id"] != evidence_id:  # an Idempotency-Key replay: the earlier capture stands
+            end_claim(engine, claim, clock(), status=UploadStatus.completed, evidence_id=body["id"])
         return status, body
 
+    def _completed_elsewhere(self, actor: Actor, session_id: str) -> tuple[int, dict[str, Any]]:
+        """Another request claimed the completion: its evidence if it is there, else a 409."""
+        upload = self.get(actor, session_id)
+        if upload.evidence_id is not None:
+            with Session(self.ingestor.engine) as session:
+                done = session.get(Evidence, upload.evidence_id) is not None
+            if done:
+                return 200, self._completed_body(upload)
+        self._require_open(upload)
+        raise UploadStateError(
+            "another request is completing this upload; ask again shortly",
+            status_value="completing",
+            offset=upload.offset,
+        )
+
+    def _assemble(self, upload: UploadSession) -> None:
+        """Join the parts into the temp object. A completion that died after this step left it
+        assembled already: then the object, at the recorded size, is what is used."""
+        with Session(self.ingestor.engine) as session:
+            parts = session.exec(
+                select(UploadChunk)
+                .where(UploadChunk.session_id == upload.id)
+                .order_by(col(UploadChunk.part_number))
+            ).all()
+        try:
+            self.store.complete_multipart(
+                upload.temp_key,
+                upload.store_upload_id,
+                [PartResult(p.part_number, p.size, p.etag, p.sha256) for p in parts],
+            )
+        except StorageError as exc:
+            try:
+                assembled = self.store.stat(upload.temp_key).size == upload.offset
+            except StorageError:
+                assembled = False
+            if not assembled:
+                raise StoreUnavailableError(f"could not assemble the upload: {exc}") from exc
+
     def _digest_and_inspect(
-        self, upload: UploadSession, live: _LiveState | None
+        self, upload: UploadSession, live: _LiveState | None, claim: CompletionClaim
     ) -> tuple[PutResult, Extraction]:
         if live is not None and live.offset == upload.offset and live.inspection is not None:
             put = PutResult(
@@ -314,17 +384,26 @@ class UploadManager:
         # The in-process state is gone: read the assembled object once to rebuild it.
         live = _LiveState(0, inspection=get_port(upload.port).inspect())
         assert live.inspection is not None
+        renew_at = _monotonic() + COMPLETION_RENEW_SECONDS
         for chunk in self.store.get(upload.temp_key):
             live.sha256.update(chunk)
             live.sm3.update(chunk)
             live.inspection.feed(chunk)
             live.offset += len(chunk)
+            if _monotonic() >= renew_at:
+                renew_claim(self.ingestor.engine, claim, self.ingestor.clock())
+                renew_at = _monotonic() + COMPLETION_RENEW_SECONDS
+        renew_claim(self.ingestor.engine, claim, self.ingestor.clock())
         put = PutResult(upload.temp_key, live.offset, live.sha256.hexdigest(), live.sm3.hexdigest())
         return put, live.inspection.finish()
 
     def abort(self, actor: Actor, session_id: str) -> UploadSession:
         upload = self.get(actor, session_id)
         self._require_open(upload)
+        if claim_is_live(upload, self.ingestor.clock()):
+            raise UploadStateError(
+                "the upload is being completed", status_value="completing", offset=upload.offset
+            )
         try:
             self.store.abort_multipart(upload.temp_key, upload.store_upload_id)
         except StorageError as exc:
@@ -333,8 +412,9 @@ class UploadManager:
             self._live.pop(session_id, None)
         now = self.ingestor.clock()
         with session_scope(self.ingestor.engine) as session:
-            row = session.get(UploadSession, session_id)
+            row = session.get(UploadSession, session_id, with_for_update=True)
             assert row is not None
+            self._require_open(row)
             row.status = UploadStatus.aborted
             row.updated_at = now
             session.add(row)
@@ -347,16 +427,6 @@ class UploadManager:
                 details={"upload_id": session_id, "bytes_received": row.offset},
             )
         return row
-
-    def _mark(self, session_id: str, status: UploadStatus, evidence_id: str | None = None) -> None:
-        with session_scope(self.ingestor.engine) as session:
-            row = session.get(UploadSession, session_id)
-            if row is None:
-                return
-            row.status = status
-            row.evidence_id = evidence_id or row.evidence_id
-            row.updated_at = self.ingestor.clock()
-            session.add(row)
 
     def _require_open(self, upload: UploadSession) -> None:
         if upload.status != UploadStatus.open:

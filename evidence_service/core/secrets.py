@@ -1,9 +1,11 @@
-"""Secrets generated once into the data dir for the embedded defaults (production sets them)."""
+"""Secrets generated once into the data dir for the embedded defaults (production sets them),
+and the start-up check that replicas on a shared database do not each generate their own."""
 
 from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -29,3 +31,43 @@ def generated_secret(path: Path) -> str:
     finally:
         tmp.unlink()
     return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class DataDirSecret:
+    """A secret that defaults to a file generated into the data dir (``generated_secret``)."""
+
+    variable: str  # e.g. EVIDENCE_KEY_PASSPHRASE
+    configured: bool  # set through the variable or its _FILE
+    path: Path  # the generated file it falls back to
+
+
+@dataclass(frozen=True)
+class SharedSecretCheck:
+    refusals: list[str]
+    warnings: list[str]
+
+
+def check_shared_secrets(candidates: list[DataDirSecret]) -> SharedSecretCheck:
+    """On a shared database (``EVIDENCE_DB_URL``) every replica must use the same secrets.
+
+    A process that would *generate* one refuses to start: a replica with its own data dir would
+    encrypt keys or hash identifiers with a secret no other replica knows. One already in the
+    data dir is used, with a warning (it is shared only if every replica sees this data dir)."""
+    refusals: list[str] = []
+    warnings: list[str] = []
+    for secret in candidates:
+        if secret.configured:
+            continue
+        if secret.path.exists():
+            warnings.append(
+                f"{secret.variable} is not set: using {secret.path}; every replica must "
+                f"read the same value (set {secret.variable} or {secret.variable}_FILE)"
+            )
+        else:
+            refusals.append(
+                f"{secret.variable} is not set and {secret.path} does not exist: on a shared "
+                f"database each replica would generate its own; set {secret.variable} or "
+                f"{secret.variable}_FILE to the same value on every replica"
+            )
+    return SharedSecretCheck(refusals, warnings)
