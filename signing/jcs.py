@@ -52,10 +52,46 @@ def canonicalize(value: Any) -> bytes:
     Raises ``ValueError`` for values JSON cannot carry faithfully (NaN, infinities, integers
     outside the IEEE-754 safe range, non-string keys).
     """
+    if _plain(value, 0):
+        try:
+            return _PLAIN_ENCODER.encode(value).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: the reference encoder decides
+            pass
     try:
         return rfc8785.dumps(value)
     except rfc8785.CanonicalizationError as exc:
         raise ValueError(f"not canonicalizable: {exc}") from exc
+
+
+#: For a document without floats (every statement, custody event and leaf body of the
+#: service), JCS is exactly ``json.dumps`` with sorted keys, no whitespace and UTF-8 text:
+#: both escape only the quote, the backslash and the C0 controls (the short forms for
+#: backspace, tab, newline, form feed and carriage return, else a lower-case ``u00xx``). Key
+#: order agrees while keys are ASCII (code points and UTF-16 code units then order alike).
+#: Anything else takes the reference encoder; ``test_jcs.py`` holds both to the same bytes.
+_PLAIN_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), check_circular=False
+)
+
+
+def _plain(value: Any, depth: int) -> bool:
+    """Whether ``value`` holds only ASCII-keyed objects, arrays, strings, booleans, null and
+    integers in the IEEE-754 safe range (no floats, no subclasses), nested at most
+    :data:`MAX_DEPTH` deep."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return bool(-_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER)
+    if depth >= MAX_DEPTH:
+        return False
+    if kind is dict:
+        return all(
+            type(k) is str and k.isascii() and _plain(v, depth + 1) for k, v in value.items()
+        )
+    if kind is list:
+        return all(_plain(v, depth + 1) for v in value)
+    return False
 
 
 def _parse_int(text: str) -> int | float:

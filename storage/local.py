@@ -167,7 +167,7 @@ class LocalStore:
         path = self._object_path(key)
         until = retention_date(until, self._now())
         with self._state_lock(f"cannot set retention on {key}"):
-            self._stat(key, path)
+            self._require_object(key, path)
             record = self._read_lock(key)
             if record.retain_until is not None and until < record.retain_until:
                 raise RetentionError(
@@ -288,6 +288,15 @@ class LocalStore:
                 raise ObjectNotFoundError(key)
             record = self._read_lock(key)
         return ObjectInfo(key, status.st_size, record.retain_until, record.legal_hold)
+
+    def _require_object(self, key: str, path: Path) -> None:
+        """Raise ``ObjectNotFoundError`` unless ``path`` is a regular file (no sidecar read)."""
+        try:
+            status = path.stat()
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise ObjectNotFoundError(key) from exc
+        if not stat.S_ISREG(status.st_mode):
+            raise ObjectNotFoundError(key)
 
     def _stat_or_none(self, key: str) -> ObjectInfo | None:
         try:

@@ -27,7 +27,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import ColumnElement, Engine
 from sqlmodel import Session, col, select
 
 from evidence_service.access.models import Department, DepartmentCA, Officer, OfficerCertificate
@@ -55,22 +55,45 @@ class CustodialPlan:
         return self.issue or self.current is not None
 
 
+def _valid_custodial(officer_id: str, at: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Of the officer, custodial, unrevoked and valid at ``at``."""
+    return (
+        col(OfficerCertificate.officer_id) == officer_id,
+        col(OfficerCertificate.custodial).is_(True),
+        col(OfficerCertificate.revoked_at).is_(None),
+        col(OfficerCertificate.not_before) <= at,
+        col(OfficerCertificate.not_after) > at + timedelta(seconds=1),
+    )
+
+
 def custodial_certificate(
     session: Session, officer_id: str, at: datetime
 ) -> OfficerCertificate | None:
     """The newest unrevoked custodial certificate of the officer valid at ``at``."""
     return session.exec(
         select(OfficerCertificate)
-        .where(
-            OfficerCertificate.officer_id == officer_id,
-            col(OfficerCertificate.custodial).is_(True),
-            col(OfficerCertificate.revoked_at).is_(None),
-            col(OfficerCertificate.not_before) <= at,
-            col(OfficerCertificate.not_after) > at + timedelta(seconds=1),
-        )
+        .where(*_valid_custodial(officer_id, at))
         .order_by(col(OfficerCertificate.not_before).desc())
         .limit(1)
     ).first()
+
+
+def _custodial_with_ca(
+    session: Session, officer_id: str, at: datetime
+) -> tuple[OfficerCertificate | None, str | None]:
+    """:func:`custodial_certificate` and its department's current CA certificate PEM, in one
+    query (each capture asks: read fresh, never cached, as revocation must bite at once)."""
+    row = session.exec(
+        select(OfficerCertificate, DepartmentCA.certificate)
+        .outerjoin(
+            DepartmentCA,
+            col(DepartmentCA.department_id) == col(OfficerCertificate.department_id),
+        )
+        .where(*_valid_custodial(officer_id, at))
+        .order_by(col(OfficerCertificate.not_before).desc())
+        .limit(1)
+    ).first()
+    return (None, None) if row is None else (row[0], row[1])
 
 
 @functools.lru_cache(maxsize=512)
@@ -88,22 +111,24 @@ def issued_by(certificate_pem: str, ca_certificate_pem: str) -> bool:
 
 
 def _due_for_renewal(
-    session: Session, cert: OfficerCertificate, at: datetime, renew_within: timedelta
+    cert: OfficerCertificate, ca_pem: str | None, at: datetime, renew_within: timedelta
 ) -> bool:
     window = min(renew_within, (cert.not_after - cert.not_before) / 2)
     if cert.not_after - at <= window:
         return True
-    ca = session.get(DepartmentCA, cert.department_id)
-    return ca is not None and not issued_by(cert.certificate, ca.certificate)
+    return ca_pem is not None and not issued_by(cert.certificate, ca_pem)
 
 
 def custodial_plan(
     session: Session, officer_id: str, at: datetime, *, renew_within: timedelta = timedelta(0)
 ) -> CustodialPlan:
     """How a capture of ``officer_id`` at ``at`` gets signed (the module's rules)."""
-    current = custodial_certificate(session, officer_id, at)
+    if renew_within > timedelta(0):
+        current, ca_pem = _custodial_with_ca(session, officer_id, at)
+    else:
+        current, ca_pem = custodial_certificate(session, officer_id, at), None
     if current is not None:
-        if renew_within > timedelta(0) and _due_for_renewal(session, current, at, renew_within):
+        if renew_within > timedelta(0) and _due_for_renewal(current, ca_pem, at, renew_within):
             return CustodialPlan(current, issue=True, renews=current.serial)
         return CustodialPlan(current)
     newest = session.exec(

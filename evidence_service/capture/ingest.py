@@ -15,24 +15,32 @@ object without a row once the reaper has run:
 
 Writing straight to the final key, not to a temp key promoted afterwards, spares S3 a server-side
 copy of every file; the intake row gives the reaper what the temp prefix would have.
+
+Every step is durable before the next begins and all of them before the 201: the bytes and the
+retention sidecar are fsynced (file and directory entry) by the store, each transaction commits
+synchronously. The one-statement transactions of steps 0 and 3 (intake row, finalized mark)
+share their commit with those of concurrent captures (:mod:`.group_commit`); each caller still
+returns only once its own statement is committed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Engine, Table, delete, insert, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, select
 
 from evidence_service.access.custodial import unsigned_capture_refusal
 from evidence_service.access.identity import Actor
 from evidence_service.anchoring.batches import statement_leaf
+from evidence_service.capture.group_commit import GroupCommitter
 from evidence_service.capture.metadata import CaptureMetadata
 from evidence_service.capture.models import (
     DerivedObject,
@@ -68,8 +76,29 @@ log = logging.getLogger(__name__)
 
 COALESCE_BYTES = 1024 * 1024
 TEMP_PREFIX = "tmp/"
+#: How long a passed :meth:`Ingestor.precheck_signable` is trusted for the same officer.
+SIGNABLE_PRECHECK_SECONDS = 5.0
 #: Every role a port may derive; the reaper removes ``<key>.<role>`` for an abandoned intake.
 DERIVED_ROLES = ("thumbnail", "rendering", "document")
+
+
+def insert_rows(session: Session, rows: Iterable[SQLModel]) -> None:
+    """INSERT new rows with SQL Core, one statement per table in the order first met: what
+    ``session.add`` + flush would write, without the unit of work's bookkeeping (the hot path
+    of a capture writes half a dozen rows it never reads back). A ``None`` primary key is left
+    to the database; rows of a table must set the same columns."""
+    by_table: dict[Table, list[dict[str, Any]]] = {}
+    for row in rows:
+        table = row.__table__  # type: ignore[attr-defined]
+        by_table.setdefault(table, []).append(
+            {
+                c.name: getattr(row, c.name)
+                for c in table.columns
+                if not (c.primary_key and getattr(row, c.name) is None)
+            }
+        )
+    for table, values in by_table.items():
+        session.execute(insert(table), values[0] if len(values) == 1 else values)
 
 
 def final_key(evidence_id: str, received_at: datetime) -> str:
@@ -194,6 +223,9 @@ class Ingestor:
         self.settings = settings
         self.clock = clock
         self.signer = signer
+        self._signable_passes: dict[str, float] = {}  # officer id -> monotonic time of a pass
+        #: The one-statement transactions (intake row, finalized mark) share commits.
+        self.commits = GroupCommitter(engine)
 
     # -- step 1 ---------------------------------------------------------------------------------
     def size_limit(self, port_id: str) -> int:
@@ -205,8 +237,8 @@ class Ingestor:
         """Record the key an upload is about to take (step 0); returns that key."""
         started = self.clock()
         key = final_key(evidence_id, started)
-        with session_scope(self.engine) as session:
-            session.add(PendingIntake(id=evidence_id, object_key=key, started_at=started))
+        row = {"id": evidence_id, "object_key": key, "started_at": started}
+        self.commits.run(insert(PendingIntake), row)
         return key
 
     def receive(self, evidence_id: str, port_id: str, chunks: Iterable[bytes]) -> Received:
@@ -235,10 +267,8 @@ class Ingestor:
         """Remove what a failed intake wrote (best effort: the reaper finishes the job)."""
         if self.discard_quietly(*keys):
             try:
-                with session_scope(self.engine) as session:
-                    session.execute(
-                        delete(PendingIntake).where(col(PendingIntake.id) == evidence_id)
-                    )
+                drop = delete(PendingIntake).where(col(PendingIntake.id) == evidence_id)
+                self.commits.run(drop)
             except SQLAlchemyError:
                 log.warning("could not drop intake %s; the reaper will", evidence_id)
 
@@ -263,6 +293,22 @@ class Ingestor:
         )
         if refusal is not None:
             raise UnsignedCaptureError(refusal, officer_id=actor.officer_id)
+
+    def precheck_signable(self, actor: Actor) -> None:
+        """:meth:`check_signable` for a one-request capture, whose passes are remembered for
+        :data:`SIGNABLE_PRECHECK_SECONDS` per officer (a refusal is never remembered).
+
+        Safe because the check is only an early refusal: :meth:`sign` decides again, on fresh
+        rows, before anything is recorded — a certificate revoked within those seconds still
+        gets the same 422, only after the bytes streamed, and they are discarded."""
+        if self.signer is None:
+            self.check_signable(actor)
+            return
+        passed = self._signable_passes.get(actor.officer_id)
+        if passed is not None and time.monotonic() - passed < SIGNABLE_PRECHECK_SECONDS:
+            return
+        self.check_signable(actor)
+        self._signable_passes[actor.officer_id] = time.monotonic()
 
     def sign(self, statement: dict[str, Any], actor: Actor, at: datetime) -> dict[str, Any] | None:
         """The statement's signature block by the service's signer (which refuses what the
@@ -357,12 +403,11 @@ class Ingestor:
             body = evidence_public(evidence, derived_rows)
             try:
                 with session_scope(self.engine) as session:
-                    session.add(evidence)
-                    session.flush()
-                    session.add_all(derived_rows)
-                    session.add_all(capture_tags(evidence, received_at))
+                    insert_rows(session, [evidence])
+                    rows: list[SQLModel] = [*derived_rows, *capture_tags(evidence, received_at)]
                     for hook in self.capture_hooks:
-                        session.add_all(hook(session, evidence, received_at))
+                        rows.extend(hook(session, evidence, received_at))
+                    insert_rows(session, rows)
                     session.execute(
                         delete(PendingIntake).where(col(PendingIntake.id) == evidence_id)
                     )
@@ -372,7 +417,9 @@ class Ingestor:
                         )
                         if used.rowcount != 1:  # type: ignore[attr-defined]
                             raise PreparedCaptureError("the prepared capture was already used")
-                    session.add(statement_leaf(evidence_id, evidence.statement, received_at))
+                    insert_rows(
+                        session, [statement_leaf(evidence_id, evidence.statement, received_at)]
+                    )
                     append_event(
                         session,
                         action=CustodyAction.captured,
@@ -502,12 +549,12 @@ class Ingestor:
                 if current is None or current < until:
                     raise
                 recorded = max(recorded, current)
-        with session_scope(self.engine) as session:
-            session.execute(
-                update(Evidence)
-                .where(col(Evidence.id) == evidence_id)
-                .values(finalized=True, temp_key=None, retention_until=recorded)
-            )
+        mark = (
+            update(Evidence)
+            .where(col(Evidence.id) == evidence_id)
+            .values(finalized=True, temp_key=None, retention_until=recorded)
+        )
+        self.commits.run(mark)
 
 
 def capture_statement(
@@ -521,8 +568,10 @@ def capture_statement(
     size: int,
     media_type: str,
     received_at: datetime,
+    metadata_sha256: str | None = None,
 ) -> CaptureStatement:
-    """The statement of a capture: what the officer signs and what becomes the Merkle leaf."""
+    """The statement of a capture: what the officer signs and what becomes the Merkle leaf
+    (``metadata_sha256``: ``metadata.sha256()`` when the caller has it already)."""
     return CaptureStatement(
         evidence_id=evidence_id,
         port=port_id,
@@ -534,7 +583,7 @@ def capture_statement(
         received_at=rfc3339(received_at),
         officer_id=actor.officer_id,
         department_id=actor.department_id,
-        metadata_sha256=metadata.sha256(),
+        metadata_sha256=metadata_sha256 or metadata.sha256(),
     )
 
 
@@ -543,6 +592,8 @@ def evidence_row(capture: Capture, received_at: datetime) -> Evidence:
     evidence_id, actor, port_id = capture.evidence_id, capture.actor, capture.port_id
     metadata, received, chunk_chain = capture.metadata, capture.received, capture.chunk_chain
     captured_at = metadata.captured_at or received_at
+    metadata_json = metadata.as_json()
+    metadata_sha256 = hashlib.sha256(canonicalize(metadata_json)).hexdigest()
     statement = capture_statement(
         evidence_id,
         actor,
@@ -553,6 +604,7 @@ def evidence_row(capture: Capture, received_at: datetime) -> Evidence:
         size=received.put.size,
         media_type=received.extraction.media_type,
         received_at=received_at,
+        metadata_sha256=metadata_sha256,
     )
     location = metadata.location
     return Evidence(
@@ -569,8 +621,8 @@ def evidence_row(capture: Capture, received_at: datetime) -> Evidence:
         location_lon=location.lon if location else None,
         location_address=location.address if location else None,
         tags=[t.model_dump(mode="json") for t in metadata.tags],
-        capture_metadata=metadata.as_json(),
-        metadata_sha256=metadata.sha256(),
+        capture_metadata=metadata_json,
+        metadata_sha256=metadata_sha256,
         media_type=received.extraction.media_type,
         size=received.put.size,
         sha256=received.put.sha256,

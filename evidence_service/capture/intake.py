@@ -99,7 +99,7 @@ def capture_from_form(
             signature_raw=fields.signature_raw,
         )
     else:
-        ingestor.check_signable(actor)  # an unsigned capture its department refuses: no bytes
+        ingestor.precheck_signable(actor)  # refused unsigned: before any byte is stored
     evidence_id = signed.evidence_id if signed else new_id()
     try:
         received = ingestor.receive(evidence_id, fields.port_id, form.file_chunks())

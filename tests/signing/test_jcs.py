@@ -7,6 +7,7 @@ import struct
 from typing import Any
 
 import pytest
+import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -219,3 +220,46 @@ def test_loads_refuses_ambiguous_json(text: str, message: str) -> None:
 def test_loads_reads_big_integers_as_doubles() -> None:
     assert loads("[9007199254740991, 9007199254740992]") == [9007199254740991, 2.0**53]
     assert isinstance(loads("9007199254740991"), int)
+
+
+_PLAIN_LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.text()  # every code point, controls and lone surrogates included
+)
+_PLAIN = st.recursive(
+    _PLAIN_LEAVES,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(_PLAIN)
+def test_fast_path_gives_the_reference_bytes(value: Any) -> None:
+    """Float-free documents take ``json``'s C encoder; the bytes are rfc8785's, whatever the
+    text (non-ASCII keys, controls, lone surrogates fall back to the reference)."""
+    try:
+        expected: bytes | type[Exception] = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        expected = ValueError
+    if expected is ValueError:
+        with pytest.raises(ValueError):
+            canonicalize(value)
+    else:
+        assert canonicalize(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"b": '\x00\x1f\x7f\u2028"\\\b\t\n\f\r', "a": [1, True, None]},
+        {"\ufb33": 1, "\U0001f600": 2, "z": 3},  # UTF-16 order, not code point order
+        {"big": 2**53 - 1, "small": -(2**53) + 1},
+        {"nested": [[[{"x": ""}]]]},
+    ],
+)
+def test_fast_path_golden_cases(value: Any) -> None:
+    assert canonicalize(value) == rfc8785.dumps(value)

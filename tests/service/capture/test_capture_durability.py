@@ -1,0 +1,176 @@
+"""A capture answered 201 survives a power cut: the order of its fsyncs and commits.
+
+The crash ordering of ``capture/ingest.py``: the intake row is committed before the bytes are
+stored; the bytes (file, then directory entry) are fsynced before the row that records them
+commits; the retention sidecar (file, then directory entry) is fsynced before the finalized mark
+commits; all of it before the 201. The one-statement transactions share commits with other
+captures (``capture/group_commit.py``), and a failure anywhere keeps nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from evidence_service.capture.group_commit import GroupCommitter
+from evidence_service.capture.models import Evidence, PendingIntake
+from evidence_service.capture.reaper import reap
+from evidence_service.core.clock import utcnow
+from evidence_service.core.errors import BadRequestError
+from evidence_service.services import Services, build_services
+from tests import samples
+from tests.fixtures.service import Api, make_settings, running_api
+from tests.service.helpers import assert_problem, counts, stored_keys, upload
+
+
+@pytest.fixture
+def local_api(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Api]:
+    services = build_services(make_settings(tmp_path, "sqlite-local", request))
+    try:
+        with running_api(services, "sqlite-local") as api:
+            yield api
+    finally:
+        services.close()
+
+
+def _record_effects(api: Api, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Every fsync (by path) and every commit (by the statements it committed), in order."""
+    effects: list[tuple[str, str]] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        effects.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    engine = api.services.engine
+    statements: dict[int, list[str]] = {}
+
+    def executed(conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        statements.setdefault(id(conn), []).append(sql.split("(")[0].strip().lower())
+
+    def committed(conn: Any) -> None:
+        done = statements.pop(id(conn), [])
+        if done:
+            effects.append(("commit", " | ".join(done)))
+
+    event.listen(engine, "before_cursor_execute", executed)
+    event.listen(engine, "commit", committed)
+    event.listen(engine, "rollback", lambda conn: statements.pop(id(conn), None))
+    return effects
+
+
+def _first(effects: list[tuple[str, str]], kind: str, *parts: str) -> int:
+    for index, (what, detail) in enumerate(effects):
+        if what == kind and all(part in detail for part in parts):
+            return index
+    raise AssertionError(f"no {kind} with {parts} in {effects}")
+
+
+def test_bytes_row_and_retention_are_durable_in_order_before_the_201(
+    local_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    effects = _record_effects(local_api, monkeypatch)
+    response = upload(local_api, "electronic", b"evidence bytes " * 1000)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    evidence_id = body["id"]
+    assert body["finalized"] is True
+    root = local_api.services.settings.objects_dir.resolve()
+    with Session(local_api.services.engine) as session:
+        row = session.get(Evidence, evidence_id)
+        assert row is not None and row.finalized and row.retention_until is not None
+        key_dir = str(root / Path(row.object_key).parent)
+        meta_dir = str(root / ".meta" / Path(row.object_key).parent)
+
+    intake = _first(effects, "commit", "insert into pendingintake")
+    object_file = _first(effects, "fsync", key_dir + "/." + evidence_id)
+    object_dir = next(
+        i for i, e in enumerate(effects) if i > object_file and e == ("fsync", key_dir)
+    )
+    recorded = _first(effects, "commit", "insert into evidence")
+    sidecar_file = _first(effects, "fsync", meta_dir + "/." + evidence_id + ".json")
+    sidecar_dir = next(
+        i for i, e in enumerate(effects) if i > sidecar_file and e == ("fsync", meta_dir)
+    )
+    finalized = _first(effects, "commit", "update evidence")
+    assert intake < object_file < object_dir < recorded < sidecar_file < sidecar_dir < finalized
+    # the row, its leaf, its custody event and the intake row's removal are one transaction
+    row_commit = effects[recorded][1]
+    assert "insert into anchorleaf" in row_commit and "delete from pendingintake" in row_commit
+
+
+def test_a_failure_before_the_row_commits_keeps_no_row_and_no_object(api: Api) -> None:
+    def refuse(*_: Any) -> list[Any]:
+        raise BadRequestError("refused by the test, after the bytes were stored")
+
+    assert upload(api, "electronic", b"a first capture").status_code == 201
+    before, keys = counts(api), stored_keys(api)
+    api.services.ingestor.capture_hooks += (refuse,)
+    response = upload(api, "electronic", b"bytes that never get a row")
+    assert_problem(response, 400, "bad-request")
+    assert counts(api) == before and stored_keys(api) == keys
+    with Session(api.services.engine) as session:
+        assert session.exec(select(PendingIntake)).all() == []
+
+
+def test_a_crash_before_the_row_commits_leaves_an_intake_the_reaper_clears(
+    local_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingestor = local_api.services.ingestor
+
+    def crash(*_: Any) -> list[Any]:
+        raise BadRequestError("the process dies here")
+
+    assert upload(local_api, "electronic", b"a first capture").status_code == 201
+    before, keys = counts(local_api), stored_keys(local_api)
+    ingestor.capture_hooks += (crash,)
+    monkeypatch.setattr(ingestor, "abandon", lambda *_: None)  # a dead process cleans nothing
+    assert upload(local_api, "electronic", samples.pdf()).status_code == 400
+    left = sorted(set(stored_keys(local_api)) - set(keys))
+    assert len(left) == 1 and left[0].startswith("evidence/")  # unlocked, and named by…
+    with Session(local_api.services.engine) as session:
+        (intake,) = session.exec(select(PendingIntake)).all()
+    assert intake.object_key == left[0]  # …the intake row committed before the bytes
+
+    report = reap(ingestor, temp_ttl=timedelta(0))
+    assert report.abandoned_intakes == 1
+    assert stored_keys(local_api) == keys and counts(local_api) == before
+
+
+def _intake(evidence_id: str) -> dict[str, Any]:
+    return {"id": evidence_id, "object_key": f"evidence/x/{evidence_id}", "started_at": utcnow()}
+
+
+def test_group_commit_commits_every_caller_and_fails_only_the_bad_one(services: Services) -> None:
+    committer = GroupCommitter(services.engine, max_group=4)
+    committer.run(insert(PendingIntake), _intake("TAKEN"))
+    errors: dict[str, BaseException] = {}
+    start = threading.Barrier(16)
+
+    def caller(evidence_id: str) -> None:
+        start.wait()
+        try:
+            committer.run(insert(PendingIntake), _intake(evidence_id))
+        except BaseException as exc:  # noqa: BLE001 - recorded for the assertion
+            errors[evidence_id] = exc
+
+    ids = [f"ID{n:02d}" for n in range(15)] + ["TAKEN"]
+    threads = [threading.Thread(target=caller, args=(i,)) for i in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert list(errors) == ["TAKEN"] and isinstance(errors["TAKEN"], IntegrityError)
+    with Session(services.engine) as session:
+        stored = set(session.exec(select(PendingIntake.id)).all())
+    assert stored == set(ids)
