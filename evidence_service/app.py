@@ -11,6 +11,8 @@ from datetime import timedelta
 import anyio
 from fastapi import Depends, FastAPI
 
+from evidence_service.anchoring.gauges import AnchoringGauges
+from evidence_service.anchoring.health import ChainProbe, OpsProbe
 from evidence_service.api import (
     anchoring,
     cases,
@@ -21,6 +23,7 @@ from evidence_service.api import (
     evidence_lists,
     graph,
     holds,
+    metrics,
     packages,
     people,
     places,
@@ -32,16 +35,19 @@ from evidence_service.api import (
     transfers,
     uploads,
 )
+from evidence_service.api.access_log import AccessLog
 from evidence_service.api.body_limits import BodyLimits
 from evidence_service.api.deps import enforce_policy
 from evidence_service.api.docs_page import install_docs
 from evidence_service.api.problems import install_problem_handlers
 from evidence_service.api.rate_limits import AnonymousRateLimits, RateLimiter
+from evidence_service.api.request_ids import RequestIds
 from evidence_service.api.responses import install_openapi
 from evidence_service.api.security_headers import SecurityHeaders
 from evidence_service.capture.reaper import reap
 from evidence_service.core.config import Settings
 from evidence_service.core.json_input import cap_recursion_limit
+from evidence_service.core.logs import configure_logging_from
 from evidence_service.services import Services, build_services
 
 log = logging.getLogger(__name__)
@@ -50,7 +56,9 @@ REAP_EVERY_SECONDS = 300
 
 def create_app_from_env() -> FastAPI:
     """Factory for uvicorn worker processes: each builds its own services from the environment."""
-    return create_app(Settings())
+    settings = Settings()
+    configure_logging_from(settings)  # a spawned worker process starts unconfigured
+    return create_app(settings)
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
@@ -84,6 +92,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             task.cancel()
             if worker is not None:
                 await anyio.to_thread.run_sync(worker.stop)
+            app.state.ops_probe.close()
             if owned:
                 svc.close()
 
@@ -97,6 +106,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         dependencies=[Depends(enforce_policy)],  # every route's access rule, in one place
     )
     app.state.services = services or build_services(settings)
+    svc = app.state.services
+    app.state.ops_probe = OpsProbe(
+        engine=svc.engine,
+        store=svc.store,
+        chain=ChainProbe(svc.settings, svc.chain_holder),
+        clock=svc.clock,
+    )
+    app.state.gauges = AnchoringGauges(app.state.ops_probe)  # read at scrape time
     install_problem_handlers(app)
     modules = (
         system,
@@ -118,6 +135,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         evidence_lists,
         anchoring,
         transfers,
+        metrics,
     )
     for module in modules:
         app.include_router(module.router)
@@ -129,4 +147,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     if app.state.rate_limiter is not None:
         app.add_middleware(AnonymousRateLimits, limiter=app.state.rate_limiter)
     app.add_middleware(SecurityHeaders)
+    # Outside everything else: every answer (refusals included) is counted, logged and
+    # carries its X-Request-ID.
+    app.add_middleware(AccessLog, routes=app.router.routes)
+    app.add_middleware(RequestIds)
     return app

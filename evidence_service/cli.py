@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -17,10 +18,68 @@ from rich.table import Table
 from evidence_service.core.config import Settings
 
 if TYPE_CHECKING:
+    from evidence_service.services import Services
     from evidence_service.verify.verdict import Verdict
 
 app = typer.Typer(help="Evidence custody service", no_args_is_help=True, add_completion=False)
 err = Console(stderr=True)
+
+
+def load_settings() -> Settings:
+    """Settings for a long-running process; a bad variable or secret file exits 2 with its
+    name, instead of a traceback."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    try:
+        return Settings()
+    except (SettingsError, ValidationError) as exc:
+        err.print(f"[red]invalid configuration[/red]: {exc}", soft_wrap=True)
+        raise typer.Exit(2) from exc
+
+
+def require_shared_secrets(settings: Settings) -> None:
+    """Refuse to start a process on a shared database that would generate its own key
+    passphrase or PII secret (``core.secrets.check_shared_secrets``)."""
+    if not settings.db_url:
+        return
+    from evidence_service.access.pki import PASSPHRASE_FILE
+    from evidence_service.cases.pii import SECRET_FILE
+    from evidence_service.core.secrets import DataDirSecret, check_shared_secrets
+
+    check = check_shared_secrets(
+        [
+            DataDirSecret(
+                "EVIDENCE_KEY_PASSPHRASE",
+                settings.key_passphrase is not None,
+                settings.data_dir / PASSPHRASE_FILE,
+            ),
+            DataDirSecret(
+                "EVIDENCE_PII_SECRET",
+                settings.pii_secret is not None,
+                settings.data_dir / SECRET_FILE,
+            ),
+        ]
+    )
+    for warning in check.warnings:
+        err.print(f"[yellow]warning[/yellow]: {warning}", soft_wrap=True)
+    if check.refusals:
+        for refusal in check.refusals:
+            err.print(f"[red]refusing to start[/red]: {refusal}", soft_wrap=True)
+        raise typer.Exit(2)
+
+
+def open_services(settings: Settings) -> Services:
+    """The services of a long-running process, or exit 2 naming `evidence db upgrade` when the
+    database is not at this version's schema (before anything serves or anchors)."""
+    from evidence_service.core.db import SchemaOutdatedError
+    from evidence_service.services import build_services
+
+    try:
+        return build_services(settings)
+    except SchemaOutdatedError as exc:
+        err.print(f"[red]refusing to start[/red]: {exc}")
+        raise typer.Exit(2) from exc
 
 
 @app.command()
@@ -33,11 +92,13 @@ def serve(
     import uvicorn
 
     from evidence_service.app import create_app
+    from evidence_service.core.logs import configure_logging_from
     from evidence_service.demo import seed_demo
-    from evidence_service.services import build_services
 
-    settings = Settings()
-    services = build_services(settings)
+    settings = load_settings()
+    configure_logging_from(settings)
+    require_shared_secrets(settings)
+    services = open_services(settings)
     if demo:
         seeded = seed_demo(
             services.engine,
@@ -50,16 +111,24 @@ def serve(
             err.print(f"  {user['role']:<9} {user['name']:<16} {user['token']}")
     bind_host = host or settings.host
     bind_port = port or settings.port
-    err.print(f"Serving on http://{bind_host}:{bind_port}  (API docs: /docs)")
+    logging.getLogger("evidence_service.cli").info(
+        "serving on http://%s:%s (API docs: /docs)", bind_host, bind_port
+    )
     options: dict[str, Any] = {
         "host": bind_host,
         "port": bind_port,
-        "log_level": "info",
+        "log_level": settings.log_level.lower(),
+        "log_config": None,  # uvicorn logs through core/logs.py's handler
+        "access_log": False,  # api/access_log.py writes one line per request instead
         "timeout_graceful_shutdown": 5,
     }
     if settings.workers > 1:
-        # The schema exists now (built above); each worker process builds its own services.
+        from evidence_service.core.metrics import prepare_multiprocess_dir
+
+        # The schema exists now (built above); each worker process builds its own services,
+        # and keeps its metrics in files that a scrape of any of them adds up.
         services.close()
+        prepare_multiprocess_dir(settings.data_dir)
         uvicorn.run(
             "evidence_service.app:create_app_from_env",
             factory=True,
@@ -154,6 +223,107 @@ def reap() -> None:
 
 
 @app.command()
+def backup(
+    directory: Annotated[Path, typer.Argument(help="a new (or empty) directory for the backup")],
+    without_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--without-secrets",
+            help="leave out the key passphrase, PII secret, demo-token and anchoring keys "
+            "(a restore then needs them from your secret store)",
+        ),
+    ] = False,
+) -> None:
+    """Back up the database, objects, embedded chain and secrets into DIRECTORY, online.
+
+    The service may keep running. See docs/operations.md (Backup and restore)."""
+    from importlib.metadata import version
+
+    from evidence_service.backup import BackupError, make_backup
+    from evidence_service.services import build_store
+    from storage.errors import StorageError
+
+    settings = Settings()
+    try:
+        store = build_store(settings)
+        try:
+            result = make_backup(
+                settings,
+                directory,
+                store=store,
+                include_secrets=not without_secrets,
+                service_version=version("evidence-custody"),
+            )
+        finally:
+            getattr(store, "close", lambda: None)()
+    except (BackupError, StorageError) as exc:
+        err.print(f"[red]backup failed[/red]: {exc}")
+        raise typer.Exit(1) from exc
+    manifest = result.manifest
+    print(
+        json.dumps(
+            {
+                "backup": str(result.path),
+                "database": manifest.database.dialect,
+                "alembic_revision": manifest.database.alembic_revision,
+                "chain": manifest.chain.mode,
+                "objects": len(manifest.objects),
+                "object_bytes": sum(f.size for f in manifest.objects),
+                "secrets": [f.path for f in manifest.secret_files],
+                "vanished_temp_objects": result.vanished_objects,
+            },
+            indent=2,
+        )
+    )
+    if manifest.secret_files:
+        err.print(
+            "[yellow]warning[/yellow]: this backup holds secrets (key passphrase, PII secret, "
+            "anchoring key) in secrets/, mode 0600: store it encrypted and restrict access"
+        )
+
+
+@app.command()
+def restore(
+    directory: Annotated[Path, typer.Argument(help="a directory written by `evidence backup`")],
+) -> None:
+    """Restore a backup into an empty data dir, database and object store (EVIDENCE_*).
+
+    Every file is checked against the backup's manifest first; nothing is written if one
+    differs, or if the data dir, database or bucket is not empty."""
+    from evidence_service.backup import (
+        BackupCorruptError,
+        BackupError,
+        RestoreRefusedError,
+        ToolMissingError,
+        restore_backup,
+    )
+    from evidence_service.services import build_store
+    from storage.errors import StorageError
+
+    settings = Settings()
+    try:
+        result = restore_backup(settings, directory, build_store=build_store)
+    except (BackupError, StorageError) as exc:
+        refused = isinstance(exc, BackupCorruptError | RestoreRefusedError | ToolMissingError)
+        err.print(f"[red]restore {'refused' if refused else 'failed'}[/red]: {exc}")
+        raise typer.Exit(1) from exc
+    print(
+        json.dumps(
+            {
+                "data_dir": str(result.data_dir),
+                "backup_created_at": result.manifest.created_at.isoformat(),
+                "database": result.manifest.database.dialect,
+                "alembic_revision": result.manifest.database.alembic_revision,
+                "objects": result.objects,
+            },
+            indent=2,
+        )
+    )
+    for warning in result.warnings:
+        err.print(f"[yellow]warning[/yellow]: {warning}")
+
+
+@app.command()
 def worker() -> None:
     """Run the anchoring worker alone (for `evidence serve` with EVIDENCE_ANCHOR_WORKER=false).
 
@@ -161,10 +331,12 @@ def worker() -> None:
     import signal
     import threading
 
-    from evidence_service.services import build_services
+    from evidence_service.core.logs import configure_logging_from
 
-    settings = Settings()
-    services = build_services(settings)
+    settings = load_settings()
+    configure_logging_from(settings)
+    require_shared_secrets(settings)
+    services = open_services(settings)
     anchor_worker = services.anchor_worker()
     stopping = threading.Event()
 
@@ -210,6 +382,80 @@ def chain_deploy() -> None:
         raise typer.Exit(1) from exc
     finally:
         services.close()
+
+
+db_app = typer.Typer(help="The database schema (Alembic migrations)", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Upgrade the database (EVIDENCE_DB_URL or the data dir's SQLite) to this version's schema.
+
+    A database made before migrations shipped is recognised by its tables and columns. Back it
+    up first; every revision commits on its own."""
+    from evidence_service.core.db import SchemaOutdatedError, make_engine
+    from evidence_service.migrations.commands import upgrade_database
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_db_url)
+    try:
+        result = upgrade_database(engine)
+    except SchemaOutdatedError as exc:
+        err.print(f"[red]not upgraded[/red]: {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    if result.empty:
+        start = "empty database"
+    elif result.recognised:
+        start = f"no revision, recognised as {result.recognised}"
+    else:
+        start = str(result.from_revision)
+    print(f"{start} -> {result.to_revision}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's schema revision and whether it is this version's head."""
+    from evidence_service.core.db import make_engine
+    from evidence_service.migrations.commands import schema_state
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_db_url)
+    try:
+        state = schema_state(engine)
+    finally:
+        engine.dispose()
+    where = "head" if state.at_head else f"not head: run `evidence db upgrade` to {state.head}"
+    print(f"{state.revision or 'none'} ({where})")
+    if not state.at_head:
+        raise typer.Exit(1)
+
+
+@db_app.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Argument(help="what the schema change is")],
+    rev_id: Annotated[str, typer.Option(help="revision id, e.g. 0005_short_name")],
+) -> None:
+    """Write a new revision into evidence_service/migrations/versions/ from the difference
+    between the models and the database (at head: upgrade a scratch one first); then review it."""
+    from evidence_service.core.db import SchemaOutdatedError, make_engine
+    from evidence_service.migrations.commands import write_revision
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_db_url)
+    try:
+        path = write_revision(engine, message, rev_id)
+    except SchemaOutdatedError as exc:
+        err.print(f"[red]no revision written[/red]: {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    print(path)
 
 
 officer_app = typer.Typer(help="Officer certificates", no_args_is_help=True)

@@ -16,6 +16,7 @@ from evidence_service.anchoring.proofs import TreeCache
 from evidence_service.anchoring.worker import AnchorWorker
 from evidence_service.capture import models as capture_tables
 from evidence_service.capture.ingest import Ingestor
+from evidence_service.capture.upload_claims import settle_upload_session
 from evidence_service.capture.uploads import UploadManager
 from evidence_service.cases import models as cases_tables
 from evidence_service.cases.capture_edges import capture_edges
@@ -113,7 +114,7 @@ def build_services(
         settings=settings,
         clock=clock,
         signer=pki.sign_capture,
-        capture_hooks=(capture_edges,),
+        capture_hooks=(capture_edges, settle_upload_session),
     )
     return Services(
         settings,

@@ -37,7 +37,7 @@ from evidence_service.access.models import (
 )
 from evidence_service.core.clock import Clock, utcnow
 from evidence_service.core.config import Settings
-from evidence_service.core.db import lock_custody_chain, session_scope
+from evidence_service.core.db import lock_issuers, session_scope
 from evidence_service.core.errors import BadRequestError, NotFoundError, UnsignedCaptureError
 from evidence_service.core.ids import new_id
 from evidence_service.core.secrets import generated_secret
@@ -191,7 +191,7 @@ class Pki:
         when their officer next captures; the department seal is certified anew when next
         used. A custody event. Answers :meth:`department_ca`."""
         with session_scope(self.engine) as session:
-            lock_custody_chain(session)  # one CA writer at a time
+            lock_issuers(session)  # one CA writer at a time
             department = session.get(Department, department_id)
             if department is None:
                 raise NotFoundError(f"no department {department_id}")
@@ -308,7 +308,7 @@ class Pki:
         if public_key is None:
             private_key = private_key or generate_private_key("Ed25519")
             public_key = private_key.public_key()
-        lock_custody_chain(session)  # one issuer at a time: a department's first CA is made once
+        lock_issuers(session)  # one issuer at a time: a department's first CA is made once
         department = session.get(Department, officer.department_id)
         assert department is not None
         ca = self._department_ca(session, department)
@@ -514,7 +514,7 @@ class Pki:
         if not plan.issue:
             return plan.current
         with session_scope(self.engine) as session:
-            lock_custody_chain(session)  # decide again under the issuers' lock: renew once
+            lock_issuers(session)  # decide again under the issuers' lock: renew once
             plan = custodial_plan(session, officer_id, at, renew_within=renew_within)
             officer = session.get(Officer, officer_id)
             if not plan.issue or officer is None or not officer.active:

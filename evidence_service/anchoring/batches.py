@@ -3,8 +3,8 @@
 The life of a leaf:
 1. ``statement_leaf`` is added in the capture transaction, so no captured item lacks a leaf.
 2. ``close_batch`` (anchoring worker only) takes the oldest pending leaves, gives each its index,
-   appends the custody log head as the last leaf, builds the RFC 9162 tree and records the root —
-   all in one transaction. The batch is ``closed``.
+   chains the pending custody events and appends the custody log head as the last leaf, builds
+   the RFC 9162 tree and records the root — all in one transaction. The batch is ``closed``.
 3. ``anchor_batch`` anchors the root and records the receipt facts: the batch is ``anchored``.
    A root that was mined before a crash is found with ``find_anchor`` and recorded, never sent
    twice; the contract refuses a second anchor of the same root anyway.
@@ -26,6 +26,7 @@ from chain.merkle import MerkleTree, leaf_hash
 from evidence_service.anchoring.models import AnchorBatch, AnchorLeaf, BatchStatus, LeafKind
 from evidence_service.core.db import lock_custody_chain, session_scope
 from evidence_service.custody.log import chain_head
+from evidence_service.custody.sequencer import integrate_all
 from evidence_service.verify.statement import CaptureStatement
 from signing.jcs import canonicalize
 
@@ -125,9 +126,11 @@ def close_batch(engine: Engine, *, max_leaves: int, now: datetime) -> AnchorBatc
         ).first()
         if first is None:
             return None
-        # The custody lock also orders this batch against concurrent custody appends, so the
-        # head recorded below is a head the log really had.
+        # Under the custody lock, chain every event committed so far: the head recorded
+        # below covers everything committed before the batch closed, and is a head the log
+        # really had (no other integrator moves it meanwhile).
         lock_custody_chain(session)
+        integrate_all(session)
         head = chain_head(session)
         batch = AnchorBatch(
             status=BatchStatus.closed,

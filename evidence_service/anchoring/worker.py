@@ -35,9 +35,11 @@ from evidence_service.anchoring.batches import (
     unanchored_batches,
 )
 from evidence_service.anchoring.chain_link import ChainHolder, ensure_registry
+from evidence_service.anchoring.custody_jobs import CustodyUpkeep, chain_reader
 from evidence_service.anchoring.models import AnchorBatch
 from evidence_service.core.clock import Clock, utcnow
 from evidence_service.core.config import Settings
+from evidence_service.core.metrics import BATCH_SIZES, CHAIN_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +173,15 @@ class AnchorWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
+        # While this worker leads, a thread of its own chains pending custody events every
+        # 0.2 s whatever the anchoring round is waiting for (custody_jobs.CustodyUpkeep).
+        self._leading = threading.Event()
+        self.upkeep = CustodyUpkeep(
+            engine,
+            leading=self._leading.is_set,
+            reader=chain_reader(settings, self.holder),
+            clock=clock,
+        )
 
     # -- the loop -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -185,6 +196,7 @@ class AnchorWorker:
 
     def run(self) -> None:
         log.info("anchoring worker started (interval %ss)", self.settings.anchor_interval)
+        self.upkeep.start()
         try:
             while not self._stop.is_set():
                 wait = TICK_SECONDS
@@ -201,6 +213,8 @@ class AnchorWorker:
 
     def release(self) -> None:
         """Close the chain and give up the lead (another worker may take over)."""
+        self._leading.clear()
+        self.upkeep.stop()
         self._close_chain()
         self.lock.release()
 
@@ -208,8 +222,14 @@ class AnchorWorker:
     def step(self) -> bool:
         """One round: anchor what is due, close a batch if due. False if another worker leads."""
         if not (self.lock.acquire() and self.lock.held()):
+            if self._leading.is_set():
+                log.warning("lost the anchoring lead (the worker lock); standing by")
+            self._leading.clear()
             self._close_chain()
             return False
+        if not self._leading.is_set():
+            log.info("leading the anchoring: this worker holds the worker lock")
+        self._leading.set()
         chain = self._ensure_chain()
         with Session(self.engine) as session:
             waiting = unanchored_batches(session)
@@ -222,6 +242,8 @@ class AnchorWorker:
             closed = close_batch(
                 self.engine, max_leaves=self.settings.anchor_max_leaves, now=self.clock()
             )
+            if closed is not None:
+                BATCH_SIZES.observe(closed.tree_size)
             if closed is not None and chain is not None:
                 self._anchor(chain, closed.id, 0, None)
         return True
@@ -247,6 +269,7 @@ class AnchorWorker:
         try:
             anchor_batch(self.engine, chain, batch, now=now)
         except ChainError as exc:
+            CHAIN_ERRORS.labels(kind=type(exc).__name__).inc()
             delay = self.retry.delay(attempts)
             self.last_error = f"batch {batch_id}: {type(exc).__name__}: {exc}"
             log.warning("anchoring batch %s failed (retry in %.1fs): %s", batch_id, delay, exc)
@@ -271,6 +294,7 @@ class AnchorWorker:
                 chain.close()
                 raise
         except ChainError as exc:
+            CHAIN_ERRORS.labels(kind=type(exc).__name__).inc()
             delay = self.retry.delay(self._chain_attempts)
             self._chain_attempts += 1
             self._chain_retry_at = now + timedelta(seconds=delay)

@@ -20,6 +20,7 @@ from evidence_service.core.errors import (
     MissingTokenError,
     NotFoundError,
 )
+from evidence_service.core.metrics import may_scrape
 from evidence_service.core.text import check_text_tree, first_unsafe
 from evidence_service.custody.log import CustodyAction, record_event
 from evidence_service.services import Services
@@ -65,16 +66,19 @@ def enforce_policy(request: Request, services: ServicesDep) -> None:
     record named in the path that is not the caller's department's to see."""
     method, path = request.method, policy.route_template(request)
     rule = policy.rule_for(method, path)
+    if rule.scrape and may_scrape(services.settings, request.headers.get("authorization")):
+        request.state.actor = None
+        return
     actor = get_optional_actor(request, services) if rule.roles is None else None
     if rule.roles is not None:
         actor = get_actor(request, services)
+    request.state.actor = actor  # known to the access log, also when refused below
     limiter = getattr(request.app.state, "rate_limiter", None)
     if actor is not None and limiter is not None:
         limiter.check_actor(actor, method, path)  # 429 before any lookup of the records
     refuse_unsafe_parameters(request)
     with read_session(services.engine) as session:
         policy.decide(session, actor, method, path, dict(request.path_params))
-    request.state.actor = actor
 
 
 def actor_may(services: Services, actor: Actor, method: str, path: str, **path_params: str) -> bool:

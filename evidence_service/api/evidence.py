@@ -35,6 +35,7 @@ from evidence_service.core.clock import to_utc
 from evidence_service.core.cursors import MAX_PAGE
 from evidence_service.core.digests import HEX64_ANY_CASE
 from evidence_service.core.errors import BadRequestError, EvidenceError
+from evidence_service.core.metrics import count_capture
 from evidence_service.custody.log import CustodyAction
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
@@ -97,6 +98,8 @@ async def create_evidence(
         route=ROUTE_CREATE,
     )
     status, body = await consume_body(request, capture)
+    if status == 201:  # a new item (200: an idempotent replay of one counted before)
+        count_capture(body["port"], body["size"])
     return JSONResponse(
         body, status_code=status, headers={"Location": f"{router.prefix}/{body['id']}"}
     )

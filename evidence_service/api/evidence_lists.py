@@ -29,6 +29,7 @@ from evidence_service.cases.evidence_lists import (
     latest_printable_list,
 )
 from evidence_service.core.errors import BadRequestError
+from evidence_service.core.metrics import count_verification
 from evidence_service.custody.log import CustodyAction
 from evidence_service.render.evidence_list_pdf import render_evidence_list_pdf
 from evidence_service.render.seal_image import seal_png
@@ -127,6 +128,7 @@ async def verify_issued(
             services, services.trees, digest, sent=sent, chain_reader=services.chain_reader
         )
         answer = check.as_json()
+        count_verification("evidence_list", check.verdict.valid)
         # Only a caller who may read the list gets its document (with the parties) and has the
         # check recorded: a digest alone must not open another department's list or log.
         if actor is not None and actor_may(

@@ -20,6 +20,7 @@ from evidence_service.api.responses import ok, problems
 from evidence_service.api.streaming import consume_body
 from evidence_service.capture.multipart_stream import StreamedForm
 from evidence_service.core.errors import BadRequestError, OversizeError
+from evidence_service.core.metrics import count_verification
 from evidence_service.transfer.package_verification import (
     record_package_verified,
     verify_uploaded_package,
@@ -101,6 +102,7 @@ async def verify(
         )
 
     verdict: Verdict = await consume_body(request, run)
+    count_verification("package", verdict.valid)
     if actor is not None:
         record_package_verified(services.engine, actor, verdict, at=services.clock())
     return verdict.as_json()

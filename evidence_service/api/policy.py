@@ -69,6 +69,7 @@ class Rule:
     granted: bool = False  # transferred evidence counts as the caller department's own
     keeper: bool = False  # a record everyone sees is acted on only by its keeping department
     side: Literal["sending", "receiving"] | None = None  # which end of a transfer acts on it
+    scrape: bool = False  # also open to the metrics scraper (core.metrics.may_scrape)
 
 
 PUBLIC = Rule(None)
@@ -89,6 +90,9 @@ def _rules() -> dict[tuple[str, str], Rule]:
     rules = {
         # system and public verification
         ("GET", "/healthz"): PUBLIC,
+        ("GET", "/readyz"): PUBLIC,
+        # metrics: the scraper's token (or EVIDENCE_METRICS_PUBLIC), else admins and auditors
+        ("GET", "/metrics"): Rule(ADMIN | AUDITOR, scrape=True),
         ("GET", "/api/v1/ports"): PUBLIC,
         ("POST", "/api/v1/verify"): PUBLIC,
         ("GET", "/api/v1/trust"): PUBLIC,
@@ -119,6 +123,8 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", ev + "/parties"): item_meta,
         ("GET", ev + "/retention"): item_meta,
         ("GET", "/api/v1/custody/verify"): SIGNED_IN,  # valid or not, and counts: no records
+        ("POST", "/api/v1/custody/verify-jobs"): SIGNED_IN,  # the same check, in full
+        ("GET", "/api/v1/custody/verify-jobs/{job_id}"): SIGNED_IN,
         # later facts about an item
         ("POST", ev + "/tags"): item_facts,
         ("DELETE", ev + "/tags"): item_facts,

@@ -8,9 +8,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from evidence_service.core.errors import PROBLEM_BASE, EvidenceError
+from evidence_service.core.errors import PROBLEM_BASE, DatabaseUnavailableError, EvidenceError
+from evidence_service.core.logs import current_request_id
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -19,6 +21,10 @@ PROBLEM_JSON = "application/problem+json"
 def problem_response(
     status: int, body: dict[str, Any], headers: dict[str, str] | None = None
 ) -> JSONResponse:
+    """A problem+json answer; its ``request_id`` is the request's (``api/request_ids.py``)."""
+    request_id = current_request_id()
+    if request_id is not None:
+        body = {**body, "request_id": request_id}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -64,6 +70,17 @@ def install_problem_handlers(app: FastAPI) -> None:
             },
             getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if not (exc.connection_invalidated or isinstance(exc, OperationalError)):
+            return await _unexpected(request, exc)
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        problem = DatabaseUnavailableError(
+            "the database connection was lost or refused; nothing was recorded for this "
+            "request, retry it"
+        )
+        return problem_response(503, problem.problem(request.url.path), {"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -24,6 +24,7 @@ from evidence_service.capture.views import read_evidence
 from evidence_service.core.digests import is_hex64
 from evidence_service.core.errors import BadRequestError
 from evidence_service.core.json_input import parse_json
+from evidence_service.core.metrics import count_verification
 from evidence_service.custody.log import CustodyAction
 from evidence_service.verify.proof import MAX_PROOF_BYTES, ProofDocument
 from evidence_service.verify.proof_steps import Content, proof_verdict
@@ -105,6 +106,7 @@ async def verify(request: Request, services: ServicesDep, actor: OptionalActor) 
             )
         pins = service_pins(services)
         verdict = proof_verdict(proof, content, w3=services.chain_reader(), pins=pins)
+        count_verification("proof", verdict.valid)
         evidence_id = proof.statement.evidence_id
         if actor is not None and actor_may(
             services, actor, "GET", ITEM_RECORD, evidence_id=evidence_id

@@ -33,6 +33,7 @@ from evidence_service.api.problems import problem_response
 from evidence_service.api.responses import NOT_RATE_LIMITED
 from evidence_service.core.config import Settings
 from evidence_service.core.errors import RateLimitedError
+from evidence_service.core.metrics import RATE_LIMITED
 
 MiB = 1024 * 1024
 UNLIMITED_PATHS = NOT_RATE_LIMITED
@@ -82,12 +83,20 @@ class RateLimiter:
         """Count ``cost`` against ``item`` for ``key``; ``RateLimitedError`` when over."""
         if self.limiter.hit(item, "evidence", key, cost=cost):
             return
+        RATE_LIMITED.labels(route_class=self.class_of(item)).inc()
         reset = self.limiter.get_window_stats(item, "evidence", key).reset_time
         retry_after = max(1, math.ceil(reset - time.time()))
         raise RateLimitedError(
             f"over the limit of {item} for this {key.split(':', 1)[0]}; retry in {retry_after} s",
             retry_after=retry_after,
         )
+
+    def class_of(self, item: RateLimitItem) -> str:
+        """The name of the class ``item`` limits (a metric label)."""
+        for name in ("public", "public_bytes", "enrol", "signed_in", "bulk"):
+            if getattr(self, name) is item:
+                return name
+        return "other"
 
     def check_actor(self, actor: Actor, method: str, route: str) -> None:
         """The signed-in classes, once the token is known (called by the policy check)."""

@@ -46,6 +46,9 @@ class Problem(BaseModel):
     errors: list[ProblemError] | None = Field(
         None, description="each invalid field (request validation, capture metadata, documents)"
     )
+    request_id: str | None = Field(
+        None, description="the request's id, as in its X-Request-ID answer header and log lines"
+    )
 
 
 #: What each status means when the service answers with it as a problem.

@@ -26,8 +26,25 @@ class Open(BaseModel):
 
 
 class Health(BaseModel):
-    status: str = Field(description="ok, or unavailable (then the status is 503)")
-    checks: dict[str, str] = Field(description="database and object_store: ok or error: …")
+    status: str = Field(description="ok: the process answers (no dependency is asked)")
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="ok, warn (ready, with warnings) or not_ready (503)")
+    checks: dict[str, str] = Field(
+        description="database, object_store, chain, anchor_lag, chain_balance: ok, "
+        "warn: …, skipped: … or error: …"
+    )
+    failing: list[str] = Field(description="the checks that make it not ready")
+    warnings: list[str] = Field(description="the checks that warn (chain_balance)")
+    anchor_lag_seconds: float | None = Field(
+        description="age of the oldest leaf not yet anchored; 0 when all are anchored"
+    )
+    pending_leaves: int | None
+    chain_balance_wei: str | None = Field(
+        description="the anchoring account's balance (decimal string), when this process "
+        "can ask the chain"
+    )
 
 
 class Port(BaseModel):
@@ -111,17 +128,46 @@ class EvidenceCustody(BaseModel):
     events: list[CustodyEventPublic]
 
 
+class CustodyCheckpoint(BaseModel):
+    """The last anchored log head a check found whole and the chain confirmed."""
+
+    seq: int
+    hash: str
+    batch_id: int
+    verified_at: datetime
+
+
 class CustodyVerification(BaseModel):
-    """``CustodyReport.as_json``: the last three members only when the chain is not valid."""
+    """``CustodyReport.as_json``: the last three members only when the chain is not valid.
+    ``events`` is the log's length; ``events_checked`` how many this check walked (after
+    ``from_checkpoint``, or all when it is null); ``checkpoint`` the one stored after it."""
 
     valid: bool
     events: int
     head: str | None
     anchored_heads_checked: int
     chain_checked: bool
+    events_checked: int
+    from_checkpoint: CustodyCheckpoint | None
+    checkpoint: CustodyCheckpoint | None
     broken_at_seq: int | None = None
     batch_id: int | None = None
     reason: str | None = None
+
+
+class CustodyVerifyJob(BaseModel):
+    """A full walk of the custody log (``anchoring.custody_jobs.job_public``)."""
+
+    id: int
+    status: str = Field(description="queued, running, done (see result) or failed (see error)")
+    events_checked: int
+    events_total: int = Field(description="the log's length when the walk started or reached")
+    created_at: datetime
+    started_at: datetime | None
+    heartbeat_at: datetime | None
+    finished_at: datetime | None
+    result: CustodyVerification | None
+    error: str | None
 
 
 class UploadState(BaseModel):

@@ -12,6 +12,7 @@ from evidence_service.capture.models import DerivedObject, Evidence
 from evidence_service.core.clock import rfc3339
 from evidence_service.core.errors import NotFoundError
 from evidence_service.custody.log import event_record, evidence_events
+from evidence_service.custody.sequencer import integrate_pending
 
 
 def load_evidence(session: Session, evidence_id: str) -> Evidence:
@@ -28,7 +29,9 @@ def read_evidence(engine: Engine, evidence_id: str) -> Evidence:
 
 
 def evidence_custody(engine: Engine, evidence_id: str) -> dict[str, Any]:
-    """The public custody record of one item: its events, oldest first; 404 if unknown."""
+    """The public custody record of one item: its events, oldest first; 404 if unknown.
+    Pending events are chained first, so an event recorded before this call is in it."""
+    integrate_pending(engine)
     with Session(engine) as session:
         load_evidence(session, evidence_id)
         events = evidence_events(session, evidence_id)

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -44,8 +51,46 @@ PORT_IDS: tuple[str, ...] = (
 )
 
 
+#: Secrets that may also come from a file every replica mounts, the docker secrets convention:
+#: ``EVIDENCE_<NAME>_FILE=/run/secrets/<name>`` instead of ``EVIDENCE_<NAME>``.
+FILE_SECRETS: tuple[str, ...] = ("key_passphrase", "pii_secret", "chain_key", "minio_secret_key")
+
+
+class SecretFiles(PydanticBaseSettingsSource):
+    """``EVIDENCE_<NAME>_FILE``: the secret is the file's text, without surrounding whitespace.
+
+    Setting both the variable and its ``_FILE``, naming a file that cannot be read, or an
+    empty file stops start-up with the variable's name."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: dict[str, str]) -> None:
+        super().__init__(settings_cls)
+        self.environ = {name.upper(): value for name, value in environ.items()}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ reads every file at once
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name in FILE_SECRETS:
+            variable = f"EVIDENCE_{name.upper()}"
+            path = self.environ.get(f"{variable}_FILE")
+            if not path:
+                continue
+            if variable in self.environ:
+                raise SettingsError(f"set {variable} or {variable}_FILE, not both")
+            try:
+                secret = Path(path).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeError) as exc:
+                raise SettingsError(f"{variable}_FILE={path} cannot be read: {exc}") from exc
+            if not secret:
+                raise SettingsError(f"{variable}_FILE={path} is empty")
+            values[name] = secret
+        return values
+
+
 class Settings(BaseSettings):
-    """Every knob of the service. Environment variables carry the ``EVIDENCE_`` prefix."""
+    """Every knob of the service. Environment variables carry the ``EVIDENCE_`` prefix; the
+    secrets in ``FILE_SECRETS`` may instead be read from ``EVIDENCE_<NAME>_FILE``."""
 
     model_config = SettingsConfigDict(env_prefix="EVIDENCE_", extra="ignore")
 
@@ -181,10 +226,48 @@ class Settings(BaseSettings):
         description="Requests per token on capture and upload routes, and for device and "
         "service tokens on every route (bulk senders: cameras, IoT gateways, benchmarks).",
     )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token a Prometheus scraper sends to read /metrics "
+        "(admin and auditor tokens may read it too; without either: 401/403).",
+    )
+    metrics_public: bool = Field(
+        False, description="Serve /metrics to anyone (only where the network keeps it private)."
+    )
+    ready_max_anchor_lag_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="/readyz answers 503 when the oldest leaf not yet anchored is older.",
+    )
+    chain_balance_warn_wei: int | None = Field(
+        None,
+        ge=0,
+        description="/readyz warns when the anchoring account holds less (wei); default: the "
+        "gas of 100 anchors at the chain's current gas price.",
+    )
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="Log lines: JSON, text, or auto (JSON unless stderr is a terminal)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Least severe level logged."
+    )
     workers: int = Field(1, ge=1, le=64, description="API worker processes of `evidence serve`.")
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments, then ``EVIDENCE_*`` variables, then ``EVIDENCE_*_FILE`` files."""
+        secret_files = SecretFiles(settings_cls, dict(os.environ))
+        return init_settings, env_settings, secret_files, dotenv_settings, file_secret_settings
 
     @field_validator(
         "rate_limit_public",

@@ -8,18 +8,27 @@ SQLite). Read-only sessions begin DEFERRED and never wait for writers (WAL).
 
 from __future__ import annotations
 
+import hashlib
 import threading
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Engine, Integer, event, inspect, text
+from alembic.migration import MigrationContext
+from alembic.util import CommandError as AlembicError
+from sqlalchemy import BigInteger, Column, Connection, Engine, Integer, event, inspect, text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Field, Session, SQLModel, create_engine
 
+from evidence_service.migrations import head_revision, script_directory
+
 CUSTODY_LOCK_KEY = 0x45564944  # "EVID"
+CUSTODY_CHECK_LOCK_CLASS = 0x45564943  # "EVIC": the first key of a repeat check's lock
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -63,8 +72,41 @@ def make_engine(url: str) -> Engine:
         )
         _configure_sqlite(engine)
     else:
-        engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        engine = create_engine(
+            url, pool_size=10, max_overflow=10, pool_recycle=PG_POOL_RECYCLE_SECONDS
+        )
+        _ping_after_idle(engine, PG_PING_AFTER_IDLE_SECONDS)
     return engine
+
+
+#: A pooled PostgreSQL connection idle this long is pinged before use (a busy pool is not: a
+#: ping per checkout cost ~10 % of a small capture's time).
+PG_PING_AFTER_IDLE_SECONDS = 10.0
+#: and none is kept longer than this (firewalls and proxies drop long-lived connections).
+PG_POOL_RECYCLE_SECONDS = 1800
+
+
+def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
+    """Pessimistic disconnect handling only where it pays: a connection that sat idle (the
+    database may have restarted meanwhile) is pinged at checkout and replaced if dead. A
+    connection that dies while busy fails its statement once; SQLAlchemy then marks it and
+    every older pooled connection invalid, and the API answers 503 ``database-unavailable``
+    (``api/problems.py``) — the next request gets a fresh connection."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            with dbapi_conn.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception as exc:  # any failure: let the pool connect afresh
+            raise DisconnectionError(f"pooled connection is dead: {exc}") from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -85,27 +127,81 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 class SchemaOutdatedError(RuntimeError):
-    """The database was made by an older version: tables lack columns this version writes."""
+    """The database is not at this version's schema revision (older, newer or unrecorded)."""
+
+
+#: What to run on a database an older version made.
+UPGRADE_COMMAND = "evidence db upgrade"
+SCHEMA_LOCK_KEY = 0x45564453  # "EVDS": one process creates an empty database's tables
 
 
 def create_schema(engine: Engine) -> None:
-    """Create missing tables; refuse a database whose existing tables lack columns (made by
-    an older version — no migrations ship yet), before any request half-works on it.
+    """Create an empty database at the head revision; open one at head; refuse anything else.
+
+    An empty database gets every table at once (``create_all``) and is stamped with the head
+    revision, in one transaction: the schema the migrations build, which a test checks. A
+    database at another revision, or with the service's tables and no revision (made before
+    migrations shipped), raises SchemaOutdatedError naming ``evidence db upgrade`` before any
+    request half-works on it. A database at head costs one read of ``alembic_version``.
+    Processes starting together on an empty database queue (PostgreSQL: an advisory lock;
+    SQLite: BEGIN IMMEDIATE) so one creates and the others find it at head.
 
     The tables are those registered on ``SQLModel.metadata`` by the wings' ``models`` modules;
     ``evidence_service.services`` imports every one of them before it calls this."""
-    SQLModel.metadata.create_all(engine)
-    inspector = inspect(engine)
-    missing = []
-    for table in SQLModel.metadata.sorted_tables:
-        present = {c["name"] for c in inspector.get_columns(table.name)}
-        missing += [f"{table.name}.{c.name}" for c in table.columns if c.name not in present]
-    if missing:
-        raise SchemaOutdatedError(
-            f"the database at {engine.url.render_as_string(hide_password=True)} was created by "
-            f"an older version and lacks {', '.join(missing)}; export its evidence and start on "
-            "a new database (schema migrations are not shipped yet)"
-        )
+    head = head_revision()
+    where = engine.url.render_as_string(hide_password=True)
+    with _schema_transaction(engine) as conn:
+        revision = _recorded_revision(conn)
+        if revision == head:
+            return
+        if revision is not None and not _known(revision):
+            raise SchemaOutdatedError(
+                f"the database at {where} is at schema revision {revision}, which this version "
+                f"does not know (its newest is {head}): it was upgraded by a newer version; run "
+                "that version"
+            )
+        if revision is not None:
+            raise SchemaOutdatedError(
+                f"the database at {where} is at schema revision {revision} and this version "
+                f"needs {head}: run `{UPGRADE_COMMAND}` (after a backup), then start again"
+            )
+        tables = set(inspect(conn).get_table_names()) & set(SQLModel.metadata.tables)
+        if tables:
+            raise SchemaOutdatedError(
+                f"the database at {where} has the service's tables but no schema revision (made "
+                f"before migrations shipped): run `{UPGRADE_COMMAND}` (after a backup), which "
+                "recognises it, then start again"
+            )
+        SQLModel.metadata.create_all(conn)
+        MigrationContext.configure(conn).stamp(script_directory(), head)
+
+
+def _known(revision: str) -> bool:
+    try:
+        return script_directory().get_revision(revision) is not None
+    except AlembicError:
+        return False
+
+
+def _recorded_revision(conn: Connection) -> str | None:
+    """The revision in ``alembic_version`` (None: no such table), read without Alembic's
+    start-up logging."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return ", ".join(sorted(rows)) or None
+
+
+@contextmanager
+def _schema_transaction(engine: Engine) -> Iterator[Connection]:
+    if engine.dialect.name == "sqlite":
+        with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+            yield conn
+        return
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
+        yield conn
 
 
 WRITE_OPTION = "evidence_writes"
@@ -119,6 +215,28 @@ def _sqlite_writer_lock(engine: Engine) -> threading.Lock:
         return _sqlite_writer_locks.setdefault(str(engine.url.database), threading.Lock())
 
 
+_write_binds: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def _writer(engine: Engine) -> tuple[threading.Lock | nullcontext[None], Engine]:
+    """The in-process queue and the bind of a write transaction (built once per engine)."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext(), engine
+    bind = _write_binds.get(engine)
+    if bind is None:
+        bind = _write_binds[engine] = engine.execution_options(**{WRITE_OPTION: True})
+    return _sqlite_writer_lock(engine), bind
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """:func:`session_scope` for SQL Core statements only, without an ORM session: the
+    same queue and BEGIN IMMEDIATE on SQLite, commit on success, rollback on any exception."""
+    guard, bind = _writer(engine)
+    with guard, bind.begin() as conn:
+        yield conn
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A write transaction: commits on success, rolls back on any exception.
@@ -126,11 +244,7 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     On SQLite the writers of this process queue on a lock before BEGIN IMMEDIATE, so they wait
     in order instead of in SQLite's sleeping busy handler.
     """
-    guard: threading.Lock | nullcontext[None] = nullcontext()
-    bind = engine
-    if engine.dialect.name == "sqlite":
-        guard = _sqlite_writer_lock(engine)
-        bind = engine.execution_options(**{WRITE_OPTION: True})
+    guard, bind = _writer(engine)
     with guard, Session(bind, expire_on_commit=False) as session:
         try:
             yield session
@@ -141,8 +255,36 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 def lock_custody_chain(session: Session) -> None:
-    """Serialise custody-chain writers for the rest of this transaction."""
+    """Serialise custody-chain writers (the sequencer, a batch closing on the head) for the
+    rest of this transaction. Requests appending events do not take it."""
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=CUSTODY_LOCK_KEY))  # type: ignore[call-overload]
     # SQLite: the transaction already began IMMEDIATE, so it holds the single write lock.
+
+
+ISSUERS_LOCK_KEY = 0x45564944_43410000  # "EVIDCA": department CAs and officer certificates
+
+
+def lock_issuers(session: Session) -> None:
+    """Serialise issuers of department CAs and officer certificates for the rest of this
+    transaction (a department's first CA is made once, a certificate renewed once). On SQLite
+    the transaction already holds the single write lock."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=ISSUERS_LOCK_KEY))  # type: ignore[call-overload]
+
+
+def lock_custody_check(session: Session, key: str) -> None:
+    """Serialise writers of one kind of custody event (``key``) for the rest of this
+    transaction — so two identical checks at once are recorded once — and nobody else. On
+    PostgreSQL an advisory lock in the two-key space (apart from :data:`CUSTODY_LOCK_KEY`)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        digest = hashlib.sha256(key.encode()).digest()
+        session.exec(  # type: ignore[call-overload]
+            text("SELECT pg_advisory_xact_lock(:c, :k)").bindparams(
+                c=CUSTODY_CHECK_LOCK_CLASS, k=int.from_bytes(digest[:4], "big", signed=True)
+            )
+        )
+    # SQLite: the transaction already holds the single write lock.

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from evidence_service.core.logs import current_request_id
+
 PROBLEM_BASE = "https://evidence-custody.org/problems/"
 
 
@@ -38,6 +40,9 @@ class EvidenceError(Exception):
         if instance:
             body["instance"] = instance
         body.update(self.extra)
+        request_id = current_request_id()
+        if request_id is not None:
+            body["request_id"] = request_id
         return body
 
 
@@ -128,6 +133,13 @@ class BadRequestError(EvidenceError):
 
 class StoreUnavailableError(EvidenceError):
     slug, title, status = "store-unavailable", "The object store is unavailable", 503
+
+
+class DatabaseUnavailableError(EvidenceError):
+    """The database connection was lost (a restarted or failed-over server): the request did
+    nothing and may be retried; the pool has already dropped the dead connections."""
+
+    slug, title, status = "database-unavailable", "The database is unavailable", 503
 
 
 class ChainUnavailableProblem(EvidenceError):

@@ -55,6 +55,7 @@ from evidence_service.core.clock import rfc3339
 from evidence_service.core.errors import BadRequestError, ConflictError, NotFoundError
 from evidence_service.custody.log import chain_head, event_record
 from evidence_service.custody.models import CustodyEvent
+from evidence_service.custody.sequencer import integrate_pending
 from evidence_service.render.package_report import render_report
 from evidence_service.render.seal_image import seal_png
 from evidence_service.transfer.needs import TransferNeeds
@@ -189,14 +190,19 @@ def manifest_digest(manifest: dict[str, Any]) -> str:
 
 
 def custody_document(session: Session, evidence_ids: list[str]) -> dict[str, Any]:
-    """Every custody event of the items (in log order) and the log head now."""
+    """Every chained custody event of the items (in log order) and the log head now; the
+    caller integrates pending events (``integrate_pending``) before its session begins."""
     events: list[CustodyEvent] = []
     for start in range(0, len(evidence_ids), IN_QUERY):
         part = evidence_ids[start : start + IN_QUERY]
         events.extend(
-            session.exec(select(CustodyEvent).where(col(CustodyEvent.evidence_id).in_(part)))
+            session.exec(
+                select(CustodyEvent).where(
+                    col(CustodyEvent.evidence_id).in_(part), col(CustodyEvent.seq).is_not(None)
+                )
+            )
         )
-    events.sort(key=lambda e: e.seq)
+    events.sort(key=lambda e: e.seq or 0)
     head = chain_head(session)
     return {
         "format": CUSTODY_FORMAT,
@@ -290,6 +296,7 @@ def stream_package(
     if isinstance(parsed, Check):
         raise BadRequestError(f"the manifest is not {MANIFEST_FORMAT}: {parsed.detail}")
     raw = manifest_bytes(manifest)
+    integrate_pending(services.engine)  # custody.json holds every event recorded until now
     with Session(services.engine) as session:
         department = session.get(Department, department_id)
         if department is None:
@@ -455,6 +462,7 @@ def service_verdict(services: TransferNeeds, manifest: dict[str, Any], seal_json
         return Verdict(
             MANIFEST_FORMAT, checks=[parsed], manifest_digest=_sha256(raw), trust_source="service"
         )
+    integrate_pending(services.engine)
     with Session(services.engine) as session:
         items = {e.id: e for e in load_items(session, [i.evidence_id for i in parsed.items])}
         custody = custody_document(session, list(items))
