@@ -19,7 +19,8 @@ router = APIRouter(tags=["system"])
 @router.get(
     "/healthz",
     summary="200 while the process answers (no dependency is asked)",
-    responses={**ok(schemas.Health)},
+    # A bad bearer token is refused here as on every route (401), even though none is needed.
+    responses={**ok(schemas.Health), **problems(401)},
 )
 def healthz() -> dict[str, str]:
     """Liveness: restart the process when this fails. Dependencies are /readyz's business."""
@@ -32,6 +33,7 @@ def healthz() -> dict[str, str]:
     responses={
         **ok(schemas.Readiness, description="Ready (status ok), or ready with warnings"),
         503: {"model": schemas.Readiness, "description": "Not ready: the failing checks"},
+        **problems(401),
     },
 )
 def readyz(request: Request, services: ServicesDep) -> JSONResponse:

@@ -105,3 +105,15 @@ def test_ready_with_the_anchoring_worker_on_its_chain(anchored: Api) -> None:
     assert body["pending_leaves"] == 0 and body["anchor_lag_seconds"] == 0
     with Session(anchored.services.engine) as session:
         assert session.exec(select(AnchorBatch)).first() is not None
+
+
+def test_probes_refuse_a_bad_token_as_documented(api: Api) -> None:
+    """A revoked or made-up bearer token is refused on the probes as on every route: 401
+    problem+json, which the OpenAPI document lists (schemathesis holds answers to it)."""
+    spec = api.client.get("/openapi.json").json()
+    for path in ("/healthz", "/readyz"):
+        refused = api.client.get(path, headers={"Authorization": "Bearer evd_not_a_token"})
+        assert refused.status_code == 401
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "401" in spec["paths"][path]["get"]["responses"]
+    assert api.client.get("/healthz").json() == {"status": "ok"}
