@@ -126,6 +126,15 @@ class EnrolmentCode(SQLModel, table=True):
     used_at: datetime | None = _utc_column(nullable=True)
 
 
+class OfficerPassword(SQLModel, table=True):
+    """An officer's web sign-in password, set by the officer with an enrolment code; only its
+    argon2id hash is stored (``evidence_service.access.passwords``)."""
+
+    officer_id: str = Field(primary_key=True, foreign_key="officer.id", max_length=26)
+    hash: str = Field(max_length=255)
+    set_at: datetime = _utc_column(nullable=False)
+
+
 class DepartmentCA(SQLModel, table=True):
     """A department's certificate authority; its key is encrypted at rest."""
 

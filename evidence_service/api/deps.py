@@ -12,6 +12,7 @@ from fastapi import Depends, Header, Request
 from evidence_service.access.identity import Actor
 from evidence_service.access.models import Role
 from evidence_service.api import policy
+from evidence_service.api.sessions import actor_for_session, session_token
 from evidence_service.capture.callers import actor_for_token, read_session
 from evidence_service.core.digests import is_hex64
 from evidence_service.core.errors import (
@@ -41,6 +42,9 @@ def get_actor(request: Request, services: ServicesDep) -> Actor:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
+        cookie = session_token(request)
+        if cookie is not None:  # a page of the web app (api/sessions.py)
+            return actor_for_session(request, services, cookie)
         raise MissingTokenError("send Authorization: Bearer <token>")
     if scheme.lower() != "bearer" or not token.strip():
         raise MissingTokenError("the Authorization header must be 'Bearer <token>'")
@@ -52,7 +56,7 @@ CurrentActor = Annotated[Actor, Depends(get_actor)]
 
 def get_optional_actor(request: Request, services: ServicesDep) -> Actor | None:
     """The caller on public endpoints: None without a token; a bad token is still a 401."""
-    if not request.headers.get("authorization"):
+    if not request.headers.get("authorization") and session_token(request) is None:
         return None
     return get_actor(request, services)
 
@@ -66,6 +70,10 @@ def enforce_policy(request: Request, services: ServicesDep) -> None:
     record named in the path that is not the caller's department's to see."""
     method, path = request.method, policy.route_template(request)
     rule = policy.rule_for(method, path)
+    if rule.page:  # a page signs its caller in from the cookie, or redirects to /login
+        request.state.actor = None
+        refuse_unsafe_parameters(request)
+        return
     if rule.scrape and may_scrape(services.settings, request.headers.get("authorization")):
         request.state.actor = None
         return

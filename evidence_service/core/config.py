@@ -199,6 +199,12 @@ class Settings(BaseSettings):
     enrolment_ttl_hours: int = Field(
         72, ge=1, le=24 * 30, description="An officer's one-time enrolment code expires."
     )
+    web_session_hours: int = Field(
+        12,
+        ge=1,
+        le=24 * 30,
+        description="A web sign-in (its session cookie and the token behind it) expires.",
+    )
 
     rate_limits: bool = Field(True, description="Refuse callers over their rate (429).")
     rate_limit_storage: str = Field(
