@@ -49,6 +49,7 @@ from evidence_service.core.config import Settings
 from evidence_service.core.json_input import cap_recursion_limit
 from evidence_service.core.logs import configure_logging_from
 from evidence_service.services import Services, build_services
+from evidence_service.web.pages import install_web
 
 log = logging.getLogger(__name__)
 REAP_EVERY_SECONDS = 300
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.include_router(module.router)
     install_openapi(app)  # the Problem schema every error answer refers to
     install_docs(app)
+    install_web(app)
     # Outermost last: security headers wrap every answer, the rate limits' 429s included.
     app.add_middleware(BodyLimits, settings=settings)
     app.state.rate_limiter = RateLimiter.from_settings(settings)

@@ -70,6 +70,7 @@ class Rule:
     keeper: bool = False  # a record everyone sees is acted on only by its keeping department
     side: Literal["sending", "receiving"] | None = None  # which end of a transfer acts on it
     scrape: bool = False  # also open to the metrics scraper (core.metrics.may_scrape)
+    page: bool = False  # a web page: it signs the caller in itself (web/pages.py)
 
 
 PUBLIC = Rule(None)
@@ -224,11 +225,28 @@ def _rules() -> dict[tuple[str, str], Rule]:
 RULES: dict[tuple[str, str], Rule] = _rules()
 #: FastAPI's own pages (API docs) are public.
 OPEN_PATHS = frozenset({"/openapi.json", "/docs", "/docs/init.js"})
+#: The web app's pages (web/pages.py): each reads the session cookie itself and redirects to
+#: /login without one; what it shows passes the rule of the API route serving the same data.
+PAGE = Rule(None, page=True)
+PAGES = frozenset(
+    {
+        ("GET", "/"),
+        ("GET", "/login"),
+        ("POST", "/login"),
+        ("GET", "/enrol"),
+        ("POST", "/enrol"),
+        ("POST", "/logout"),
+        ("GET", "/capture"),
+        ("GET", "/evidence/{evidence_id}"),
+    }
+)
 
 
 def rule_for(method: str, path: str) -> Rule:
     if path in OPEN_PATHS:
         return PUBLIC
+    if (method, path) in PAGES or (method == "HEAD" and ("GET", path) in PAGES):
+        return PAGE
     rule = RULES.get((method, path)) or (RULES.get(("GET", path)) if method == "HEAD" else None)
     if rule is None:
         raise PolicyGapError(f"no access rule for {method} {path}")

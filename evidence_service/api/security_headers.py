@@ -20,6 +20,15 @@ DOCS_POLICY = (
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'none'"
 )
+#: The web app's pages: our own scripts, styles and images only; media and pictures may come
+#: from blob: URLs the page made from a file the officer chose.
+WEB_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
+#: Paths that answer data, never a page.
+DATA_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/openapi.json")
 DOCS_PREFIX = "/docs"
 ALWAYS = {
     "X-Content-Type-Options": "nosniff",
@@ -32,7 +41,11 @@ DATA_TYPES = ("application/json", "application/problem+json", "application/openm
 
 
 def policy_for(path: str) -> str:
-    return DOCS_POLICY if path == DOCS_PREFIX or path.startswith(DOCS_PREFIX + "/") else API_POLICY
+    if path == DOCS_PREFIX or path.startswith(DOCS_PREFIX + "/"):
+        return DOCS_POLICY
+    if path.startswith(DATA_PATHS):
+        return API_POLICY
+    return WEB_POLICY
 
 
 class SecurityHeaders:

@@ -1,0 +1,320 @@
+"""The web app's pages: sign-in, enrolment, home, capture and an evidence item.
+
+Pages authenticate themselves from the session cookie (``api/sessions.py``): a page that needs
+a signed-in officer redirects to ``/login`` instead of answering 401, and what a page shows is
+decided by the same access rule as the API route that serves the same data. Forms carry the
+session's anti-forgery token in a hidden field and are refused from another site.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.staticfiles import StaticFiles
+
+from evidence_service.access.identity import Actor
+from evidence_service.access.passwords import (
+    InvalidCredentialsError,
+    WeakPasswordError,
+    csrf_matches,
+    csrf_token,
+    enrol_with_password,
+    sign_in_with_password,
+    sign_in_with_token,
+    sign_out,
+)
+from evidence_service.api.deps import ServicesDep, actor_may, record_custody
+from evidence_service.api.sessions import (
+    OWN_SITE,
+    SESSION_COOKIE,
+    CsrfError,
+    csrf_key,
+    session_token,
+)
+from evidence_service.capture.callers import actor_for_token
+from evidence_service.capture.ports.registry import PORT_IDS
+from evidence_service.capture.views import evidence_body, evidence_custody
+from evidence_service.capture.visibility import evidence_clause
+from evidence_service.cases.search import EvidenceFilter, evidence_page
+from evidence_service.core.errors import InvalidEnrolmentCodeError, InvalidTokenError
+from evidence_service.custody.log import CustodyAction
+from evidence_service.services import Services
+
+HERE = Path(__file__).parent
+LANGUAGES = ("zh-CN", "en")
+DEFAULT_LANGUAGE = "zh-CN"
+LANG_COOKIE = "evd_lang"
+ZONE = ZoneInfo("Asia/Shanghai")
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=HERE / "templates")
+static_files = StaticFiles(directory=HERE / "static")
+
+
+@cache
+def catalogue(lang: str) -> dict[str, str]:
+    loaded: dict[str, str] = json.loads((HERE / "i18n" / f"{lang}.json").read_text("utf-8"))
+    return loaded
+
+
+def language(request: Request) -> str:
+    chosen = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def local_time(value: str | datetime | None) -> str:
+    """A time as officers read it: Asia/Shanghai, to the second."""
+    if value is None:
+        return ""
+    moment = (
+        datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    )
+    return moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M:%S")
+
+
+templates.env.filters["local_time"] = local_time
+
+
+class SignInRequired(Exception):
+    """A page needs a signed-in officer (answered with a redirect to /login)."""
+
+
+def page_actor(request: Request, services: Services) -> Actor | None:
+    token = session_token(request)
+    if token is None:
+        return None
+    try:
+        return actor_for_token(services.engine, token, now=services.clock())
+    except InvalidTokenError:
+        return None
+
+
+def require_actor(request: Request, services: Services) -> Actor:
+    actor = page_actor(request, services)
+    if actor is None:
+        raise SignInRequired
+    return actor
+
+
+def render(
+    request: Request,
+    services: Services,
+    name: str,
+    actor: Actor | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    lang = language(request)
+    words = catalogue(lang)
+    token = session_token(request)
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {
+            "t": lambda key: words.get(key, key),
+            "lang": lang,
+            "other_lang": "en" if lang == "zh-CN" else "zh-CN",
+            "actor": actor,
+            "csrf": csrf_token(csrf_key(services.settings), token) if actor and token else "",
+            **context,
+        },
+        status_code=status_code,
+    )
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, lang, samesite="strict", max_age=365 * 86400)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def refuse_foreign_form(request: Request) -> None:
+    """A page form posted from another site is refused (its Sec-Fetch-Site or Origin says so)."""
+    site = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    if (site is not None and site.lower() not in OWN_SITE) or (
+        origin is not None and origin != "null" and origin != own
+    ):
+        raise CsrfError("this form may only be sent from this site's own pages")
+
+
+def check_form_csrf(request: Request, services: Services, presented: str) -> None:
+    refuse_foreign_form(request)
+    token = session_token(request)
+    if token is None or not csrf_matches(csrf_key(services.settings), token, presented):
+        raise CsrfError("the page's anti-forgery token is missing or wrong; reload the page")
+
+
+def signed_in(
+    request: Request, services: Services, issued: dict[str, Any], target: str
+) -> Response:
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued["token"],
+        max_age=services.settings.web_session_hours * 3600,
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="strict",
+        path="/",
+    )
+    return response
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after signing in: a path on this site only."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+def _session_ttl(services: Services) -> Any:
+    from datetime import timedelta
+
+    return timedelta(hours=services.settings.web_session_hours)
+
+
+# ---------------------------------------------------------------------------------- sign-in
+
+
+@router.get("/login")
+def login_page(request: Request, services: ServicesDep) -> Response:
+    return render(
+        request, services, "login.html", None, next=safe_next(request.query_params.get("next"))
+    )
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    services: ServicesDep,
+    officer_id: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    token: Annotated[str, Form(max_length=512)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",  # noqa: A002 - the form's field
+) -> Response:
+    refuse_foreign_form(request)
+    try:
+        if token.strip():
+            issued = sign_in_with_token(
+                services.engine, token, clock=services.clock, ttl=_session_ttl(services)
+            )
+        else:
+            issued = sign_in_with_password(
+                services.engine,
+                officer_id.strip(),
+                password,
+                clock=services.clock,
+                ttl=_session_ttl(services),
+            )
+    except InvalidCredentialsError:
+        return render(
+            request,
+            services,
+            "login.html",
+            None,
+            status_code=401,
+            error="login.failed",
+            next=safe_next(next),
+        )
+    return signed_in(request, services, issued, safe_next(next))
+
+
+@router.get("/enrol")
+def enrol_page(request: Request, services: ServicesDep) -> Response:
+    return render(request, services, "enrol.html", None)
+
+
+@router.post("/enrol")
+def enrol(
+    request: Request,
+    services: ServicesDep,
+    code: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1024)],
+    confirm: Annotated[str, Form(max_length=1024)],
+) -> Response:
+    refuse_foreign_form(request)
+    error = None
+    if password != confirm:
+        error = "enrol.mismatch"
+    else:
+        try:
+            issued = enrol_with_password(
+                services.engine, code, password, clock=services.clock, ttl=_session_ttl(services)
+            )
+        except WeakPasswordError:
+            error = "enrol.weak"
+        except InvalidEnrolmentCodeError:
+            error = "enrol.failed"
+    if error is not None:
+        status = 401 if error == "enrol.failed" else 422
+        return render(request, services, "enrol.html", None, status_code=status, error=error)
+    return signed_in(request, services, issued, "/")
+
+
+@router.post("/logout")
+def logout(
+    request: Request, services: ServicesDep, csrf: Annotated[str, Form(max_length=128)] = ""
+) -> Response:
+    token = session_token(request)
+    if token is not None:
+        check_form_csrf(request, services, csrf)
+        sign_out(services.engine, token, now=services.clock())
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# ------------------------------------------------------------------------------------ pages
+
+
+@router.get("/")
+def home(request: Request, services: ServicesDep) -> Response:
+    actor = require_actor(request, services)
+    page = evidence_page(
+        services.engine,
+        EvidenceFilter(officer_id=actor.officer_id, visible=evidence_clause(actor)),
+        limit=20,
+        cursor=None,
+        sort="-received_at",
+    )
+    return render(request, services, "home.html", actor, items=page["items"])
+
+
+@router.get("/capture")
+def capture_page(request: Request, services: ServicesDep) -> Response:
+    actor = require_actor(request, services)
+    return render(request, services, "capture.html", actor, ports=PORT_IDS)
+
+
+@router.get("/evidence/{evidence_id}")
+def evidence_item(evidence_id: str, request: Request, services: ServicesDep) -> Response:
+    actor = require_actor(request, services)
+    path = "/api/v1/evidence/{evidence_id}"
+    if len(evidence_id) > 26 or not actor_may(
+        services, actor, "GET", path, evidence_id=evidence_id
+    ):
+        return render(request, services, "missing.html", actor, status_code=404)
+    item = evidence_body(services.engine, evidence_id)
+    record_custody(services, actor, evidence_id, CustodyAction.viewed)
+    custody = evidence_custody(services.engine, evidence_id)
+    return render(request, services, "evidence.html", actor, item=item, custody=custody)
+
+
+def install_web(app: Any) -> None:
+    """Mount the pages, their static files and the sign-in redirect."""
+    app.include_router(router)
+    app.mount("/static", static_files, name="static")
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, _exc: SignInRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)

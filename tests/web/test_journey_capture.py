@@ -1,0 +1,69 @@
+"""Journey 1 (first part): an officer signs in, captures a photo with its location on the
+capture page, the browser's SHA-256 matches the server's, and the receipt turns to anchored."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from tests.fixtures.live_server import LiveServer
+from tests.web.conftest import check_accessibility, screenshot
+
+
+def photo(tmp_path: Path) -> tuple[Path, bytes]:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 40, 40)).save(buffer, format="JPEG")
+    data = buffer.getvalue()
+    path = tmp_path / "scene.jpg"
+    path.write_bytes(data)
+    return path, data
+
+
+def test_officer_captures_a_photo_and_sees_it_anchored(
+    page: Any, web_server: LiveServer, tmp_path: Path
+) -> None:
+    page.context.grant_permissions(["geolocation"])
+    page.context.set_geolocation({"latitude": 30.7522, "longitude": 120.7555, "accuracy": 12})
+    page.goto("/capture")
+    assert page.url.endswith("/login?next=%2Fcapture")
+    assert check_accessibility(page) == []
+    page.get_by_test_id("login-token").fill(web_server.users["officer"]["token"])
+    page.get_by_test_id("login-token-submit").click()
+    page.wait_for_url("**/capture")
+    assert check_accessibility(page) == []
+
+    path, data = photo(tmp_path)
+    page.get_by_test_id("capture-port").select_option("physical")
+    page.get_by_test_id("capture-title").fill("现场照片")
+    page.get_by_test_id("capture-locate").click()
+    location = page.get_by_test_id("capture-location")
+    location.filter(has_text="±12 m").wait_for()
+    page.get_by_test_id("capture-file").set_input_files(str(path))
+    page.get_by_test_id("capture-submit").click()
+
+    receipt = page.get_by_test_id("receipt")
+    receipt.wait_for(state="visible", timeout=30_000)
+    digest = hashlib.sha256(data).hexdigest()
+    assert page.get_by_test_id("receipt-sha256").inner_text() == digest
+    assert page.get_by_test_id("receipt-hash-check").get_attribute("data-state") == "match"
+    assert page.get_by_test_id("upload-progress").evaluate("p => p.value") == 100
+    status = page.get_by_test_id("anchor-status")
+    page.locator("[data-testid=anchor-status][data-state=anchored]").wait_for(timeout=60_000)
+    assert "已上链" in status.inner_text()
+    assert page.get_by_test_id("receipt-signature").inner_text() != ""
+    assert check_accessibility(page) == []
+    screenshot(page, "capture-receipt")
+
+    page.get_by_test_id("receipt-link").click()
+    page.wait_for_url("**/evidence/*")
+    assert page.get_by_test_id("evidence-sha256").inner_text() == digest
+    assert "30.7522" in page.content()
+    assert page.get_by_test_id("custody-log").locator("tbody tr").count() >= 2  # captured, viewed
+    assert check_accessibility(page) == []
+    page.get_by_test_id("nav-home").click()
+    assert page.get_by_test_id("recent-evidence").inner_text().count("现场照片") == 1
+    assert check_accessibility(page) == []
