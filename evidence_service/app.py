@@ -33,6 +33,7 @@ from evidence_service.api import (
     system,
     tags,
     transfers,
+    tus,
     uploads,
 )
 from evidence_service.api.access_log import AccessLog
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         evidence,
         proofs,
         uploads,
+        tus,
         custody,
         people,
         certificates,

@@ -76,6 +76,7 @@ RULES: tuple[BodyRule, ...] = (
         Body.STREAMED,
     ),
     _rule("PATCH", rf"/api/v1/uploads/{SEGMENT}", lambda s: s.max_upload_bytes, Body.STREAMED),
+    _rule("PATCH", rf"/api/v1/tus/{SEGMENT}", lambda s: s.max_upload_bytes, Body.STREAMED),
     _rule(
         "POST",
         r"/api/v1/verify",

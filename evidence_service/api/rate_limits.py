@@ -50,6 +50,9 @@ BULK_ROUTES = frozenset(
         ("GET", "/api/v1/uploads/{upload_id}"),
         ("PATCH", "/api/v1/uploads/{upload_id}"),
         ("POST", "/api/v1/uploads/{upload_id}/complete"),
+        ("POST", "/api/v1/tus/"),
+        ("HEAD", "/api/v1/tus/{upload_id}"),
+        ("PATCH", "/api/v1/tus/{upload_id}"),
     }
 )
 BULK_TOKENS = frozenset({TokenKind.device, TokenKind.service})

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from evidence_service.core.db import AutoBigInt
@@ -124,6 +124,18 @@ class UploadChunk(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     etag: str = Field(max_length=128)
     chain_hash: str = Field(max_length=64)
+    received_at: datetime = _utc_column(nullable=False)
+
+
+class TusPendingBytes(SQLModel, table=True):
+    """Bytes a tus PATCH delivered that do not yet make a store part (fewer than the store's
+    minimum part size, ``capture/tus.py``), kept where every replica reads them. ``offset`` is
+    where they start in the file; rows before the session's ``offset`` were appended already."""
+
+    session_id: str = Field(foreign_key="uploadsession.id", primary_key=True, max_length=26)
+    offset: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     received_at: datetime = _utc_column(nullable=False)
 
 

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from evidence_service.capture.client_signing import purge_expired
 from evidence_service.capture.ingest import DERIVED_ROLES, TEMP_PREFIX, Ingestor
 from evidence_service.capture.models import Evidence, PendingIntake, UploadSession, UploadStatus
+from evidence_service.capture.tus import purge_settled
 from evidence_service.core.config import Settings
 from evidence_service.core.db import session_scope
 from storage.errors import StorageError
@@ -91,6 +92,7 @@ def reap(ingestor: Ingestor, *, temp_ttl: timedelta) -> ReapReport:
                 row.updated_at = now
                 session.add(row)
                 expired += 1
+    purge_settled(ingestor.engine)  # tus bytes of sessions that ended, or appended already
 
     with Session(ingestor.engine) as session:
         needed = set(
