@@ -87,14 +87,28 @@ def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="seed demo data first and print it")] = False,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option("--tls-cert", help="PEM certificate (chain): serve HTTPS, e.g. for phones"),
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--tls-key", help="PEM private key of --tls-cert")
+    ] = None,
 ) -> None:
-    """Run the API (data dir from EVIDENCE_DATA_DIR, default ./evidence-data)."""
+    """Run the API and the web app (data dir from EVIDENCE_DATA_DIR, default ./evidence-data)."""
     import uvicorn
 
     from evidence_service.app import create_app
     from evidence_service.core.logs import configure_logging_from
     from evidence_service.demo import seed_demo
 
+    if (tls_cert is None) != (tls_key is None):
+        err.print("[red]refusing to start[/red]: --tls-cert and --tls-key go together")
+        raise typer.Exit(2)
+    for given in (tls_cert, tls_key):
+        if given is not None and not given.is_file():
+            err.print(f"[red]refusing to start[/red]: no such file: {given}")
+            raise typer.Exit(2)
     settings = load_settings()
     configure_logging_from(settings)
     require_shared_secrets(settings)
@@ -111,8 +125,9 @@ def serve(
             err.print(f"  {user['role']:<9} {user['name']:<16} {user['token']}")
     bind_host = host or settings.host
     bind_port = port or settings.port
+    scheme = "https" if tls_cert else "http"
     logging.getLogger("evidence_service.cli").info(
-        "serving on http://%s:%s (API docs: /docs)", bind_host, bind_port
+        "serving on %s://%s:%s (web app: /, API docs: /docs)", scheme, bind_host, bind_port
     )
     options: dict[str, Any] = {
         "host": bind_host,
@@ -122,6 +137,8 @@ def serve(
         "access_log": False,  # api/access_log.py writes one line per request instead
         "timeout_graceful_shutdown": 5,
     }
+    if tls_cert is not None and tls_key is not None:
+        options.update(ssl_certfile=str(tls_cert), ssl_keyfile=str(tls_key))
     if settings.workers > 1:
         from evidence_service.core.metrics import prepare_multiprocess_dir
 

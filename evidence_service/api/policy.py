@@ -81,6 +81,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
     ev = "/api/v1/evidence/{evidence_id}"
     case = "/api/v1/cases/{case_id}"
     upload = "/api/v1/uploads/{upload_id}"
+    tus = "/api/v1/tus/{upload_id}"
     transfer = "/api/v1/transfers/{transfer_id}"
     cosign = "/api/v1/cosignatures/{cosignature_id}"
     item_meta = Rule(READERS | AUDITOR, oversight=AUDITOR, granted=True)
@@ -112,6 +113,12 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("PATCH", upload): Rule(WORKERS),
         ("DELETE", upload): Rule(WORKERS),
         ("POST", upload + "/complete"): Rule(WORKERS),
+        # tus uploads: the same sessions; OPTIONS only tells what the server supports
+        ("OPTIONS", "/api/v1/tus/"): PUBLIC,
+        ("POST", "/api/v1/tus/"): Rule(WORKERS),
+        ("HEAD", tus): Rule(WORKERS),
+        ("PATCH", tus): Rule(WORKERS),
+        ("DELETE", tus): Rule(WORKERS),
         # reading evidence
         ("GET", "/api/v1/evidence"): item_meta,
         ("GET", ev): item_meta,
@@ -237,7 +244,17 @@ PAGES = frozenset(
         ("POST", "/enrol"),
         ("POST", "/logout"),
         ("GET", "/capture"),
+        ("GET", "/search"),
+        ("GET", "/audit"),
+        ("GET", "/admin"),
+        ("GET", "/audit/trail.csv"),
+        ("GET", "/cases"),
+        ("GET", "/cases/{case_id}"),
+        ("GET", "/inbox"),
+        ("GET", "/outbox"),
+        ("GET", "/verify"),
         ("GET", "/evidence/{evidence_id}"),
+        ("GET", "/evidence/{evidence_id}/proof-qr.svg"),
     }
 )
 

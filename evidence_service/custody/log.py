@@ -28,8 +28,9 @@ from typing import Any
 from sqlalchemy import Engine, Table, func, insert
 from sqlmodel import Session, col, select
 
-from evidence_service.core.clock import Clock, rfc3339
+from evidence_service.core.clock import Clock, rfc3339, to_utc
 from evidence_service.core.db import lock_custody_check, session_scope
+from evidence_service.core.errors import EvidenceError
 from evidence_service.custody.models import CustodyEvent
 from evidence_service.verify.custody import (  # the chain's rule, checkable without a database
     GENESIS_HASH,
@@ -270,3 +271,59 @@ def iter_records(
         for row in rows:
             yield {**body_of(*row[:7]), "prev_hash": row[7], "hash": row[8]}
         after = rows[-1][0]
+
+
+class TooManyEventsError(EvidenceError):
+    slug, title, status = "too-many-events", "Too many custody events for one export", 422
+
+
+#: How far an event's time may precede an event chained before it (``at`` is taken when a
+#: request starts; its place in the chain when its transaction commits).
+ARRIVAL_SLACK = timedelta(minutes=10)
+
+
+def first_seq_from(session: Session, moment: datetime) -> int:
+    """A seq at or before the first chained event at or after ``moment``: a binary search over
+    the unique seq index (log n lookups, no index on time), widened by :data:`ARRIVAL_SLACK`."""
+    bounds = session.exec(
+        select(func.min(CustodyEvent.seq), func.max(CustodyEvent.seq))  # type: ignore[call-overload]
+    ).one()
+    first, last = bounds
+    if first is None or last is None:
+        return 1
+    low, high = int(first), int(last)
+    target = moment - ARRIVAL_SLACK
+    while low < high:
+        middle = (low + high) // 2
+        at = session.exec(
+            select(CustodyEvent.at)
+            .where(col(CustodyEvent.seq) >= middle)
+            .order_by(col(CustodyEvent.seq))
+            .limit(1)
+        ).first()
+        if at is not None and to_utc(at) < target:
+            low = middle + 1
+        else:
+            high = middle
+    return int(low)
+
+
+def records_between(
+    session: Session, start: datetime, end: datetime, *, limit: int
+) -> Iterator[dict[str, Any]]:
+    """The public records of the chained events whose time lies in [start, end), in seq order;
+    at most ``limit`` (``TooManyEventsError`` beyond: narrow the range)."""
+    yielded = 0
+    for record in iter_records(session, after=first_seq_from(session, start) - 1):
+        at = datetime.fromisoformat(record["at"].replace("Z", "+00:00"))
+        if at >= end + ARRIVAL_SLACK:
+            return
+        if not start <= at < end:
+            continue
+        yielded += 1
+        if yielded > limit:
+            raise TooManyEventsError(
+                f"more than {limit} custody events in this range; ask for a shorter one",
+                limit=limit,
+            )
+        yield record

@@ -8,6 +8,7 @@ session's anti-forgery token in a hidden field and are refused from another site
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import datetime
 from functools import cache
@@ -16,6 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -48,6 +50,7 @@ from evidence_service.cases.search import EvidenceFilter, evidence_page
 from evidence_service.core.errors import InvalidEnrolmentCodeError, InvalidTokenError
 from evidence_service.custody.log import CustodyAction
 from evidence_service.services import Services
+from evidence_service.verify.proof import MAX_PROOF_BYTES
 
 HERE = Path(__file__).parent
 LANGUAGES = ("zh-CN", "en")
@@ -286,7 +289,10 @@ def home(request: Request, services: ServicesDep) -> Response:
         cursor=None,
         sort="-received_at",
     )
-    return render(request, services, "home.html", actor, items=page["items"])
+    from evidence_service.web.case_pages import pending_inbox_count
+
+    inbox = pending_inbox_count(services, actor)
+    return render(request, services, "home.html", actor, items=page["items"], inbox=inbox)
 
 
 @router.get("/capture")
@@ -309,9 +315,52 @@ def evidence_item(evidence_id: str, request: Request, services: ServicesDep) -> 
     return render(request, services, "evidence.html", actor, item=item, custody=custody)
 
 
+@router.get("/evidence/{evidence_id}/proof-qr.svg")
+def proof_qr(evidence_id: str, request: Request, services: ServicesDep) -> Response:
+    """A QR code of the item's proof URL, for the receipt (the same access rule as the proof)."""
+    actor = require_actor(request, services)
+    path = "/api/v1/evidence/{evidence_id}/proof"
+    if len(evidence_id) > 26 or not actor_may(
+        services, actor, "GET", path, evidence_id=evidence_id
+    ):
+        return Response(status_code=404)
+    url = str(request.base_url).rstrip("/") + path.format(evidence_id=evidence_id)
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", scale=4, border=2, xmldecl=False)
+    return Response(
+        buffer.getvalue(),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "private, max-age=3600"},
+    )
+
+
+@router.get("/verify")
+def verify_page(request: Request, services: ServicesDep) -> Response:
+    """Public: anyone checks a file against its proof; the page runs the steps in the browser."""
+    return render(
+        request,
+        services,
+        "verify.html",
+        page_actor(request, services),
+        base_url=str(request.base_url),
+        max_proof_bytes=MAX_PROOF_BYTES,
+    )
+
+
 def install_web(app: Any) -> None:
     """Mount the pages, their static files and the sign-in redirect."""
+    from evidence_service.web import (  # their routes use this module's helpers
+        admin_pages,
+        audit_pages,
+        case_pages,
+        search_pages,
+    )
+
     app.include_router(router)
+    app.include_router(search_pages.router)
+    app.include_router(audit_pages.router)
+    app.include_router(admin_pages.router)
+    app.include_router(case_pages.router)
     app.mount("/static", static_files, name="static")
 
     @app.exception_handler(SignInRequired)

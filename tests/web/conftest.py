@@ -59,7 +59,9 @@ def web_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LiveS
 @pytest.fixture(params=list(VIEWPORTS))
 def page(request: pytest.FixtureRequest, browser: Any, web_server: LiveServer) -> Iterator[Any]:
     context = browser.new_context(
-        base_url=web_server.url, locale="zh-CN", **VIEWPORTS[request.param]
+        base_url=web_server.url,
+        locale="zh-CN",
+        **VIEWPORTS[request.param],  # type: ignore[arg-type]
     )
     context.viewport_name = request.param
     if AXE.exists():  # before any page script, and not subject to the pages' CSP

@@ -42,7 +42,7 @@ def test_officer_captures_a_photo_and_sees_it_anchored(
     page.get_by_test_id("capture-locate").click()
     location = page.get_by_test_id("capture-location")
     location.filter(has_text="±12 m").wait_for()
-    page.get_by_test_id("capture-file").set_input_files(str(path))
+    page.get_by_test_id("capture-photo").set_input_files(str(path))
     page.get_by_test_id("capture-submit").click()
 
     receipt = page.get_by_test_id("receipt")
@@ -55,6 +55,8 @@ def test_officer_captures_a_photo_and_sees_it_anchored(
     page.locator("[data-testid=anchor-status][data-state=anchored]").wait_for(timeout=60_000)
     assert "已上链" in status.inner_text()
     assert page.get_by_test_id("receipt-signature").inner_text() != ""
+    qr = page.get_by_test_id("receipt-qr")
+    assert qr.evaluate("img => img.complete && img.naturalWidth") > 0
     assert check_accessibility(page) == []
     screenshot(page, "capture-receipt")
 

@@ -3,11 +3,13 @@ cookie only with the page's anti-forgery token for changes, and never from anoth
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import segno
 from sqlmodel import Session, select
 
 from evidence_service.access.models import ApiToken, OfficerPassword
@@ -156,6 +158,12 @@ def test_the_api_takes_the_cookie_with_the_csrf_header_only(web: Api) -> None:
     assert made.status_code == 201, made.text
     page = web.client.get(f"/evidence/{made.json()['id']}")
     assert page.status_code == 200 and made.json()["sha256"] in page.text
+    qr = web.client.get(f"/evidence/{made.json()['id']}/proof-qr.svg")
+    assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg+xml")
+    expected = io.BytesIO()
+    proof_url = f"http://testserver/api/v1/evidence/{made.json()['id']}/proof"
+    segno.make(proof_url, error="m").save(expected, kind="svg", scale=4, border=2, xmldecl=False)
+    assert qr.content == expected.getvalue()  # the QR code says the proof's URL
 
 
 def test_sign_out_needs_the_form_token_and_revokes_the_session(web: Api) -> None:

@@ -1,13 +1,25 @@
-// The capture page: hash the file here (SHA-256, incrementally), upload it with a progress bar,
-// check the server's digest against ours, then show the receipt and its live anchor status.
-import { apiJson, csrfToken, words } from "./api.js";
-import { sha256File } from "./sha256.js";
+// The capture page: upload the file with tus (resumable across dropped connections and page
+// reloads) while hashing it here (SHA-256, incrementally), check the server's digest against
+// ours, then show the receipt and its live anchor status.
+import { apiJson, words } from "./api.js";
 import { watchAnchor } from "./anchor-status.js";
+import { tusUpload } from "./tus.js";
 
 const form = document.getElementById("capture-form");
 const said = words("words");
 const $ = (id) => document.getElementById(id);
 let place = null;
+let chosen = null;
+
+// Whichever source was used last (camera, video, sound recorder or a file) is the capture.
+for (const input of document.querySelectorAll("input.source")) {
+  input.addEventListener("change", () => {
+    if (!input.files[0]) return;
+    chosen = input.files[0];
+    for (const other of document.querySelectorAll("input.source")) if (other !== input) other.value = "";
+    $("chosen").textContent = `${chosen.name} (${chosen.size.toLocaleString()} B)`;
+  });
+}
 
 function localNow() {
   const now = new Date();
@@ -44,30 +56,6 @@ function metadata() {
   return meta;
 }
 
-function upload(file, digest) {
-  return new Promise((resolve, reject) => {
-    const body = new FormData();
-    body.append("port", $("port").value);
-    body.append("metadata", JSON.stringify(metadata()));
-    body.append("file", file, file.name);
-    const xhr = new XMLHttpRequest();
-    xhr.open("POST", "/api/v1/evidence");
-    xhr.setRequestHeader("X-CSRF-Token", csrfToken());
-    xhr.setRequestHeader("X-Content-SHA256", digest);
-    xhr.upload.addEventListener("progress", (event) => {
-      if (event.lengthComputable) $("upload-progress").value = (100 * event.loaded) / event.total;
-    });
-    xhr.addEventListener("load", () => {
-      let answer = null;
-      try { answer = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
-      if (xhr.status === 200 || xhr.status === 201) resolve(answer);
-      else reject(new Error(answer?.detail || answer?.title || `HTTP ${xhr.status}`));
-    });
-    xhr.addEventListener("error", () => reject(new Error(said.failed)));
-    xhr.send(body);
-  });
-}
-
 function showReceipt(item, digest) {
   $("receipt-id").textContent = item.id;
   $("receipt-sha256").textContent = item.sha256;
@@ -79,24 +67,37 @@ function showReceipt(item, digest) {
     $("receipt-signature").textContent = proof.signature ? said.signed : said.unsigned;
   });
   $("receipt-link").href = `/evidence/${encodeURIComponent(item.id)}`;
+  $("receipt-qr").src = `/evidence/${encodeURIComponent(item.id)}/proof-qr.svg`;
+  $("receipt-qr").hidden = false;
   $("receipt").hidden = false;
   watchAnchor(item.id, $("anchor-status"));
 }
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const file = $("file").files[0];
-  if (!file) return;
+  const file = chosen;
+  if (!file || file.size === 0) {
+    $("capture-error").textContent = said.no_file;
+    $("capture-error").hidden = false;
+    return;
+  }
   $("capture-error").hidden = true;
   $("progress").hidden = false;
   form.querySelector("[type=submit]").disabled = true;
   try {
-    const digest = await sha256File(file, {
-      onProgress: (done, total) => { $("hash-progress").value = total ? (100 * done) / total : 100; },
-    });
+    const done = await tusUpload(
+      file,
+      { port: $("port").value, metadata: JSON.stringify(metadata()) },
+      {
+        onHash: (n, total) => { $("hash-progress").value = total ? (100 * n) / total : 100; },
+        onUpload: (n, total) => { $("upload-progress").value = total ? (100 * n) / total : 100; },
+      },
+    );
     $("hash-progress").value = 100;
-    const item = await upload(file, digest);
-    showReceipt(item, digest);
+    $("upload-progress").value = 100;
+    form.dataset.resumedAt = String(done.resumedAt);
+    const item = await apiJson(`/api/v1/evidence/${encodeURIComponent(done.evidenceId)}`);
+    showReceipt(item, done.sha256);
   } catch (error) {
     $("capture-error").textContent = `${said.failed}: ${error.message}`;
     $("capture-error").hidden = false;

@@ -1,0 +1,42 @@
+"""The admin page: departments and officers; add an officer, hand over an enrolment code,
+disable or enable an account. Changes go through the API from the page's script (its
+policy, idempotency and custody events apply); the lists are read here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlmodel import Session, col, select
+
+from evidence_service.access.models import Department, Officer, Role
+from evidence_service.api.deps import ServicesDep
+from evidence_service.web.pages import render, require_actor
+
+router = APIRouter(include_in_schema=False)
+MAX_LISTED = 2000
+
+
+@router.get("/admin")
+def admin_page(request: Request, services: ServicesDep) -> Response:
+    actor = require_actor(request, services)
+    if actor.role != Role.admin:
+        return render(request, services, "forbidden.html", actor, status_code=403)
+    with Session(services.engine) as session:
+        departments = session.exec(select(Department).order_by(col(Department.code))).all()
+        officers = session.exec(
+            select(Officer)
+            .order_by(col(Officer.department_id), col(Officer.name))
+            .limit(MAX_LISTED)
+        ).all()
+    names = {d.id: d.name for d in departments}
+    return render(
+        request,
+        services,
+        "admin.html",
+        actor,
+        departments=departments,
+        officers=officers,
+        department_names=names,
+        roles=[r.value for r in Role],
+        truncated=len(officers) >= MAX_LISTED,
+    )

@@ -1,0 +1,46 @@
+"""The admin page lists departments and officers to the admin only; its buttons call the API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.fixtures.service import Api, running_api
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite-local"
+
+
+@pytest.fixture
+def web(services: Any) -> Iterator[Api]:
+    with running_api(services, "sqlite-local") as api:
+        api.client.follow_redirects = False
+        yield api
+
+
+def sign_in(api: Api, role: str) -> None:
+    api.client.cookies.clear()
+    assert api.client.post("/login", data={"token": api.users[role]["token"]}).status_code == 303
+
+
+def test_admin_sees_departments_and_officers(web: Api) -> None:
+    sign_in(web, "admin")
+    page = web.client.get("/admin")
+    assert page.status_code == 200
+    for user in web.people:
+        assert user["officer_id" if "officer_id" in user else "id"] in page.text
+    for department in web.departments:
+        assert department["code"] in page.text
+    assert 'data-testid="nav-admin"' in page.text
+
+
+@pytest.mark.parametrize("role", ["officer", "auditor", "court"])
+def test_others_are_refused(web: Api, role: str) -> None:
+    sign_in(web, role)
+    refused = web.client.get("/admin")
+    assert refused.status_code == 403 and 'data-testid="forbidden"' in refused.text
+    assert 'data-testid="nav-admin"' not in web.client.get("/search").text

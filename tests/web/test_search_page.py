@@ -1,0 +1,74 @@
+"""The search page finds what the officer may see, with the API's filters and visibility."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.fixtures.service import Api, running_api
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite-local"
+
+
+@pytest.fixture
+def web(services: Any) -> Iterator[Api]:
+    with running_api(services, "sqlite-local") as api:
+        api.client.follow_redirects = False
+        yield api
+
+
+def capture(api: Api, title: str, headers: dict[str, str], port: str = "electronic") -> str:
+    response = api.client.post(
+        "/api/v1/evidence",
+        headers=headers,
+        data={"port": port, "metadata": f'{{"title": "{title}"}}'},
+        files={"file": ("a.txt", title.encode(), "text/plain")},
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def sign_in(api: Api, token: str) -> None:
+    api.client.cookies.clear()
+    assert api.client.post("/login", data={"token": token}).status_code == 303
+
+
+def test_search_by_text_and_port_within_what_the_officer_sees(web: Api) -> None:
+    mine = capture(web, "后厨油烟检查", web.auth("officer"))
+    other = capture(web, "仓库巡查", web.auth("officer"))
+    stranger = next(
+        user
+        for user in web.people
+        if user["role"] == "officer"
+        and user["department_id"] != web.users["officer"]["department_id"]
+    )
+    foreign = capture(web, "后厨油烟 他部门", {"Authorization": f"Bearer {stranger['token']}"})
+    sign_in(web, web.users["officer"]["token"])
+    found = web.client.get("/search", params={"q": "后厨"})
+    assert found.status_code == 200
+    assert f"/evidence/{mine}" in found.text and f"/evidence/{other}" not in found.text
+    assert f"/evidence/{foreign}" not in found.text  # another department's item
+    by_port = web.client.get("/search", params={"port": "electronic", "q": "仓库"})
+    assert f"/evidence/{other}" in by_port.text
+    none = web.client.get("/search", params={"port": "documentary", "q": "仓库"})
+    assert 'data-testid="search-none"' in none.text
+
+
+def test_bad_input_is_shown_not_raised(web: Api) -> None:
+    sign_in(web, web.users["officer"]["token"])
+    bad_date = web.client.get("/search", params={"received_from": "2026-13-45"})
+    assert bad_date.status_code == 422 and 'data-testid="search-error"' in bad_date.text
+    bad_port = web.client.get("/search", params={"port": "nonsense"})
+    assert bad_port.status_code == 422
+    too_long = web.client.get("/search", params={"q": "x" * 201})
+    assert too_long.status_code == 422
+
+
+def test_search_needs_a_session(web: Api) -> None:
+    response = web.client.get("/search?q=x")
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
