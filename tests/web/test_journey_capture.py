@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+import httpx
 from PIL import Image
 
 from tests.fixtures.live_server import LiveServer
@@ -39,6 +40,8 @@ def test_officer_captures_a_photo_and_sees_it_anchored(
     path, data = photo(tmp_path)
     page.get_by_test_id("capture-port").select_option("physical")
     page.get_by_test_id("capture-title").fill("现场照片")
+    page.get_by_test_id("capture-party").fill("某某餐饮店")
+    page.get_by_test_id("capture-tags").fill("油烟，夜间")
     page.get_by_test_id("capture-locate").click()
     location = page.get_by_test_id("capture-location")
     location.filter(has_text="±12 m").wait_for()
@@ -66,6 +69,16 @@ def test_officer_captures_a_photo_and_sees_it_anchored(
     assert "30.7522" in page.content()
     assert page.get_by_test_id("custody-log").locator("tbody tr").count() >= 2  # captured, viewed
     assert check_accessibility(page) == []
+    item_id = page.get_by_test_id("evidence-id").inner_text()
+    item = httpx.get(
+        f"{web_server.url}/api/v1/evidence/{item_id}", headers=web_server.auth("officer")
+    ).json()
+    assert {(t["type"], t["value"]) for t in item["tags"]} == {
+        ("party", "某某餐饮店"),
+        ("free", "油烟"),
+        ("free", "夜间"),
+    }
     page.get_by_test_id("nav-home").click()
     assert page.get_by_test_id("recent-evidence").inner_text().count("现场照片") == 1
+    page.locator(f"[data-testid=status-{item_id}][data-state=anchored]").wait_for()
     assert check_accessibility(page) == []

@@ -25,5 +25,6 @@ export function watchAnchor(evidenceId, element, { everyMs = 1500 } = {}) {
   return () => { stopped = true; };
 }
 
-const onPage = document.querySelector("[data-evidence]");
-if (onPage) watchAnchor(onPage.dataset.evidence, onPage);
+for (const element of document.querySelectorAll("[data-evidence]")) {
+  watchAnchor(element.dataset.evidence, element, { everyMs: 3000 });
+}

@@ -44,6 +44,13 @@ $("locate").addEventListener("click", () => {
 
 function metadata() {
   const meta = { title: $("title").value.trim(), description: $("description").value };
+  const tags = [];
+  if ($("party").value.trim()) tags.push({ type: "party", value: $("party").value.trim() });
+  if ($("cause").value.trim()) tags.push({ type: "cause", value: $("cause").value.trim() });
+  for (const word of $("free-tags").value.split(/[,，、]/)) {
+    if (word.trim()) tags.push({ type: "free", value: word.trim() });
+  }
+  if (tags.length) meta.tags = tags;
   const local = $("captured_at").value;
   if (local) meta.captured_at = new Date(local).toISOString();
   if (place) {
