@@ -247,6 +247,7 @@ PAGES = frozenset(
         ("GET", "/search"),
         ("GET", "/audit"),
         ("GET", "/admin"),
+        ("GET", "/notifications"),
         ("GET", "/audit/trail.csv"),
         ("GET", "/cases"),
         ("GET", "/cases/{case_id}"),

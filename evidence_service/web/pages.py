@@ -353,6 +353,7 @@ def install_web(app: Any) -> None:
         admin_pages,
         audit_pages,
         case_pages,
+        notice_pages,
         search_pages,
     )
 
@@ -360,6 +361,7 @@ def install_web(app: Any) -> None:
     app.include_router(search_pages.router)
     app.include_router(audit_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(notice_pages.router)
     app.include_router(case_pages.router)
     app.mount("/static", static_files, name="static")
 

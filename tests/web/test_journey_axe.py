@@ -67,8 +67,8 @@ def test_every_page_passes_axe(page: Any, web_server: LiveServer) -> None:
             "/audit",  # a refusal page
             "/evidence/01ZZZZZZZZZZZZZZZZZZZZZZZZ",  # the 404 page
         ),
-        "reviewer": ("/cases", "/outbox"),
-        "court": ("/inbox",),
+        "reviewer": ("/cases", "/outbox", "/notifications"),
+        "court": ("/inbox", "/notifications"),
         "auditor": ("/audit", f"/evidence/{evidence_id}"),
         "admin": ("/admin", "/audit"),
     }
