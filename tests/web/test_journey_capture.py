@@ -67,6 +67,11 @@ def test_officer_captures_a_photo_and_sees_it_anchored(
     page.wait_for_url("**/evidence/*")
     assert page.get_by_test_id("evidence-sha256").inner_text() == digest
     assert "30.7522" in page.content()
+    thumbnail = page.get_by_test_id("evidence-thumbnail")  # loaded with the session cookie
+    thumbnail.wait_for()
+    page.wait_for_load_state("networkidle")
+    assert thumbnail.evaluate("img => img.complete && img.naturalWidth") > 0
+    assert "某某餐饮店" in page.get_by_test_id("evidence-tags").inner_text()
     assert page.get_by_test_id("custody-log").locator("tbody tr").count() >= 2  # captured, viewed
     assert check_accessibility(page) == []
     item_id = page.get_by_test_id("evidence-id").inner_text()

@@ -102,6 +102,9 @@ def test_a_case_travels_from_officer_to_court(
     reviewer.get_by_test_id("case-link").filter(has_text=CASE_NUMBER).click()
     reviewer.wait_for_url(f"**{case_path}")
     assert check_accessibility(reviewer) == []
+    graph = reviewer.get_by_test_id("case-graph")  # the relation graph, drawn by the API
+    reviewer.wait_for_load_state("networkidle")
+    assert graph.evaluate("img => img.complete && img.naturalWidth") > 0
     reviewer.get_by_test_id("issue-list").click()
     reviewer.get_by_test_id("issued-lists").wait_for()
     pdf = reviewer.request.get(reviewer.get_by_test_id("print-list").get_attribute("href"))
