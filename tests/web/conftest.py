@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.live_server import LiveServer, make_live_server
+from tests.fixtures.service import Api, running_api
 
 CHROMIUM = os.environ.get("EVIDENCE_TEST_CHROMIUM", "/usr/bin/chromium")
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
@@ -29,6 +30,21 @@ def _missing(what: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{what} is missing (.ci/run installs it)")
     pytest.skip(f"{what} is missing: see docs/development.md")
+
+
+@pytest.fixture
+def backend() -> str:
+    """The pages' tests without a browser run on (SQLite, local disk)."""
+    return "sqlite-local"
+
+
+@pytest.fixture
+def web(services: Any) -> Iterator[Api]:
+    """The app in process (TestClient), demo users seeded; redirects are not followed, so a
+    test sees each 303 a page answers."""
+    with running_api(services, "sqlite-local") as api:
+        api.client.follow_redirects = False
+        yield api
 
 
 @pytest.fixture(scope="session")

@@ -7,27 +7,11 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from signing.jcs import canonicalize
-from tests.fixtures.service import Api, running_api
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite-local"
-
-
-@pytest.fixture
-def web(services: Any) -> Iterator[Api]:
-    with running_api(services, "sqlite-local") as api:
-        api.client.follow_redirects = False
-        yield api
+from tests.fixtures.service import Api
 
 
 def sign_in(api: Api, role: str) -> None:

@@ -4,26 +4,11 @@ the page's refusal and no link to it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 
-from tests.fixtures.service import Api, running_api
+from tests.fixtures.service import Api
 
 UNKNOWN = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite-local"
-
-
-@pytest.fixture
-def web(services: Any) -> Iterator[Api]:
-    with running_api(services, "sqlite-local") as api:
-        api.client.follow_redirects = False
-        yield api
 
 
 def sign_in(api: Api, token: str) -> None:

@@ -3,28 +3,13 @@ deadline), and the decision on a sent transfer, shown to the departments concern
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
-import pytest
 from sqlmodel import Session
 
 from evidence_service.transfer.models import Transfer
-from tests.fixtures.service import Api, running_api
+from tests.fixtures.service import Api
 from tests.service.transfer.test_transfers import PENALTY, capture, dept, send
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite-local"
-
-
-@pytest.fixture
-def web(services: Any) -> Iterator[Api]:
-    with running_api(services, "sqlite-local") as api:
-        api.client.follow_redirects = False
-        yield api
 
 
 def sign_in(api: Api, token: str) -> None:

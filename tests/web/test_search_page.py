@@ -2,24 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
-
-from tests.fixtures.service import Api, running_api
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite-local"
-
-
-@pytest.fixture
-def web(services: Any) -> Iterator[Api]:
-    with running_api(services, "sqlite-local") as api:
-        api.client.follow_redirects = False
-        yield api
+from tests.fixtures.service import Api
 
 
 def capture(api: Api, title: str, headers: dict[str, str], port: str = "electronic") -> str:

@@ -5,32 +5,17 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
-from typing import Any
 
-import pytest
 import segno
 from sqlmodel import Session, select
 
 from evidence_service.access.models import ApiToken, OfficerPassword
 from evidence_service.access.passwords import SESSION_LABEL
 from evidence_service.api.sessions import SESSION_COOKIE
-from tests.fixtures.service import Api, running_api
+from tests.fixtures.service import Api
 from tests.service.helpers import assert_problem
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite-local"
-
-
-@pytest.fixture
-def web(services: Any) -> Iterator[Api]:
-    with running_api(services, "sqlite-local") as api:
-        api.client.follow_redirects = False
-        yield api
 
 
 def enrolment_code(api: Api, role: str = "officer") -> str:
