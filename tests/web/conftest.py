@@ -19,9 +19,15 @@ from tests.fixtures.service import Api, running_api
 
 CHROMIUM = os.environ.get("EVIDENCE_TEST_CHROMIUM", "/usr/bin/chromium")
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+_OFFICE = {"timezone_id": "Asia/Shanghai"}  # where the officers and their phones are
 VIEWPORTS = {
-    "phone": {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True},
-    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "phone": {
+        "viewport": {"width": 360, "height": 740},
+        "is_mobile": True,
+        "has_touch": True,
+        **_OFFICE,
+    },
+    "desktop": {"viewport": {"width": 1280, "height": 800}, **_OFFICE},
 }
 SCREENSHOTS = Path(os.environ.get("EVIDENCE_TEST_OUTPUT", "test-output")) / "web"
 
