@@ -107,6 +107,7 @@ def test_a_case_travels_from_officer_to_court(
     assert graph.evaluate("img => img.complete && img.naturalWidth") > 0
     reviewer.get_by_test_id("issue-list").click()
     reviewer.get_by_test_id("issued-lists").wait_for()
+    list_digest = reviewer.get_by_test_id("issued-lists").locator("code").first.inner_text()
     pdf = reviewer.request.get(reviewer.get_by_test_id("print-list").get_attribute("href"))
     assert pdf.ok and pdf.body().startswith(b"%PDF")
     court = next(
@@ -155,6 +156,23 @@ def test_a_case_travels_from_officer_to_court(
         card.get_by_test_id("transfer-receipt").click()
     receipt = json.loads(Path(download.value.path()).read_text("utf-8"))
     assert receipt["receipt"]["manifest_digest"] == digest
+
+    # Anyone can check the package and the printed list on /verify.
+    package_path = tmp_path / "package.zip"
+    package_path.write_bytes(package)
+    page.context.clear_cookies()
+    page.goto("/verify")
+    page.get_by_test_id("package-file").set_input_files(str(package_path))
+    page.get_by_test_id("package-submit").click()
+    page.locator("[data-testid=package-verdict][data-state=pass]").wait_for(timeout=120_000)
+    page.get_by_test_id("list-digest").fill(list_digest)
+    page.get_by_test_id("list-submit").click()
+    page.locator("[data-testid=list-verdict][data-state=pass]").wait_for(timeout=60_000)
+    wrong = list_digest[:-1] + ("0" if list_digest[-1] != "0" else "1")
+    page.get_by_test_id("list-digest").fill(wrong)
+    page.get_by_test_id("list-submit").click()
+    page.locator("[data-testid=list-verdict][data-state=error]").wait_for()
+    assert check_accessibility(page) == []
 
     # The sender's outbox shows it accepted, with the receipt.
     reviewer.get_by_test_id("nav-outbox").click()
