@@ -247,6 +247,7 @@ PAGES = frozenset(
         ("GET", "/search"),
         ("GET", "/audit"),
         ("GET", "/admin"),
+        ("GET", "/admin/officers/{officer_id}"),
         ("GET", "/notifications"),
         ("GET", "/audit/trail.csv"),
         ("GET", "/cases"),

@@ -41,6 +41,8 @@ def violations_on(page: Any, path: str) -> list[dict[str, Any]]:
 
 def test_every_page_passes_axe(page: Any, web_server: LiveServer) -> None:
     evidence_id = capture(web_server)
+    officer = web_server.users["officer"]
+    officer_id = officer.get("officer_id") or officer["id"]
     errors: list[str] = []  # a script error or a CSP refusal shows in the console
     page.on(
         "console",
@@ -70,7 +72,7 @@ def test_every_page_passes_axe(page: Any, web_server: LiveServer) -> None:
         "reviewer": ("/cases", "/outbox", "/notifications"),
         "court": ("/inbox", "/notifications"),
         "auditor": ("/audit", f"/evidence/{evidence_id}"),
-        "admin": ("/admin", "/audit"),
+        "admin": ("/admin", "/audit", f"/admin/officers/{officer_id}"),
     }
     for role, paths in pages_by_role.items():
         sign_in(page, web_server.users[role]["token"])
