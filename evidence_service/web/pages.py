@@ -21,9 +21,11 @@ import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
 from starlette.staticfiles import StaticFiles
 
 from evidence_service.access.identity import Actor
+from evidence_service.access.models import Officer
 from evidence_service.access.passwords import (
     InvalidCredentialsError,
     WeakPasswordError,
@@ -298,7 +300,10 @@ def home(request: Request, services: ServicesDep) -> Response:
 @router.get("/capture")
 def capture_page(request: Request, services: ServicesDep) -> Response:
     actor = require_actor(request, services)
-    return render(request, services, "capture.html", actor, ports=PORT_IDS)
+    with Session(services.engine) as session:  # the 执法证 number the record forms start with
+        officer = session.get(Officer, actor.officer_id)
+    cert_no = officer.cert_no if officer is not None else None
+    return render(request, services, "capture.html", actor, ports=PORT_IDS, cert_no=cert_no)
 
 
 @router.get("/evidence/{evidence_id}")

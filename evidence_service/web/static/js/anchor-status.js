@@ -8,6 +8,7 @@ export function watchAnchor(evidenceId, element, { everyMs = 1500 } = {}) {
     if (stopped) return;
     try {
       const proof = await apiJson(`/api/v1/evidence/${encodeURIComponent(evidenceId)}/proof`);
+      if (stopped) return; // another item took this line while the answer was on its way
       if (proof.anchor) {
         element.textContent = `${said.anchored} · ${said.block} ${proof.anchor.block_number}`;
         element.dataset.state = "anchored";
@@ -16,6 +17,7 @@ export function watchAnchor(evidenceId, element, { everyMs = 1500 } = {}) {
       element.textContent = said.pending;
       element.dataset.state = "pending";
     } catch (error) {
+      if (stopped) return;
       element.textContent = error.message;
       element.dataset.state = "error";
     }

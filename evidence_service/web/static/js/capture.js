@@ -10,6 +10,7 @@ const said = words("words");
 const $ = (id) => document.getElementById(id);
 let place = null;
 let chosen = null;
+let stopWatching = null;
 
 // Whichever source was used last (camera, video, sound recorder or a file) is the capture.
 for (const input of document.querySelectorAll("input.source")) {
@@ -20,6 +21,13 @@ for (const input of document.querySelectorAll("input.source")) {
     $("chosen").textContent = `${chosen.name} (${chosen.size.toLocaleString()} B)`;
   });
 }
+
+// A section that builds its own document (records.js, survey.js) hands it over as a File; null
+// takes it back (the officer chose another port).
+form.addEventListener("evidence-file", (event) => {
+  chosen = event.detail;
+  $("chosen").textContent = chosen ? `${chosen.name} (${chosen.size.toLocaleString()} B)` : "";
+});
 
 function localNow() {
   const now = new Date();
@@ -77,7 +85,8 @@ function showReceipt(item, digest) {
   $("receipt-qr").src = `/evidence/${encodeURIComponent(item.id)}/proof-qr.svg`;
   $("receipt-qr").hidden = false;
   $("receipt").hidden = false;
-  watchAnchor(item.id, $("anchor-status"));
+  if (stopWatching) stopWatching(); // a second capture on the same page: follow only it
+  stopWatching = watchAnchor(item.id, $("anchor-status"));
 }
 
 form.addEventListener("submit", async (event) => {
