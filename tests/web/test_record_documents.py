@@ -5,8 +5,6 @@ with `jsonschema`) and the ports' own checks (period order, shapes near the canv
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +14,12 @@ from jsonschema import Draft202012Validator, FormatChecker
 from evidence_service.capture.ports.diagram import validate_diagram
 from evidence_service.capture.ports.records import validate_record
 from evidence_service.capture.ports.timestamps import parse_rfc3339
+from tests.web.node import JS, requires_node, run_node
 
-ROOT = Path(__file__).resolve().parents[2]
-MODULE = ROOT / "evidence_service" / "web" / "static" / "js" / "record-documents.js"
-SCHEMAS = ROOT / "evidence_service" / "capture" / "ports" / "schemas"
-NODE = shutil.which("node")
-NODE_TIMEOUT = 60
+MODULE = JS / "record-documents.js"
+SCHEMAS = Path(__file__).resolve().parents[2] / "evidence_service" / "capture" / "ports" / "schemas"
 
-pytestmark = pytest.mark.skipif(
-    NODE is None, reason="`node` (Node.js 20+) is not on PATH: cannot run the builder module"
-)
+pytestmark = requires_node
 
 #: Calls the module's exported functions by name with the given arguments, one result per call.
 RUNNER = """
@@ -47,18 +41,7 @@ def call(tmp_path_factory: pytest.TempPathFactory) -> Any:
     runner.write_text(RUNNER)
 
     def run(*calls: list[Any]) -> list[Any]:
-        assert NODE is not None
-        calls_path = workdir / "calls.json"
-        calls_path.write_text(json.dumps(calls))
-        completed = subprocess.run(
-            [NODE, str(runner), MODULE.as_uri(), str(calls_path)],
-            capture_output=True,
-            text=True,
-            timeout=NODE_TIMEOUT,
-            check=False,
-        )
-        assert completed.returncode == 0, f"node failed:\n{completed.stderr}"
-        results: list[Any] = json.loads(completed.stdout)
+        results: list[Any] = run_node(runner, MODULE.as_uri(), calls, timeout=60)
         return results
 
     return run

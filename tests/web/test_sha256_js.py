@@ -5,24 +5,17 @@ however the file was cut into chunks."""
 from __future__ import annotations
 
 import hashlib
-import json
 import random
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-MODULE = ROOT / "evidence_service" / "web" / "static" / "js" / "sha256.js"
-NODE = shutil.which("node")
-NODE_TIMEOUT = 60
+from tests.web.node import JS, requires_node, run_node
 
-pytestmark = pytest.mark.skipif(
-    NODE is None,
-    reason="`node` (Node.js 20+) is not on PATH: cannot run the browser SHA-256 module",
-)
+MODULE = JS / "sha256.js"
+
+pytestmark = requires_node
 
 #: Runs a list of tasks against the module and prints one JSON result per task. Task kinds:
 #: `updates` feeds the input as views of the given chunk sizes; `file` hashes it as a Blob with
@@ -125,23 +118,12 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run_tasks(runner: Path, workdir: Path, tasks: list[tuple[bytes, dict[str, Any]]]) -> list[Any]:
     """Run `(input bytes, task)` pairs in one Node process; return the results in order."""
-    assert NODE is not None
     specs = []
     for index, (data, task) in enumerate(tasks):
         input_path = workdir / f"input-{index}.bin"
         input_path.write_bytes(data)
         specs.append({**task, "input": str(input_path)})
-    tasks_path = workdir / "tasks.json"
-    tasks_path.write_text(json.dumps(specs))
-    completed = subprocess.run(
-        [NODE, str(runner), MODULE.as_uri(), str(tasks_path)],
-        capture_output=True,
-        text=True,
-        timeout=NODE_TIMEOUT,
-        check=False,
-    )
-    assert completed.returncode == 0, f"node failed:\n{completed.stderr}"
-    results: list[Any] = json.loads(completed.stdout)
+    results: list[Any] = run_node(runner, MODULE.as_uri(), specs, timeout=60)
     return results
 
 

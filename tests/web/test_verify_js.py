@@ -9,8 +9,6 @@ import base64
 import hashlib
 import json
 import random
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +19,11 @@ from chain.artifact import ANCHORED_TOPIC
 from chain.errors import InclusionProofError
 from chain.merkle import MerkleTree, leaf_hash, root_from_inclusion_proof, verify_inclusion
 from signing.jcs import canonicalize, loads
+from tests.web.node import JS, requires_node, run_node
 
 ROOT = Path(__file__).resolve().parents[2]
-JS = ROOT / "evidence_service" / "web" / "static" / "js"
 VECTORS = ROOT / "tests" / "chain" / "vectors" / "rfc6962" / "inclusion"
-NODE = shutil.which("node")
-NODE_TIMEOUT = 120
-
-pytestmark = pytest.mark.skipif(
-    NODE is None, reason="`node` (Node.js 20+) is not on PATH: cannot run the page's modules"
-)
+pytestmark = requires_node
 
 #: Runs tasks against the modules and prints one JSON result per task. `jcs` canonicalizes the
 #: JSON text as the page reads it (JSON.parse); `inclusion` takes hex hashes and decimal
@@ -87,18 +80,7 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_tasks(runner: Path, workdir: Path, tasks: list[dict[str, Any]]) -> list[Any]:
-    assert NODE is not None
-    tasks_path = workdir / "tasks.json"
-    tasks_path.write_text(json.dumps(tasks))
-    completed = subprocess.run(
-        [NODE, str(runner), JS.as_uri() + "/", str(tasks_path)],
-        capture_output=True,
-        text=True,
-        timeout=NODE_TIMEOUT,
-        check=False,
-    )
-    assert completed.returncode == 0, f"node failed:\n{completed.stderr}"
-    results: list[Any] = json.loads(completed.stdout)
+    results: list[Any] = run_node(runner, JS.as_uri() + "/", tasks)
     return results
 
 
