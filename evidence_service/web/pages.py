@@ -21,7 +21,7 @@ import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from starlette.staticfiles import StaticFiles
 
 from evidence_service.access.identity import Actor
@@ -48,6 +48,8 @@ from evidence_service.capture.callers import actor_for_token
 from evidence_service.capture.ports.registry import PORT_IDS
 from evidence_service.capture.views import evidence_body, evidence_custody
 from evidence_service.capture.visibility import evidence_clause
+from evidence_service.cases.links import item_relations
+from evidence_service.cases.models import Case, CaseEvidenceEntry
 from evidence_service.cases.search import EvidenceFilter, evidence_page
 from evidence_service.core.errors import InvalidEnrolmentCodeError, InvalidTokenError
 from evidence_service.custody.log import CustodyAction
@@ -317,7 +319,33 @@ def evidence_item(evidence_id: str, request: Request, services: ServicesDep) -> 
     item = evidence_body(services.engine, evidence_id)
     record_custody(services, actor, evidence_id, CustodyAction.viewed)
     custody = evidence_custody(services.engine, evidence_id)
-    return render(request, services, "evidence.html", actor, item=item, custody=custody)
+    relations = [
+        r
+        for r in item_relations(services.engine, evidence_id)
+        if actor_may(services, actor, "GET", path, evidence_id=r["evidence_id"])
+    ]
+    with Session(services.engine) as session:
+        entries = session.exec(
+            select(Case.id, Case.case_number, Case.title, CaseEvidenceEntry.purpose)
+            .join(CaseEvidenceEntry, col(CaseEvidenceEntry.case_id) == col(Case.id))
+            .where(col(CaseEvidenceEntry.evidence_id) == evidence_id)
+            .order_by(col(Case.opened_at))
+        ).all()
+    cases = [
+        {"id": case_id, "case_number": number, "title": title, "purpose": purpose}
+        for case_id, number, title, purpose in entries
+        if actor_may(services, actor, "GET", "/api/v1/cases/{case_id}", case_id=case_id)
+    ]
+    return render(
+        request,
+        services,
+        "evidence.html",
+        actor,
+        item=item,
+        custody=custody,
+        relations=relations,
+        cases=cases,
+    )
 
 
 @router.get("/evidence/{evidence_id}/proof-qr.svg")

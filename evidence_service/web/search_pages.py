@@ -32,6 +32,19 @@ def _day(value: str, *, end: bool) -> datetime | None:
     return datetime.combine(day, time.max if end else time.min, tzinfo=ZONE)
 
 
+def _near(lat: str, lon: str, within: str) -> tuple[float, float, float] | None:
+    """A place search: all three or none; ValueError otherwise or out of range."""
+    given = [v.strip() for v in (lat, lon, within)]
+    if not any(given):
+        return None
+    if not all(given):
+        raise ValueError("a place search needs latitude, longitude and a distance")
+    point = (float(given[0]), float(given[1]), float(given[2]))
+    if not (-90 <= point[0] <= 90 and -180 <= point[1] <= 180 and 0 < point[2] <= 1_000_000):
+        raise ValueError("latitude, longitude or distance out of range")
+    return point
+
+
 @router.get("/search")
 def search(
     request: Request,
@@ -44,6 +57,9 @@ def search(
     party_id: Annotated[str, Query(max_length=26)] = "",
     received_from: Annotated[str, Query(max_length=10)] = "",
     received_to: Annotated[str, Query(max_length=10)] = "",
+    near_lat: Annotated[str, Query(max_length=32)] = "",
+    near_lon: Annotated[str, Query(max_length=32)] = "",
+    within_m: Annotated[str, Query(max_length=32)] = "",
     cursor: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     actor = require_actor(request, services)
@@ -56,6 +72,9 @@ def search(
         "party_id": party_id,
         "received_from": received_from,
         "received_to": received_to,
+        "near_lat": near_lat,
+        "near_lon": near_lon,
+        "within_m": within_m,
     }
     asked = any(form.values())
     items: list[dict[str, object]] = []
@@ -67,6 +86,7 @@ def search(
                 raise ValueError(f"unknown port {port!r}")
             if tag_type and tag_type not in {t.value for t in TagType}:
                 raise ValueError(f"unknown tag type {tag_type!r}")
+            near = _near(near_lat, near_lon, within_m)
             page = evidence_page(
                 services.engine,
                 EvidenceFilter(
@@ -78,6 +98,7 @@ def search(
                     case_id=case_id or None,
                     text=q or None,
                     party_id=party_id or None,
+                    near=near,
                     visible=evidence_clause(actor),
                 ),
                 limit=PAGE_SIZE,

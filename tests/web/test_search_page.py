@@ -55,3 +55,34 @@ def test_bad_input_is_shown_not_raised(web: Api) -> None:
 def test_search_needs_a_session(web: Api) -> None:
     response = web.client.get("/search?q=x")
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+def test_search_near_a_place(web: Api) -> None:
+    near = web.client.post(
+        "/api/v1/evidence",
+        headers=web.auth("officer"),
+        data={
+            "port": "electronic",
+            "metadata": '{"title": "嘉兴现场", "location": {"lat": 30.7522, "lon": 120.7555}}',
+        },
+        files={"file": ("a.txt", b"near", "text/plain")},
+    ).json()["id"]
+    far = web.client.post(
+        "/api/v1/evidence",
+        headers=web.auth("officer"),
+        data={
+            "port": "electronic",
+            "metadata": '{"title": "杭州现场", "location": {"lat": 30.2741, "lon": 120.1551}}',
+        },
+        files={"file": ("a.txt", b"far", "text/plain")},
+    ).json()["id"]
+    sign_in(web, web.users["officer"]["token"])
+    found = web.client.get(
+        "/search", params={"near_lat": "30.75", "near_lon": "120.75", "within_m": "5000"}
+    )
+    assert found.status_code == 200
+    assert f"/evidence/{near}" in found.text and f"/evidence/{far}" not in found.text
+    half = web.client.get("/search", params={"near_lat": "30.75"})
+    assert half.status_code == 422 and 'data-testid="search-error"' in half.text
+    wild = web.client.get("/search", params={"near_lat": "95", "near_lon": "1", "within_m": "1"})
+    assert wild.status_code == 422
