@@ -48,8 +48,9 @@ from evidence_service.capture.callers import actor_for_token
 from evidence_service.capture.ports.registry import PORT_IDS
 from evidence_service.capture.views import evidence_body, evidence_custody
 from evidence_service.capture.visibility import evidence_clause
+from evidence_service.cases.cases import CaseFilter, case_page
 from evidence_service.cases.links import item_relations
-from evidence_service.cases.models import Case, CaseEvidenceEntry
+from evidence_service.cases.models import Case, CaseEvidenceEntry, CaseStatus
 from evidence_service.cases.search import EvidenceFilter, evidence_page
 from evidence_service.core.errors import InvalidEnrolmentCodeError, InvalidTokenError
 from evidence_service.custody.log import CustodyAction
@@ -61,6 +62,8 @@ LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
 LANG_COOKIE = "evd_lang"
 ZONE = ZoneInfo("Asia/Shanghai")
+#: The open cases of the department the capture page offers to link a new item to.
+CAPTURE_CASES = 50
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -305,7 +308,17 @@ def capture_page(request: Request, services: ServicesDep) -> Response:
     with Session(services.engine) as session:  # the 执法证 number the record forms start with
         officer = session.get(Officer, actor.officer_id)
     cert_no = officer.cert_no if officer is not None else None
-    return render(request, services, "capture.html", actor, ports=PORT_IDS, cert_no=cert_no)
+    link = "/api/v1/cases/{case_id}/evidence"
+    rows, _ = case_page(
+        services.engine,
+        CaseFilter(actor.department_id, status=CaseStatus.open),
+        limit=CAPTURE_CASES,
+        cursor=None,
+    )
+    cases = [c for c in rows if actor_may(services, actor, "POST", link, case_id=c["id"])]
+    return render(
+        request, services, "capture.html", actor, ports=PORT_IDS, cert_no=cert_no, cases=cases
+    )
 
 
 @router.get("/evidence/{evidence_id}")

@@ -27,6 +27,12 @@ def photo(tmp_path: Path) -> tuple[Path, bytes]:
 def test_officer_captures_a_photo_and_sees_it_anchored(
     page: Any, web_server: LiveServer, tmp_path: Path
 ) -> None:
+    case = httpx.post(
+        f"{web_server.url}/api/v1/cases",
+        json={"case_number": "嘉综执〔2026〕3号", "kind": "inspection", "title": "油烟检查"},
+        headers=web_server.auth("officer"),
+    )
+    assert case.status_code == 201, case.text
     page.context.grant_permissions(["geolocation"])
     page.context.set_geolocation({"latitude": 30.7522, "longitude": 120.7555, "accuracy": 12})
     page.goto("/capture")
@@ -42,6 +48,8 @@ def test_officer_captures_a_photo_and_sees_it_anchored(
     page.get_by_test_id("capture-title").fill("现场照片")
     page.get_by_test_id("capture-party").fill("某某餐饮店")
     page.get_by_test_id("capture-tags").fill("油烟，夜间")
+    page.get_by_test_id("capture-case").select_option(case.json()["id"])
+    page.get_by_test_id("capture-purpose").fill("证明净化器未开启")
     page.get_by_test_id("capture-locate").click()
     location = page.get_by_test_id("capture-location")
     location.filter(has_text="±12 m").wait_for()
@@ -58,6 +66,7 @@ def test_officer_captures_a_photo_and_sees_it_anchored(
     page.locator("[data-testid=anchor-status][data-state=anchored]").wait_for(timeout=60_000)
     assert "已上链" in status.inner_text()
     assert page.get_by_test_id("receipt-signature").inner_text() != ""
+    page.locator("[data-testid=receipt-case][data-state=pass]").wait_for()
     qr = page.get_by_test_id("receipt-qr")
     assert qr.evaluate("img => img.complete && img.naturalWidth") > 0
     assert check_accessibility(page) == []
@@ -72,6 +81,7 @@ def test_officer_captures_a_photo_and_sees_it_anchored(
     page.wait_for_load_state("networkidle")
     assert thumbnail.evaluate("img => img.complete && img.naturalWidth") > 0
     assert "某某餐饮店" in page.get_by_test_id("evidence-tags").inner_text()
+    assert "证明净化器未开启" in page.get_by_test_id("evidence-cases").inner_text()
     assert page.get_by_test_id("custody-log").locator("tbody tr").count() >= 2  # captured, viewed
     assert check_accessibility(page) == []
     item_id = page.get_by_test_id("evidence-id").inner_text()

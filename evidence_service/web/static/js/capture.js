@@ -71,6 +71,29 @@ function metadata() {
   return meta;
 }
 
+// The new item joins the chosen case's evidence list with its purpose (证明目的): one more API
+// call after the capture, so a refusal there never undoes the capture itself.
+async function linkToCase(evidenceId) {
+  const out = $("receipt-case");
+  const select = $("case");
+  out.textContent = "";
+  delete out.dataset.state;
+  if (!select || !select.value) return;
+  const label = select.options[select.selectedIndex].textContent;
+  try {
+    await apiJson(`/api/v1/cases/${encodeURIComponent(select.value)}/evidence`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ evidence_id: evidenceId, purpose: $("purpose").value.trim() }),
+    });
+    out.textContent = `${said.linked} ${label}`;
+    out.dataset.state = "pass";
+  } catch (error) {
+    out.textContent = `${said.not_linked} ${label}: ${error.message}`;
+    out.dataset.state = "fail";
+  }
+}
+
 function showReceipt(item, digest) {
   $("receipt-id").textContent = item.id;
   $("receipt-sha256").textContent = item.sha256;
@@ -81,6 +104,7 @@ function showReceipt(item, digest) {
   apiJson(`/api/v1/evidence/${encodeURIComponent(item.id)}/proof`).then((proof) => {
     $("receipt-signature").textContent = proof.signature ? said.signed : said.unsigned;
   });
+  linkToCase(item.id);
   $("receipt-link").href = `/evidence/${encodeURIComponent(item.id)}`;
   $("receipt-qr").src = `/evidence/${encodeURIComponent(item.id)}/proof-qr.svg`;
   $("receipt-qr").hidden = false;
