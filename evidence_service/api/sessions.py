@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+from pathlib import Path
 
 from starlette.requests import Request
 
@@ -41,8 +42,6 @@ class CsrfError(EvidenceError):
 
 @functools.lru_cache(maxsize=8)
 def _csrf_key(configured: bytes | None, data_dir: str) -> bytes:
-    from pathlib import Path
-
     root = pii_secret(configured, Path(data_dir))
     return hmac.new(root, b"evidence-web-csrf", hashlib.sha256).digest()
 
@@ -60,10 +59,15 @@ def session_token(request: Request) -> str | None:
     return value or None
 
 
+def from_other_site(request: Request) -> bool:
+    """Whether the browser says another site made this request (``Sec-Fetch-Site``)."""
+    site = request.headers.get("sec-fetch-site")
+    return site is not None and site.lower() not in OWN_SITE
+
+
 def actor_for_session(request: Request, services: Services, token: str) -> Actor:
     """The officer of a browser session, checked as the module docstring says."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None and site.lower() not in OWN_SITE:
+    if from_other_site(request):
         raise MissingTokenError(
             "a session cookie counts only on requests from this site's own pages"
         )

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, func, insert
 from sqlmodel import Session, col, select
 
-from evidence_service.core.clock import Clock, rfc3339, to_utc
+from evidence_service.core.clock import Clock, parse_rfc3339, rfc3339, to_utc
 from evidence_service.core.db import lock_custody_check, session_scope
 from evidence_service.core.errors import EvidenceError
 from evidence_service.custody.models import CustodyEvent
@@ -315,7 +315,7 @@ def records_between(
     at most ``limit`` (``TooManyEventsError`` beyond: narrow the range)."""
     yielded = 0
     for record in iter_records(session, after=first_seq_from(session, start) - 1):
-        at = datetime.fromisoformat(record["at"].replace("Z", "+00:00"))
+        at = parse_rfc3339(record["at"])
         if at >= end + ARRIVAL_SLACK:
             return
         if not start <= at < end:

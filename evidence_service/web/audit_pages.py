@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from typing import Annotated
@@ -18,11 +19,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
 
-from evidence_service.access.identity import Actor
 from evidence_service.access.models import Role
 from evidence_service.api.deps import ServicesDep
 from evidence_service.custody.log import records_between
-from evidence_service.services import Services
 from evidence_service.web.pages import ZONE, local_time, render, require_actor
 
 router = APIRouter(include_in_schema=False)
@@ -41,11 +40,6 @@ COLUMNS = (
     "hash",
     "details",
 )
-
-
-def _auditor(request: Request, services: Services) -> Actor | None:
-    actor = require_actor(request, services)
-    return actor if actor.role in AUDIT_ROLES else None
 
 
 def _period(start: str, end: str) -> tuple[datetime, datetime]:
@@ -144,6 +138,4 @@ def audit_trail(
 
 
 def _json(value: object) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

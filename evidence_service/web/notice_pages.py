@@ -7,7 +7,7 @@ of ``GET /api/v1/transfers``); nothing is stored, so nothing can go stale or be 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from evidence_service.access.identity import Actor
 from evidence_service.api.deps import ServicesDep
+from evidence_service.core.clock import parse_rfc3339
 from evidence_service.services import Services
 from evidence_service.transfer.documents import transfer_page
 from evidence_service.transfer.models import TransferStatus
@@ -27,10 +28,6 @@ DECISION_DAYS = 7
 #: How far back decisions on sent transfers are shown.
 DECISIONS_SHOWN_DAYS = 14
 LISTED = 100
-
-
-def _when(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def notices(services: Services, actor: Actor) -> dict[str, list[dict[str, Any]]]:
@@ -49,7 +46,7 @@ def notices(services: Services, actor: Actor) -> dict[str, list[dict[str, Any]]]
     )["items"]
     waiting = []
     for row in incoming:
-        due = _when(row["created_at"]) + timedelta(days=DECISION_DAYS)
+        due = parse_rfc3339(row["created_at"]) + timedelta(days=DECISION_DAYS)
         waiting.append({**row, "due": due.isoformat(), "overdue": due < now})
     outgoing = transfer_page(
         services.engine, actor, direction="out", status=None, limit=LISTED, cursor=None
@@ -60,7 +57,7 @@ def notices(services: Services, actor: Actor) -> dict[str, list[dict[str, Any]]]
         for row in outgoing
         if row["decided_at"] is not None
         and row["status"] in (TransferStatus.accepted, TransferStatus.rejected)
-        and _when(row["decided_at"]) >= since
+        and parse_rfc3339(row["decided_at"]) >= since
     ]
     return {"waiting": waiting, "decided": decided}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -38,10 +38,10 @@ from evidence_service.access.passwords import (
 )
 from evidence_service.api.deps import ServicesDep, actor_may, record_custody
 from evidence_service.api.sessions import (
-    OWN_SITE,
     SESSION_COOKIE,
     CsrfError,
     csrf_key,
+    from_other_site,
     session_token,
 )
 from evidence_service.capture.callers import actor_for_token
@@ -52,6 +52,7 @@ from evidence_service.cases.cases import CaseFilter, case_page
 from evidence_service.cases.links import item_relations
 from evidence_service.cases.models import Case, CaseEvidenceEntry, CaseStatus
 from evidence_service.cases.search import EvidenceFilter, evidence_page
+from evidence_service.core.clock import parse_rfc3339
 from evidence_service.core.errors import InvalidEnrolmentCodeError, InvalidTokenError
 from evidence_service.custody.log import CustodyAction
 from evidence_service.services import Services
@@ -85,9 +86,7 @@ def local_time(value: str | datetime | None) -> str:
     """A time as officers read it: Asia/Shanghai, to the second."""
     if value is None:
         return ""
-    moment = (
-        datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
-    )
+    moment = parse_rfc3339(value) if isinstance(value, str) else value
     return moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -147,12 +146,9 @@ def render(
 
 def refuse_foreign_form(request: Request) -> None:
     """A page form posted from another site is refused (its Sec-Fetch-Site or Origin says so)."""
-    site = request.headers.get("sec-fetch-site")
     origin = request.headers.get("origin")
     own = f"{request.url.scheme}://{request.url.netloc}"
-    if (site is not None and site.lower() not in OWN_SITE) or (
-        origin is not None and origin != "null" and origin != own
-    ):
+    if from_other_site(request) or (origin is not None and origin != "null" and origin != own):
         raise CsrfError("this form may only be sent from this site's own pages")
 
 
@@ -186,9 +182,7 @@ def safe_next(value: str | None) -> str:
     return "/"
 
 
-def _session_ttl(services: Services) -> Any:
-    from datetime import timedelta
-
+def _session_ttl(services: Services) -> timedelta:
     return timedelta(hours=services.settings.web_session_hours)
 
 
