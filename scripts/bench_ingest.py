@@ -12,7 +12,10 @@
     synchronous commit in its own database: captures/s, p50/p99 and the ratio (goal >= 0.5).
 
 Usage: python scripts/bench_ingest.py [--size-mib 1024] [--small 2000] [--clients 8]
-           [--only a|b|c] [--db sqlite|postgresql]
+           [--only a|b|c] [--db sqlite|postgresql] [--workers N]
+
+``--workers N`` runs (c) with N server processes on both sides: the baseline under uvicorn's
+workers and ``evidence serve`` with ``EVIDENCE_WORKERS=N``.
 """
 
 from __future__ import annotations
@@ -279,11 +282,20 @@ class SmallRun:
 def timed_run(server: Server, path: str, token: str | None, count: int, clients: int) -> SmallRun:
     """A warm-up, then ``count`` uploads, with the server's CPU time per upload."""
     post_many(server.url, path, token, min(count, 50), clients)
-    before = server.ps.cpu_times()
+    before = process_tree_cpu(server.ps)
     run = post_many(server.url, path, token, count, clients)
-    after = server.ps.cpu_times()
-    used = (after.user - before.user) + (after.system - before.system)
+    used = process_tree_cpu(server.ps) - before
     return dataclasses.replace(run, cpu_ms=used / count * 1000)
+
+
+def process_tree_cpu(process: psutil.Process) -> float:
+    """CPU seconds (user + system) of a server process and its worker processes."""
+    total = 0.0
+    for p in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def post_many(url: str, path: str, token: str | None, count: int, clients: int) -> SmallRun:
@@ -430,21 +442,32 @@ def baseline_app(db_url: str, objects: Path) -> Any:
     return app
 
 
-def serve_baseline(port: int, db_url: str, objects: Path) -> None:
+def baseline_from_env() -> Any:
+    """The baseline app in a uvicorn worker process (``--workers``)."""
+    return baseline_app(os.environ["BENCH_DB_URL"], Path(os.environ["BENCH_OBJECTS"]))
+
+
+def serve_baseline(port: int, db_url: str, objects: Path, workers: int) -> None:
     """The baseline's server process: uvicorn with the options ``evidence serve`` uses."""
     import uvicorn
 
-    uvicorn.run(
-        baseline_app(db_url, objects),
-        host="127.0.0.1",
-        port=port,
-        log_level="info",
-        timeout_graceful_shutdown=5,
-    )
+    options: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "log_level": "info",
+        "timeout_graceful_shutdown": 5,
+    }
+    if workers == 1:
+        uvicorn.run(baseline_app(db_url, objects), **options)
+        return
+    baseline_app(db_url, objects)  # creates the table once, before the workers start
+    os.environ.update(BENCH_DB_URL=db_url, BENCH_OBJECTS=str(objects))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    uvicorn.run("bench_ingest:baseline_from_env", factory=True, workers=workers, **options)
 
 
 class BaselineServer(Server):
-    def __init__(self, db_url: str, data_dir: Path) -> None:  # noqa: D107
+    def __init__(self, db_url: str, data_dir: Path, workers: int = 1) -> None:  # noqa: D107
         data_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -454,7 +477,7 @@ class BaselineServer(Server):
                 sys.executable,
                 str(Path(__file__).resolve()),
                 "--baseline-server",
-                f"{self.port},{db_url},{data_dir / 'objects'}",
+                f"{self.port},{workers},{db_url},{data_dir / 'objects'}",
             ],
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -465,11 +488,11 @@ class BaselineServer(Server):
         self.ps = psutil.Process(self.proc.pid)
 
 
-def bench_small(tmp: Path, count: int, clients: int, kind: str) -> float:
+def bench_small(tmp: Path, count: int, clients: int, kind: str, workers: int = 1) -> float:
     """Baseline then service, same payloads and clients, same database kind; returns the ratio."""
     database = "PostgreSQL" if kind == "postgresql" else "SQLite"
     with scratch_database(kind, tmp, f"baseline_{kind}") as url:
-        server = BaselineServer(url, tmp / f"baseline-{kind}")
+        server = BaselineServer(url, tmp / f"baseline-{kind}", workers)
         try:
             base = timed_run(server, "/capture", None, count, clients)
         finally:
@@ -479,6 +502,7 @@ def bench_small(tmp: Path, count: int, clients: int, kind: str) -> float:
             data_dir=tmp / f"small-{kind}",
             db_url=url,
             rate_limits=False,
+            workers=workers,
             # a shared (explicit) database wants the secrets every replica would share
             key_passphrase=SecretStr(secrets.token_urlsafe(24)),
             pii_secret=SecretStr(secrets.token_urlsafe(24)),
@@ -491,7 +515,7 @@ def bench_small(tmp: Path, count: int, clients: int, kind: str) -> float:
     ratio = ours.rate / base.rate
     print(
         f"(c) {count} captures of {SMALL_BYTES // 1000} KB (electronic) from {clients} clients, "
-        f"{database} + LocalStore, {settings.workers} worker process(es)"
+        f"{database} + LocalStore, {settings.workers} server process(es) on each side"
     )
     for name, run in (("baseline", base), ("service ", ours)):
         print(
@@ -512,11 +536,12 @@ def main() -> None:
     parser.add_argument(
         "--db", choices=["sqlite", "postgresql"], action="append", help="databases of (c)"
     )
+    parser.add_argument("--workers", type=int, default=1, help="server processes of (c)")
     parser.add_argument("--baseline-server", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline_server:
-        port, db_url, objects = args.baseline_server.split(",", 2)
-        serve_baseline(int(port), db_url, Path(objects))
+        port, workers, db_url, objects = args.baseline_server.split(",", 3)
+        serve_baseline(int(port), db_url, Path(objects), int(workers))
         return
     total = args.size_mib * MiB
     only = set(args.only or ["a", "b", "c"])
@@ -528,7 +553,7 @@ def main() -> None:
             bench_local(tmp, total)
         if "c" in only:
             for kind in args.db or ["sqlite", "postgresql"]:
-                bench_small(tmp, args.small, args.clients, kind)
+                bench_small(tmp, args.small, args.clients, kind, args.workers)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from signing.keys import (
 __all__ = [
     "SignedStatement",
     "StatementSignature",
+    "StatementSigner",
     "sign_statement",
     "signing_payload",
     "verify_statement",
@@ -147,29 +148,47 @@ def sign_statement(
     (:class:`BadCertificateError`), so nothing is signed that :func:`verify_statement` would reject
     for those reasons. Does not check the certificate chain or validity.
     """
-    certificate = load_certificate(certificate_pem)
-    public_key = certificate.public_key()
-    alg = alg_of(public_key)
-    if public_key_der(public_key) != public_key_der(key.public_key()):  # type: ignore[arg-type]
-        raise KeyFormatError("the signing key does not match the certificate")
-    identity = officer_identity(certificate)
-    if signer != identity.officer_id:
-        raise BadCertificateError(
-            f"signer {signer!r} is not the certificate's officer {identity.officer_id!r}"
+    return StatementSigner(key, certificate_pem).sign(statement, signer=signer)
+
+
+class StatementSigner:
+    """A key and its certificate, checked to belong together once, for signing many statements
+    (:func:`sign_statement` for one): a service that signs every capture with an officer's
+    custodial key keeps one per certificate instead of parsing the certificate each time."""
+
+    def __init__(self, key: PrivateKey, certificate_pem: bytes | str) -> None:
+        certificate = load_certificate(certificate_pem)
+        public_key = certificate.public_key()
+        self.alg = alg_of(public_key)
+        if public_key_der(public_key) != public_key_der(key.public_key()):  # type: ignore[arg-type]
+            raise KeyFormatError("the signing key does not match the certificate")
+        self.officer_id = officer_identity(certificate).officer_id
+        self._key = key
+        self._pem = (
+            certificate_pem.decode("ascii")
+            if isinstance(certificate_pem, bytes)
+            else certificate_pem
         )
-    if statement.get("officer_id") != identity.officer_id:
-        raise BadCertificateError(
-            f"statement officer_id {statement.get('officer_id')!r} is not the certificate's "
-            f"officer {identity.officer_id!r}"
+
+    def sign(self, statement: Mapping[str, Any], *, signer: str) -> StatementSignature:
+        """The signature block over ``JCS(statement)``; refuses (before signing) a ``signer`` or
+        ``statement["officer_id"]`` other than the certificate's officer."""
+        if signer != self.officer_id:
+            raise BadCertificateError(
+                f"signer {signer!r} is not the certificate's officer {self.officer_id!r}"
+            )
+        if statement.get("officer_id") != self.officer_id:
+            raise BadCertificateError(
+                f"statement officer_id {statement.get('officer_id')!r} is not the certificate's "
+                f"officer {self.officer_id!r}"
+            )
+        signature = sign(self._key, signing_payload(statement))
+        return StatementSignature(
+            alg=self.alg,
+            signer=signer,
+            certificate=self._pem,
+            value=base64.b64encode(signature).decode("ascii"),
         )
-    signature = sign(key, signing_payload(statement))
-    pem = certificate_pem.decode("ascii") if isinstance(certificate_pem, bytes) else certificate_pem
-    return StatementSignature(
-        alg=alg,
-        signer=signer,
-        certificate=pem,
-        value=base64.b64encode(signature).decode("ascii"),
-    )
 
 
 def verify_statement(

@@ -27,7 +27,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine
+from sqlalchemy import ColumnElement, Engine, bindparam
 from sqlmodel import Session, col, select
 
 from evidence_service.access.models import Department, DepartmentCA, Officer, OfficerCertificate
@@ -78,20 +78,33 @@ def custodial_certificate(
     ).first()
 
 
+#: :func:`_custodial_with_ca`'s query, built once: every signed capture runs it.
+_CUSTODIAL_WITH_CA = (
+    select(OfficerCertificate, DepartmentCA.certificate)
+    .outerjoin(
+        DepartmentCA,
+        col(DepartmentCA.department_id) == col(OfficerCertificate.department_id),
+    )
+    .where(
+        col(OfficerCertificate.officer_id) == bindparam("officer_id"),
+        col(OfficerCertificate.custodial).is_(True),
+        col(OfficerCertificate.revoked_at).is_(None),
+        col(OfficerCertificate.not_before) <= bindparam("at"),
+        col(OfficerCertificate.not_after) > bindparam("valid_past"),
+    )
+    .order_by(col(OfficerCertificate.not_before).desc())
+    .limit(1)
+)
+
+
 def _custodial_with_ca(
     session: Session, officer_id: str, at: datetime
 ) -> tuple[OfficerCertificate | None, str | None]:
     """:func:`custodial_certificate` and its department's current CA certificate PEM, in one
     query (each capture asks: read fresh, never cached, as revocation must bite at once)."""
     row = session.exec(
-        select(OfficerCertificate, DepartmentCA.certificate)
-        .outerjoin(
-            DepartmentCA,
-            col(DepartmentCA.department_id) == col(OfficerCertificate.department_id),
-        )
-        .where(*_valid_custodial(officer_id, at))
-        .order_by(col(OfficerCertificate.not_before).desc())
-        .limit(1)
+        _CUSTODIAL_WITH_CA,
+        params={"officer_id": officer_id, "at": at, "valid_past": at + timedelta(seconds=1)},
     ).first()
     return (None, None) if row is None else (row[0], row[1])
 

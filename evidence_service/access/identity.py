@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -65,6 +66,24 @@ def issue_token(
     return token
 
 
+#: :func:`authenticate`'s query, built once: every authenticated request runs it.
+_TOKEN_QUERY = (
+    sa_select(
+        col(ApiToken.id),
+        col(ApiToken.kind),
+        col(ApiToken.revoked_at),
+        col(ApiToken.expires_at),
+        col(Officer.id),
+        col(Officer.department_id),
+        col(Officer.role),
+        col(Officer.name),
+        col(Officer.active),
+    )
+    .join_from(ApiToken, Officer, Officer.id == ApiToken.officer_id)  # type: ignore[arg-type]
+    .where(ApiToken.token_sha256 == bindparam("digest"))  # type: ignore[arg-type]
+)
+
+
 def authenticate(session: Session, token: str, *, now: datetime) -> Actor:
     """The officer behind ``token``; ``InvalidTokenError`` if it is unknown, revoked or
     expired, or the officer's account is disabled.
@@ -72,21 +91,7 @@ def authenticate(session: Session, token: str, *, now: datetime) -> Actor:
     Read fresh on every request (a revoked token or a disabled officer stops working at once,
     on every replica), in one joined query of the few columns it needs: no ORM objects are
     built on this path, which every authenticated request takes."""
-    row = session.execute(
-        sa_select(
-            col(ApiToken.id),
-            col(ApiToken.kind),
-            col(ApiToken.revoked_at),
-            col(ApiToken.expires_at),
-            col(Officer.id),
-            col(Officer.department_id),
-            col(Officer.role),
-            col(Officer.name),
-            col(Officer.active),
-        )
-        .join_from(ApiToken, Officer, Officer.id == ApiToken.officer_id)  # type: ignore[arg-type]
-        .where(ApiToken.token_sha256 == token_digest(token))  # type: ignore[arg-type]
-    ).first()
+    row = session.execute(_TOKEN_QUERY, {"digest": token_digest(token)}).first()
     if row is None:
         raise InvalidTokenError("unknown bearer token")
     token_id, kind, revoked_at, expires_at, officer_id, department_id, role, name, active = row

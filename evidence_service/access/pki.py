@@ -61,7 +61,7 @@ from signing.keys import (
     load_public_key,
 )
 from signing.seal import SealRecord, seal_document
-from signing.statements import sign_statement
+from signing.statements import StatementSigner
 
 PASSPHRASE_FILE = "keys.passphrase"
 CA_VALID_DAYS = 3650
@@ -130,7 +130,8 @@ class Pki:
         self.settings = settings
         self.clock = clock
         self._passphrase: bytes | None = None
-        self._keys: dict[str, PrivateKey] = {}  # decrypted custodial keys by serial
+        #: Decrypted custodial keys with their certificates, by serial (checked once each).
+        self._signers: dict[str, StatementSigner] = {}
         self._lock = threading.Lock()
 
     @property
@@ -414,7 +415,7 @@ class Pki:
                 details={"serial": serial, "officer_id": row.officer_id},
             )
         with self._lock:
-            self._keys.pop(serial, None)
+            self._signers.pop(serial, None)
         return row
 
     def trust_bundle(self, session: Session) -> TrustBundle:
@@ -545,12 +546,10 @@ class Pki:
                 raise UnsignedCaptureError(refusal, officer_id=officer_id)
             return None
         with self._lock:
-            key = self._keys.get(row.serial)
-        if key is None:
+            signer = self._signers.get(row.serial)
+        if signer is None:
             key = load_private_key(row.private_key.encode(), self.passphrase)
+            signer = StatementSigner(key, row.certificate)
             with self._lock:
-                self._keys[row.serial] = key
-        signature = sign_statement(
-            statement, key=key, certificate_pem=row.certificate.encode(), signer=officer_id
-        )
-        return dict(signature.as_json())
+                self._signers[row.serial] = signer
+        return dict(signer.sign(statement, signer=officer_id).as_json())

@@ -4,10 +4,11 @@ custody event recorded in a transaction of its own."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
 
 from evidence_service.access.identity import Actor
 from evidence_service.access.models import Role
@@ -26,8 +27,11 @@ from evidence_service.core.text import check_text_tree, first_unsafe
 from evidence_service.custody.log import CustodyAction, record_event
 from evidence_service.services import Services
 
+# The dependencies are coroutines that hand only their database work to a worker thread: a
+# plain ``def`` dependency costs a thread hop per request even when it has nothing to look up.
 
-def get_services(request: Request) -> Services:
+
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -35,7 +39,15 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_actor(request: Request, services: ServicesDep) -> Actor:
+async def get_actor(request: Request, services: ServicesDep) -> Actor:
+    known = getattr(request.state, "actor", None)
+    if known is not None:  # resolved once per request, by the policy check
+        return known  # type: ignore[no-any-return]
+    return await run_in_threadpool(resolve_actor, request, services)
+
+
+def resolve_actor(request: Request, services: Services) -> Actor:
+    """The authenticated caller, from the bearer token or the web app's session cookie."""
     known = getattr(request.state, "actor", None)
     if known is not None:  # resolved once per request, by the policy check
         return known  # type: ignore[no-any-return]
@@ -54,17 +66,23 @@ def get_actor(request: Request, services: ServicesDep) -> Actor:
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 
 
-def get_optional_actor(request: Request, services: ServicesDep) -> Actor | None:
+async def get_optional_actor(request: Request, services: ServicesDep) -> Actor | None:
     """The caller on public endpoints: None without a token; a bad token is still a 401."""
     if not request.headers.get("authorization") and session_token(request) is None:
         return None
-    return get_actor(request, services)
+    return await get_actor(request, services)
+
+
+def resolve_optional_actor(request: Request, services: Services) -> Actor | None:
+    if not request.headers.get("authorization") and session_token(request) is None:
+        return None
+    return resolve_actor(request, services)
 
 
 OptionalActor = Annotated[Actor | None, Depends(get_optional_actor)]
 
 
-def enforce_policy(request: Request, services: ServicesDep) -> None:
+async def enforce_policy(request: Request, services: ServicesDep) -> None:
     """Every route's access rule (evidence_service/policy.py), checked before the route runs:
     401 without a token where one is needed, 403 for a role the route refuses, 404 for a
     record named in the path that is not the caller's department's to see."""
@@ -77,9 +95,16 @@ def enforce_policy(request: Request, services: ServicesDep) -> None:
     if rule.scrape and may_scrape(services.settings, request.headers.get("authorization")):
         request.state.actor = None
         return
-    actor = get_optional_actor(request, services) if rule.roles is None else None
+    await run_in_threadpool(_enforce_rule, request, services, rule, method, path)
+
+
+def _enforce_rule(
+    request: Request, services: Services, rule: policy.Rule, method: str, path: str
+) -> None:
+    """The part of :func:`enforce_policy` that reads the database, in a worker thread."""
+    actor = resolve_optional_actor(request, services) if rule.roles is None else None
     if rule.roles is not None:
-        actor = get_actor(request, services)
+        actor = resolve_actor(request, services)
     request.state.actor = actor  # known to the access log, also when refused below
     limiter = getattr(request.app.state, "rate_limiter", None)
     if actor is not None and limiter is not None:
@@ -116,10 +141,10 @@ def refuse_unsafe_parameters(request: Request) -> None:
 CAPTURE_ROLES = frozenset({Role.officer, Role.reviewer, Role.penalty})
 
 
-def require_roles(*roles: Role) -> Callable[[Actor], Actor]:
+def require_roles(*roles: Role) -> Callable[[Actor], Awaitable[Actor]]:
     allowed = frozenset(roles)
 
-    def check(actor: CurrentActor) -> Actor:
+    async def check(actor: CurrentActor) -> Actor:
         if actor.role not in allowed:
             raise ForbiddenError(
                 f"role {actor.role} may not do this (allowed: {', '.join(sorted(allowed))})"

@@ -401,40 +401,48 @@ class Ingestor:
                     )
                 )
             body = evidence_public(evidence, derived_rows)
+            # Everything that needs no database is built before the write transaction.
+            fixed_rows: list[SQLModel] = [*derived_rows, *capture_tags(evidence, received_at)]
+            leaf = statement_leaf(evidence_id, evidence.statement, received_at)
+            details = self._captured_details(evidence, chunk_chain)
+            idempotency = (
+                idempotency_record(
+                    actor, idempotency_key, route, fingerprint, 201, body, received_at
+                )
+                if idempotency_key
+                else None
+            )
+
+            def write(session: Session) -> None:
+                """The item's rows, in a write transaction shared with concurrent captures
+                (group_commit.py): safe to run again, it builds only fresh rows."""
+                insert_rows(session, [evidence])
+                rows = list(fixed_rows)
+                for hook in self.capture_hooks:
+                    rows.extend(hook(session, evidence, received_at))
+                insert_rows(session, rows)
+                session.execute(delete(PendingIntake).where(col(PendingIntake.id) == evidence_id))
+                if signed is not None:
+                    used = session.execute(
+                        delete(PreparedCapture).where(col(PreparedCapture.id) == evidence_id)
+                    )
+                    if used.rowcount != 1:  # type: ignore[attr-defined]
+                        raise PreparedCaptureError("the prepared capture was already used")
+                insert_rows(session, [leaf])
+                append_event(
+                    session,
+                    action=CustodyAction.captured,
+                    at=received_at,
+                    evidence_id=evidence_id,
+                    actor_id=actor.officer_id,
+                    department_id=actor.department_id,
+                    details=details,
+                )
+                if idempotency is not None:
+                    insert_rows(session, [idempotency])
+
             try:
-                with session_scope(self.engine) as session:
-                    insert_rows(session, [evidence])
-                    rows: list[SQLModel] = [*derived_rows, *capture_tags(evidence, received_at)]
-                    for hook in self.capture_hooks:
-                        rows.extend(hook(session, evidence, received_at))
-                    insert_rows(session, rows)
-                    session.execute(
-                        delete(PendingIntake).where(col(PendingIntake.id) == evidence_id)
-                    )
-                    if signed is not None:
-                        used = session.execute(
-                            delete(PreparedCapture).where(col(PreparedCapture.id) == evidence_id)
-                        )
-                        if used.rowcount != 1:  # type: ignore[attr-defined]
-                            raise PreparedCaptureError("the prepared capture was already used")
-                    insert_rows(
-                        session, [statement_leaf(evidence_id, evidence.statement, received_at)]
-                    )
-                    append_event(
-                        session,
-                        action=CustodyAction.captured,
-                        at=received_at,
-                        evidence_id=evidence_id,
-                        actor_id=actor.officer_id,
-                        department_id=actor.department_id,
-                        details=self._captured_details(evidence, chunk_chain),
-                    )
-                    if idempotency_key:
-                        session.add(
-                            idempotency_record(
-                                actor, idempotency_key, route, fingerprint, 201, body, received_at
-                            )
-                        )
+                self.commits.run_work(write)
             except IntegrityError:
                 # A concurrent request with the same Idempotency-Key won the race.
                 replay = self.replay(actor, idempotency_key or "", route, fingerprint)

@@ -8,7 +8,9 @@ SQLite). Read-only sessions begin DEFERRED and never wait for writers (WAL).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import threading
 import time
 import weakref
@@ -205,20 +207,56 @@ def _schema_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 WRITE_OPTION = "evidence_writes"
-_sqlite_writer_locks: dict[str, threading.Lock] = {}
+_sqlite_writer_locks: dict[str, _WriterQueue] = {}
 _locks_guard = threading.Lock()
 
 
-def _sqlite_writer_lock(engine: Engine) -> threading.Lock:
-    """One lock per SQLite database file in this process, shared by every engine on it."""
+class _WriterQueue:
+    """The queue SQLite writers wait in before BEGIN IMMEDIATE: a thread lock for this process,
+    then an exclusive ``flock`` on a file beside the database for the other processes on it
+    (``evidence serve`` with several workers). The kernel wakes the next writer the moment the
+    lock is free, where SQLite's own busy handler would poll with growing sleeps."""
+
+    def __init__(self, database: str) -> None:
+        self._thread_lock = threading.Lock()
+        self._path = f"{database}-writer.lock" if database not in ("", ":memory:") else None
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        self._thread_lock.acquire()
+        if self._path is None:
+            return
+        try:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+
+def _sqlite_writer_lock(engine: Engine) -> _WriterQueue:
+    """One writer queue per SQLite database file in this process, shared by every engine on
+    it (and, through its lock file, with every process on it)."""
+    database = str(engine.url.database or "")
     with _locks_guard:
-        return _sqlite_writer_locks.setdefault(str(engine.url.database), threading.Lock())
+        queue = _sqlite_writer_locks.get(database)
+        if queue is None:
+            queue = _sqlite_writer_locks[database] = _WriterQueue(database)
+        return queue
 
 
 _write_binds: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
-def _writer(engine: Engine) -> tuple[threading.Lock | nullcontext[None], Engine]:
+def _writer(engine: Engine) -> tuple[_WriterQueue | nullcontext[None], Engine]:
     """The in-process queue and the bind of a write transaction (built once per engine)."""
     if engine.dialect.name != "sqlite":
         return nullcontext(), engine
