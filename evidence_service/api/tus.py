@@ -2,7 +2,8 @@
 termination), for stock tus clients (tus-js-client, Uppy, tuspy, TUSKit, …).
 
 ``POST`` declares the file (``Upload-Length``, ``Upload-Metadata``: ``port``, ``metadata``,
-``filename``, ``sha256``), ``PATCH`` appends bytes at ``Upload-Offset`` in any size,
+``filename``, ``sha256``, and ``prepared_id`` with ``signature`` for a capture signed by the
+officer's own key), ``PATCH`` appends bytes at ``Upload-Offset`` in any size,
 ``HEAD`` tells the offset, ``DELETE`` terminates. The PATCH that reaches ``Upload-Length``
 makes the item and answers its id in ``Evidence-Id``. The sessions are those of
 ``/api/v1/uploads`` (:mod:`evidence_service.capture.tus` holds the protocol's rules); every
@@ -25,25 +26,21 @@ from evidence_service.api import schemas
 from evidence_service.api.deps import CaptureActor, ServicesDep
 from evidence_service.api.responses import header, problems
 from evidence_service.api.streaming import consume_body
-from evidence_service.capture.metadata import parse_capture_metadata
-from evidence_service.capture.multipart_stream import check_filename
-from evidence_service.capture.ports.registry import get_port
 from evidence_service.capture.tus import CHECKSUM_ALGORITHMS, Checksum, TusProgress, TusUploads
-from evidence_service.capture.uploads import session_public
+from evidence_service.capture.uploads import check_declaration, session_public
 from evidence_service.core.digests import is_hex64
 from evidence_service.core.errors import BadRequestError, EvidenceError, OversizeError
 from evidence_service.core.metrics import count_capture
-from evidence_service.core.text import check_text_tree
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,checksum,termination"
 OFFSET_MEDIA_TYPE = "application/offset+octet-stream"
 #: Upload-Metadata keys this service reads; others (``filetype``, ``name``, …) are ignored.
-METADATA_KEYS = ("port", "metadata", "filename", "sha256")
+METADATA_KEYS = ("port", "metadata", "filename", "sha256", "prepared_id", "signature")
 #: Upload-Metadata travels in a header, and HTTP servers refuse headers past ~16 KiB: about
 #: 6 KiB of metadata JSON once in base64 (larger metadata: POST /api/v1/uploads).
 MAX_METADATA_HEADER = 8 * 1024
-#: Keys of a client-signed capture, which resumable sessions do not take.
+#: Keys of a client-signed capture (client-held keys): both or neither.
 CLIENT_SIGNING_KEYS = frozenset({"prepared_id", "signature"})
 
 
@@ -56,14 +53,6 @@ class OffsetMediaTypeError(EvidenceError):
         "offset-media-type",
         "A tus PATCH body is application/offset+octet-stream",
         415,
-    )
-
-
-class TusClientSigningError(EvidenceError):
-    slug, title, status = (
-        "tus-client-signing",
-        "Client-signed captures cannot be uploaded with tus",
-        422,
     )
 
 
@@ -151,6 +140,19 @@ def _text(pairs: dict[str, bytes], key: str) -> str | None:
         raise BadRequestError(f"Upload-Metadata {key} is not UTF-8 text") from exc
 
 
+def _client_signing(pairs: dict[str, bytes]) -> tuple[str | None, bytes | None]:
+    """``prepared_id`` (an id: ASCII letters and digits) and ``signature`` (the signature
+    block's JSON, checked by :func:`signed_capture`): both, or neither."""
+    if not CLIENT_SIGNING_KEYS & pairs.keys():
+        return None, None
+    if not CLIENT_SIGNING_KEYS <= pairs.keys():
+        raise BadRequestError("a client-signed upload needs both prepared_id and signature")
+    prepared_id = (_text(pairs, "prepared_id") or "").strip()
+    if not (prepared_id.isascii() and prepared_id.isalnum() and len(prepared_id) <= 26):
+        raise BadRequestError("Upload-Metadata prepared_id must be the id prepare answered")
+    return prepared_id, pairs["signature"]
+
+
 def _progress_headers(progress: TusProgress) -> dict[str, str]:
     headers = {
         "Upload-Offset": str(progress.offset),
@@ -204,7 +206,7 @@ def tus_options(services: ServicesDep) -> Response:
             "model": schemas.UploadState,
             "headers": {**TUS_HEADERS, "Location": header("the upload's URL, /api/v1/tus/{id}")},
         },
-        **tus_problems(400, 401, 403, 412, 413, 422, 503),
+        **tus_problems(400, 401, 403, 404, 409, 412, 413, 422, 503),
     },
 )
 def create_tus_upload(
@@ -216,7 +218,18 @@ def create_tus_upload(
 ) -> JSONResponse:
     """``Upload-Metadata`` carries ``port`` and ``metadata`` (the JSON text of a capture's
     metadata), optionally ``filename`` and ``sha256`` (hex: checked at completion). Nothing is
-    written unless all of it is valid."""
+    written unless all of it is valid.
+
+    A capture signed by the officer's own key (after ``POST /api/v1/evidence/prepare``) adds
+    ``prepared_id`` and ``signature`` (the signature block of PROOF_FORMAT.md as JSON), and
+    ``metadata`` is the metadata given to prepare. The signature is checked now, before any
+    byte is taken: it must verify against the department CA and CRL (422 ``bad-signature``),
+    the prepared capture must be the caller's and unused (404 ``not-found``), unexpired, for
+    this port and not held by another upload (409 ``prepared-capture``), and Upload-Length,
+    ``metadata`` and ``sha256`` must give the signed statement (422 ``statement-mismatch``).
+    The PATCH that completes the upload checks the signature again and makes the item under
+    the prepared id; bytes that do not give the signed statement are 422
+    ``statement-mismatch``, and the upload is then ended with nothing kept."""
     if upload_defer_length is not None:
         raise BadRequestError("Upload-Defer-Length is not supported: send Upload-Length")
     if upload_length is None:
@@ -226,31 +239,27 @@ def create_tus_upload(
             f"Upload-Length exceeds Tus-Max-Size ({services.settings.max_upload_bytes} bytes)"
         )
     pairs = parse_upload_metadata(upload_metadata) if upload_metadata else {}
-    if CLIENT_SIGNING_KEYS & pairs.keys():
-        raise TusClientSigningError(
-            "prepared_id and signature (client-held keys) are taken by POST /api/v1/evidence "
-            "only: upload a client-signed capture there"
-        )
     port = _text(pairs, "port")
     metadata_text = _text(pairs, "metadata")
     if port is None or metadata_text is None:
         raise BadRequestError("Upload-Metadata needs port and metadata")
-    get_port(port)
-    metadata = parse_capture_metadata(metadata_text, max_bytes=services.settings.max_metadata_bytes)
     filename = _text(pairs, "filename") or None
-    if filename is not None:
-        check_text_tree(filename, "filename")
-        check_filename(filename)
+    metadata = check_declaration(
+        port, metadata_text, filename, max_metadata_bytes=services.settings.max_metadata_bytes
+    )
     sha256 = _text(pairs, "sha256")
     if sha256 is not None and not is_hex64(sha256, any_case=True):
         raise BadRequestError("Upload-Metadata sha256 must be 64 hex digits")
-    upload = TusUploads(services.uploads).create(
+    prepared_id, signature_raw = _client_signing(pairs)
+    upload = TusUploads(services.uploads, services.pki).create(
         actor,
         port_id=port,
         metadata=metadata,
         filename=filename,
         length=upload_length,
         sha256=sha256,
+        prepared_id=prepared_id,
+        signature_raw=signature_raw,
     )
     return JSONResponse(
         session_public(upload, services.store.min_part_size),
@@ -273,7 +282,7 @@ def create_tus_upload(
     },
 )
 def head_tus_upload(upload_id: str, services: ServicesDep, actor: CaptureActor) -> Response:
-    progress = TusUploads(services.uploads).progress(actor, upload_id)
+    progress = TusUploads(services.uploads, services.pki).progress(actor, upload_id)
     return Response(status_code=200, headers=_progress_headers(progress))
 
 
@@ -308,12 +317,17 @@ async def patch_tus_upload(
 ) -> Response:
     """Any chunk size: bytes short of the store's part size are kept aside (durably) until the
     next PATCH. The PATCH that reaches Upload-Length makes the item: ``Evidence-Id``. With
-    ``Upload-Checksum`` (sha1 or sha256) a body that does not match is not kept (460)."""
+    ``Upload-Checksum`` (sha1 or sha256) a body that does not match is not kept (460).
+
+    A client-signed upload's final PATCH verifies the signature again and makes the item under
+    the prepared id; bytes that do not give the signed statement (422 ``statement-mismatch``),
+    or a signature no longer valid (422 ``bad-signature``), end the upload with nothing kept:
+    it then answers 410."""
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     if media_type != OFFSET_MEDIA_TYPE:
         raise OffsetMediaTypeError(f"Content-Type must be {OFFSET_MEDIA_TYPE}")
     checksum = Checksum.from_header(upload_checksum) if upload_checksum else None
-    tus = TusUploads(services.uploads)
+    tus = TusUploads(services.uploads, services.pki)
 
     def append(body: Iterator[bytes]) -> TusProgress:
         return tus.append(actor, upload_id, upload_offset, body, checksum=checksum)
@@ -336,5 +350,5 @@ async def patch_tus_upload(
     },
 )
 def terminate_tus_upload(upload_id: str, services: ServicesDep, actor: CaptureActor) -> Response:
-    TusUploads(services.uploads).terminate(actor, upload_id)
+    TusUploads(services.uploads, services.pki).terminate(actor, upload_id)
     return Response(status_code=204)

@@ -18,10 +18,7 @@ from evidence_service.api.deps import CaptureActor, ServicesDep, check_sha256_he
 from evidence_service.api.idempotency import idempotent
 from evidence_service.api.responses import header, ok, problems
 from evidence_service.api.streaming import consume_body
-from evidence_service.capture.metadata import parse_capture_metadata
-from evidence_service.capture.multipart_stream import check_filename
-from evidence_service.capture.ports.registry import get_port
-from evidence_service.capture.uploads import session_public
+from evidence_service.capture.uploads import check_declaration, session_public
 from evidence_service.core.digests import HEX64_ANY_CASE
 from evidence_service.core.metrics import count_capture
 
@@ -66,12 +63,12 @@ def create_upload(
     actor: CaptureActor,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> JSONResponse:
-    get_port(payload.port)
-    metadata = parse_capture_metadata(
-        payload.metadata, max_bytes=services.settings.max_metadata_bytes
+    metadata = check_declaration(
+        payload.port,
+        payload.metadata,
+        payload.filename,
+        max_metadata_bytes=services.settings.max_metadata_bytes,
     )
-    if payload.filename:
-        check_filename(payload.filename)
 
     def create() -> tuple[int, dict[str, Any]]:
         upload = services.uploads.create(

@@ -112,6 +112,11 @@ class UploadSession(SQLModel, table=True):
     created_at: datetime = _utc_column(nullable=False)
     updated_at: datetime = _utc_column(nullable=False)
     expires_at: datetime = _utc_column(nullable=False)
+    #: A client-signed capture (tus): the prepared capture this upload completes — its id
+    #: becomes the item's — and the officer's PROOF_FORMAT.md signature block over its
+    #: statement, verified at creation and again at completion.
+    prepared_id: str | None = Field(default=None, max_length=26, index=True)
+    signature: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class UploadChunk(SQLModel, table=True):

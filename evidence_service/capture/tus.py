@@ -21,6 +21,12 @@ Guarantees:
 - Of two PATCHes at one offset one is kept and the other gets 409: pending rows are written
   under the session row's lock (and keyed by offset), parts go through
   :meth:`UploadManager.append`, which commits only at the offset it started from.
+- A client-signed upload (``prepared_id`` and ``signature``) is refused at creation, before a
+  byte is taken, unless the signature verifies now and the declared length, metadata and
+  SHA-256 agree with the signed statement; the prepared capture is then held by this upload
+  alone. Its completion verifies the signature again and makes the item under the prepared id
+  only if the bytes give the signed statement; a refusal there ends the upload and keeps
+  nothing, since no later PATCH could change the outcome.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +44,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from evidence_service.access.identity import Actor
+from evidence_service.access.pki import Pki
+from evidence_service.capture.client_signing import signed_capture
+from evidence_service.capture.ingest import SignedCapture
 from evidence_service.capture.metadata import CaptureMetadata
 from evidence_service.capture.models import TusPendingBytes, UploadSession, UploadStatus
 from evidence_service.capture.uploads import UploadManager
@@ -46,6 +56,7 @@ from evidence_service.core.errors import (
     EvidenceError,
     NotFoundError,
     OversizeError,
+    StatementMismatchError,
     UploadOffsetConflictError,
     UploadStateError,
 )
@@ -140,11 +151,31 @@ def _take(chunks: Iterator[bytes], at_least: int) -> tuple[bytes, bool]:
     return bytes(head), True
 
 
+def check_against_statement(
+    statement: dict[str, Any], metadata: CaptureMetadata, length: int, sha256: str | None
+) -> None:
+    """What a tus creation declares must give the signed statement — the size, the metadata
+    and (when declared) the SHA-256 — else :class:`StatementMismatchError` before any byte."""
+    differing = []
+    if statement.get("size") != length:
+        differing.append("size")
+    if statement.get("metadata_sha256") != metadata.sha256():
+        differing.append("metadata_sha256")
+    if sha256 is not None and statement.get("sha256") != sha256.lower():
+        differing.append("sha256")
+    if differing:
+        raise StatementMismatchError(
+            "Upload-Length and Upload-Metadata do not give the statement that was signed",
+            fields=differing,
+        )
+
+
 class TusUploads:
     """tus semantics over :class:`UploadManager` sessions (which must declare their length)."""
 
-    def __init__(self, uploads: UploadManager) -> None:
+    def __init__(self, uploads: UploadManager, pki: Pki) -> None:
         self.uploads = uploads
+        self.pki = pki
         self.engine: Engine = uploads.ingestor.engine
         self.clock = uploads.ingestor.clock
 
@@ -158,11 +189,31 @@ class TusUploads:
         filename: str | None,
         length: int,
         sha256: str | None,
+        prepared_id: str | None = None,
+        signature_raw: bytes | None = None,
     ) -> UploadSession:
+        """Declare the upload; with ``prepared_id`` and ``signature_raw`` (the signature block's
+        JSON) a client-signed one, whose signature and statement are checked here."""
         if length < 1:
             raise BadRequestError("Upload-Length must be at least 1: an empty file is no evidence")
+        signed = None
+        if prepared_id is not None and signature_raw is not None:
+            signed = signed_capture(
+                self.pki,
+                actor,
+                prepared_id=prepared_id,
+                port_id=port_id,
+                signature_raw=signature_raw,
+            )
+            check_against_statement(signed.statement, metadata, length, sha256)
         return self.uploads.create(
-            actor, port_id, metadata, filename=filename, total_size=length, sha256=sha256
+            actor,
+            port_id,
+            metadata,
+            filename=filename,
+            total_size=length,
+            sha256=sha256,
+            signed=signed,
         )
 
     # -- core -----------------------------------------------------------------------------------
@@ -217,7 +268,12 @@ class TusUploads:
             upload = self._append_part(actor, upload, part())
         if upload.offset < length:
             return self._progress(upload, upload.offset)
-        status, item = self.uploads.complete(actor, upload_id, idempotency_key=None)
+        signed = None
+        if upload.prepared_id is not None:
+            signed = self._signed_again(actor, upload)
+            if signed is None:  # another request completed it meanwhile
+                return self._progress(self._tus_upload(actor, upload_id), length)
+        status, item = self.uploads.complete(actor, upload_id, idempotency_key=None, signed=signed)
         return TusProgress(
             upload_id,
             upload.port,
@@ -239,6 +295,29 @@ class TusUploads:
             )
 
     # -- internals ------------------------------------------------------------------------------
+    def _signed_again(self, actor: Actor, upload: UploadSession) -> SignedCapture | None:
+        """The upload's prepared capture with its signature verified once more (a certificate
+        may have been revoked, the prepared capture used by another upload). Refused: the upload
+        is ended, its bytes discarded — it could never complete. None: it completed meanwhile."""
+        assert upload.prepared_id is not None and upload.signature is not None
+        try:
+            return signed_capture(
+                self.pki,
+                actor,
+                prepared_id=upload.prepared_id,
+                port_id=upload.port,
+                signature_raw=json.dumps(upload.signature).encode(),
+            )
+        except EvidenceError:
+            current = self.uploads.get(actor, upload.id)
+            if current.status == UploadStatus.completed:
+                return None
+            try:
+                self.terminate(actor, upload.id)
+            except EvidenceError:  # being completed or ended by another request: theirs to end
+                pass
+            raise
+
     def _tus_upload(self, actor: Actor, upload_id: str) -> UploadSession:
         upload = self.uploads.get(actor, upload_id)
         if upload.declared_size is None:

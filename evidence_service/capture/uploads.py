@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from evidence_service.access.identity import Actor
@@ -37,11 +38,19 @@ from evidence_service.capture.ingest import (
     ChunkChain,
     Ingestor,
     Received,
+    SignedCapture,
     coalesce,
     new_id,
 )
-from evidence_service.capture.metadata import CaptureMetadata
-from evidence_service.capture.models import Evidence, UploadChunk, UploadSession, UploadStatus
+from evidence_service.capture.metadata import CaptureMetadata, parse_capture_metadata
+from evidence_service.capture.models import (
+    Evidence,
+    PreparedCapture,
+    UploadChunk,
+    UploadSession,
+    UploadStatus,
+)
+from evidence_service.capture.multipart_stream import check_filename
 from evidence_service.capture.ports.base import Extraction, Inspection
 from evidence_service.capture.ports.registry import get_port
 from evidence_service.capture.upload_claims import (
@@ -59,11 +68,13 @@ from evidence_service.core.errors import (
     HashMismatchError,
     NotFoundError,
     OversizeError,
+    PreparedCaptureError,
     StoreUnavailableError,
     TruncatedUploadError,
     UploadOffsetConflictError,
     UploadStateError,
 )
+from evidence_service.core.text import check_text_tree
 from evidence_service.custody.log import CustodyAction, append_event
 from storage.base import PartResult, PutResult
 from storage.errors import StorageError
@@ -74,6 +85,46 @@ _monotonic = time.monotonic
 
 def chain_step(prev_hex: str, chunk_sha256_hex: str) -> str:
     return hashlib.sha256(bytes.fromhex(prev_hex) + bytes.fromhex(chunk_sha256_hex)).hexdigest()
+
+
+def check_declaration(
+    port_id: str,
+    metadata: str | bytes | dict[str, Any],
+    filename: str | None,
+    *,
+    max_metadata_bytes: int,
+) -> CaptureMetadata:
+    """What declaring an upload checks, the same for ``/api/v1/uploads`` and tus, before
+    anything is written: a known port, valid metadata, a file name that is a plain name."""
+    get_port(port_id)
+    parsed = parse_capture_metadata(metadata, max_bytes=max_metadata_bytes)
+    if filename:
+        check_text_tree(filename, "filename")
+        check_filename(filename)
+    return parsed
+
+
+def _hold_prepared(session: Session, upload: UploadSession) -> None:
+    """Reserve the prepared capture a client-signed upload completes, in the transaction that
+    records the upload: refused if it is gone (used, reaped) or another upload holds it. Its
+    row is locked, so of two uploads declared at once one holds it; it then lives as long as
+    the upload (a large file may take longer than the hour a prepared capture is kept)."""
+    assert upload.prepared_id is not None
+    prepared = session.get(PreparedCapture, upload.prepared_id, with_for_update=True)
+    if prepared is None:
+        raise NotFoundError(f"no prepared capture {upload.prepared_id} (used or never made)")
+    holder = session.exec(
+        select(UploadSession.id).where(
+            UploadSession.prepared_id == upload.prepared_id,
+            col(UploadSession.status).in_([UploadStatus.open, UploadStatus.completed]),
+        )
+    ).first()
+    if holder is not None:
+        raise PreparedCaptureError(
+            f"prepared capture {upload.prepared_id} is being uploaded already (upload {holder})"
+        )
+    prepared.expires_at = max(prepared.expires_at, upload.expires_at)
+    session.add(prepared)
 
 
 @dataclass(frozen=True)
@@ -117,12 +168,17 @@ class UploadManager:
         filename: str | None,
         total_size: int | None,
         sha256: str | None,
+        signed: SignedCapture | None = None,
     ) -> UploadSession:
+        """Declare an upload. With ``signed`` (a client-held key, verified by the caller) the
+        upload completes that prepared capture: no custodial key is needed, and the prepared
+        capture is held for this upload alone."""
         port = get_port(port_id)
         limit = self.ingestor.size_limit(port_id)
         if total_size is not None and total_size > limit:
             raise OversizeError(f"declared size exceeds the {port_id} limit of {limit} bytes")
-        self.ingestor.check_signable(actor)  # refused unsigned: before any chunk is sent
+        if signed is None:
+            self.ingestor.check_signable(actor)  # refused unsigned: before any chunk is sent
         session_id = new_id()
         temp_key = TEMP_PREFIX + session_id
         try:
@@ -145,12 +201,26 @@ class UploadManager:
             created_at=now,
             updated_at=now,
             expires_at=now + timedelta(hours=self.ingestor.settings.upload_session_ttl_hours),
+            prepared_id=signed.evidence_id if signed else None,
+            signature=signed.signature if signed else None,
         )
-        with session_scope(self.ingestor.engine) as session:
-            session.add(upload)
+        try:
+            with session_scope(self.ingestor.engine) as session:
+                if upload.prepared_id is not None:
+                    _hold_prepared(session, upload)
+                session.add(upload)
+        except BaseException:  # no session row: its store upload goes too (else the reaper's)
+            self._abort_quietly(temp_key, upload_id)
+            raise
         with self._lock:
             self._live[session_id] = _LiveState(0, inspection=port.inspect())
         return upload
+
+    def _abort_quietly(self, temp_key: str, store_upload_id: str) -> None:
+        try:
+            self.store.abort_multipart(temp_key, store_upload_id)
+        except StorageError:
+            pass
 
     def get(self, actor: Actor, session_id: str) -> UploadSession:
         with Session(self.ingestor.engine) as session:
@@ -278,8 +348,16 @@ class UploadManager:
 
     # -- complete / abort -----------------------------------------------------------------------
     def complete(
-        self, actor: Actor, session_id: str, *, idempotency_key: str | None
+        self,
+        actor: Actor,
+        session_id: str,
+        *,
+        idempotency_key: str | None,
+        signed: SignedCapture | None = None,
     ) -> tuple[int, dict[str, Any]]:
+        """Make the item. A client-signed upload needs ``signed``, its prepared capture with the
+        signature verified again: the item takes the prepared id, and bytes that do not give
+        the signed statement are refused (``StatementMismatchError``) with nothing kept."""
         upload = self.get(actor, session_id)
         route = "POST /api/v1/uploads/{id}/complete"
         if upload.status == UploadStatus.completed and upload.evidence_id:
@@ -292,8 +370,16 @@ class UploadManager:
                 f"received {upload.offset} of {upload.declared_size} declared bytes",
                 offset=upload.offset,
             )
-        self.ingestor.check_signable(actor)  # refused now, the session stays open for a retry
-        evidence_id = new_id()
+        if upload.prepared_id is not None and (
+            signed is None or signed.evidence_id != upload.prepared_id
+        ):
+            raise UploadStateError(
+                "a client-signed upload is completed by its final tus PATCH",
+                status_value=str(upload.status),
+            )
+        if signed is None:
+            self.ingestor.check_signable(actor)  # refused now, the session stays open for a retry
+        evidence_id = signed.evidence_id if signed else new_id()
         engine, clock = self.ingestor.engine, self.ingestor.clock
         claim = claim_completion(engine, upload, evidence_id, clock())
         if claim is None:
@@ -309,7 +395,7 @@ class UploadManager:
         try:
             put, extraction = self._digest_and_inspect(upload, live, claim)
             metadata = CaptureMetadata.model_validate(upload.capture_metadata)
-            key = self.ingestor.begin_intake(evidence_id)
+            key = self._begin_intake(evidence_id, signed)
             received = _SessionBytes(key, put, extraction, temp_key=upload.temp_key)
             status, body = self.ingestor.record(
                 evidence_id=evidence_id,
@@ -323,6 +409,7 @@ class UploadManager:
                 route=route,
                 upload_session_id=upload.id,
                 chunk_chain=ChunkChain(upload.chunk_count, upload.chain_head),
+                signed=signed,
             )
         except BaseException:
             aborted = end_claim(
@@ -334,6 +421,18 @@ class UploadManager:
         if body["id"] != evidence_id:  # an Idempotency-Key replay: the earlier capture stands
             end_claim(engine, claim, clock(), status=UploadStatus.completed, evidence_id=body["id"])
         return status, body
+
+    def _begin_intake(self, evidence_id: str, signed: SignedCapture | None) -> str:
+        """The intake row; a prepared id taken by an upload in flight (the multipart capture
+        of the same prepared capture) is a ``PreparedCaptureError``."""
+        try:
+            return self.ingestor.begin_intake(evidence_id)
+        except IntegrityError as exc:
+            if signed is None:
+                raise
+            raise PreparedCaptureError(
+                f"prepared capture {evidence_id} is being uploaded already"
+            ) from exc
 
     def _completed_elsewhere(self, actor: Actor, session_id: str) -> tuple[int, dict[str, Any]]:
         """Another request claimed the completion: its evidence if it is there, else a 409."""

@@ -265,8 +265,17 @@ def test_protocol_refusals(api: Api) -> None:
                 "prepared_id": "01JZZZZZZZZZZZZZZZZZZZZZZZ",
                 "signature": "{}",
             },
-            422,
-            "tus-client-signing",
+            404,
+            "not-found",
+        ),
+        (
+            {
+                "port": "remote_video",
+                "metadata": json.dumps(METADATA),
+                "prepared_id": "01JZZZZZZZZZZZZZZZZZZZZZZZ",
+            },
+            400,
+            "bad-request",
         ),
     ],
 )
