@@ -1,7 +1,9 @@
-"""/api/v1/evidence/{id}: legal hold, retention status and disposal (admin)."""
+"""/api/v1/evidence/{id}: legal hold, retention status and disposal (admin); /api/v1/legal-holds:
+the items held now."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
@@ -11,10 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from evidence_service.api import schemas
 from evidence_service.api.deps import AdminActor, CurrentActor, ServicesDep
 from evidence_service.api.responses import ok, problems
-from evidence_service.capture.retention import MAX_REASON_CHARS, RetentionKeeper
+from evidence_service.capture.retention import MAX_REASON_CHARS, RetentionKeeper, held_items
+from evidence_service.core.cursors import MAX_PAGE
 from evidence_service.core.errors import BadRequestError
 
-router = APIRouter(prefix="/api/v1/evidence", tags=["retention"])
+router = APIRouter(prefix="/api/v1", tags=["retention"])
 
 Reason = Annotated[str, Field(min_length=1, max_length=MAX_REASON_CHARS)]
 
@@ -25,8 +28,43 @@ class HoldChange(BaseModel):
     reason: Reason = Field(description="Why the hold is placed or lifted (kept in custody).")
 
 
+class LegalHold(BaseModel):
+    """An item under legal hold: records-management facts only (no title or content)."""
+
+    evidence_id: str
+    port: str
+    department_id: str = Field(description="the department the item belongs to")
+    received_at: datetime
+    retention_until: datetime | None
+    held_at: datetime | None = Field(description="when the hold in force was placed")
+    held_by: str | None = Field(description="the officer (an admin) who placed it")
+    reason: str = Field(description="the reason given when it was placed")
+
+
+class LegalHoldPage(BaseModel):
+    items: list[LegalHold]
+    next_cursor: str | None
+
+
 @router.get(
-    "/{evidence_id}/retention",
+    "/legal-holds",
+    summary="The items under a legal hold now (admin)",
+    responses={**ok(LegalHoldPage), **problems(400, 401, 403, 422)},
+)
+def list_legal_holds(
+    services: ServicesDep,
+    actor: AdminActor,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Every department's held items, latest received first, each with who placed its hold,
+    when and why (the ``legal_hold_set`` custody event); ``next_cursor`` pages on."""
+    items, next_cursor = held_items(services.engine, limit=limit, cursor=cursor)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get(
+    "/evidence/{evidence_id}/retention",
     summary="Retention, legal hold and the store's locks",
     responses={**ok(schemas.Retention), **problems(401, 403, 404, 422, 503)},
 )
@@ -37,7 +75,7 @@ def get_retention(evidence_id: str, services: ServicesDep, actor: CurrentActor) 
 
 
 @router.put(
-    "/{evidence_id}/legal-hold",
+    "/evidence/{evidence_id}/legal-hold",
     summary="Place a legal hold (admin, with a reason)",
     responses={**ok(schemas.Retention), **problems(401, 403, 404, 409, 410, 422, 503)},
 )
@@ -52,7 +90,7 @@ def place_legal_hold(
 
 
 @router.delete(
-    "/{evidence_id}/legal-hold",
+    "/evidence/{evidence_id}/legal-hold",
     summary="Lift a legal hold (admin, with a reason)",
     responses={**ok(schemas.Retention), **problems(400, 401, 403, 404, 409, 422, 503)},
 )
@@ -72,7 +110,7 @@ def lift_legal_hold(
 
 
 @router.delete(
-    "/{evidence_id}",
+    "/evidence/{evidence_id}",
     summary="Dispose of an item's bytes after its retention (admin)",
     responses={**ok(schemas.Retention), **problems(401, 403, 404, 409, 410, 422, 503)},
 )

@@ -8,6 +8,8 @@ Retention itself is set at finalize (``Ingestor.finalize``: years per capture ca
 * an admin disposes of an item whose retention has run out and that is not held: the stored
   bytes are removed; the row, statement and Merkle proof stay, ``disposed_at`` is set and a
   ``disposed`` event is appended. Anything else is refused (409) and changes nothing.
+* the items held now are listed, with who placed each hold, when and why (``held_items``,
+  the admin's holds page).
 
 Invariant: while the row says ``legal_hold`` the store holds every object of the item. The
 store may hold more than the row says (a placement that failed before its commit, a release
@@ -27,14 +29,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, select
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
 
 from evidence_service.access.identity import Actor
 from evidence_service.capture.models import DerivedObject, Evidence
 from evidence_service.core.clock import rfc3339
+from evidence_service.core.cursors import keyset_page
 from evidence_service.core.db import session_scope
 from evidence_service.core.errors import EvidenceError, NotFoundError, StoreUnavailableError
 from evidence_service.custody.log import CustodyAction, append_event
+from evidence_service.custody.models import CustodyEvent
 from storage.errors import ObjectLockedError, ObjectNotFoundError, StorageError
 
 if TYPE_CHECKING:
@@ -311,6 +316,54 @@ class RetentionKeeper:
             department_id=actor.department_id,
             details=details,
         )
+
+
+#: The order of the held-items listing (a keyset cursor names it).
+HELD_ORDER = "-received_at"
+
+
+def held_items(
+    engine: Engine, *, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The items under a legal hold now, latest received first (one keyset page and the next
+    page's cursor), each with the time, officer and reason of the ``legal_hold_set`` event
+    that placed its hold. Only records-management facts (id, port, department, retention):
+    an admin places holds on any department's items but does not read them, so no title."""
+    with Session(engine) as session:
+        query = select(Evidence).where(col(Evidence.legal_hold).is_(True))
+        rows, next_cursor = keyset_page(
+            session, query, Evidence, HELD_ORDER, limit=limit, cursor=cursor
+        )
+        placed = _hold_placements(session, [row.id for row in rows])
+    return [_held_public(row, placed.get(row.id)) for row in rows], next_cursor
+
+
+def _hold_placements(session: Session, evidence_ids: list[str]) -> dict[str, CustodyEvent]:
+    """The latest ``legal_hold_set`` event of each item (by arrival: pending events count)."""
+    if not evidence_ids:
+        return {}
+    events = session.exec(
+        select(CustodyEvent)
+        .where(
+            col(CustodyEvent.evidence_id).in_(evidence_ids),
+            CustodyEvent.action == CustodyAction.legal_hold_set,
+        )
+        .order_by(col(CustodyEvent.id))
+    ).all()
+    return {str(event.evidence_id): event for event in events}  # the latest wins
+
+
+def _held_public(evidence: Evidence, placed: CustodyEvent | None) -> dict[str, Any]:
+    return {
+        "evidence_id": evidence.id,
+        "port": evidence.port,
+        "department_id": evidence.department_id,
+        "received_at": rfc3339(evidence.received_at),
+        "retention_until": _time(evidence.retention_until),
+        "held_at": rfc3339(placed.at) if placed else None,
+        "held_by": placed.actor_id if placed else None,
+        "reason": str(placed.details.get("reason", "")) if placed else "",
+    }
 
 
 def _lock_row(session: Session, evidence_id: str) -> Evidence:

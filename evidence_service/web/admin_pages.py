@@ -1,10 +1,13 @@
-"""The admin page: departments and officers; add an officer, hand over an enrolment code,
-disable or enable an account. Changes go through the API from the page's script (its
-policy, idempotency and custody events apply); the lists are read here."""
+"""The admin pages: departments and officers (add an officer, hand over an enrolment code,
+disable or enable an account), the cause catalogue, and legal holds. Changes go through the
+API from each page's script (its policy, idempotency and custody events apply); the lists are
+read here."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
@@ -12,10 +15,15 @@ from evidence_service.access.models import Department, Officer, Role
 from evidence_service.access.people import officer_tokens
 from evidence_service.access.pki import officer_certificates
 from evidence_service.api.deps import ServicesDep
+from evidence_service.capture.retention import MAX_REASON_CHARS, held_items
+from evidence_service.cases.causes import cause_usage
+from evidence_service.core.errors import EvidenceError
 from evidence_service.web.pages import render, require_actor
 
 router = APIRouter(include_in_schema=False)
 MAX_LISTED = 2000
+#: Held items per page of /admin/holds (a keyset cursor pages on).
+HOLDS_PAGE = 50
 
 
 @router.get("/admin")
@@ -65,4 +73,51 @@ def admin_officer_page(officer_id: str, request: Request, services: ServicesDep)
         department=department,
         tokens=officer_tokens(services.engine, officer_id),
         certificates=officer_certificates(services.engine, officer_id),
+    )
+
+
+@router.get("/admin/causes")
+def admin_causes_page(request: Request, services: ServicesDep) -> Response:
+    """The cause catalogue (违法案由) with what refers to each cause; add, rename, or remove one
+    nothing refers to, each through the API."""
+    actor = require_actor(request, services)
+    if actor.role != Role.admin:
+        return render(request, services, "forbidden.html", actor, status_code=403)
+    return render(
+        request, services, "admin_causes.html", actor, causes=cause_usage(services.engine)
+    )
+
+
+@router.get("/admin/holds")
+def admin_holds_page(
+    request: Request,
+    services: ServicesDep,
+    cursor: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """The items under a legal hold now (who placed each, when and why); place a hold on an
+    item or lift one, with a reason, through the API. A bad cursor is shown on the page."""
+    actor = require_actor(request, services)
+    if actor.role != Role.admin:
+        return render(request, services, "forbidden.html", actor, status_code=403)
+    error, status = None, 200
+    try:
+        items, next_cursor = held_items(services.engine, limit=HOLDS_PAGE, cursor=cursor or None)
+    except EvidenceError as exc:
+        items, next_cursor, error, status = [], None, exc.detail, exc.status
+    with Session(services.engine) as session:
+        departments = {d.id: d.name for d in session.exec(select(Department)).all()}
+        placers = {item["held_by"] for item in items if item["held_by"]}
+        officers = session.exec(select(Officer).where(col(Officer.id).in_(placers))).all()
+    return render(
+        request,
+        services,
+        "admin_holds.html",
+        actor,
+        status_code=status,
+        items=items,
+        next_cursor=next_cursor,
+        error=error,
+        department_names=departments,
+        officer_names={o.id: o.name for o in officers},
+        max_reason=MAX_REASON_CHARS,
     )
