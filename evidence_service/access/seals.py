@@ -1,5 +1,5 @@
-"""Department e-seals as callers meet them: the department a seal image is drawn for, and a
-seal record's verdict against the department CAs and CRLs held here.
+"""Department e-seals as callers meet them: who may seal, the department a seal image is drawn
+for, and a seal record's verdict against the department CAs and CRLs held here.
 
 Sealing itself (:meth:`Pki.seal_digest`, a custody event) is the PKI's; nothing here writes.
 """
@@ -11,11 +11,29 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from evidence_service.access.models import Department
+from evidence_service.access.identity import Actor
+from evidence_service.access.models import Department, Role
 from evidence_service.access.pki import Pki
 from evidence_service.core.errors import BadRequestError, NotFoundError
 from signing.errors import SigningError, VerificationError
 from signing.seal import SealRecord, verify_seal
+
+#: Who seals any document's digest (``POST /api/v1/departments/{id}/seals``): reviewers and
+#: penalty officers their own department's seal — they approve what leaves it — and an admin any.
+DOCUMENT_SEALERS = frozenset({Role.admin, Role.reviewer, Role.penalty})
+#: Who seals the audit trail they export (``/audit/trail.pdf``): the PDF the service rendered
+#: for them, never a digest they bring, and only with their own department's seal.
+AUDIT_TRAIL_SEALERS = frozenset({Role.auditor, Role.admin})
+
+
+def may_seal(actor: Actor, department_id: str, *, audit_trail: bool = False) -> bool:
+    """Whether ``actor`` may seal with the seal of ``department_id`` — any digest, or with
+    ``audit_trail`` the audit trail PDF rendered for them (an auditor's only seal)."""
+    if audit_trail:
+        return actor.role in AUDIT_TRAIL_SEALERS and actor.department_id == department_id
+    return actor.role in DOCUMENT_SEALERS and (
+        actor.role == Role.admin or actor.department_id == department_id
+    )
 
 
 def sealing_department(engine: Engine, department_id: str) -> Department:

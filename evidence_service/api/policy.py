@@ -145,6 +145,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("PUT", ev + "/legal-hold"): Rule(ADMIN, oversight=ADMIN),
         ("DELETE", ev + "/legal-hold"): Rule(ADMIN, oversight=ADMIN),
         ("DELETE", ev): Rule(ADMIN, oversight=ADMIN),
+        ("GET", "/api/v1/legal-holds"): Rule(ADMIN),  # ids, reasons, retention: no contents
         # people, keys and seals
         ("GET", "/api/v1/me"): SIGNED_IN,
         ("GET", "/api/v1/departments"): SIGNED_IN,
@@ -248,8 +249,12 @@ PAGES = frozenset(
         ("GET", "/audit"),
         ("GET", "/admin"),
         ("GET", "/admin/officers/{officer_id}"),
+        ("GET", "/admin/causes"),
+        ("GET", "/admin/holds"),
         ("GET", "/notifications"),
         ("GET", "/audit/trail.csv"),
+        ("GET", "/audit/trail.pdf"),
+        ("GET", "/audit/seals/{export_id}.json"),
         ("GET", "/cases"),
         ("GET", "/cases/{case_id}"),
         ("GET", "/inbox"),

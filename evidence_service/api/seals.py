@@ -9,8 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from evidence_service.access.models import Role
-from evidence_service.access.seals import seal_verdict, sealing_department
+from evidence_service.access.seals import may_seal, seal_verdict, sealing_department
 from evidence_service.api import schemas
 from evidence_service.api.deps import CurrentActor, OptionalActor, ServicesDep, record_custody
 from evidence_service.api.responses import binary, ok, problems
@@ -22,7 +21,6 @@ from signing.errors import SigningError
 from signing.seal import SealRecord
 
 router = APIRouter(prefix="/api/v1", tags=["seals"])
-SEAL_ROLES = frozenset({Role.admin, Role.reviewer, Role.penalty})
 
 
 @router.get(
@@ -55,10 +53,9 @@ def seal(
     department_id: str, payload: SealRequest, services: ServicesDep, actor: CurrentActor
 ) -> dict[str, Any]:
     """A reviewer, penalty officer or admin of the department seals a document digest with
-    the department's e-seal; answers with the seal record (a custody event)."""
-    if actor.role not in SEAL_ROLES or (
-        actor.role != Role.admin and actor.department_id != department_id
-    ):
+    the department's e-seal; answers with the seal record (a custody event). An auditor
+    seals only the audit trail the service renders (``/audit/trail.pdf``), never a digest."""
+    if not may_seal(actor, department_id):
         raise ForbiddenError("only the department's reviewers, penalty officers or an admin seal")
     digest = payload.digest.strip().lower()
     if not is_hex64(digest):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -91,6 +91,16 @@ def local_time(value: str | datetime | None) -> str:
 
 
 templates.env.filters["local_time"] = local_time
+
+
+def day_start(value: str, *, next_day: bool = False) -> datetime:
+    """A date typed on a form (YYYY-MM-DD) as 00:00 of that day in Asia/Shanghai — or of the
+    day after, the exclusive end of a range that includes the day; ValueError otherwise."""
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").date() + timedelta(days=int(next_day))
+    except (ValueError, OverflowError):
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    return datetime.combine(day, time.min, tzinfo=ZONE)
 
 
 class SignInRequired(Exception):

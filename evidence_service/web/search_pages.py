@@ -6,7 +6,7 @@ The same search and visibility rule as ``GET /api/v1/evidence`` (``cases.search`
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -18,18 +18,16 @@ from evidence_service.capture.ports.registry import PORT_IDS
 from evidence_service.capture.visibility import evidence_clause
 from evidence_service.cases.search import EvidenceFilter, evidence_page
 from evidence_service.core.errors import EvidenceError
-from evidence_service.web.pages import ZONE, render, require_actor
+from evidence_service.web.pages import day_start, render, require_actor
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 
 
 def _day(value: str, *, end: bool) -> datetime | None:
-    """A date typed on the form (YYYY-MM-DD, Asia/Shanghai) as the start or end of that day."""
-    if not value:
-        return None
-    day = datetime.strptime(value, "%Y-%m-%d").date()
-    return datetime.combine(day, time.max if end else time.min, tzinfo=ZONE)
+    """A received date typed on the form (Asia/Shanghai): from its 00:00, or — as the end of
+    the range, which the search excludes — to the next day's 00:00, so the day is whole."""
+    return day_start(value, next_day=end) if value else None
 
 
 def _near(lat: str, lon: str, within: str) -> tuple[float, float, float] | None:
