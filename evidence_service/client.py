@@ -77,6 +77,10 @@ class EvidenceClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def me(self) -> dict[str, Any]:
+        """The caller: ``id``, ``name``, ``role``, ``department_id``, ``active``."""
+        return dict(_check(self.http.get("/api/v1/me")).json())
+
     def get_evidence(self, evidence_id: str) -> dict[str, Any]:
         return dict(_check(self.http.get(f"/api/v1/evidence/{evidence_id}")).json())
 
@@ -143,3 +147,41 @@ class EvidenceClient:
                 if on_progress:
                     on_progress(offset, total)
         return dict(_check(self.http.post(f"{upload_url}/complete")).json())
+
+
+class AsyncEvidenceClient:
+    """The client for code running on an event loop — a business module's routes above all,
+    which reach the core in the same process through ``httpx.ASGITransport(app=core_app)``
+    (no network hop) or a deployment's base URL. ``token`` is the caller's own bearer token
+    (forwarded) or the module's service identity's."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 60.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            transport=transport,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def __aenter__(self) -> AsyncEvidenceClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def me(self) -> dict[str, Any]:
+        """The caller: ``id``, ``name``, ``role``, ``department_id``, ``active``."""
+        return dict(_check(await self.http.get("/api/v1/me")).json())
+
+    async def get_evidence(self, evidence_id: str) -> dict[str, Any]:
+        return dict(_check(await self.http.get(f"/api/v1/evidence/{evidence_id}")).json())
