@@ -91,7 +91,8 @@ def authenticate(session: Session, token: str, *, now: datetime) -> Actor:
     Read fresh on every request (a revoked token or a disabled officer stops working at once,
     on every replica), in one joined query of the few columns it needs: no ORM objects are
     built on this path, which every authenticated request takes."""
-    row = session.execute(_TOKEN_QUERY, {"digest": token_digest(token)}).first()
+    # On the connection: a select of columns needs none of the ORM's execution path.
+    row = session.connection().execute(_TOKEN_QUERY, {"digest": token_digest(token)}).first()
     if row is None:
         raise InvalidTokenError("unknown bearer token")
     token_id, kind, revoked_at, expires_at, officer_id, department_id, role, name, active = row

@@ -86,7 +86,11 @@ def insert_rows(session: Session, rows: Iterable[SQLModel]) -> None:
     """INSERT new rows with SQL Core, one statement per table in the order first met: what
     ``session.add`` + flush would write, without the unit of work's bookkeeping (the hot path
     of a capture writes half a dozen rows it never reads back). A ``None`` primary key is left
-    to the database; rows of a table must set the same columns."""
+    to the database; rows of a table must set the same columns.
+
+    The statements go to the session's connection: ``Session.execute`` would route even a
+    Core INSERT through the ORM's execution path, several times the cost. Objects added to the
+    session are flushed first, so the rows follow what they may refer to."""
     by_table: dict[Table, list[dict[str, Any]]] = {}
     for row in rows:
         table = row.__table__  # type: ignore[attr-defined]
@@ -97,8 +101,11 @@ def insert_rows(session: Session, rows: Iterable[SQLModel]) -> None:
                 if not (c.primary_key and getattr(row, c.name) is None)
             }
         )
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    conn = session.connection()
     for table, values in by_table.items():
-        session.execute(insert(table), values[0] if len(values) == 1 else values)
+        conn.execute(insert(table), values[0] if len(values) == 1 else values)
 
 
 def final_key(evidence_id: str, received_at: datetime) -> str:
@@ -421,9 +428,10 @@ class Ingestor:
                 for hook in self.capture_hooks:
                     rows.extend(hook(session, evidence, received_at))
                 insert_rows(session, rows)
-                session.execute(delete(PendingIntake).where(col(PendingIntake.id) == evidence_id))
+                conn = session.connection()  # Core statements: not the ORM's DML path
+                conn.execute(delete(PendingIntake).where(col(PendingIntake.id) == evidence_id))
                 if signed is not None:
-                    used = session.execute(
+                    used = conn.execute(
                         delete(PreparedCapture).where(col(PreparedCapture.id) == evidence_id)
                     )
                     if used.rowcount != 1:  # type: ignore[attr-defined]

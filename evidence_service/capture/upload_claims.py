@@ -111,7 +111,7 @@ def settle_upload_session(session: Session, evidence: Evidence, at: datetime) ->
     capture still holds its completion claim, else the capture is refused and rolled back."""
     if evidence.upload_session_id is None:
         return []
-    settled = session.execute(
+    settled = session.connection().execute(  # Core: not the ORM's bulk-update path
         update(UploadSession)
         .where(_claimed_by(CompletionClaim(evidence.upload_session_id, evidence.id)))
         .values(status=UploadStatus.completed, updated_at=at)

@@ -162,9 +162,13 @@ def append_event(
         earlier = _same_check(session, str(action), at, evidence_id, actor_id, details or {})
         if earlier is not None and earlier.id is not None:
             return earlier.id
-    # One prepared INSERT … RETURNING id: no ORM object, no unit of work, no lock.
+    # One prepared INSERT … RETURNING id on the session's connection: no ORM object, no unit
+    # of work (nor the ORM's execution path), no lock. Objects the caller added go first.
+    if session.new or session.dirty or session.deleted:
+        session.flush()
     return int(
-        session.execute(
+        session.connection()
+        .execute(
             _INSERT_PENDING,
             {
                 "evidence_id": evidence_id,
@@ -174,7 +178,8 @@ def append_event(
                 "at": at,
                 "details": details or {},
             },
-        ).scalar_one()
+        )
+        .scalar_one()
     )
 
 
