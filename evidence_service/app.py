@@ -21,6 +21,7 @@ from evidence_service.api import (
     custody,
     evidence,
     evidence_lists,
+    feeds,
     graph,
     holds,
     metrics,
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         anchoring,
         transfers,
         metrics,
+        feeds,
     )
     for module in modules:
         app.include_router(module.router)

@@ -1,13 +1,25 @@
-"""A small Python client of the public API (used by the CLI and, later, the business modules)."""
+"""The typed Python client of the public API, used by the CLI and by the business modules.
+
+Each API call is described once, as a :class:`Call` — method, path, query, body and how to read
+the answer — by a function of :mod:`this module <evidence_service.client>` (``calls_*``);
+:class:`EvidenceClient` (blocking) and :class:`AsyncEvidenceClient` (on an event loop, e.g. a
+module's routes reaching the core in-process through ``httpx.ASGITransport``) execute the same
+calls, so the two cannot drift apart. Answers come back as small frozen records (:class:`Evidence`,
+:class:`Case`, :class:`Transfer`, :class:`SealRecord`, :class:`FeedPage`, :class:`Page`) that keep
+the whole JSON document in ``raw``; a problem answer raises :class:`ApiError`. It imports
+nothing of the service: only ``httpx``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Generic, TypeVar
 
 import httpx
 
@@ -52,6 +64,297 @@ def _read_exactly(fh: BinaryIO, size: int) -> Iterator[bytes]:
         yield block
 
 
+# ------------------------------------------------------------------------------ records
+
+T = TypeVar("T")
+R = TypeVar("R", bound="Record")
+
+
+@dataclass(frozen=True)
+class Record:
+    """An answer's main fields, typed; the whole JSON document stays in ``raw``."""
+
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def of(cls: type[R], body: dict[str, Any]) -> R:
+        names = [f.name for f in dataclasses.fields(cls) if f.name != "raw"]
+        values: dict[str, Any] = {name: body.get(name) for name in names}
+        return cls(raw=body, **values)
+
+
+@dataclass(frozen=True)
+class Evidence(Record):
+    id: str = ""
+    port: str = ""
+    title: str = ""
+    department_id: str = ""
+    officer_id: str = ""
+    captured_at: str = ""
+    received_at: str = ""
+    media_type: str = ""
+    size: int = 0
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class Case(Record):
+    id: str = ""
+    department_id: str = ""
+    case_number: str = ""
+    kind: str = ""
+    title: str = ""
+    status: str = ""
+    evidence_ids: list[str] | None = None  # a case's detail only, not a listing's summary
+
+
+@dataclass(frozen=True)
+class Transfer(Record):
+    id: str = ""
+    status: str = ""
+    manifest_digest: str = ""
+    item_count: int = 0
+    note: str | None = None
+
+    @property
+    def from_department_id(self) -> str:
+        return str(self.raw["from_department"]["id"])
+
+    @property
+    def to_department_id(self) -> str:
+        return str(self.raw["to_department"]["id"])
+
+    @property
+    def evidence_ids(self) -> list[str]:
+        """The items, in manifest order (a transfer's detail only)."""
+        return [item["evidence_id"] for item in self.raw.get("items", [])]
+
+
+@dataclass(frozen=True)
+class SealRecord(Record):
+    """A department's seal over a digest; pass it back whole (``raw``) to verify it."""
+
+    department_id: str = ""
+    seal_code: str = ""
+    digest: str = ""
+    signed_at: str = ""
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a cursor-paginated listing; pass ``next_cursor`` back for the next."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """One page of an NDJSON feed: its lines, where the next page starts, and whether the
+    end line arrived (``complete``: a page cut short lacks it — ask again from ``after``)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str
+    complete: bool
+
+
+# ------------------------------------------------------------------------------ calls
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One request and how to read its answer: what both clients execute."""
+
+    method: str
+    path: str
+    read: Callable[[httpx.Response], T]
+    params: Mapping[str, Any] | None = None
+    json: Any = None
+    data: Mapping[str, Any] | None = None
+    files: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] | None = None
+
+    def request(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+        params = {k: v for k, v in (self.params or {}).items() if v is not None}
+        return http.build_request(
+            self.method,
+            self.path,
+            params=params or None,
+            json=self.json,
+            data=self.data,
+            files=self.files,
+            headers=self.headers,
+        )
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    return dict(response.json())
+
+
+def _list(response: httpx.Response) -> list[dict[str, Any]]:
+    return [dict(row) for row in response.json()]
+
+
+def _as(kind: type[R]) -> Callable[[httpx.Response], R]:
+    return lambda response: kind.of(response.json())
+
+
+def _page(kind: type[R]) -> Callable[[httpx.Response], Page[R]]:
+    def read(response: httpx.Response) -> Page[R]:
+        body = response.json()
+        return Page([kind.of(row) for row in body["items"]], body.get("next_cursor"))
+
+    return read
+
+
+def read_feed(response: httpx.Response) -> FeedPage:
+    """The lines of an NDJSON feed answer; the end line gives the cursor (else the header)."""
+    items: list[dict[str, Any]] = []
+    end: dict[str, Any] | None = None
+    for line in response.text.splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if row.get("end") is True:
+            end = row
+        else:
+            items.append(row)
+    cursor = str(end["next_cursor"]) if end else response.headers.get("X-Next-Cursor", "0")
+    return FeedPage(items, cursor, end is not None)
+
+
+def call_me() -> Call[dict[str, Any]]:
+    return Call("GET", "/api/v1/me", _json)
+
+
+def call_departments() -> Call[list[dict[str, Any]]]:
+    return Call("GET", "/api/v1/departments", _list)
+
+
+def call_get_evidence(evidence_id: str) -> Call[Evidence]:
+    return Call("GET", f"/api/v1/evidence/{evidence_id}", _as(Evidence))
+
+
+def call_list_evidence(
+    *, cursor: str | None = None, limit: int = 50, **filters: Any
+) -> Call[Page[Evidence]]:
+    """``filters``: the query parameters of ``GET /api/v1/evidence`` (``q``, ``case_id``,
+    ``port``, ``tag_type``/``tag_value``, ``received_from``…) — a search is a filtered list."""
+    params = {**filters, "cursor": cursor, "limit": limit}
+    return Call("GET", "/api/v1/evidence", _page(Evidence), params=params)
+
+
+def call_capture(
+    content: bytes,
+    *,
+    port: str,
+    metadata: Mapping[str, Any],
+    filename: str = "capture.bin",
+    media_type: str = "application/octet-stream",
+    idempotency_key: str | None = None,
+) -> Call[Evidence]:
+    """One-request capture: the form fields go before the file, as the server requires."""
+    headers = {"X-Content-SHA256": hashlib.sha256(content).hexdigest()}
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
+    return Call(
+        "POST",
+        "/api/v1/evidence",
+        _as(Evidence),
+        data={"port": port, "metadata": json.dumps(dict(metadata), ensure_ascii=False)},
+        files={"file": (filename, content, media_type)},
+        headers=headers,
+    )
+
+
+def call_proof(evidence_id: str) -> Call[dict[str, Any]]:
+    return Call("GET", f"/api/v1/evidence/{evidence_id}/proof", _json)
+
+
+def call_create_case(
+    case_number: str, *, kind: str, title: str, cause_code: str | None = None
+) -> Call[Case]:
+    body = {"case_number": case_number, "kind": kind, "title": title, "cause_code": cause_code}
+    return Call("POST", "/api/v1/cases", _as(Case), json=body)
+
+
+def call_get_case(case_id: str) -> Call[Case]:
+    return Call("GET", f"/api/v1/cases/{case_id}", _as(Case))
+
+
+def call_link_evidence(case_id: str, evidence_id: str, *, purpose: str = "") -> Call[Case]:
+    body = {"evidence_id": evidence_id, "purpose": purpose}
+    return Call("POST", f"/api/v1/cases/{case_id}/evidence", _as(Case), json=body)
+
+
+def call_issue_evidence_list(case_id: str) -> Call[dict[str, Any]]:
+    return Call("POST", f"/api/v1/cases/{case_id}/evidence-lists", _json)
+
+
+def call_create_transfer(
+    to_department_id: str,
+    *,
+    case_id: str | None = None,
+    evidence_ids: list[str] | None = None,
+    note: str | None = None,
+    idempotency_key: str | None = None,
+) -> Call[Transfer]:
+    body = {
+        "to_department_id": to_department_id,
+        "case_id": case_id,
+        "evidence_ids": evidence_ids,
+        "note": note,
+    }
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+    return Call("POST", "/api/v1/transfers", _as(Transfer), json=body, headers=headers)
+
+
+def call_get_transfer(transfer_id: str) -> Call[Transfer]:
+    return Call("GET", f"/api/v1/transfers/{transfer_id}", _as(Transfer))
+
+
+def call_transfers(
+    *,
+    direction: str | None = "in",
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Call[Page[Transfer]]:
+    """The inbox (``direction="in"``, the default), the outbox (``"out"``) or both (None)."""
+    params = {"direction": direction, "status": status, "cursor": cursor, "limit": limit}
+    return Call("GET", "/api/v1/transfers", _page(Transfer), params=params)
+
+
+def call_accept_transfer(transfer_id: str) -> Call[dict[str, Any]]:
+    """Accept: answers the sealed receipt."""
+    return Call("POST", f"/api/v1/transfers/{transfer_id}/accept", _json)
+
+
+def call_reject_transfer(transfer_id: str, reason: str) -> Call[Transfer]:
+    body = {"reason": reason}
+    return Call("POST", f"/api/v1/transfers/{transfer_id}/reject", _as(Transfer), json=body)
+
+
+def call_seal(department_id: str, digest: str) -> Call[SealRecord]:
+    path = f"/api/v1/departments/{department_id}/seals"
+    return Call("POST", path, _as(SealRecord), json={"digest": digest})
+
+
+def call_verify_seal(record: SealRecord, digest: str | None = None) -> Call[dict[str, Any]]:
+    body = {"record": record.raw, "digest": digest}
+    return Call("POST", "/api/v1/seals/verify", _json, json=body)
+
+
+def call_evidence_feed(after: str = "0", limit: int | None = None) -> Call[FeedPage]:
+    params = {"after": after, "limit": limit}
+    return Call("GET", "/api/v1/feeds/evidence", read_feed, params=params)
+
+
+def call_refusals_feed(after: str = "0", limit: int | None = None) -> Call[FeedPage]:
+    params = {"after": after, "limit": limit}
+    return Call("GET", "/api/v1/feeds/refusals", read_feed, params=params)
+
+
 class EvidenceClient:
     def __init__(
         self,
@@ -77,12 +380,87 @@ class EvidenceClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def run(self, call: Call[T]) -> T:
+        """Send one described call; its answer read, or :class:`ApiError`."""
+        return call.read(_check(self.http.send(call.request(self.http))))
+
     def me(self) -> dict[str, Any]:
         """The caller: ``id``, ``name``, ``role``, ``department_id``, ``active``."""
-        return dict(_check(self.http.get("/api/v1/me")).json())
+        return self.run(call_me())
 
-    def get_evidence(self, evidence_id: str) -> dict[str, Any]:
-        return dict(_check(self.http.get(f"/api/v1/evidence/{evidence_id}")).json())
+    def departments(self) -> list[dict[str, Any]]:
+        return self.run(call_departments())
+
+    def get_evidence(self, evidence_id: str) -> Evidence:
+        return self.run(call_get_evidence(evidence_id))
+
+    def list_evidence(
+        self, *, cursor: str | None = None, limit: int = 50, **filters: Any
+    ) -> Page[Evidence]:
+        return self.run(call_list_evidence(cursor=cursor, limit=limit, **filters))
+
+    def capture(
+        self, content: bytes, *, port: str, metadata: Mapping[str, Any], **kw: Any
+    ) -> Evidence:
+        """``kw``: ``filename``, ``media_type``, ``idempotency_key`` (:func:`call_capture`)."""
+        return self.run(call_capture(content, port=port, metadata=metadata, **kw))
+
+    def proof(self, evidence_id: str) -> dict[str, Any]:
+        return self.run(call_proof(evidence_id))
+
+    def create_case(self, case_number: str, *, kind: str, title: str, **kw: Any) -> Case:
+        return self.run(call_create_case(case_number, kind=kind, title=title, **kw))
+
+    def get_case(self, case_id: str) -> Case:
+        return self.run(call_get_case(case_id))
+
+    def link_evidence(self, case_id: str, evidence_id: str, *, purpose: str = "") -> Case:
+        return self.run(call_link_evidence(case_id, evidence_id, purpose=purpose))
+
+    def issue_evidence_list(self, case_id: str) -> dict[str, Any]:
+        return self.run(call_issue_evidence_list(case_id))
+
+    def create_transfer(self, to_department_id: str, **kw: Any) -> Transfer:
+        """``kw``: ``case_id`` or ``evidence_ids``, ``note``, ``idempotency_key``."""
+        return self.run(call_create_transfer(to_department_id, **kw))
+
+    def get_transfer(self, transfer_id: str) -> Transfer:
+        return self.run(call_get_transfer(transfer_id))
+
+    def transfers(self, **kw: Any) -> Page[Transfer]:
+        return self.run(call_transfers(**kw))
+
+    def inbox(self, *, status: str | None = "pending", **kw: Any) -> Page[Transfer]:
+        return self.run(call_transfers(direction="in", status=status, **kw))
+
+    def accept_transfer(self, transfer_id: str) -> dict[str, Any]:
+        return self.run(call_accept_transfer(transfer_id))
+
+    def reject_transfer(self, transfer_id: str, reason: str) -> Transfer:
+        return self.run(call_reject_transfer(transfer_id, reason))
+
+    def seal(self, department_id: str, digest: str) -> SealRecord:
+        return self.run(call_seal(department_id, digest))
+
+    def verify_seal(self, record: SealRecord, digest: str | None = None) -> dict[str, Any]:
+        return self.run(call_verify_seal(record, digest))
+
+    def evidence_feed(self, after: str = "0", limit: int | None = None) -> FeedPage:
+        return self.run(call_evidence_feed(after, limit))
+
+    def refusals_feed(self, after: str = "0", limit: int | None = None) -> FeedPage:
+        return self.run(call_refusals_feed(after, limit))
+
+    def follow_evidence_feed(
+        self, after: str = "0", limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every item after ``after`` until the feed is drained, page by page."""
+        while True:
+            page = self.evidence_feed(after, limit)
+            yield from page.items
+            if not page.items:
+                return
+            after = page.next_cursor
 
     def upload(
         self,
@@ -179,9 +557,85 @@ class AsyncEvidenceClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    async def run(self, call: Call[T]) -> T:
+        """Send one described call; its answer read, or :class:`ApiError`."""
+        return call.read(_check(await self.http.send(call.request(self.http))))
+
     async def me(self) -> dict[str, Any]:
         """The caller: ``id``, ``name``, ``role``, ``department_id``, ``active``."""
-        return dict(_check(await self.http.get("/api/v1/me")).json())
+        return await self.run(call_me())
 
-    async def get_evidence(self, evidence_id: str) -> dict[str, Any]:
-        return dict(_check(await self.http.get(f"/api/v1/evidence/{evidence_id}")).json())
+    async def departments(self) -> list[dict[str, Any]]:
+        return await self.run(call_departments())
+
+    async def get_evidence(self, evidence_id: str) -> Evidence:
+        return await self.run(call_get_evidence(evidence_id))
+
+    async def list_evidence(
+        self, *, cursor: str | None = None, limit: int = 50, **filters: Any
+    ) -> Page[Evidence]:
+        return await self.run(call_list_evidence(cursor=cursor, limit=limit, **filters))
+
+    async def capture(
+        self, content: bytes, *, port: str, metadata: Mapping[str, Any], **kw: Any
+    ) -> Evidence:
+        """``kw``: ``filename``, ``media_type``, ``idempotency_key`` (:func:`call_capture`)."""
+        return await self.run(call_capture(content, port=port, metadata=metadata, **kw))
+
+    async def proof(self, evidence_id: str) -> dict[str, Any]:
+        return await self.run(call_proof(evidence_id))
+
+    async def create_case(self, case_number: str, *, kind: str, title: str, **kw: Any) -> Case:
+        return await self.run(call_create_case(case_number, kind=kind, title=title, **kw))
+
+    async def get_case(self, case_id: str) -> Case:
+        return await self.run(call_get_case(case_id))
+
+    async def link_evidence(self, case_id: str, evidence_id: str, *, purpose: str = "") -> Case:
+        return await self.run(call_link_evidence(case_id, evidence_id, purpose=purpose))
+
+    async def issue_evidence_list(self, case_id: str) -> dict[str, Any]:
+        return await self.run(call_issue_evidence_list(case_id))
+
+    async def create_transfer(self, to_department_id: str, **kw: Any) -> Transfer:
+        """``kw``: ``case_id`` or ``evidence_ids``, ``note``, ``idempotency_key``."""
+        return await self.run(call_create_transfer(to_department_id, **kw))
+
+    async def get_transfer(self, transfer_id: str) -> Transfer:
+        return await self.run(call_get_transfer(transfer_id))
+
+    async def transfers(self, **kw: Any) -> Page[Transfer]:
+        return await self.run(call_transfers(**kw))
+
+    async def inbox(self, *, status: str | None = "pending", **kw: Any) -> Page[Transfer]:
+        return await self.run(call_transfers(direction="in", status=status, **kw))
+
+    async def accept_transfer(self, transfer_id: str) -> dict[str, Any]:
+        return await self.run(call_accept_transfer(transfer_id))
+
+    async def reject_transfer(self, transfer_id: str, reason: str) -> Transfer:
+        return await self.run(call_reject_transfer(transfer_id, reason))
+
+    async def seal(self, department_id: str, digest: str) -> SealRecord:
+        return await self.run(call_seal(department_id, digest))
+
+    async def verify_seal(self, record: SealRecord, digest: str | None = None) -> dict[str, Any]:
+        return await self.run(call_verify_seal(record, digest))
+
+    async def evidence_feed(self, after: str = "0", limit: int | None = None) -> FeedPage:
+        return await self.run(call_evidence_feed(after, limit))
+
+    async def refusals_feed(self, after: str = "0", limit: int | None = None) -> FeedPage:
+        return await self.run(call_refusals_feed(after, limit))
+
+    async def follow_evidence_feed(
+        self, after: str = "0", limit: int | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every item after ``after`` until the feed is drained, page by page."""
+        while True:
+            page = await self.evidence_feed(after, limit)
+            for item in page.items:
+                yield item
+            if not page.items:
+                return
+            after = page.next_cursor

@@ -9,6 +9,7 @@ from web3 import HTTPProvider, Web3
 
 from chain.rpc_bridge import FunctionProvider
 from evidence_service.access import models as access_tables
+from evidence_service.access import refusals as refusal_tables
 from evidence_service.access.pki import Pki
 from evidence_service.anchoring import models as anchoring_tables
 from evidence_service.anchoring.chain_link import ChainHolder, open_anchor_chain
@@ -34,6 +35,7 @@ from storage.minio_store import MinioStore
 #: Every wing's tables, registered on ``SQLModel.metadata`` before ``create_schema`` runs.
 TABLE_MODULES = (
     access_tables,
+    refusal_tables,
     anchoring_tables,
     capture_tables,
     cases_tables,

@@ -12,16 +12,20 @@ from starlette.concurrency import run_in_threadpool
 
 from evidence_service.access.identity import Actor
 from evidence_service.access.models import Role
+from evidence_service.access.refusals import Refusal, RefusalRecorder
 from evidence_service.api import policy
 from evidence_service.api.sessions import actor_for_session, session_token
 from evidence_service.capture.callers import actor_for_token, read_session
 from evidence_service.core.digests import is_hex64
 from evidence_service.core.errors import (
     BadRequestError,
+    EvidenceError,
     ForbiddenError,
+    InvalidTokenError,
     MissingTokenError,
     NotFoundError,
 )
+from evidence_service.core.logs import current_request_id
 from evidence_service.core.metrics import may_scrape
 from evidence_service.core.text import check_text_tree, first_unsafe
 from evidence_service.custody.log import CustodyAction, record_event
@@ -95,7 +99,36 @@ async def enforce_policy(request: Request, services: ServicesDep) -> None:
     if rule.scrape and may_scrape(services.settings, request.headers.get("authorization")):
         request.state.actor = None
         return
-    await run_in_threadpool(_enforce_rule, request, services, rule, method, path)
+    try:
+        await run_in_threadpool(_enforce_rule, request, services, rule, method, path)
+    except (MissingTokenError, InvalidTokenError, ForbiddenError, NotFoundError) as refused:
+        request_id = current_request_id()  # read here: the worker thread has its own context
+        await run_in_threadpool(_record_refusal, request, services, refused, request_id)
+        raise
+
+
+def _record_refusal(
+    request: Request, services: Services, refused: EvidenceError, request_id: str | None
+) -> None:
+    """Write the refusal to the refused-request log (``access/refusals.py``), outside the
+    custody log; a failed write is logged there and the refusal is answered all the same."""
+    recorder: RefusalRecorder | None = getattr(request.app.state, "refusals", None)
+    if recorder is None or recorder.engine is not services.engine:
+        recorder = request.app.state.refusals = RefusalRecorder(services.engine)
+    actor: Actor | None = getattr(request.state, "actor", None)
+    recorder.record(
+        Refusal(
+            at=services.clock(),
+            method=request.method,
+            route=policy.route_template(request),
+            status=refused.status,
+            problem_type=refused.type_uri(),
+            request_id=request_id,
+            actor_id=actor.officer_id if actor else None,
+            token_id=(actor.token_id or None) if actor else None,
+            department_id=actor.department_id if actor else None,
+        )
+    )
 
 
 def _enforce_rule(

@@ -226,6 +226,11 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("POST", transfer + "/reject"): Rule(RECEIVERS, side="receiving"),
         ("POST", transfer + "/withdraw"): Rule(SENDERS, side="sending"),
         ("GET", transfer + "/package.zip"): Rule(SENDERS | RECEIVERS),
+        # bulk reads for business modules (NDJSON): the items an item_meta reader may list —
+        # the department's own and granted ones, every department's for an auditor
+        ("GET", "/api/v1/feeds/evidence"): item_meta,
+        # the refused-request log: who was turned away, where — oversight's, never a worker's
+        ("GET", "/api/v1/feeds/refusals"): Rule(AUDITOR | ADMIN),
     }
     return rules
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from evidence_service.access.refusals import purge_refusals
 from evidence_service.capture.client_signing import purge_expired
 from evidence_service.capture.ingest import DERIVED_ROLES, TEMP_PREFIX, Ingestor
 from evidence_service.capture.models import Evidence, PendingIntake, UploadSession, UploadStatus
@@ -47,6 +48,7 @@ class ReapReport:
     abandoned_intakes: int = 0
     expired_prepared: int = 0
     spooled_files: int = 0
+    refusals: int = 0  # rows of the refused-request log past their retention
 
 
 def reap(ingestor: Ingestor, *, temp_ttl: timedelta) -> ReapReport:
@@ -114,7 +116,10 @@ def reap(ingestor: Ingestor, *, temp_ttl: timedelta) -> ReapReport:
             log.warning("could not discard orphan temp object %s", key)
     prepared = purge_expired(ingestor.engine, now)
     spooled = reap_spool(request_spool_dir(ingestor.settings), now=now, ttl=temp_ttl)
-    return ReapReport(finalized, discarded, expired, abandoned, prepared, spooled)
+    refusals = purge_refusals(
+        ingestor.engine, now=now, retention_days=ingestor.settings.refused_request_retention_days
+    )
+    return ReapReport(finalized, discarded, expired, abandoned, prepared, spooled, refusals)
 
 
 def reap_spool(directory: Path, *, now: datetime, ttl: timedelta) -> int:

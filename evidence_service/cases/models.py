@@ -109,6 +109,9 @@ class GraphEdge(SQLModel, table=True):
 class CaseEvidenceEntry(SQLModel, table=True):
     """An item's place in its case's evidence list (证据清单) and what it proves (证明目的)."""
 
+    # an item's cases, looked up by the item (the evidence feed reads them a batch at a time)
+    __table_args__ = (Index("ix_caseevidenceentry_evidence", "evidence_id", "case_id"),)
+
     case_id: str = Field(primary_key=True, foreign_key="case.id", max_length=26)
     evidence_id: str = Field(primary_key=True, foreign_key="evidence.id", max_length=26)
     position: int

@@ -137,6 +137,12 @@ class Settings(BaseSettings):
     temp_object_ttl_seconds: int = Field(
         3600, ge=0, description="The reaper removes unreferenced temp objects older than this."
     )
+    refused_request_retention_days: int = Field(
+        365,
+        ge=1,
+        description="The reaper deletes rows of the refused-request log (requests the access "
+        "policy answered 401, 403 or 404) older than this many days.",
+    )
     package_verify_max_read_bytes: int = Field(
         256 * MiB,
         ge=0,
