@@ -47,9 +47,11 @@ from evidence_service.api.request_ids import RequestIds
 from evidence_service.api.responses import install_openapi
 from evidence_service.api.security_headers import SecurityHeaders
 from evidence_service.capture.reaper import reap
+from evidence_service.cases.pii import pii_secret
 from evidence_service.core.config import Settings
 from evidence_service.core.json_input import cap_recursion_limit
 from evidence_service.core.logs import configure_logging_from
+from evidence_service.modules import supervision
 from evidence_service.services import Services, build_services
 from evidence_service.web.pages import install_web
 
@@ -62,6 +64,25 @@ def create_app_from_env() -> FastAPI:
     settings = Settings()
     configure_logging_from(settings)  # a spawned worker process starts unconfigured
     return create_app(settings)
+
+
+def supervision_config(settings: Settings) -> supervision.SupervisionConfig:
+    """The supervision module's configuration, from the core's settings: the same database,
+    the same PII secret (so its party digests are the core's)."""
+    configured = settings.pii_secret
+    return supervision.SupervisionConfig(
+        db_url=settings.resolved_db_url,
+        pii_secret=pii_secret(
+            configured.get_secret_value().encode() if configured else None, settings.data_dir
+        ),
+    )
+
+
+def install_modules(app: FastAPI, settings: Settings) -> None:
+    """The business modules beside the core (``evidence_service/modules/``): each opens its
+    own tables (refusing an outdated schema, naming ``evidence db upgrade``) and adds its
+    routes, which pass the same policy table as the core's."""
+    supervision.install(app, supervision_config(settings))
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
@@ -96,6 +117,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             if worker is not None:
                 await anyio.to_thread.run_sync(worker.stop)
             app.state.ops_probe.close()
+            app.state.supervision.close()
             if owned:
                 svc.close()
 
@@ -144,6 +166,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     for module in modules:
         app.include_router(module.router)
+    install_modules(app, svc.settings)
     install_openapi(app)  # the Problem schema every error answer refers to
     install_docs(app)
     install_web(app)

@@ -73,13 +73,21 @@ def open_services(settings: Settings) -> Services:
     """The services of a long-running process, or exit 2 naming `evidence db upgrade` when the
     database is not at this version's schema (before anything serves or anchors)."""
     from evidence_service.core.db import SchemaOutdatedError
+    from evidence_service.modules import supervision
     from evidence_service.services import build_services
 
     try:
-        return build_services(settings)
+        services = build_services(settings)
     except SchemaOutdatedError as exc:
         err.print(f"[red]refusing to start[/red]: {exc}")
         raise typer.Exit(2) from exc
+    try:  # the modules' tables too (each its own chain), before anything serves
+        supervision.open_schema(settings.resolved_db_url)
+    except supervision.SupervisionSchemaError as exc:
+        services.close()
+        err.print(f"[red]refusing to start[/red]: {exc}")
+        raise typer.Exit(2) from exc
+    return services
 
 
 @app.command()
@@ -413,17 +421,20 @@ def db_upgrade() -> None:
     up first; every revision commits on its own."""
     from evidence_service.core.db import SchemaOutdatedError, make_engine
     from evidence_service.migrations.commands import upgrade_database
+    from evidence_service.modules import supervision
 
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_db_url)
     try:
         result = upgrade_database(engine)
-    except SchemaOutdatedError as exc:
+        module_from, module_head = supervision.upgrade_schema(settings.resolved_db_url)
+    except (SchemaOutdatedError, supervision.SupervisionSchemaError) as exc:
         err.print(f"[red]not upgraded[/red]: {exc}")
         raise typer.Exit(2) from exc
     finally:
         engine.dispose()
+    print(f"supervision module: {module_from or 'no revision'} -> {module_head}")
     if result.empty:
         start = "empty database"
     elif result.recognised:
@@ -438,6 +449,7 @@ def db_current() -> None:
     """Print the database's schema revision and whether it is this version's head."""
     from evidence_service.core.db import make_engine
     from evidence_service.migrations.commands import schema_state
+    from evidence_service.modules import supervision
 
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -446,9 +458,11 @@ def db_current() -> None:
         state = schema_state(engine)
     finally:
         engine.dispose()
-    where = "head" if state.at_head else f"not head: run `evidence db upgrade` to {state.head}"
-    print(f"{state.revision or 'none'} ({where})")
-    if not state.at_head:
+    module = supervision.schema_state(settings.resolved_db_url)
+    for label, at in (("supervision module: ", module), ("", state)):
+        where = "head" if at.at_head else f"not head: run `evidence db upgrade` to {at.head}"
+        print(f"{label}{at.revision or 'none'} ({where})")
+    if not (state.at_head and module.at_head):
         raise typer.Exit(1)
 
 
@@ -473,6 +487,70 @@ def db_revision(
     finally:
         engine.dispose()
     print(path)
+
+
+supervision_app = typer.Typer(
+    help="Enforcement supervision (the supervision module)", no_args_is_help=True
+)
+app.add_typer(supervision_app, name="supervision")
+
+
+@supervision_app.command("demo")
+def supervision_demo(
+    cases: Annotated[int, typer.Option(min=1, max=5_000_000, help="records to generate")] = 1000,
+    seed: Annotated[int, typer.Option(help="same seed, same records")] = 1,
+    planted: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="share of records with a planted problem")
+    ] = 0.02,
+) -> None:
+    """Synthetic enforcement records across 11 cities and 40 departments (the core's
+    inspection and penalty departments among them), some with planted problems."""
+    import time
+
+    from evidence_service.access.models import DepartmentKind
+    from evidence_service.access.people import all_departments
+    from evidence_service.app import supervision_config
+    from evidence_service.modules import supervision
+    from evidence_service.modules.supervision import demo as supervision_demo_data
+    from evidence_service.modules.supervision.db import make_engine
+
+    settings = load_settings()
+    services = open_services(settings)
+    try:
+        working = (DepartmentKind.inspection, DepartmentKind.penalty)
+        real = [d for d in all_departments(services.engine) if d.kind in working]
+    finally:
+        services.close()
+    synthetic = supervision_demo_data.synthetic_departments(40)
+    departments = [
+        supervision_demo_data.Department(d.id, d.name, d.code[-4:], 0) for d in real
+    ] + synthetic[len(real) :]
+    config = supervision_config(settings)
+    engine = make_engine(config.db_url)
+    started = time.perf_counter()
+    try:
+        supervision.open_schema(config.db_url)
+        result = supervision_demo_data.load_demo(
+            engine,
+            config.pii_secret,
+            cases,
+            seed=seed,
+            departments=departments,
+            planted_share=planted,
+        )
+    finally:
+        engine.dispose()
+    print(
+        json.dumps(
+            {
+                "created": result.created,
+                "updated": result.updated,
+                "planted": result.planted,
+                "departments": len(departments),
+                "seconds": round(time.perf_counter() - started, 2),
+            }
+        )
+    )
 
 
 officer_app = typer.Typer(help="Officer certificates", no_args_is_help=True)

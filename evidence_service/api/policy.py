@@ -231,6 +231,12 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/api/v1/feeds/evidence"): item_meta,
         # the refused-request log: who was turned away, where — oversight's, never a worker's
         ("GET", "/api/v1/feeds/refusals"): Rule(AUDITOR | ADMIN),
+        # supervision module (modules/supervision): workers ingest and read their department's
+        # records, the supervision office (an audit department) every department's; auditors
+        # read all. The module narrows by department itself, from what the core says of the caller
+        ("POST", "/api/v1/supervision/records"): Rule(WORKERS),
+        ("GET", "/api/v1/supervision/records"): Rule(WORKERS | AUDITOR),
+        ("GET", "/api/v1/supervision/records/{record_id}"): Rule(WORKERS | AUDITOR),
     }
     return rules
 

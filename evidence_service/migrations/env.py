@@ -35,6 +35,15 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     return False
 
 
+#: Tables of the business modules (``evidence_service/modules/``) share the database but have
+#: their own chains (e.g. ``supervision_alembic_version``): never the core's to create or drop.
+MODULE_TABLE_PREFIXES = ("supervision_",)
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    return type_ != "table" or not (name or "").startswith(MODULE_TABLE_PREFIXES)
+
+
 def run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -42,6 +51,7 @@ def run_migrations(connection: Connection) -> None:
         compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=render_item,
+        include_name=include_name,
         transaction_per_migration=True,
         transactional_ddl=True,  # SQLite too: make_engine leaves BEGIN to SQLAlchemy
     )

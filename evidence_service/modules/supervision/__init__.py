@@ -1,0 +1,75 @@
+"""Enforcement supervision (数字化行政执法监督), the first business module beside the core.
+
+Built so far: the case centre — enforcement records ingested as JSON or CSV batches, searched
+across departments by the supervision office, each department seeing its own
+(``docs/modules/supervision.md``). The app installs it with :func:`install`; the CLI runs its
+migrations with :func:`upgrade_schema` and its demo data with ``demo.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from evidence_service.modules.supervision import schema
+from evidence_service.modules.supervision.api import router
+from evidence_service.modules.supervision.config import SupervisionConfig
+from evidence_service.modules.supervision.db import make_engine
+from evidence_service.modules.supervision.problems import install_problem_handler
+from evidence_service.modules.supervision.schema import SupervisionSchemaError
+from evidence_service.modules.supervision.state import SupervisionState
+
+__all__ = [
+    "SupervisionConfig",
+    "SupervisionSchemaError",
+    "install",
+    "open_schema",
+    "schema_state",
+    "upgrade_schema",
+]
+
+
+def install(app: FastAPI, config: SupervisionConfig) -> SupervisionState:
+    """Open the module's tables (created at head on an empty database; an outdated one
+    raises SupervisionSchemaError naming ``evidence db upgrade``) and add its routes."""
+    engine = make_engine(config.db_url)
+    try:
+        schema.ensure_schema(engine)
+    finally:
+        # Give back the connection the check used: an app that never serves a supervision
+        # request (most apps a test builds) then holds none; the pool reconnects on demand.
+        engine.dispose()
+    state = SupervisionState(config, engine, core_app=app)
+    app.state.supervision = state
+    install_problem_handler(app)
+    app.include_router(router)
+    return state
+
+
+def open_schema(db_url: str) -> None:
+    """What :func:`install` checks first, for the CLI before it serves: the module's tables
+    at head (made on an empty database), else SupervisionSchemaError."""
+    engine = make_engine(db_url)
+    try:
+        schema.ensure_schema(engine)
+    finally:
+        engine.dispose()
+
+
+def upgrade_schema(db_url: str) -> tuple[str | None, str]:
+    """``evidence db upgrade`` for the module's chain: (from revision, head)."""
+    engine = make_engine(db_url)
+    try:
+        return schema.upgrade_schema(engine)
+    finally:
+        engine.dispose()
+
+
+def schema_state(db_url: str) -> Any:
+    """``evidence db current`` for the module's chain."""
+    engine = make_engine(db_url)
+    try:
+        return schema.schema_state(engine)
+    finally:
+        engine.dispose()
