@@ -155,9 +155,11 @@ def _rows_of(request_type: str, body: bytes) -> tuple[str, list[Any]]:
 
 
 def _refuse_rows(bad: list[records.RowError], what: str) -> BadBatchError:
+    """422 naming each failed field in the core's ``errors`` shape (``loc``, ``msg``), with
+    the row's index as ``row`` (none for the CSV header)."""
     return BadBatchError(
         f"{len(bad)} of the batch's rows {what}; nothing was written",
-        errors=[row.public() for row in bad[:100]],
+        errors=[error for row in bad[:100] for error in row.problem_errors()],
     )
 
 

@@ -141,8 +141,15 @@ class RowError:
     row: int  # 0-based index in the batch (CSV: the data line, header excluded)
     errors: list[dict[str, str]]
 
-    def public(self) -> dict[str, Any]:
-        return {"row": self.row, "errors": self.errors}
+    def problem_errors(self) -> list[dict[str, Any]]:
+        """Each failed field as a problem's ``errors`` entry: ``records[i].<field>`` (or
+        ``header``) and the message, with ``row`` = i."""
+        if self.row < 0:
+            return [{"loc": e["loc"], "msg": e["msg"]} for e in self.errors]
+        return [
+            {"loc": f"records[{self.row}].{e['loc']}", "msg": e["msg"], "row": self.row}
+            for e in self.errors
+        ]
 
 
 class BatchInvalid(Exception):
