@@ -43,6 +43,9 @@ _COLUMNS = ("序号 seq", "时间（北京时间）", "操作 action", "证据�
 _COL_WIDTHS = (18.0, 31.0, 44.0, 47.0, 47.0, 47.0, 33.0)
 _ROW_H, _HEAD_H, _CELL_PAD = 4.4, 6.0, 1.2
 _BODY_PT, _HEAD_PT = 7.0, 7.5
+#: A cell wider than its column is set smaller, down to this size, before anything is cut:
+#: a 26-character id (at worst 26 × "W", 68 mm at 7 pt) always prints whole.
+_MIN_CELL_PT = 4.5
 _HASH_PREFIX = 16
 _SEAL_DIAMETER_MM = 42.0
 _CLOSING_BLOCK_H = 62.0
@@ -201,14 +204,19 @@ class _TableWriter:
         self._cmap = cmap
         self._bottom = _PAGE_H - _MARGIN_BOTTOM
         self._top: float | None = None  # where the table starts on this page, once it has
-        self._fitted: dict[tuple[str, float], str] = {}
+        self._fitted: dict[tuple[str, float], tuple[str, float]] = {}
 
-    def _cell_text(self, text: str, col_w: float) -> str:
+    def _cell_text(self, text: str, col_w: float) -> tuple[str, float]:
+        """The cell's line and its size in points: smaller than the body's when the text is
+        wider than the column (never below ``_MIN_CELL_PT``), cut with ``…`` only beyond that."""
         key = (text, col_w)
         fitted = self._fitted.get(key)
         if fitted is None:
             clean = _printable(text, self._cmap, max_chars=_MAX_NAME_CHARS, max_breaks=0)
-            fitted = _fit(clean, self._widths, _BODY_PT, col_w - 2 * _CELL_PAD)
+            room = col_w - 2 * _CELL_PAD
+            natural = sum(self._widths[ord(c)] for c in clean) * _BODY_PT * 0.001 / _MM_TO_PT
+            size = _BODY_PT if natural <= room else max(_MIN_CELL_PT, _BODY_PT * room / natural)
+            fitted = (_fit(clean, self._widths, size, room), size)
             if len(self._fitted) < 100_000:
                 self._fitted[key] = fitted
         return fitted
@@ -252,9 +260,13 @@ class _TableWriter:
         baseline = top + _ROW_H / 2 + _BODY_PT / _MM_TO_PT * 0.35
         x = _MARGIN_X
         for text, col_w in zip(texts, _COL_WIDTHS, strict=True):
-            line = self._cell_text(text, col_w)
+            line, size = self._cell_text(text, col_w)
             if line:
+                if size != _BODY_PT:
+                    pdf.set_font_size(size)
                 pdf.text(x + _CELL_PAD, baseline, line)
+                if size != _BODY_PT:
+                    pdf.set_font_size(_BODY_PT)
             x += col_w
         pdf.line(_MARGIN_X, top + _ROW_H, _MARGIN_X + _TEXT_W, top + _ROW_H)
         pdf.set_y(top + _ROW_H)

@@ -121,8 +121,11 @@ def test_hostile_values_are_shown_cut_and_never_hide_a_row() -> None:
     doc = _doc(3, rows=[_row(1), hostile, _row(3)], exported_by="审计\u200b员\U0001f600")
     text = "".join(_text(p) for p in _pages(render_audit_trail_pdf(doc)))
     assert "审计□员□" in text
-    # in the table each value is cut to its column with a visible …, and the row stays whole
-    assert re.search(r"2026-05-0110:02:00x□evil□□A+…(01HZX)+…(张三)+张?…01JDEPARTMENT", text)
+    # in the table each value too long for its column even in the smallest type is cut with a
+    # visible …, and the row stays whole
+    assert re.search(
+        r"2026-05-0110:02:00x□evil□□A+…(01HZX)+[0-9A-Z]*…(张三)+张?…01JDEPARTMENT", text
+    )
     assert "张三" * 40 not in text
     for seq in (1, 3):
         assert f"01HZX3K5Q7W8E9R0T1Y2U{seq:05d}" in text
@@ -159,3 +162,17 @@ def test_the_largest_trail_the_export_admits_renders_in_seconds() -> None:
     assert f"{MAX_PDF_EVENTS}" in _text(reader.pages[-1]) or f"{MAX_PDF_EVENTS}" in _text(
         reader.pages[-2]
     )
+
+
+def test_ids_of_the_widest_letters_print_whole_in_smaller_type() -> None:
+    """A ULID is 26 Crockford letters and digits; all "W" is about 68 mm at the body's 7 pt,
+    wider than its column, and must still print whole (the CI once drew a real id cut short)."""
+    widest = "W" * 26
+    rows = [
+        _row(1, evidence_id=widest, actor_id="M" * 26, department_id=widest),
+        _row(2, evidence_id="01M91DW7A4A6GVWKT5MKD4GVPQ"),
+    ]
+    text = "".join(_text(page) for page in _pages(render_audit_trail_pdf(_doc(0, rows=rows))))
+    for expected in (widest, "M" * 26, "01M91DW7A4A6GVWKT5MKD4GVPQ"):
+        assert expected in text, expected
+    assert "…" not in text.split("哈希前缀", 1)[1].split("POST", 1)[0]
