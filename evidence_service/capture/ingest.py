@@ -101,8 +101,7 @@ def insert_rows(session: Session, rows: Iterable[SQLModel]) -> None:
                 if not (c.primary_key and getattr(row, c.name) is None)
             }
         )
-    if session.new or session.dirty or session.deleted:
-        session.flush()
+    session.flush()  # returns at once when nothing is pending
     conn = session.connection()
     for table, values in by_table.items():
         conn.execute(insert(table), values[0] if len(values) == 1 else values)

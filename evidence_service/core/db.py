@@ -267,15 +267,6 @@ def _writer(engine: Engine) -> tuple[_WriterQueue | nullcontext[None], Engine]:
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """:func:`session_scope` for SQL Core statements only, without an ORM session: the
-    same queue and BEGIN IMMEDIATE on SQLite, commit on success, rollback on any exception."""
-    guard, bind = _writer(engine)
-    with guard, bind.begin() as conn:
-        yield conn
-
-
-@contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A write transaction: commits on success, rolls back on any exception.
 

@@ -164,8 +164,7 @@ def append_event(
             return earlier.id
     # One prepared INSERT … RETURNING id on the session's connection: no ORM object, no unit
     # of work (nor the ORM's execution path), no lock. Objects the caller added go first.
-    if session.new or session.dirty or session.deleted:
-        session.flush()
+    session.flush()  # returns at once when nothing is pending
     return int(
         session.connection()
         .execute(
