@@ -26,8 +26,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, bindparam
+from sqlalchemy import Engine, bindparam
 from sqlmodel import Session, col, select
 
 from evidence_service.access.models import Department, DepartmentCA, Officer, OfficerCertificate
@@ -55,46 +56,38 @@ class CustodialPlan:
         return self.issue or self.current is not None
 
 
-def _valid_custodial(officer_id: str, at: datetime) -> tuple[ColumnElement[bool], ...]:
-    """Of the officer, custodial, unrevoked and valid at ``at``."""
-    return (
-        col(OfficerCertificate.officer_id) == officer_id,
-        col(OfficerCertificate.custodial).is_(True),
-        col(OfficerCertificate.revoked_at).is_(None),
-        col(OfficerCertificate.not_before) <= at,
-        col(OfficerCertificate.not_after) > at + timedelta(seconds=1),
-    )
-
-
-def custodial_certificate(
-    session: Session, officer_id: str, at: datetime
-) -> OfficerCertificate | None:
-    """The newest unrevoked custodial certificate of the officer valid at ``at``."""
-    return session.exec(
-        select(OfficerCertificate)
-        .where(*_valid_custodial(officer_id, at))
-        .order_by(col(OfficerCertificate.not_before).desc())
-        .limit(1)
-    ).first()
-
-
-#: :func:`_custodial_with_ca`'s query, built once: every signed capture runs it.
+#: Of the officer, custodial, unrevoked and valid at ``at`` (:func:`_validity`'s parameters);
+#: the queries are built once, as every signed capture runs one.
+_VALID_CUSTODIAL = (
+    col(OfficerCertificate.officer_id) == bindparam("officer_id"),
+    col(OfficerCertificate.custodial).is_(True),
+    col(OfficerCertificate.revoked_at).is_(None),
+    col(OfficerCertificate.not_before) <= bindparam("at"),
+    col(OfficerCertificate.not_after) > bindparam("valid_past"),
+)
+_NEWEST_FIRST = col(OfficerCertificate.not_before).desc()
+_CUSTODIAL = select(OfficerCertificate).where(*_VALID_CUSTODIAL).order_by(_NEWEST_FIRST).limit(1)
 _CUSTODIAL_WITH_CA = (
     select(OfficerCertificate, DepartmentCA.certificate)
     .outerjoin(
         DepartmentCA,
         col(DepartmentCA.department_id) == col(OfficerCertificate.department_id),
     )
-    .where(
-        col(OfficerCertificate.officer_id) == bindparam("officer_id"),
-        col(OfficerCertificate.custodial).is_(True),
-        col(OfficerCertificate.revoked_at).is_(None),
-        col(OfficerCertificate.not_before) <= bindparam("at"),
-        col(OfficerCertificate.not_after) > bindparam("valid_past"),
-    )
-    .order_by(col(OfficerCertificate.not_before).desc())
+    .where(*_VALID_CUSTODIAL)
+    .order_by(_NEWEST_FIRST)
     .limit(1)
 )
+
+
+def _validity(officer_id: str, at: datetime) -> dict[str, Any]:
+    return {"officer_id": officer_id, "at": at, "valid_past": at + timedelta(seconds=1)}
+
+
+def custodial_certificate(
+    session: Session, officer_id: str, at: datetime
+) -> OfficerCertificate | None:
+    """The newest unrevoked custodial certificate of the officer valid at ``at``."""
+    return session.exec(_CUSTODIAL, params=_validity(officer_id, at)).first()
 
 
 def _custodial_with_ca(
@@ -102,10 +95,7 @@ def _custodial_with_ca(
 ) -> tuple[OfficerCertificate | None, str | None]:
     """:func:`custodial_certificate` and its department's current CA certificate PEM, in one
     query (each capture asks: read fresh, never cached, as revocation must bite at once)."""
-    row = session.exec(
-        _CUSTODIAL_WITH_CA,
-        params={"officer_id": officer_id, "at": at, "valid_past": at + timedelta(seconds=1)},
-    ).first()
+    row = session.exec(_CUSTODIAL_WITH_CA, params=_validity(officer_id, at)).first()
     return (None, None) if row is None else (row[0], row[1])
 
 
