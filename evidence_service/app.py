@@ -11,6 +11,7 @@ from datetime import timedelta
 import anyio
 from fastapi import Depends, FastAPI
 
+from evidence_service.access.refusals import RefusalRecorder
 from evidence_service.anchoring.gauges import AnchoringGauges
 from evidence_service.anchoring.health import ChainProbe, OpsProbe
 from evidence_service.api import (
@@ -132,6 +133,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.state.services = services or build_services(settings)
     svc = app.state.services
+    # One per process: it folds anonymous refusals per minute (access/refusals.py).
+    app.state.refusals = RefusalRecorder(svc.engine)
     app.state.ops_probe = OpsProbe(
         engine=svc.engine,
         store=svc.store,

@@ -52,9 +52,6 @@ async def get_actor(request: Request, services: ServicesDep) -> Actor:
 
 def resolve_actor(request: Request, services: Services) -> Actor:
     """The authenticated caller, from the bearer token or the web app's session cookie."""
-    known = getattr(request.state, "actor", None)
-    if known is not None:  # resolved once per request, by the policy check
-        return known  # type: ignore[no-any-return]
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
@@ -70,17 +67,17 @@ def resolve_actor(request: Request, services: Services) -> Actor:
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 
 
+def _sends_credentials(request: Request) -> bool:
+    return bool(request.headers.get("authorization")) or session_token(request) is not None
+
+
 async def get_optional_actor(request: Request, services: ServicesDep) -> Actor | None:
     """The caller on public endpoints: None without a token; a bad token is still a 401."""
-    if not request.headers.get("authorization") and session_token(request) is None:
-        return None
-    return await get_actor(request, services)
+    return await get_actor(request, services) if _sends_credentials(request) else None
 
 
 def resolve_optional_actor(request: Request, services: Services) -> Actor | None:
-    if not request.headers.get("authorization") and session_token(request) is None:
-        return None
-    return resolve_actor(request, services)
+    return resolve_actor(request, services) if _sends_credentials(request) else None
 
 
 OptionalActor = Annotated[Actor | None, Depends(get_optional_actor)]
@@ -112,9 +109,7 @@ def _record_refusal(
 ) -> None:
     """Write the refusal to the refused-request log (``access/refusals.py``), outside the
     custody log; a failed write is logged there and the refusal is answered all the same."""
-    recorder: RefusalRecorder | None = getattr(request.app.state, "refusals", None)
-    if recorder is None or recorder.engine is not services.engine:
-        recorder = request.app.state.refusals = RefusalRecorder(services.engine)
+    recorder: RefusalRecorder = request.app.state.refusals  # made with the app (app.py)
     actor: Actor | None = getattr(request.state, "actor", None)
     recorder.record(
         Refusal(
