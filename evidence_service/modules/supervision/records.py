@@ -207,6 +207,12 @@ CSV_COLUMNS = (
     "document_ids",
     "officers",
 )
+#: The columns that become parts of a field (the stages, the party, the lists); every other
+#: column is copied as it is into the record's field of the same name.
+_COMPOSED = frozenset(
+    {*STAGES, "party_kind", "party_identifier", "evidence_ids", "document_ids", "officers"}
+)
+_PLAIN_COLUMNS = tuple(c for c in CSV_COLUMNS if c not in _COMPOSED)
 
 
 def csv_rows(text: str) -> list[dict[str, Any]]:
@@ -238,22 +244,7 @@ def _csv_row(line: dict[str | Any, Any]) -> dict[str, Any]:
     if None in line:  # more cells than columns
         return {"extra_cells": line[None]}
     cells = {k: v for k, v in line.items() if v not in (None, "")}
-    row: dict[str, Any] = {
-        k: cells[k]
-        for k in (
-            "kind",
-            "department_id",
-            "case_number",
-            "title",
-            "region",
-            "city",
-            "procedure",
-            "notified_amount",
-            "decided_amount",
-            "core_case_id",
-        )
-        if k in cells
-    }
+    row: dict[str, Any] = {k: cells[k] for k in _PLAIN_COLUMNS if k in cells}
     row["stages"] = {stage: cells[stage] for stage in STAGES if stage in cells}
     if "party_kind" in cells or "party_identifier" in cells:
         row["party"] = {
