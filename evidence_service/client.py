@@ -355,6 +355,15 @@ def call_refusals_feed(after: str = "0", limit: int | None = None) -> Call[FeedP
     return Call("GET", "/api/v1/feeds/refusals", read_feed, params=params)
 
 
+def _http_options(base_url: str, token: str, timeout: float) -> dict[str, Any]:
+    """What the blocking and the async client's httpx clients share."""
+    return {
+        "base_url": base_url.rstrip("/"),
+        "timeout": timeout,
+        "headers": {"Authorization": f"Bearer {token}"},
+    }
+
+
 class EvidenceClient:
     def __init__(
         self,
@@ -364,12 +373,7 @@ class EvidenceClient:
         timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.http = httpx.Client(
-            base_url=base_url.rstrip("/"),
-            timeout=timeout,
-            transport=transport,
-            headers={"Authorization": f"Bearer {token}"},
-        )
+        self.http = httpx.Client(transport=transport, **_http_options(base_url, token, timeout))
 
     def close(self) -> None:
         self.http.close()
@@ -542,10 +546,7 @@ class AsyncEvidenceClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            timeout=timeout,
-            transport=transport,
-            headers={"Authorization": f"Bearer {token}"},
+            transport=transport, **_http_options(base_url, token, timeout)
         )
 
     async def aclose(self) -> None:
