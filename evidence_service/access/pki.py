@@ -141,31 +141,44 @@ class Pki:
         return self._passphrase
 
     # -- department CAs -------------------------------------------------------------------------
-    def _department_ca(self, session: Session, department: Department) -> DepartmentCA:
+    def _department_ca(
+        self, session: Session, department: Department, valid_from: datetime | None = None
+    ) -> DepartmentCA:
         """The department's current CA: made on first use, and rotated when it would cut an
-        officer certificate issued now short (it expires within ``officer_cert_days``)."""
+        officer certificate issued now short (it expires within ``officer_cert_days``).
+        ``valid_from``: the earliest time a CA made here must cover (a capture's receipt time,
+        when its officer's first certificate is issued for it)."""
         ca = session.get(DepartmentCA, department.id)
         if ca is None:
-            return self._new_ca(session, department)
+            return self._new_ca(session, department, valid_from=valid_from)
         expires = load_certificate(ca.certificate).not_valid_after_utc
         if expires - self.clock() < timedelta(days=self.settings.officer_cert_days):
-            return self._rotate_ca_in(session, department, actor_id=None, reason="expiring")
+            return self._rotate_ca_in(
+                session, department, actor_id=None, reason="expiring", valid_from=valid_from
+            )
         return ca
 
     def _new_ca(
-        self, session: Session, department: Department, into: DepartmentCA | None = None
+        self,
+        session: Session,
+        department: Department,
+        into: DepartmentCA | None = None,
+        valid_from: datetime | None = None,
     ) -> DepartmentCA:
-        """A fresh CA key and certificate for the department (written ``into`` its row)."""
+        """A fresh CA key and certificate for the department (written ``into`` its row), valid
+        from now or the earlier ``valid_from``: a certificate it issues backdated to a capture's
+        receipt time must chain to a CA that was valid then too."""
         now = self.clock()
+        start = min(now, valid_from) if valid_from is not None else now
         key = generate_private_key("Ed25519")
         cert = create_department_ca(
             department_id=department.id,
             department_name=department.name,
             key=key,
-            now=now,
+            now=start,
             valid_days=CA_VALID_DAYS,
         )
-        crl = create_crl(ca_cert_pem=cert, ca_key=key, revoked=[], now=now)
+        crl = create_crl(ca_cert_pem=cert, ca_key=key, revoked=[], now=start)
         ca = DepartmentCA(
             department_id=department.id,
             certificate=cert.decode(),
@@ -200,11 +213,17 @@ class Pki:
         return self.department_ca(department_id)
 
     def _rotate_ca_in(
-        self, session: Session, department: Department, *, actor_id: str | None, reason: str
+        self,
+        session: Session,
+        department: Department,
+        *,
+        actor_id: str | None,
+        reason: str,
+        valid_from: datetime | None = None,
     ) -> DepartmentCA:
         old = session.get(DepartmentCA, department.id)
         if old is None:
-            return self._new_ca(session, department)
+            return self._new_ca(session, department, valid_from=valid_from)
         now = self.clock()
         retired_serial = str(load_certificate(old.certificate).serial_number)
         session.add(
@@ -218,7 +237,7 @@ class Pki:
                 retired_at=now,
             )
         )
-        ca = self._new_ca(session, department, into=old)
+        ca = self._new_ca(session, department, into=old, valid_from=valid_from)
         seal = session.get(DepartmentSeal, department.id)
         if seal is not None:  # certified by the retired CA: the next seal gets a new key
             session.delete(seal)
@@ -312,8 +331,8 @@ class Pki:
         lock_issuers(session)  # one issuer at a time: a department's first CA is made once
         department = session.get(Department, officer.department_id)
         assert department is not None
-        ca = self._department_ca(session, department)
         now = now or self.clock()
+        ca = self._department_ca(session, department, valid_from=now)
         pem = issue_officer_certificate(
             ca_cert_pem=ca.certificate.encode(),
             ca_key=self._ca_key(ca),

@@ -447,3 +447,30 @@ def test_the_cli_rotates_a_department_ca(tmp_path: Path, request: pytest.Fixture
             assert len(rows) == 1  # the officer's, from their first capture
     finally:
         services.close()
+
+
+def test_a_departments_first_ca_covers_the_receipt_time_of_the_capture_that_made_it(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A slow request (here: a clock that moves 1.5 s at each reading) makes the department's
+    CA after the capture's receipt time; the officer certificate is valid from that receipt
+    time, and so must be the CA it chains to, or the statement fails step 4 (not-yet-valid)."""
+    readings = [0]
+
+    def slow_clock() -> Any:
+        readings[0] += 1
+        return utcnow() + timedelta(seconds=1.5 * readings[0])
+
+    settings = make_settings(tmp_path, "sqlite-local", request)
+    services = build_services(settings, clock=slow_clock)
+    try:
+        with running_api(services, "sqlite-local") as api:
+            with Session(services.engine) as session:
+                assert session.exec(select(OfficerCertificate)).all() == []
+                assert session.exec(select(Department)).all() != []
+            evidence_id, data = capture(api)
+            proof = proof_of(api, evidence_id)
+            status, detail = step4(verified(api, proof, data))
+            assert status == "pass", detail
+    finally:
+        services.close()
