@@ -355,6 +355,11 @@ def call_refusals_feed(after: str = "0", limit: int | None = None) -> Call[FeedP
     return Call("GET", "/api/v1/feeds/refusals", read_feed, params=params)
 
 
+def call_transfers_feed(after: str = "0", limit: int | None = None) -> Call[FeedPage]:
+    params = {"after": after, "limit": limit}
+    return Call("GET", "/api/v1/feeds/transfers", read_feed, params=params)
+
+
 def _http_options(base_url: str, token: str, timeout: float) -> dict[str, Any]:
     """What the blocking and the async client's httpx clients share."""
     return {
@@ -454,6 +459,9 @@ class EvidenceClient:
 
     def refusals_feed(self, after: str = "0", limit: int | None = None) -> FeedPage:
         return self.run(call_refusals_feed(after, limit))
+
+    def transfers_feed(self, after: str = "0", limit: int | None = None) -> FeedPage:
+        return self.run(call_transfers_feed(after, limit))
 
     def follow_evidence_feed(
         self, after: str = "0", limit: int | None = None
@@ -628,6 +636,9 @@ class AsyncEvidenceClient:
 
     async def refusals_feed(self, after: str = "0", limit: int | None = None) -> FeedPage:
         return await self.run(call_refusals_feed(after, limit))
+
+    async def transfers_feed(self, after: str = "0", limit: int | None = None) -> FeedPage:
+        return await self.run(call_transfers_feed(after, limit))
 
     async def follow_evidence_feed(
         self, after: str = "0", limit: int | None = None

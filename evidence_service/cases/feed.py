@@ -8,7 +8,8 @@ time or id order would: a long upload commits after shorter ones that started la
 have no gaps and no duplicates, and items arriving meanwhile only extend the feed.
 
 One page costs a keyset query for its (seq, id) pairs, then, per batch of ids, one query each
-for the items' columns, their anchor, their cases and their tags — never one per item.
+for the items' columns, their anchor, their cases (each link with the purpose the case's
+evidence list gives the item, ``case_links``) and their tags — never one per item.
 """
 
 from __future__ import annotations
@@ -101,13 +102,17 @@ def _batch_lines(session: Session, batch: Sequence[tuple[int, str]]) -> Iterator
             .where(col(AnchorLeaf.evidence_id).in_(ids))
         ).all()
     }
-    cases: dict[str, list[str]] = defaultdict(list)
-    for evidence_id, case_id in session.execute(
-        select(col(CaseEvidenceEntry.evidence_id), col(CaseEvidenceEntry.case_id))
+    cases: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for evidence_id, case_id, purpose in session.execute(
+        select(
+            col(CaseEvidenceEntry.evidence_id),
+            col(CaseEvidenceEntry.case_id),
+            col(CaseEvidenceEntry.purpose),
+        )
         .where(col(CaseEvidenceEntry.evidence_id).in_(ids))
         .order_by(col(CaseEvidenceEntry.evidence_id), col(CaseEvidenceEntry.case_id))
     ).all():
-        cases[evidence_id].append(case_id)
+        cases[evidence_id].append({"case_id": case_id, "purpose": purpose or ""})
     tags: dict[str, list[dict[str, str]]] = defaultdict(list)
     for evidence_id, kind, value in session.execute(
         select(col(EvidenceTag.evidence_id), col(EvidenceTag.type), col(EvidenceTag.value))
@@ -132,6 +137,8 @@ def _batch_lines(session: Session, batch: Sequence[tuple[int, str]]) -> Iterator
             "anchored": anchored,
             "batch_id": anchor[1] if anchor else None,
             "anchored_at": rfc3339(anchor[3]) if anchored and anchor and anchor[3] else None,
-            "case_ids": cases.get(evidence_id, []),
+            "case_ids": [link["case_id"] for link in cases.get(evidence_id, [])],
+            # each case link with the purpose (证明目的) given on the case's evidence list
+            "case_links": cases.get(evidence_id, []),
             "tags": tags.get(evidence_id, []),
         }

@@ -230,3 +230,113 @@ def test_a_page_of_thousands_is_read_in_a_few_queries(api: Api) -> None:
     rest, _, _ = read_feed(api, api.auth_as(A, "officer"), after=cursor)
     assert [line["id"] for line in rest] == ids[2500:]
     assert read_feed(api, api.auth_as(B, "officer"))[0] == []
+
+
+# ------------------------------------------------------------------ case links and transfers
+
+
+def test_each_case_link_carries_the_purpose_given_on_the_list(api: Api) -> None:
+    item = capture(api, A, "linked")
+    cases = []
+    for number, purpose in (
+        ("杭市监罚〔2026〕1号", "证明当事人销售过期食品"),
+        ("杭市监罚〔2026〕2号", ""),
+    ):
+        case = api.client.post(
+            "/api/v1/cases",
+            json={"case_number": number, "kind": "penalty", "title": number},
+            headers=api.auth(),
+        )
+        assert case.status_code == 201, case.text
+        body = (
+            {"evidence_id": item["id"], "purpose": purpose}
+            if purpose
+            else {"evidence_id": item["id"]}
+        )
+        linked = api.client.post(
+            f"/api/v1/cases/{case.json()['id']}/evidence", json=body, headers=api.auth()
+        )
+        assert linked.status_code in (200, 201), linked.text
+        cases.append((case.json()["id"], purpose))
+    lines, _, _ = read_feed(api, api.auth_as(A, "officer"))
+    line = next(line for line in lines if line["id"] == item["id"])
+    expected = sorted(({"case_id": c, "purpose": p} for c, p in cases), key=lambda x: x["case_id"])
+    assert line["case_links"] == expected
+    assert line["case_ids"] == [link["case_id"] for link in expected]
+
+
+TRANSFERS = "/api/v1/feeds/transfers"
+
+
+def read_transfers(
+    api: Api, headers: dict[str, str], **params: Any
+) -> tuple[list[dict[str, Any]], str]:
+    response = api.client.get(TRANSFERS, params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    lines = [json.loads(line) for line in response.text.splitlines()]
+    end = lines.pop()
+    assert end["end"] is True and end["count"] == len(lines)
+    assert response.headers["X-Next-Cursor"] == end["next_cursor"]
+    return lines, end["next_cursor"]
+
+
+def send(api: Api, to_code: str, item: str) -> dict[str, Any]:
+    to = next(d["id"] for d in api.departments if d["code"] == to_code)
+    response = api.client.post(
+        "/api/v1/transfers",
+        json={"to_department_id": to, "evidence_ids": [item]},
+        headers=api.auth_as(A, "reviewer"),
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def test_the_transfers_feed_gives_each_end_its_own_and_the_auditor_all(api: Api) -> None:
+    first, second = capture(api, A, "one"), capture(api, A, "two")
+    to_court = send(api, "HZ-XHFY", first["id"])
+    to_b = send(api, B, second["id"])
+    accepted = api.client.post(
+        f"/api/v1/transfers/{to_b['id']}/accept", headers=api.auth_as(B, "reviewer")
+    )
+    assert accepted.status_code == 200, accepted.text
+
+    lines, cursor = read_transfers(api, api.auth_as("ZJ-SFT", "auditor"))
+    assert [line["id"] for line in lines] == sorted([to_court["id"], to_b["id"]])
+    by_id = {line["id"]: line for line in lines}
+    court = by_id[to_court["id"]]
+    assert court["to_kind"] == "court" and court["status"] == "pending"
+    assert court["decided_at"] is None and court["evidence_ids"] == [first["id"]]
+    assert court["from_department_id"] == first["department_id"]
+    assert court["sent_at"]
+    other = by_id[to_b["id"]]
+    assert other["to_kind"] == "inspection" and other["status"] == "accepted"
+    assert other["decided_at"] and other["evidence_ids"] == [second["id"]]
+    assert cursor == lines[-1]["id"]
+
+    # each end sees its own; a department at neither end sees nothing
+    ids = lambda headers: [line["id"] for line in read_transfers(api, headers)[0]]  # noqa: E731
+    assert ids(api.auth_as(A, "officer")) == sorted([to_court["id"], to_b["id"]])
+    assert ids(api.auth_as(B, "officer")) == [to_b["id"]]
+    assert ids(api.auth_as("HZ-XHFY", "court")) == [to_court["id"]]
+    assert ids(api.auth_as("HZ-CFK", "penalty")) == []
+
+    # pages: one line each, then drained with the cursor staying put
+    page1, c1 = read_transfers(api, api.auth_as("ZJ-SFT", "auditor"), limit=1)
+    page2, c2 = read_transfers(api, api.auth_as("ZJ-SFT", "auditor"), after=c1, limit=1)
+    page3, c3 = read_transfers(api, api.auth_as("ZJ-SFT", "auditor"), after=c2)
+    assert [p["id"] for p in page1 + page2] == [line["id"] for line in lines]
+    assert page3 == [] and c3 == c2
+
+    assert_problem(api.client.get(TRANSFERS, headers=api.auth("admin")), 403, "forbidden")
+    assert_problem(api.client.get(TRANSFERS), 401, "missing-token")
+
+
+@pytest.mark.parametrize("backend", ["sqlite-local"])
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": 10_001}, {"limit": 0}, {"after": ""}, {"after": "01K-"}, {"after": "A" * 27}],
+)
+def test_transfer_feed_bounds_are_refused(api: Api, params: dict[str, Any]) -> None:
+    response = api.client.get(TRANSFERS, params=params, headers=api.auth_as(A, "officer"))
+    assert_problem(response, 422, "invalid-request")
