@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                     log.exception("reaper round failed")
 
         task = asyncio.create_task(periodic())
+        supervision_runs = app.state.supervision.start_schedule()  # the problem models
         worker = svc.anchor_worker() if svc.settings.anchor_worker else None
         if worker is not None:
             worker.start()
@@ -115,6 +116,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             yield
         finally:
             task.cancel()
+            if supervision_runs is not None:
+                supervision_runs.cancel()
             if worker is not None:
                 await anyio.to_thread.run_sync(worker.stop)
             app.state.ops_probe.close()

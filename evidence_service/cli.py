@@ -553,6 +553,50 @@ def supervision_demo(
     )
 
 
+@supervision_app.command("run")
+def supervision_run(
+    models: Annotated[
+        str | None, typer.Option(help="model codes, comma-separated (default: every model)")
+    ] = None,
+    incremental: Annotated[
+        bool, typer.Option("--incremental", help="only what changed since the last run")
+    ] = False,
+) -> None:
+    """Run the problem models now and print the run (hits, clues opened and closed)."""
+    from evidence_service.app import supervision_config
+    from evidence_service.modules import supervision
+    from evidence_service.modules.supervision.clues import registry, runner
+    from evidence_service.modules.supervision.db import make_engine
+
+    settings = load_settings()
+    config = supervision_config(settings)
+    codes = [c.strip() for c in models.split(",") if c.strip()] if models else None
+    try:
+        registry.select_models(codes)
+    except registry.UnknownModelError as exc:
+        typer.echo(f"no problem model {', '.join(exc.codes)}", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        supervision.open_schema(config.db_url)
+    except supervision.SupervisionSchemaError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    engine = make_engine(config.db_url)
+    try:
+        done = runner.run_models(
+            engine,
+            codes=codes,
+            mode="incremental" if incremental else "full",
+            params=dict(config.model_params),
+        )
+    except runner.RunFailedError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    print(json.dumps(done, default=lambda v: v.isoformat(), ensure_ascii=False))
+
+
 officer_app = typer.Typer(help="Officer certificates", no_args_is_help=True)
 app.add_typer(officer_app, name="officer")
 

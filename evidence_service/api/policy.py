@@ -231,12 +231,42 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/api/v1/feeds/evidence"): item_meta,
         # the refused-request log: who was turned away, where — oversight's, never a worker's
         ("GET", "/api/v1/feeds/refusals"): Rule(AUDITOR | ADMIN),
+        # transfers with their status and item ids: as GET /api/v1/transfers lists them — each
+        # department's own (sent or received), every department's for an auditor
+        ("GET", "/api/v1/feeds/transfers"): Rule(READERS | AUDITOR),
         # supervision module (modules/supervision): workers ingest and read their department's
         # records, the supervision office (an audit department) every department's; auditors
         # read all. The module narrows by department itself, from what the core says of the caller
         ("POST", "/api/v1/supervision/records"): Rule(WORKERS),
         ("GET", "/api/v1/supervision/records"): Rule(WORKERS | AUDITOR),
         ("GET", "/api/v1/supervision/records/{record_id}"): Rule(WORKERS | AUDITOR),
+        # -- supervision: clue centre (problem models, runs, clues)
+        ("GET", "/api/v1/supervision/models"): Rule(WORKERS | AUDITOR),
+        ("POST", "/api/v1/supervision/runs"): Rule(WORKERS | AUDITOR),
+        ("GET", "/api/v1/supervision/runs"): Rule(WORKERS | AUDITOR),
+        ("GET", "/api/v1/supervision/runs/{run_id}"): Rule(WORKERS | AUDITOR),
+        ("GET", "/api/v1/supervision/clues"): Rule(WORKERS | AUDITOR),
+        ("GET", "/api/v1/supervision/clues/{clue_id}"): Rule(WORKERS | AUDITOR),
+        # -- supervision: 执法证 register and the read models of the core's feeds
+        ("GET", "/api/v1/supervision/certificates"): Rule(WORKERS | AUDITOR),
+        ("POST", "/api/v1/supervision/certificates"): Rule(WORKERS),
+        ("GET", "/api/v1/supervision/certificates/{cert_no}"): Rule(WORKERS | AUDITOR),
+        ("POST", "/api/v1/supervision/sync"): Rule(WORKERS | AUDITOR),
+        # -- supervision: disposal centre
+        ("POST", "/api/v1/supervision/disposals"): Rule(WORKERS),
+        ("GET", "/api/v1/supervision/disposals"): Rule(WORKERS | AUDITOR),
+        ("GET", "/api/v1/supervision/disposals/{disposal_id}"): Rule(WORKERS | AUDITOR),
+        ("POST", "/api/v1/supervision/disposals/{disposal_id}/actions"): Rule(WORKERS),
+        ("GET", "/api/v1/supervision/disposals/{disposal_id}/notice.pdf"): Rule(WORKERS | AUDITOR),
+        ("POST", "/api/v1/supervision/disposals/{disposal_id}/reply"): Rule(WORKERS),
+        # -- supervision: case-file review and the cockpit
+        ("POST", "/api/v1/supervision/reviews"): Rule(WORKERS),
+        ("GET", "/api/v1/supervision/reviews"): Rule(WORKERS | AUDITOR),
+        ("GET", "/api/v1/supervision/reviews/{review_id}"): Rule(WORKERS | AUDITOR),
+        ("PUT", "/api/v1/supervision/reviews/{review_id}/items/{code}"): Rule(WORKERS),
+        ("POST", "/api/v1/supervision/reviews/{review_id}/finalize"): Rule(WORKERS),
+        ("GET", "/api/v1/supervision/reviews/{review_id}/result.pdf"): Rule(WORKERS | AUDITOR),
+        ("GET", "/api/v1/supervision/cockpit"): Rule(WORKERS | AUDITOR),
     }
     return rules
 
@@ -273,6 +303,7 @@ PAGES = frozenset(
         ("GET", "/verify"),
         ("GET", "/evidence/{evidence_id}"),
         ("GET", "/evidence/{evidence_id}/proof-qr.svg"),
+        ("GET", "/supervision/cockpit"),  # modules/supervision/pages.py
     }
 )
 

@@ -2,8 +2,10 @@
 
 Built so far: the case centre — enforcement records ingested as JSON or CSV batches, searched
 across departments by the supervision office, each department seeing its own
-(``docs/modules/supervision.md``). The app installs it with :func:`install`; the CLI runs its
-migrations with :func:`upgrade_schema` and its demo data with ``demo.py``.
+(``docs/modules/supervision.md``); the clue centre — problem models run on schedule and on
+demand, their hits kept as clues (``clues/``, ``docs/modules/supervision-clues.md``). The
+app installs it with :func:`install`; the CLI runs its migrations with :func:`upgrade_schema`
+and its demo data with ``demo.py``.
 """
 
 from __future__ import annotations
@@ -14,9 +16,14 @@ from fastapi import FastAPI
 
 from evidence_service.modules.supervision import schema
 from evidence_service.modules.supervision.api import router
+from evidence_service.modules.supervision.clues.api import router as clues_router
 from evidence_service.modules.supervision.config import SupervisionConfig
 from evidence_service.modules.supervision.db import make_engine
+from evidence_service.modules.supervision.disposal_api import router as disposal_router
+from evidence_service.modules.supervision.pages import pages_router
 from evidence_service.modules.supervision.problems import install_problem_handler
+from evidence_service.modules.supervision.register_api import register_router
+from evidence_service.modules.supervision.review_api import router as review_router
 from evidence_service.modules.supervision.schema import SupervisionSchemaError
 from evidence_service.modules.supervision.state import SupervisionState
 
@@ -44,6 +51,11 @@ def install(app: FastAPI, config: SupervisionConfig) -> SupervisionState:
     app.state.supervision = state
     install_problem_handler(app)
     app.include_router(router)
+    app.include_router(clues_router)
+    app.include_router(disposal_router)
+    app.include_router(register_router)
+    app.include_router(review_router)
+    app.include_router(pages_router)
     return state
 
 

@@ -84,17 +84,18 @@ def state_of(request: Request) -> SupervisionState:
     return request.app.state.supervision  # type: ignore[no-any-return]
 
 
-def _token(request: Request) -> str:
+def bearer_token(request: Request) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-async def caller(request: Request) -> Caller:
-    """The caller, asked of the core with the caller's own token (never a super-user's)."""
-    async with state_of(request).core_client(_token(request)) as core:
+async def caller_for_token(state: SupervisionState, token: str) -> Caller:
+    """Who holds ``token``, asked of the core with that token (never a super-user's):
+    CallerRefusedError when the core refuses it, CoreUnavailableError when it cannot say."""
+    async with state.core_client(token) as core:
         try:
             me = await core.me()
-            answer = await core.http.get("/api/v1/departments")
+            departments = await core.departments()
         except ApiError as exc:
             if exc.status in (401, 403):  # a separate deployment: the core refused the token
                 raise CallerRefusedError(
@@ -103,9 +104,7 @@ async def caller(request: Request) -> Caller:
             raise CoreUnavailableError(f"asking the core who calls failed: {exc}") from exc
         except httpx.HTTPError as exc:
             raise CoreUnavailableError(f"asking the core who calls failed: {exc}") from exc
-    if answer.status_code != 200:
-        raise CoreUnavailableError(f"the core's department list answered {answer.status_code}")
-    kinds = {d["id"]: d["kind"] for d in answer.json()}
+    kinds = {d["id"]: d["kind"] for d in departments}
     return Caller(
         officer_id=me["id"],
         role=me["role"],
@@ -113,6 +112,11 @@ async def caller(request: Request) -> Caller:
         department_kind=kinds.get(me["department_id"], ""),
         departments=frozenset(kinds),
     )
+
+
+async def caller(request: Request) -> Caller:
+    """The caller of a route, from its bearer token."""
+    return await caller_for_token(state_of(request), bearer_token(request))
 
 
 CallerDep = Annotated[Caller, Depends(caller)]

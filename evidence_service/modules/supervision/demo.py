@@ -5,7 +5,9 @@ Deterministic for a seed: the same seed gives the same records (ids aside, which
 ingest). Most records are clean — stages in lawful order and within the law's deadlines, two
 certified officers, the decided amount equal to the notified one, 法制审核 before a major
 decision. A fraction carry one planted problem each, recorded in the ``planted`` column by
-code, so the problem models (not built yet) can be tested for recall and false hits.
+code — the code of the problem model that must find it (``clues/record_models.py``) — so
+each model can be tested for recall (it finds every record planted with its code) and false
+hits (it finds nothing else: a planted record breaks one rule only, a clean one none).
 Written through :func:`records.ingest`, in batches, like any department's upload.
 """
 
@@ -77,19 +79,31 @@ KIND_WEIGHTS = (
 )
 KINDS = [kind for kind, _ in KIND_WEIGHTS]
 WEIGHTS = [weight for _, weight in KIND_WEIGHTS]
-#: The problems planted, by code, with the article of 行政处罚法 (2021) each breaks.
+#: The problems planted, by model code, with the article of 行政处罚法 (2021) each breaks.
+#: Planted records take the codes in turn, so a few dozen plants cover every one.
 PLANTED = {
     "decision_after_90_days": "art. 60",
     "single_officer": "art. 42",
     "penalty_above_notice": "arts. 45, 62",
     "decision_without_notice": "art. 44",
+    "no_hearing_offer": "art. 63",
     "simple_procedure_over_limit": "art. 51",
+    "preservation_over_7_days": "art. 56",
     "service_after_7_days": "art. 61",
     "major_without_legal_review": "art. 58",
+    "time_barred": "art. 36",
+    "stages_out_of_order": "arts. 44, 47, 61",
+    "closed_without_execution": "arts. 47, 66",
+    "no_linked_evidence": "arts. 40, 46",
+    "repeated_inspection": "国办发〔2024〕54号 (two records: one party, two departments)",
 }
+CODES = tuple(PLANTED)
 SIMPLE_LIMIT_FEN = {"person": 200_00, "organisation": 3_000_00}
+#: 较大数额 (a hearing must be offered from here on): a person, an organisation.
+HEARING_FEN = {"person": 10_000_00, "organisation": 100_000_00}
 MAJOR_FEN = 100_000_00  # 重大: legal review required before the decision (locality default)
 BATCH = 5000
+OFFICERS_PER_DEPT = 40
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -117,11 +131,24 @@ class Generator:
         self.departments = list(departments)
         self.share = planted_share
         self.sequence: dict[tuple[str, str, int], int] = {}
+        self.plants = 0
+        self.pending: list[tuple[dict[str, Any], list[str] | None]] = []
+        #: Every party made so far: each record gets a party of its own (only a plant shares
+        #: one), or chance meetings over a million records would look like repeated inspections.
+        self.parties: set[str] = set()
+        self.staff: dict[str, list[dict[str, str]]] = {}
 
     def _id(self) -> str:
         return "".join(self.rnd.choice(_CROCKFORD) for _ in range(26))
 
     def _party(self, city: int) -> dict[str, str]:
+        while True:
+            party = self._any_party(city)
+            if party["identifier"] not in self.parties:
+                self.parties.add(party["identifier"])
+                return party
+
+    def _any_party(self, city: int) -> dict[str, str]:
         if self.rnd.random() < 0.5:
             born = date(1950, 1, 1) + timedelta(days=self.rnd.randrange(20000))
             first = f"{AREA_CODES[city]}{born:%Y%m%d}{self.rnd.randrange(1000):03d}"
@@ -134,22 +161,60 @@ class Generator:
         return {"kind": "organisation", "identifier": body + pii.uscc_check(body)}
 
     def _officers(self, dept: Department, count: int) -> list[dict[str, str]]:
-        names = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周杰", "吴婷")
-        return [
-            {
-                "name": self.rnd.choice(names),
-                "cert_no": f"33{dept.city:02d}{self.rnd.randrange(10**7):07d}",
-            }
-            for _ in range(count)
-        ]
+        """``count`` different officers of the department's own staff (``OFFICERS_PER_DEPT``
+        of them, made on first use), so an officer's cases add up as they do in life."""
+        staff = self.staff.get(dept.id)
+        if staff is None:
+            names = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周杰", "吴婷")
+            numbers = self.rnd.sample(range(10**7), OFFICERS_PER_DEPT)
+            staff = [
+                {"name": self.rnd.choice(names), "cert_no": f"33{dept.city:02d}{n:07d}"}
+                for n in numbers
+            ]
+            self.staff[dept.id] = staff
+        return [dict(officer) for officer in self.rnd.sample(staff, count)]
 
     def record(self) -> tuple[dict[str, Any], list[str] | None]:
+        if self.pending:  # the second record of a two-record plant
+            return self.pending.pop()
         rnd = self.rnd
+        code = None
+        if rnd.random() < self.share:
+            code = CODES[self.plants % len(CODES)]
+            self.plants += 1
+        if code == "repeated_inspection":
+            kind = "inspection"
+        else:  # any other planted problem lives in a penalty record
+            kind = "penalty" if code else rnd.choices(KINDS, WEIGHTS)[0]
         dept = rnd.choice(self.departments)
-        city, abbr, regions = CITIES[dept.city]
-        plant = rnd.random() < self.share  # a planted problem lives in a penalty record
-        kind = "penalty" if plant else rnd.choices(KINDS, WEIGHTS)[0]
         filed = date(2024, 1, 1) + timedelta(days=rnd.randrange(700))
+        party = self._party(dept.city)
+        row = self._row(kind, dept, filed, party)
+        if kind == "penalty":
+            return self._penalty(row, filed, party["kind"], code)
+        row["stages"] = self._visit(filed)
+        if code == "repeated_inspection":  # a second department inspects the same party
+            other = rnd.choice([d for d in self.departments if d.id != dept.id])
+            again = filed + timedelta(days=rnd.randrange(0, 20))
+            second = self._row(kind, other, again, party)
+            second["stages"] = self._visit(again)
+            self.pending.append((second, [code]))
+            return row, [code]
+        return row, None
+
+    def _visit(self, filed: date) -> dict[str, str]:
+        day = filed + timedelta(days=self.rnd.randrange(1, 10))
+        return {
+            "filing": filed.isoformat(),
+            "investigation": day.isoformat(),
+            "closing": (day + timedelta(days=self.rnd.randrange(1, 30))).isoformat(),
+        }
+
+    def _row(
+        self, kind: str, dept: Department, filed: date, party: dict[str, str]
+    ) -> dict[str, Any]:
+        rnd = self.rnd
+        city, abbr, regions = CITIES[dept.city]
         seq_key = (dept.id, kind, filed.year)
         self.sequence[seq_key] = self.sequence.get(seq_key, 0) + 1
         letter = {
@@ -159,8 +224,7 @@ class Generator:
             "complaint": "诉",
             "reconsideration": "复",
         }[kind]
-        party = self._party(dept.city)
-        row: dict[str, Any] = {
+        return {
             "kind": kind,
             "department_id": dept.id,
             "case_number": f"{abbr}{dept.short}{letter}〔{filed.year}〕{self.sequence[seq_key]}号",
@@ -173,18 +237,9 @@ class Generator:
             "evidence_ids": [self._id() for _ in range(rnd.randrange(1, 4))],
             "document_ids": [self._id() for _ in range(rnd.randrange(0, 3))],
         }
-        if kind != "penalty":
-            day = filed + timedelta(days=rnd.randrange(1, 10))
-            row["stages"] = {
-                "filing": filed.isoformat(),
-                "investigation": day.isoformat(),
-                "closing": (day + timedelta(days=rnd.randrange(1, 30))).isoformat(),
-            }
-            return row, None
-        return self._penalty(row, filed, party["kind"], plant)
 
     def _penalty(
-        self, row: dict[str, Any], filed: date, party_kind: str, plant: bool
+        self, row: dict[str, Any], filed: date, party_kind: str, code: str | None
     ) -> tuple[dict[str, Any], list[str] | None]:
         rnd = self.rnd
         fen = rnd.choice(
@@ -200,19 +255,22 @@ class Generator:
             "filing": filed,
             "investigation": investigated,
             "notice": notified,
-            "hearing": notified + timedelta(days=rnd.randrange(3, 10))
-            if fen >= 10_000_00
-            else None,
             "legal_review": None,
             "decision": filed + timedelta(days=rnd.randrange(45, 85)),
         }
+        saved = investigated + timedelta(days=rnd.randrange(0, 3))
+        if rnd.random() < 0.2:  # 先行登记保存, decided on within 7 days
+            stages["preservation"] = saved
+            stages["preservation_decision"] = saved + timedelta(days=rnd.randrange(0, 8))
+        row["occurred_on"] = (filed - timedelta(days=rnd.randrange(1, 300))).isoformat()
         serve_in, execute_in, close_in = (
             rnd.randrange(0, 7),
             rnd.randrange(5, 30),
             rnd.randrange(1, 20),
         )
+        hearing_in = rnd.randrange(3, 10)
+        offer_hearing = True
         notified_fen = decided_fen = fen
-        code = rnd.choice(sorted(PLANTED)) if plant else None
         if code == "decision_after_90_days":
             stages["decision"] = filed + timedelta(days=rnd.randrange(91, 200))
         elif code == "single_officer":
@@ -220,21 +278,43 @@ class Generator:
         elif code == "penalty_above_notice":
             decided_fen = notified_fen + rnd.randrange(100, 100_000)
         elif code == "decision_without_notice":
-            stages["notice"] = stages["hearing"] = None
+            stages["notice"] = None
+        elif code == "no_hearing_offer":
+            notified_fen = decided_fen = HEARING_FEN[party_kind] + rnd.randrange(0, 50_000_00)
+            offer_hearing = False
         elif code == "simple_procedure_over_limit":
             notified_fen = decided_fen = SIMPLE_LIMIT_FEN[party_kind] + rnd.randrange(100, 1_000_00)
+        elif code == "preservation_over_7_days":
+            stages["preservation"] = saved
+            stages["preservation_decision"] = saved + timedelta(days=rnd.randrange(8, 20))
         elif code == "service_after_7_days":
             serve_in = rnd.randrange(8, 30)
         elif code == "major_without_legal_review":
             notified_fen = decided_fen = MAJOR_FEN + rnd.randrange(100, 10_000_00)
+        elif code == "time_barred":
+            row["occurred_on"] = (filed - timedelta(days=731 + rnd.randrange(1, 400))).isoformat()
         decided = stages["decision"]
         assert decided is not None
+        if code == "stages_out_of_order":  # told of the penalty only after the decision
+            stages["notice"] = decided + timedelta(days=rnd.randrange(1, 6))
+        if notified_fen >= 10_000_00 and offer_hearing:
+            told = stages["notice"] or notified
+            stages["hearing"] = min(told + timedelta(days=hearing_in), decided - timedelta(days=1))
+            if code == "stages_out_of_order":
+                stages["hearing"] = told + timedelta(days=hearing_in)
+            row["hearing_offered"] = True
+        elif code == "no_hearing_offer":
+            row["hearing_offered"] = False
         if decided_fen >= MAJOR_FEN and code != "major_without_legal_review":
             stages["legal_review"] = decided - timedelta(days=1)
         served = decided + timedelta(days=serve_in)
         stages["service"] = served
         stages["execution"] = served + timedelta(days=execute_in)
         stages["closing"] = served + timedelta(days=execute_in + close_in)
+        if code == "closed_without_execution":
+            stages["execution"] = None
+        if code == "no_linked_evidence":
+            row["evidence_ids"], row["document_ids"] = [], []
         simple = decided_fen <= SIMPLE_LIMIT_FEN[party_kind]
         row["procedure"] = (
             "simple" if simple or code == "simple_procedure_over_limit" else "general"

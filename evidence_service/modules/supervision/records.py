@@ -112,6 +112,10 @@ class RecordIn(BaseModel):
     city: Annotated[Text, Field(max_length=64)]
     procedure: Literal["simple", "general"] = "general"
     stages: dict[str, IsoDate | None] = Field(default_factory=dict)
+    #: when the act happened (a time limit runs from it: 行政处罚法 art. 36)
+    occurred_on: IsoDate | None = None
+    #: whether the party was told of the right to a hearing (art. 63); None: not said
+    hearing_offered: bool | None = None
     notified_amount: Amount | None = None
     decided_amount: Amount | None = None
     party: Party | None = None
@@ -198,6 +202,8 @@ CSV_COLUMNS = (
     "city",
     "procedure",
     *STAGES,
+    "occurred_on",
+    "hearing_offered",
     "notified_amount",
     "decided_amount",
     "party_kind",
@@ -296,6 +302,8 @@ def _row(rec: RecordIn, secret: bytes) -> dict[str, Any]:
         "notified_fen": _fen(rec.notified_amount),
         "decided_fen": _fen(rec.decided_amount),
         "core_case_id": rec.core_case_id,
+        "occurred_on": rec.occurred_on,
+        "hearing_offered": rec.hearing_offered,
     }
     for stage in STAGES:
         values[f"{stage}_on"] = rec.stages.get(stage)
@@ -536,6 +544,8 @@ def _public(
         "city": row["city"],
         "procedure": row["procedure"],
         "stages": {s: (row[f"{s}_on"].isoformat() if row[f"{s}_on"] else None) for s in STAGES},
+        "occurred_on": row["occurred_on"].isoformat() if row["occurred_on"] else None,
+        "hearing_offered": row["hearing_offered"],
         "notified_amount": _amount(row["notified_fen"]),
         "decided_amount": _amount(row["decided_fen"]),
         "party": party,

@@ -3,6 +3,7 @@ engine, and how it reaches the core."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,18 @@ class SupervisionState:
             return AsyncEvidenceClient(self.config.core_base_url, token)
         transport = httpx.ASGITransport(app=self.core_app)
         return AsyncEvidenceClient(IN_PROCESS_URL, token, transport=transport)
+
+    def start_schedule(self) -> asyncio.Task[None] | None:
+        """The scheduled runs of the problem models, as a task the app cancels when it stops
+        (None when ``run_every_seconds`` is 0)."""
+        from evidence_service.modules.supervision.clues.runner import schedule_loop
+
+        every = self.config.run_every_seconds
+        if every <= 0:
+            return None
+        return asyncio.create_task(
+            schedule_loop(self.engine, every, params=dict(self.config.model_params))
+        )
 
     def close(self) -> None:
         self.engine.dispose()
