@@ -76,6 +76,7 @@ def supervision_config(settings: Settings) -> supervision.SupervisionConfig:
         pii_secret=pii_secret(
             configured.get_secret_value().encode() if configured else None, settings.data_dir
         ),
+        run_every_seconds=settings.supervision_run_every_seconds,
     )
 
 

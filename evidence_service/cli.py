@@ -90,6 +90,10 @@ def open_services(settings: Settings) -> Services:
     return services
 
 
+#: Enforcement records ``serve --demo`` loads into the supervision module (a tenth planted).
+DEMO_SUPERVISION_CASES = 400
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
@@ -131,6 +135,14 @@ def serve(
         err.print("[bold]Demo users[/bold] (use a token as 'Authorization: Bearer …'):")
         for user in seeded["users"]:
             err.print(f"  {user['role']:<9} {user['name']:<16} {user['token']}")
+        loaded, _ = load_supervision_demo(
+            settings, services, cases=DEMO_SUPERVISION_CASES, planted=0.1, run_models=True
+        )
+        err.print(
+            f"[bold]Supervision demo[/bold]: {loaded.created + loaded.updated} enforcement "
+            f"records ({loaded.planted} with a planted problem), models run: clues at "
+            "/supervision/clues and GET /api/v1/supervision/clues"
+        )
     bind_host = host or settings.host
     bind_port = port or settings.port
     scheme = "https" if tls_cert else "http"
@@ -507,29 +519,59 @@ def supervision_demo(
     inspection and penalty departments among them), some with planted problems."""
     import time
 
+    settings = load_settings()
+    services = open_services(settings)
+    started = time.perf_counter()
+    try:
+        result, departments = load_supervision_demo(
+            settings, services, cases=cases, seed=seed, planted=planted
+        )
+    finally:
+        services.close()
+    print(
+        json.dumps(
+            {
+                "created": result.created,
+                "updated": result.updated,
+                "planted": result.planted,
+                "departments": departments,
+                "seconds": round(time.perf_counter() - started, 2),
+            }
+        )
+    )
+
+
+def load_supervision_demo(
+    settings: Settings,
+    services: Services,
+    *,
+    cases: int,
+    seed: int = 1,
+    planted: float = 0.02,
+    run_models: bool = False,
+) -> tuple[Any, int]:
+    """The supervision demo's records for the core's inspection and penalty departments and
+    synthetic ones up to 40 (the same seed updates the same records), then, with
+    ``run_models``, a full run of the problem models so the demo has clues. Answers the load's
+    result and the number of departments."""
     from evidence_service.access.models import DepartmentKind
     from evidence_service.access.people import all_departments
     from evidence_service.app import supervision_config
     from evidence_service.modules import supervision
     from evidence_service.modules.supervision import demo as supervision_demo_data
+    from evidence_service.modules.supervision.clues import runner
     from evidence_service.modules.supervision.db import make_engine
 
-    settings = load_settings()
-    services = open_services(settings)
-    try:
-        working = (DepartmentKind.inspection, DepartmentKind.penalty)
-        real = [d for d in all_departments(services.engine) if d.kind in working]
-    finally:
-        services.close()
+    working = (DepartmentKind.inspection, DepartmentKind.penalty)
+    real = [d for d in all_departments(services.engine) if d.kind in working]
     synthetic = supervision_demo_data.synthetic_departments(40)
     departments = [
         supervision_demo_data.Department(d.id, d.name, d.code[-4:], 0) for d in real
     ] + synthetic[len(real) :]
     config = supervision_config(settings)
+    supervision.open_schema(config.db_url)
     engine = make_engine(config.db_url)
-    started = time.perf_counter()
     try:
-        supervision.open_schema(config.db_url)
         result = supervision_demo_data.load_demo(
             engine,
             config.pii_secret,
@@ -538,19 +580,11 @@ def supervision_demo(
             departments=departments,
             planted_share=planted,
         )
+        if run_models:
+            runner.run_models(engine, mode="full", params=dict(config.model_params))
     finally:
         engine.dispose()
-    print(
-        json.dumps(
-            {
-                "created": result.created,
-                "updated": result.updated,
-                "planted": result.planted,
-                "departments": len(departments),
-                "seconds": round(time.perf_counter() - started, 2),
-            }
-        )
-    )
+    return result, len(departments)
 
 
 @supervision_app.command("run")

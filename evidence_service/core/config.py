@@ -143,6 +143,12 @@ class Settings(BaseSettings):
         description="The reaper deletes rows of the refused-request log (requests the access "
         "policy answered 401, 403 or 404) older than this many days.",
     )
+    supervision_run_every_seconds: float = Field(
+        3600,
+        ge=0,
+        description="How often the supervision module runs its problem models on schedule "
+        "(incremental, and in full once a day); 0 turns the schedule off.",
+    )
     package_verify_max_read_bytes: int = Field(
         256 * MiB,
         ge=0,

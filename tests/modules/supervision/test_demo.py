@@ -18,6 +18,7 @@ from evidence_service.modules.supervision import demo, schema
 from evidence_service.modules.supervision.db import make_engine
 from evidence_service.modules.supervision.models import record
 from evidence_service.modules.supervision.records import validate_rows
+from tests.fixtures.service import Api
 
 
 def test_the_same_seed_gives_the_same_records_and_clean_ones_are_lawful() -> None:
@@ -72,3 +73,34 @@ def test_the_demo_command_loads_ten_thousand_records_in_seconds(
     finally:
         engine.dispose()
     assert (total, planted, cities) == (10000, made["planted"], 11)
+
+
+def test_serve_demo_gives_the_demo_auditor_clues_of_every_record_model(api: Api) -> None:
+    """What ``evidence serve --demo`` loads: records for the core's own departments and
+    synthetic ones, then a full run, so the demo auditor opens the clue centre to clues."""
+    from evidence_service.cli import DEMO_SUPERVISION_CASES, load_supervision_demo
+    from evidence_service.modules.supervision.clues import record_models
+
+    services = api.services
+    loaded, departments = load_supervision_demo(
+        services.settings, services, cases=DEMO_SUPERVISION_CASES, planted=0.1, run_models=True
+    )
+    assert loaded.created == DEMO_SUPERVISION_CASES and departments == 40
+    seen: set[str] = set()
+    cursor = None
+    while True:
+        page = api.client.get(
+            "/api/v1/supervision/clues",
+            params={"limit": 200, **({"cursor": cursor} if cursor else {})},
+            headers=api.auth("auditor"),
+        )
+        assert page.status_code == 200, page.text
+        seen |= {c["model"] for c in page.json()["items"]}
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert {m.code for m in record_models.MODELS} <= seen
+    again, _ = load_supervision_demo(
+        services.settings, services, cases=DEMO_SUPERVISION_CASES, planted=0.1, run_models=True
+    )
+    assert (again.created, again.updated) == (0, DEMO_SUPERVISION_CASES)  # a restart adds nothing
