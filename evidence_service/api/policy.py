@@ -304,6 +304,12 @@ PAGES = frozenset(
         ("GET", "/evidence/{evidence_id}"),
         ("GET", "/evidence/{evidence_id}/proof-qr.svg"),
         ("GET", "/supervision/cockpit"),  # modules/supervision/pages.py
+        ("GET", "/supervision/clues"),  # modules/supervision/pages.py (clues.html)
+        ("POST", "/supervision/runs"),  # the clue list's "run the models now" form
+        ("GET", "/supervision/clues/{clue_id}"),  # clue.html
+        ("POST", "/supervision/clues/{clue_id}/disposal"),  # clue.html's "open a disposal"
+        ("GET", "/supervision/disposals/{disposal_id}"),  # disposal.html
+        ("POST", "/supervision/disposals/{disposal_id}/actions"),  # disposal.html's actions
     }
 )
 
