@@ -80,6 +80,8 @@ DECISION_DAYS, SERVICE_DAYS = 90, 7
 CLOSED = "closed"  # a disposal's final state (disposal.py); with a reply: corrected
 PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2]))?$")
 _refreshing = threading.Lock()
+#: The ``month`` of a key's all-time cell (sorts before any YYYY-MM, so no period takes it).
+ALL_TIME = "*"
 
 
 # --------------------------------------------------------------------------- SQL pieces
@@ -255,6 +257,12 @@ def _rebuild(engine: Engine, *, now: datetime) -> int:
         names = ["level", "department_id", "key", "month", *COUNTS]
         for level in LEVELS:
             conn.execute(insert(cockpit_cell).from_select(names, _level_cells(conn, level)))
+        # each key's all-time totals once more, as month ALL_TIME: a cockpit without a period
+        # sums one row per key, not one per key and month (officers × months are many)
+        sums = [func.sum(getattr(cockpit_cell.c, c)) for c in COUNTS]
+        keys = (cockpit_cell.c.level, cockpit_cell.c.department_id, cockpit_cell.c.key)
+        all_time = select(*keys, literal(ALL_TIME), *sums).group_by(*keys)
+        conn.execute(insert(cockpit_cell).from_select(names, all_time))
         cells = conn.execute(select(func.count()).select_from(cockpit_cell)).scalar_one()
         conn.execute(delete(cockpit_refresh))
         conn.execute(insert(cockpit_refresh).values(id=1, refreshed_at=now, cells=cells))
@@ -336,12 +344,17 @@ class CockpitQuery:
     limit: int
 
 
+def _months(query: CockpitQuery) -> ColumnElement[bool]:
+    """The cells of the query's period, or the all-time cells without one."""
+    if query.period is None:
+        return cockpit_cell.c.month == ALL_TIME
+    return cockpit_cell.c.month.between(*query.period)
+
+
 def _summed(query: CockpitQuery, level: str, *, by_key: bool) -> Any:
     sums = [func.coalesce(func.sum(getattr(cockpit_cell.c, c)), 0).label(c) for c in COUNTS]
     columns = [cockpit_cell.c.key, *sums] if by_key else sums
-    stmt = select(*columns).where(cockpit_cell.c.level == level)
-    if query.period is not None:
-        stmt = stmt.where(cockpit_cell.c.month.between(*query.period))
+    stmt = select(*columns).where(cockpit_cell.c.level == level, _months(query))
     if query.department_id is not None:
         stmt = stmt.where(cockpit_cell.c.department_id == query.department_id)
     if not by_key:
@@ -358,10 +371,8 @@ def _summed(query: CockpitQuery, level: str, *, by_key: bool) -> Any:
 
 def _key_count(query: CockpitQuery) -> Any:
     stmt = select(func.count(distinct(cockpit_cell.c.key))).where(
-        cockpit_cell.c.level == query.level
+        cockpit_cell.c.level == query.level, _months(query)
     )
-    if query.period is not None:
-        stmt = stmt.where(cockpit_cell.c.month.between(*query.period))
     if query.department_id is not None:
         stmt = stmt.where(cockpit_cell.c.department_id == query.department_id)
     return stmt
