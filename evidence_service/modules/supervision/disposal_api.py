@@ -249,8 +249,7 @@ async def _render_notice(
     )
     if answer.status_code != 200:
         raise CoreRefusedError("the office's seal image", core_status=answer.status_code)
-    at = decided["at"] if decided["at"].tzinfo else decided["at"].replace(tzinfo=UTC)
-    at = at.astimezone(ZoneInfo(rules.timezone))
+    at = decided["at"].astimezone(ZoneInfo(rules.timezone))
     doc = NoticeDocument(
         number=detail["id"],
         office=names.get(office_id, office_id),

@@ -29,7 +29,7 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -284,14 +284,7 @@ def refresh_if_idle(engine: Engine, *, now: datetime) -> bool:
 def refreshed_at(engine: Engine) -> datetime | None:
     """When the summary was last rebuilt (UTC; None: never)."""
     with engine.connect() as conn:
-        return _as_utc(conn.execute(select(cockpit_refresh.c.refreshed_at)).scalar())
-
-
-def _as_utc(moment: datetime | None) -> datetime | None:
-    """SQLite hands back the UTC time it stored without its zone: put it back."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+        return conn.execute(select(cockpit_refresh.c.refreshed_at)).scalar()
 
 
 # --------------------------------------------------------------------------- figures
@@ -385,7 +378,7 @@ def cockpit(engine: Engine, query: CockpitQuery, weights: Mapping[str, float]) -
     with engine.connect() as conn:
         rows = conn.execute(_summed(query, query.level, by_key=True)).all()
         total = conn.execute(_summed(query, "department", by_key=False)).one()
-        as_of = _as_utc(conn.execute(select(cockpit_refresh.c.refreshed_at)).scalar())
+        as_of = conn.execute(select(cockpit_refresh.c.refreshed_at)).scalar()
         row_count = len(rows)
         if row_count >= query.limit:
             row_count = int(conn.execute(_key_count(query)).scalar_one())

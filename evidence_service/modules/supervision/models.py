@@ -14,7 +14,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -23,6 +22,8 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
 )
+
+from evidence_service.modules.supervision.db import UTCDateTime
 
 metadata = MetaData()
 
@@ -53,7 +54,7 @@ batch = Table(
     Column("ingested_by", String(26), nullable=False),  # the core officer id
     Column("format", String(8), nullable=False),  # json | csv | demo
     Column("records", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 record = Table(
@@ -83,8 +84,8 @@ record = Table(
     # demo data only: the codes of the problems planted in the record (SQL NULL when clean)
     Column("planted", JSON(none_as_null=True), nullable=True),
     Column("ingested_by", String(26), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("department_id", "case_number", "kind", name="uq_supervision_record_key"),
     Index("ix_supervision_record_dept_id", "department_id", "id"),
     Index("ix_supervision_record_city", "city"),
@@ -126,8 +127,8 @@ certificate = Table(
     Column("valid_from", Date, nullable=False),
     Column("valid_to", Date, nullable=False),
     Column("revoked_on", Date, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_supervision_certificate_dept", "department_id"),
 )
 
@@ -140,7 +141,7 @@ sync = Table(
     metadata,
     Column("feed", String(64), primary_key=True),
     Column("cursor", String(64), nullable=False),
-    Column("synced_at", DateTime(timezone=True), nullable=False),
+    Column("synced_at", UTCDateTime(), nullable=False),
 )
 
 #: The core's evidence metadata, as its feed gives it (``GET /api/v1/feeds/evidence``).
@@ -151,12 +152,12 @@ evidence = Table(
     Column("department_id", String(64), nullable=False),
     Column("officer_id", String(26), nullable=True),
     Column("port", String(32), nullable=False),
-    Column("captured_at", DateTime(timezone=True), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("captured_at", UTCDateTime(), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
     Column("sha256", String(64), nullable=False, index=True),
     Column("signed", Boolean, nullable=False),
-    Column("anchored_at", DateTime(timezone=True), nullable=True),
-    Column("synced_at", DateTime(timezone=True), nullable=False),
+    Column("anchored_at", UTCDateTime(), nullable=True),
+    Column("synced_at", UTCDateTime(), nullable=False),
     Index("ix_supervision_evidence_officer", "officer_id", "captured_at"),
     Index("ix_supervision_evidence_synced", "synced_at"),
 )
@@ -175,13 +176,13 @@ refusal = Table(
     "supervision_refusal",
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
     Column("actor_id", String(26), nullable=True, index=True),
     Column("department_id", String(64), nullable=True),
     Column("route", String(200), nullable=False),
     Column("status", Integer, nullable=False),
     Column("count", Integer, nullable=False),
-    Column("synced_at", DateTime(timezone=True), nullable=False),
+    Column("synced_at", UTCDateTime(), nullable=False),
 )
 
 #: The core's transfers between departments (sent, accepted or rejected).
@@ -193,10 +194,10 @@ transfer = Table(
     Column("to_department_id", String(64), nullable=False),
     Column("to_kind", String(16), nullable=True),  # the receiving department's kind (court…)
     Column("status", String(16), nullable=False),
-    Column("sent_at", DateTime(timezone=True), nullable=False),
-    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("sent_at", UTCDateTime(), nullable=False),
+    Column("decided_at", UTCDateTime(), nullable=True),
     Column("evidence_ids", JSON, nullable=False),
-    Column("synced_at", DateTime(timezone=True), nullable=False),
+    Column("synced_at", UTCDateTime(), nullable=False),
 )
 
 # ------------------------------------------------------------------ clue centre
@@ -210,8 +211,8 @@ run = Table(
     Column("mode", String(16), nullable=False),  # full | incremental
     Column("models", JSON, nullable=False),  # the codes run
     Column("started_by", String(26), nullable=True),  # a core officer id (None: the schedule)
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime(), nullable=True),
     Column("status", String(16), nullable=False),  # running | done | failed
     Column("hits", Integer, nullable=False, default=0),
     Column("opened", Integer, nullable=False, default=0),
@@ -234,9 +235,9 @@ clue = Table(
     Column("facts", JSON, nullable=False),  # the figures that made the hit (dates, amounts…)
     Column("first_run_id", String(26), nullable=False),
     Column("last_run_id", String(26), nullable=False),
-    Column("opened_at", DateTime(timezone=True), nullable=False),
-    Column("last_seen_at", DateTime(timezone=True), nullable=False),
-    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+    Column("closed_at", UTCDateTime(), nullable=True),
     UniqueConstraint("model", "subject", name="uq_supervision_clue_subject"),
     Index("ix_supervision_clue_status_dept", "status", "department_id", "id"),
 )
@@ -266,9 +267,9 @@ disposal = Table(
     Column("assignee_id", String(26), nullable=True),
     Column("due_on", Date, nullable=True),  # the current step's deadline
     Column("opened_by", String(26), nullable=False),
-    Column("opened_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("closed_at", UTCDateTime(), nullable=True),
     Column("outcome", String(500), nullable=True),
     # the sealed supervision notice and its delivery through the core
     Column("notice_evidence_id", String(64), nullable=True),
@@ -288,7 +289,7 @@ disposal_step = Table(
     metadata,
     Column("disposal_id", String(26), ForeignKey("supervision_disposal.id"), primary_key=True),
     Column("position", Integer, primary_key=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
     Column("actor_id", String(26), nullable=False),
     Column("action", String(32), nullable=False),
     Column("from_state", String(16), nullable=True),
@@ -311,9 +312,9 @@ review = Table(
     Column("score", Integer, nullable=False),  # 0 when vetoed
     Column("grade", String(16), nullable=True),  # 优秀 / 合格 / 不合格 when final
     Column("reviewer_id", String(26), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
     Column("finalized_by", String(26), nullable=True),
-    Column("finalized_at", DateTime(timezone=True), nullable=True),
+    Column("finalized_at", UTCDateTime(), nullable=True),
     # the sealed result document, captured in the core
     Column("result_evidence_id", String(64), nullable=True),
     Column("result_sha256", String(64), nullable=True),
@@ -335,7 +336,7 @@ review_item = Table(
     Column("deducted", Integer, nullable=False),  # points taken off (scored items)
     Column("note", String(1000), nullable=False),
     Column("decided_by", String(26), nullable=True),  # a core officer id (None: the data)
-    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("decided_at", UTCDateTime(), nullable=True),
 )
 
 # ------------------------------------------------------------------ cockpit
@@ -366,6 +367,6 @@ cockpit_refresh = Table(
     "supervision_cockpit_refresh",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("refreshed_at", DateTime(timezone=True), nullable=False),
+    Column("refreshed_at", UTCDateTime(), nullable=False),
     Column("cells", Integer, nullable=False),
 )

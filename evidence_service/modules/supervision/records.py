@@ -512,11 +512,6 @@ def _public_many(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str,
     return [_public(r, officers[r["id"]], links[r["id"]]) for r in rows]
 
 
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands back the UTC time it stored without its zone: put it back."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _fen(amount: Decimal | None) -> int | None:
     return None if amount is None else int(amount * 100)
 
@@ -555,8 +550,8 @@ def _public(
         "officers": officers,
         "planted": row["planted"],
         "ingested_by": row["ingested_by"],
-        "created_at": _utc(row["created_at"]),
-        "updated_at": _utc(row["updated_at"]),
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
     }
 
 

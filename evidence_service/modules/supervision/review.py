@@ -21,7 +21,6 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, insert, select, update
-from ulid import ULID
 
 from evidence_service.modules.supervision.db import write_transaction
 from evidence_service.modules.supervision.models import (
@@ -34,6 +33,7 @@ from evidence_service.modules.supervision.models import (
     review,
     review_item,
 )
+from evidence_service.modules.supervision.records import new_id
 
 Section = Literal["veto", "presentation", "content"]
 SECTION_POINTS: Mapping[str, int] = {"presentation": 20, "content": 80}
@@ -491,7 +491,7 @@ def start_review(
         if open_one is not None:
             raise ReviewConflictError(f"record {record_id} already has open review {open_one[0]}")
         checklist = checklist_for(rec["kind"])
-        review_id = str(ULID())
+        review_id = new_id()
         conn.execute(
             insert(review).values(
                 id=review_id,

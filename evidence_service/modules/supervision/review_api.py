@@ -277,9 +277,6 @@ def result_document(
         passing=grading.passing,
     )
     finalized = found["finalized_at"]
-    if finalized.tzinfo is None:  # SQLite gives back the UTC time without its zone
-        finalized = finalized.replace(tzinfo=UTC)
-    finalized = finalized.astimezone(UTC)  # PostgreSQL gives it in the session's zone
     return ReviewResultDocument(
         review_id=found["id"],
         record_id=found["record_id"],

@@ -25,7 +25,7 @@ import asyncio
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import anyio
@@ -42,7 +42,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from ulid import ULID
 
 from evidence_service.modules.supervision import indicators
 from evidence_service.modules.supervision.clues import registry
@@ -58,6 +57,7 @@ from evidence_service.modules.supervision.models import (
     run,
     sync,
 )
+from evidence_service.modules.supervision.records import new_id, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -76,17 +76,6 @@ class RunFailedError(RuntimeError):
     def __init__(self, run_id: str, reason: str) -> None:
         super().__init__(f"run {run_id} failed: {reason}")
         self.run_id = run_id
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """SQLite hands back the UTC time it stored without its zone: put it back."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -109,7 +98,7 @@ def last_finished_start(conn: Connection) -> datetime | None:
     found = conn.execute(
         select(run.c.started_at).where(run.c.status == "done").order_by(run.c.started_at.desc())
     ).first()
-    return _utc(found[0]) if found else None
+    return found[0] if found else None
 
 
 def _changed_tables(conn: Connection, since: datetime) -> set[str]:
@@ -141,7 +130,7 @@ def run_models(
     models = registry.select_models(codes)
     now = now or utcnow()
     today = today or now.date()
-    run_id = str(ULID())
+    run_id = new_id()
     with write_transaction(engine) as conn:
         since = last_finished_start(conn) if mode == "incremental" else None
         actual: Mode = "incremental" if since is not None else "full"
@@ -267,7 +256,7 @@ def apply_hits(
         wanted = {(kind, ref[:64]) for kind, ref in hit.links}
         old = known.get(subject)
         if old is None:
-            cid = str(ULID())
+            cid = new_id()
             fresh.append(
                 {
                     "id": cid,
@@ -393,8 +382,8 @@ def public_run(row: dict[str, Any]) -> dict[str, Any]:
         "mode": row["mode"],
         "models": list(row["models"]),
         "started_by": row["started_by"],
-        "started_at": _utc(row["started_at"]),
-        "finished_at": _utc(row["finished_at"]),
+        "started_at": row["started_at"],
+        "finished_at": row["finished_at"],
         "status": row["status"],
         "hits": row["hits"],
         "opened": row["opened"],
@@ -500,9 +489,9 @@ def public_clues(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str,
                 "links": grouped[row["id"]],
                 "first_run_id": row["first_run_id"],
                 "last_run_id": row["last_run_id"],
-                "opened_at": _utc(row["opened_at"]),
-                "last_seen_at": _utc(row["last_seen_at"]),
-                "closed_at": _utc(row["closed_at"]),
+                "opened_at": row["opened_at"],
+                "last_seen_at": row["last_seen_at"],
+                "closed_at": row["closed_at"],
                 "disposal": disposals.get(row["id"]),
             }
         )
@@ -541,7 +530,7 @@ def scheduled_mode(engine: Engine, now: datetime) -> Mode:
             .where(run.c.status == "done", run.c.mode == "full")
             .order_by(run.c.started_at.desc())
         ).first()
-    if last is None or now - (_utc(last[0]) or now) >= FULL_EVERY:
+    if last is None or now - last[0] >= FULL_EVERY:
         return "full"
     return "incremental"
 

@@ -6,12 +6,21 @@ chain), and the version is kept in ``supervision_alembic_version``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 
+from evidence_service.modules.supervision.db import UTCDateTime
 from evidence_service.modules.supervision.models import metadata
 from evidence_service.modules.supervision.schema import VERSION_TABLE, ours
+
+
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+    """Write ``UTCDateTime`` as the plain type it stores, so a revision never depends on it."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
@@ -26,6 +35,7 @@ context.configure(
     target_metadata=metadata,
     version_table=VERSION_TABLE,
     include_name=include_name,
+    render_item=render_item,
     compare_type=True,
     render_as_batch=handed_over.dialect.name == "sqlite",
     transaction_per_migration=True,
