@@ -12,8 +12,7 @@ Guarantees:
 - every character is drawn or visibly replaced (``□``), and every field is capped, so a hostile
   field can neither hide text nor grow without bound.
 
-The font set-up is copied from the core's renderers (``render/evidence_list_pdf.py``): the
-module may not import the core's ``render`` wing (import-linter), only the ``signing`` library.
+The page and its font come from ``pdf_page.py``, shared with the review result.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 from fpdf.fonts import TTFFont
 
-from signing.fonts import FontNotFoundError, default_cjk_font
+from evidence_service.modules.supervision.pdf_page import FONT, a4_document
 from signing.stamp import stamp_pdf_page
 
 __all__ = ["REVIEW_DAYS", "NoticeDocument", "render_notice_pdf"]
@@ -38,7 +37,6 @@ MAX_FIELD_CHARS = 2000
 MAX_NAME_CHARS = 100
 MAX_LINE_BREAKS = 40
 
-_FONT = "noto-serif-sc"
 _MISSING_GLYPH = "□"
 _NOT_DRAWN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 _PAGE_W, _PAGE_H = 210.0, 297.0
@@ -89,25 +87,20 @@ def chinese_date(day: date) -> str:
 
 
 def _new_pdf(doc: NoticeDocument) -> tuple[FPDF, TTFFont]:
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_creation_date(doc.issued_at)
-    pdf.set_margins(_MARGIN_X, _MARGIN_TOP, _MARGIN_X)
-    pdf.set_auto_page_break(auto=True, margin=_MARGIN_BOTTOM)
-    pdf.add_font(_FONT, fname=str(default_cjk_font()))
-    pdf.set_lang("zh-CN")
-    font = pdf.fonts[_FONT]
-    if not isinstance(font, TTFFont):
-        raise FontNotFoundError(f"{default_cjk_font()} did not load as an OpenType font")
-    pdf.set_title(f"行政执法监督通知书 {doc.number}")
-    pdf.set_creator("evidence-custody supervision")
-    return pdf, font
+    return a4_document(
+        title=f"行政执法监督通知书 {doc.number}",
+        created=doc.issued_at,
+        margin_x=_MARGIN_X,
+        margin_top=_MARGIN_TOP,
+        margin_bottom=_MARGIN_BOTTOM,
+    )
 
 
 def _paragraph(pdf: FPDF, heading: str, body: str) -> None:
-    pdf.set_font(_FONT, size=12)
+    pdf.set_font(FONT, size=12)
     pdf.multi_cell(0, 7.5, heading, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if body:
-        pdf.set_font(_FONT, size=11.5)
+        pdf.set_font(FONT, size=11.5)
         pdf.multi_cell(0, 7.5, body, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
 
@@ -124,12 +117,12 @@ def render_notice_pdf(doc: NoticeDocument, *, seal_png: bytes | None = None) -> 
 
     office, supervised = text(doc.office, MAX_NAME_CHARS), text(doc.supervised, MAX_NAME_CHARS)
     pdf.add_page()
-    pdf.set_font(_FONT, size=20)
+    pdf.set_font(FONT, size=20)
     pdf.cell(0, 12, "行政执法监督通知书", align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font(_FONT, size=10)
+    pdf.set_font(FONT, size=10)
     pdf.cell(0, 7, f"编号：{text(doc.number, 64)}", align=Align.R)
     pdf.ln(10)
-    pdf.set_font(_FONT, size=12)
+    pdf.set_font(FONT, size=12)
     pdf.multi_cell(0, 8, f"{supervised}：", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(1)
     _paragraph(pdf, "一、发现的问题（事实和理由）", text(doc.facts))
@@ -149,7 +142,7 @@ def render_notice_pdf(doc: NoticeDocument, *, seal_png: bytes | None = None) -> 
     if pdf.get_y() + 60 > _PAGE_H - _MARGIN_BOTTOM:
         pdf.add_page()
     pdf.ln(14)
-    pdf.set_font(_FONT, size=12)
+    pdf.set_font(FONT, size=12)
     right_edge = _PAGE_W - _MARGIN_X - 6
     width = min(pdf.get_string_width(office) + 2 * pdf.c_margin + 0.5, _TEXT_W - 8)
     left = right_edge - width
@@ -162,7 +155,7 @@ def render_notice_pdf(doc: NoticeDocument, *, seal_png: bytes | None = None) -> 
     pdf.cell(date_w + 0.5, 7, when, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     centre_x, centre_y = left + width / 2, (top + pdf.get_y()) / 2
     pdf.set_y(max(pdf.get_y(), centre_y + _SEAL_DIAMETER_MM / 2) + 6)
-    pdf.set_font(_FONT, size=8.5)
+    pdf.set_font(FONT, size=8.5)
     pdf.set_text_color(90)
     pdf.multi_cell(
         0, 4.5,

@@ -5,9 +5,7 @@ the finalization time and fpdf2's file id a hash of the content), so the digest 
 finalization can be reproduced from the stored review; every character is drawn or visibly
 replaced (``□``) and a field wider than its column is cut with ``…``.
 
-The font setup is copied from the core's ``render/audit_trail_pdf.py`` (the module may not
-import the core's ``render`` wing); ``notice_pdf.py`` of the disposal centre does the same —
-a small duplicated helper, to be shared once the web layout helpers exist.
+The page and its font come from ``pdf_page.py``, shared with the supervision notice.
 """
 
 from __future__ import annotations
@@ -22,11 +20,10 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import TTFFont
 
-from signing.fonts import FontNotFoundError, default_cjk_font
+from evidence_service.modules.supervision.pdf_page import FONT, a4_document
 
 __all__ = ["ReviewResultDocument", "ReviewResultItem", "render_review_pdf"]
 
-_FONT = "noto-serif-sc"
 _ZONE = ZoneInfo("Asia/Shanghai")
 _MARGIN = 15.0
 _ROW_H = 6.0
@@ -99,18 +96,13 @@ def _fit(pdf: FPDF, text: str, width: float) -> str:
 
 
 def _new_pdf(doc: ReviewResultDocument) -> tuple[FPDF, TTFFont]:
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_creation_date(doc.finalized_at)
-    pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
-    pdf.set_auto_page_break(auto=True, margin=_MARGIN + 5)
-    pdf.add_font(_FONT, fname=str(default_cjk_font()))
-    pdf.set_lang("zh-CN")
-    font = pdf.fonts[_FONT]
-    if not isinstance(font, TTFFont):
-        raise FontNotFoundError(f"{default_cjk_font()} did not load as an OpenType font")
-    pdf.set_title(f"案卷评查结果 {doc.case_number}")
-    pdf.set_creator("evidence-custody supervision")
-    return pdf, font
+    return a4_document(
+        title=f"案卷评查结果 {doc.case_number}",
+        created=doc.finalized_at,
+        margin_x=_MARGIN,
+        margin_top=_MARGIN,
+        margin_bottom=_MARGIN + 5,
+    )
 
 
 def _verdict(item: ReviewResultItem) -> str:
@@ -124,9 +116,9 @@ def render_review_pdf(doc: ReviewResultDocument) -> bytes:
     pdf, font = _new_pdf(doc)
     cmap = font.cmap
     pdf.add_page()
-    pdf.set_font(_FONT, size=18)
+    pdf.set_font(FONT, size=18)
     pdf.cell(0, 12, "行政执法案卷评查结果", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font(_FONT, size=10)
+    pdf.set_font(FONT, size=10)
     when = doc.finalized_at.astimezone(_ZONE).strftime("%Y-%m-%d %H:%M:%S")
     head = (
         ("评查编号", doc.review_id),
@@ -147,7 +139,7 @@ def render_review_pdf(doc: ReviewResultDocument) -> bytes:
         text = _printable(value, cmap)
         pdf.cell(0, 6, _fit(pdf, text, 132), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
-    pdf.set_font(_FONT, size=12)
+    pdf.set_font(FONT, size=12)
     veto = "未通过（否决，总分记 0）" if doc.vetoed else "通过"
     summary = (
         f"基本标准：{veto}    卷面：{doc.presentation}/20    内容：{doc.content}/80    "
@@ -157,7 +149,7 @@ def render_review_pdf(doc: ReviewResultDocument) -> bytes:
     pdf.ln(2)
     _table(pdf, doc.items, cmap)
     pdf.ln(4)
-    pdf.set_font(_FONT, size=9)
+    pdf.set_font(FONT, size=9)
     pdf.multi_cell(
         0,
         5,
@@ -169,12 +161,12 @@ def render_review_pdf(doc: ReviewResultDocument) -> bytes:
 
 def _table(pdf: FPDF, items: Sequence[ReviewResultItem], cmap: Mapping[int, str]) -> None:
     def header() -> None:
-        pdf.set_font(_FONT, size=9)
+        pdf.set_font(FONT, size=9)
         pdf.set_fill_color(230)
         for title, width in zip(_COLUMNS, _WIDTHS, strict=True):
             pdf.cell(width, _ROW_H, title, border=1, align="C", fill=True)
         pdf.ln(_ROW_H)
-        pdf.set_font(_FONT, size=8)
+        pdf.set_font(FONT, size=8)
 
     header()
     for number, item in enumerate(items, 1):
