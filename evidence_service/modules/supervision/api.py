@@ -11,6 +11,7 @@ department only its own, and another's record answers 404 as in the core.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -167,25 +168,33 @@ def _refuse_rows(bad: list[records.RowError], what: str) -> BadBatchError:
     )
 
 
-def _check_departments(who: Caller, rows: list[records.RecordIn]) -> None:
-    """Unknown departments are bad rows (422); another department's rows, for a caller
-    outside the office, refuse the batch (403)."""
+def refuse_unknown_departments(who: Caller, departments: Sequence[str]) -> None:
+    """Rows naming a department the core does not know are bad rows (422)."""
     unknown = [
         records.RowError(i, [{"loc": "department_id", "msg": "no such department"}])
-        for i, r in enumerate(rows)
-        if r.department_id not in who.departments
+        for i, department in enumerate(departments)
+        if department not in who.departments
     ]
     if unknown:
         raise _refuse_rows(unknown, "name an unknown department")
-    if who.office:
-        return
-    foreign = [i for i, r in enumerate(rows) if r.department_id != who.department_id]
-    if foreign:
+
+
+def refuse_foreign_rows(who: Caller, foreign: Iterable[int], *, does: str) -> None:
+    """Rows that are another department's refuse the batch (403) for a caller outside the
+    office, who ``does`` (e.g. "ingests only its own records") only for its own."""
+    rows = sorted(set(foreign))
+    if rows and not who.office:
         raise ForbiddenDepartmentError(
-            f"a {who.role} of department {who.department_id} ingests only its own records; "
-            f"rows {foreign[:20]} are another department's",
-            rows=foreign[:100],
+            f"a {who.role} of department {who.department_id} {does}; "
+            f"rows {rows[:20]} are another department's",
+            rows=rows[:100],
         )
+
+
+def _check_departments(who: Caller, rows: list[records.RecordIn]) -> None:
+    refuse_unknown_departments(who, [r.department_id for r in rows])
+    foreign = (i for i, r in enumerate(rows) if r.department_id != who.department_id)
+    refuse_foreign_rows(who, foreign, does="ingests only its own records")
 
 
 @router.post(

@@ -26,13 +26,14 @@ from evidence_service.modules.supervision.api import (
     _refuse_rows,
     _require,
     bearer_token,
+    refuse_foreign_rows,
+    refuse_unknown_departments,
     state_of,
 )
 from evidence_service.modules.supervision.problems import (
     BadBatchError,
     BadQueryError,
     CoreUnavailableError,
-    ForbiddenDepartmentError,
     RecordNotFoundError,
     SupervisionProblem,
     UnsupportedMediaError,
@@ -118,30 +119,19 @@ async def register_certificates(request: Request, who: CallerDep) -> JSONRespons
         certs = certificates.validate(raw)
     except certificates.RegisterInvalid as exc:
         raise _refuse_rows(exc.rows, "are not valid certificates") from exc
-    unknown = [i for i, c in enumerate(certs) if c.department_id not in who.departments]
-    if unknown:
-        rows = [
-            certificates.RowError(i, [{"loc": "department_id", "msg": "no such department"}])
-            for i in unknown
-        ]
-        raise _refuse_rows(rows, "name an unknown department")
+    refuse_unknown_departments(who, [c.department_id for c in certs])
     state = state_of(request)
-    if not who.office:
-        foreign = [i for i, c in enumerate(certs) if c.department_id != who.department_id]
+    if not who.office:  # the batch's own rows, and numbers another department registered
         owners = await anyio.to_thread.run_sync(
             lambda: certificates.departments_of(state.engine, [c.cert_no for c in certs])
         )
-        foreign += [
+        foreign = [
             i
             for i, c in enumerate(certs)
-            if owners.get(c.cert_no, who.department_id) != who.department_id
+            if c.department_id != who.department_id
+            or owners.get(c.cert_no, who.department_id) != who.department_id
         ]
-        if foreign:
-            raise ForbiddenDepartmentError(
-                f"a {who.role} of department {who.department_id} registers only its own "
-                f"certificates; rows {sorted(set(foreign))[:20]} are another department's",
-                rows=sorted(set(foreign))[:100],
-            )
+        refuse_foreign_rows(who, foreign, does="registers only its own certificates")
     result = await anyio.to_thread.run_sync(lambda: certificates.upsert(state.engine, certs))
     body = {
         "created": result.created,
