@@ -176,20 +176,20 @@ class PageRefusedError(SupervisionProblem):
     slug, title, status = "page-form-refused", "The form was not sent from this site's page", 403
 
 
-def _login(request: Request) -> RedirectResponse:
+def to_login(request: Request) -> RedirectResponse:
     target = request.url.path
     if request.method == "GET" and request.url.query:
         target += "?" + request.url.query
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
 
-async def _session(request: Request) -> tuple[str, Caller] | None:
+async def session_of(request: Request) -> tuple[str, Caller] | None:
     token = request.cookies.get(SESSION_COOKIE, "").strip()
     who = await _page_caller(state_of(request), token) if token else None
     return (token, who) if who is not None else None
 
 
-def _as_bearer(request: Request, token: str) -> Request:
+def as_bearer(request: Request, token: str) -> Request:
     """The page's request as the module's API sees one: the session's token as a bearer token
     (the API's functions forward ``Authorization`` to the core)."""
     headers = [(k, v) for k, v in request.scope["headers"] if k != b"authorization"]
@@ -197,7 +197,7 @@ def _as_bearer(request: Request, token: str) -> Request:
     return Request({**request.scope, "headers": headers})
 
 
-def _check_form(request: Request, presented: str) -> None:
+def check_form(request: Request, presented: str) -> None:
     site = (request.headers.get("sec-fetch-site") or "").lower()
     if site and site not in OWN_SITE:
         raise PageRefusedError("this form may only be sent from this site's own pages")
@@ -210,7 +210,7 @@ def _check_form(request: Request, presented: str) -> None:
         raise PageRefusedError("the page's anti-forgery token is missing or wrong; reload the page")
 
 
-def _render(
+def render_page(
     request: Request, name: str, who: Caller, context: dict[str, Any], status: int = 200
 ) -> Response:
     token = request.cookies.get(CSRF_COOKIE, "")
@@ -236,17 +236,17 @@ def _render(
     return response
 
 
-def _problem_page(request: Request, who: Caller, exc: SupervisionProblem) -> Response:
-    return _render(request, "problem.html", who, {"problem": exc}, status=exc.status)
+def problem_page(request: Request, who: Caller, exc: SupervisionProblem) -> Response:
+    return render_page(request, "problem.html", who, {"problem": exc}, status=exc.status)
 
 
-def _form_error(request: Request, who: Caller, exc: ValidationError) -> Response:
+def form_error(request: Request, who: Caller, exc: ValidationError) -> Response:
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
     where = ".".join(str(p) for p in first["loc"])
-    return _problem_page(request, who, BadQueryError(f"{where}: {first['msg']}"))
+    return problem_page(request, who, BadQueryError(f"{where}: {first['msg']}"))
 
 
-def _blank(value: str | None) -> str | None:
+def blank(value: str | None) -> str | None:
     value = (value or "").strip()
     return value or None
 
@@ -261,15 +261,15 @@ async def clues_page(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     ran: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    signed = await _session(request)
+    signed = await session_of(request)
     if signed is None:
-        return _login(request)
+        return to_login(request)
     _, who = signed
     chosen = {
-        "model": _blank(model),
-        "status": _blank(status),
-        "department_id": _blank(department_id),
-        "severity": _blank(severity),
+        "model": blank(model),
+        "status": blank(status),
+        "department_id": blank(department_id),
+        "severity": blank(severity),
     }
     state = state_of(request)
     try:
@@ -280,16 +280,16 @@ async def clues_page(
             raise BadQueryError("severity: high, medium or low")
         after = decode_cursor(cursor) if cursor else None
     except ValueError as exc:
-        return _problem_page(request, who, BadQueryError(f"cursor: {exc}"))
+        return problem_page(request, who, BadQueryError(f"cursor: {exc}"))
     except SupervisionProblem as exc:
-        return _problem_page(request, who, exc)
+        return problem_page(request, who, exc)
     flt = runner.ClueFilter(
         departments=None if who.sees_all else frozenset({who.department_id}), **chosen
     )
     page, last = await anyio.to_thread.run_sync(
         lambda: runner.search_clues(state.engine, flt, limit=50, after=after)
     )
-    names = await _department_names(state, request)
+    names = await department_names(state, request)
     more = (
         {k: v for k, v in chosen.items() if v} | {"cursor": encode_cursor(last)} if last else None
     )
@@ -306,10 +306,10 @@ async def clues_page(
         "may_run": who.role == AUDITOR or (who.office and who.role in INGESTERS),
         "run": run,
     }
-    return _render(request, "clues.html", who, context)
+    return render_page(request, "clues.html", who, context)
 
 
-async def _department_names(state: SupervisionState, request: Request) -> dict[str, str]:
+async def department_names(state: SupervisionState, request: Request) -> dict[str, str]:
     token = request.cookies.get(SESSION_COOKIE, "").strip()
     try:
         async with state.core_client(token) as core:
@@ -320,16 +320,16 @@ async def _department_names(state: SupervisionState, request: Request) -> dict[s
 
 @pages_router.post("/supervision/runs", response_class=HTMLResponse)
 async def run_page(request: Request, csrf: Annotated[str, Form(max_length=128)] = "") -> Response:
-    signed = await _session(request)
+    signed = await session_of(request)
     if signed is None:
-        return _login(request)
+        return to_login(request)
     token, who = signed
     tasks = BackgroundTasks()  # the cockpit's summary, rebuilt after answering (as the API)
     try:
-        _check_form(request, csrf)
-        done = await start_run(_as_bearer(request, token), RunRequest(models=None), who, tasks)
+        check_form(request, csrf)
+        done = await start_run(as_bearer(request, token), RunRequest(models=None), who, tasks)
     except SupervisionProblem as exc:
-        return _problem_page(request, who, exc)
+        return problem_page(request, who, exc)
     run_id = json.loads(bytes(done.body))["id"]
     return RedirectResponse(
         f"/supervision/clues?ran={quote(run_id)}", status_code=303, background=tasks
@@ -338,23 +338,23 @@ async def run_page(request: Request, csrf: Annotated[str, Form(max_length=128)] 
 
 @pages_router.get("/supervision/clues/{clue_id}", response_class=HTMLResponse)
 async def clue_page(request: Request, clue_id: str) -> Response:
-    signed = await _session(request)
+    signed = await session_of(request)
     if signed is None:
-        return _login(request)
+        return to_login(request)
     _, who = signed
     state = state_of(request)
     found = await anyio.to_thread.run_sync(lambda: runner.get_clue(state.engine, clue_id[:64]))
     if found is None or not (who.sees_all or found["department_id"] == who.department_id):
-        return _problem_page(request, who, RecordNotFoundError(f"no clue {clue_id[:64]}"))
+        return problem_page(request, who, RecordNotFoundError(f"no clue {clue_id[:64]}"))
     model = registry.BY_CODE.get(found["model"])
     context = {
         "clue": found,
         "model": model,
-        "names": await _department_names(state, request),
+        "names": await department_names(state, request),
         "procedures": PROCEDURES,
         "may_open": who.office and who.role in INGESTERS and found["disposal"] is None,
     }
-    return _render(request, "clue.html", who, context)
+    return render_page(request, "clue.html", who, context)
 
 
 @pages_router.post("/supervision/clues/{clue_id}/disposal", response_class=HTMLResponse)
@@ -365,33 +365,33 @@ async def open_disposal_page(
     note: FormText = "",
     csrf: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
-    signed = await _session(request)
+    signed = await session_of(request)
     if signed is None:
-        return _login(request)
+        return to_login(request)
     token, who = signed
     try:
-        _check_form(request, csrf)
+        check_form(request, csrf)
         body = OpenIn(clue_id=clue_id[:64], procedure=procedure, note=note)  # type: ignore[arg-type]
-        opened = await open_disposal(_as_bearer(request, token), body, who, clock())
+        opened = await open_disposal(as_bearer(request, token), body, who, clock())
     except ValidationError as exc:
-        return _form_error(request, who, exc)
+        return form_error(request, who, exc)
     except SupervisionProblem as exc:
-        return _problem_page(request, who, exc)
+        return problem_page(request, who, exc)
     disposal_id = json.loads(bytes(opened.body))["id"]
     return RedirectResponse(f"/supervision/disposals/{quote(disposal_id)}", status_code=303)
 
 
 @pages_router.get("/supervision/disposals/{disposal_id}", response_class=HTMLResponse)
 async def disposal_page(request: Request, disposal_id: str) -> Response:
-    signed = await _session(request)
+    signed = await session_of(request)
     if signed is None:
-        return _login(request)
+        return to_login(request)
     token, who = signed
     try:
         _require(who, READERS, "read disposals")
-        answer = await get_disposal(_as_bearer(request, token), disposal_id[:64], who, clock())
+        answer = await get_disposal(as_bearer(request, token), disposal_id[:64], who, clock())
     except SupervisionProblem as exc:
-        return _problem_page(request, who, exc)
+        return problem_page(request, who, exc)
     detail = json.loads(bytes(answer.body))
     held = machine.capacities(
         role=who.role,
@@ -411,10 +411,10 @@ async def disposal_page(request: Request, disposal_id: str) -> Response:
     context = {
         "d": detail,
         "actions": actions,
-        "names": await _department_names(state_of(request), request),
+        "names": await department_names(state_of(request), request),
         "reply_due": detail["state"] == "rectifying" and "reply" in steps,
     }
-    return _render(request, "disposal.html", who, context)
+    return render_page(request, "disposal.html", who, context)
 
 
 @pages_router.post("/supervision/disposals/{disposal_id}/actions", response_class=HTMLResponse)
@@ -430,12 +430,12 @@ async def act_page(
     correction_days: Annotated[str, Form(max_length=3)] = "",
     csrf: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
-    signed = await _session(request)
+    signed = await session_of(request)
     if signed is None:
-        return _login(request)
+        return to_login(request)
     token, who = signed
     try:
-        _check_form(request, csrf)
+        check_form(request, csrf)
         fields: dict[str, Any] = {"action": action, "note": note}
         if action == "decide":
             fields |= {"facts": facts, "basis": basis, "decision": decision}
@@ -443,7 +443,7 @@ async def act_page(
                 fields["correction_days"] = correction_days.strip()
         body = ActionIn.model_validate(fields)
         await act(
-            _as_bearer(request, token),
+            as_bearer(request, token),
             disposal_id[:64],
             body,
             who,
@@ -451,7 +451,7 @@ async def act_page(
             if_match=f'"{version}"' if version.strip() else None,
         )
     except ValidationError as exc:
-        return _form_error(request, who, exc)
+        return form_error(request, who, exc)
     except SupervisionProblem as exc:
-        return _problem_page(request, who, exc)
+        return problem_page(request, who, exc)
     return RedirectResponse(f"/supervision/disposals/{quote(disposal_id[:64])}", status_code=303)
