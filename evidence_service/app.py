@@ -39,7 +39,7 @@ from evidence_service.api import (
     uploads,
 )
 from evidence_service.api.access_log import AccessLog
-from evidence_service.api.body_limits import BodyLimits
+from evidence_service.api.body_limits import BodyLimits, module_rules
 from evidence_service.api.deps import enforce_policy
 from evidence_service.api.docs_page import install_docs
 from evidence_service.api.problems import install_problem_handlers
@@ -178,7 +178,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     install_docs(app)
     install_web(app)
     # Outermost last: security headers wrap every answer, the rate limits' 429s included.
-    app.add_middleware(BodyLimits, settings=settings)
+    app.add_middleware(BodyLimits, settings=settings, extra=module_rules(supervision.BODY_LIMITS))
     app.state.rate_limiter = RateLimiter.from_settings(settings)
     if app.state.rate_limiter is not None:
         app.add_middleware(AnonymousRateLimits, limiter=app.state.rate_limiter)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -93,9 +93,21 @@ RULES: tuple[BodyRule, ...] = (
 )
 
 
-def rule_for(settings: Settings, method: str, path: str) -> tuple[int, Body]:
+def module_rules(limits: Iterable[tuple[str, str, int]]) -> tuple[BodyRule, ...]:
+    """A business module's own larger bodies (method, path pattern, bytes), read whole up to
+    their limit like a JSON body (a page's form with a file)."""
+    return tuple(_rule(m, path, _fixed(n), Body.JSON) for m, path, n in limits)
+
+
+def _fixed(limit: int) -> Callable[[Settings], int]:
+    return lambda _settings: limit
+
+
+def rule_for(
+    settings: Settings, method: str, path: str, extra: tuple[BodyRule, ...] = ()
+) -> tuple[int, Body]:
     """The byte limit of a request's body and how it is read."""
-    for rule in RULES:
+    for rule in RULES + extra:
         if rule.method == method and rule.path.fullmatch(path):
             return rule.limit(settings), rule.body
     return settings.max_json_body_bytes, Body.JSON
@@ -120,17 +132,18 @@ def _declared_length(scope: Scope) -> int | None:
 
 
 class BodyLimits:
-    """ASGI middleware enforcing :func:`limit_for` on every HTTP request."""
+    """ASGI middleware enforcing :func:`rule_for` on every HTTP request."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, extra: tuple[BodyRule, ...] = ()) -> None:
         self.app = app
         self.settings = settings
+        self.extra = extra
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit, body_kind = rule_for(self.settings, scope["method"], scope["path"])
+        limit, body_kind = rule_for(self.settings, scope["method"], scope["path"], self.extra)
         try:
             declared = _declared_length(scope)
             if declared is not None and declared > limit:

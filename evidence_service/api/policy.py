@@ -308,8 +308,11 @@ PAGES = frozenset(
         ("POST", "/supervision/runs"),  # the clue list's "run the models now" form
         ("GET", "/supervision/clues/{clue_id}"),  # clue.html
         ("POST", "/supervision/clues/{clue_id}/disposal"),  # clue.html's "open a disposal"
+        ("GET", "/supervision/disposals"),  # disposal_pages.py (disposals.html)
         ("GET", "/supervision/disposals/{disposal_id}"),  # disposal.html
         ("POST", "/supervision/disposals/{disposal_id}/actions"),  # disposal.html's actions
+        ("POST", "/supervision/disposals/{disposal_id}/notice/accept"),  # the department signs
+        ("POST", "/supervision/disposals/{disposal_id}/report"),  # and sends its report
     }
 )
 

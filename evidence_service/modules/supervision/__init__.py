@@ -20,6 +20,7 @@ from evidence_service.modules.supervision.clues.api import router as clues_route
 from evidence_service.modules.supervision.config import SupervisionConfig
 from evidence_service.modules.supervision.db import make_engine
 from evidence_service.modules.supervision.disposal_api import router as disposal_router
+from evidence_service.modules.supervision.disposal_pages import BODY_LIMITS, disposal_pages_router
 from evidence_service.modules.supervision.pages import pages_router
 from evidence_service.modules.supervision.problems import install_problem_handler
 from evidence_service.modules.supervision.register_api import register_router
@@ -28,6 +29,7 @@ from evidence_service.modules.supervision.schema import SupervisionSchemaError
 from evidence_service.modules.supervision.state import SupervisionState
 
 __all__ = [
+    "BODY_LIMITS",
     "SupervisionConfig",
     "SupervisionSchemaError",
     "install",
@@ -56,6 +58,7 @@ def install(app: FastAPI, config: SupervisionConfig) -> SupervisionState:
     app.include_router(register_router)
     app.include_router(review_router)
     app.include_router(pages_router)
+    app.include_router(disposal_pages_router)
     return state
 
 

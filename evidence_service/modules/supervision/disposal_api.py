@@ -216,7 +216,7 @@ def _answer(body: dict[str, Any], status: int = 200) -> JSONResponse:
     )
 
 
-async def _core(call: Callable[[], Any], doing: str) -> Any:
+async def core_step(call: Callable[[], Any], doing: str) -> Any:
     """A core call, its refusals mapped to the module's problems (502, naming the step)."""
     try:
         return await call()
@@ -227,7 +227,7 @@ async def _core(call: Callable[[], Any], doing: str) -> Any:
         raise CoreUnavailableError(f"{doing}: {exc}") from exc
 
 
-def _decision(detail: dict[str, Any]) -> dict[str, Any]:
+def decision_of(detail: dict[str, Any]) -> dict[str, Any]:
     found = [s for s in detail["steps"] if s["action"] == "decide"]
     if not found:
         raise IllegalTransitionError(
@@ -241,10 +241,10 @@ async def _render_notice(
 ) -> bytes:
     """The notice of a decided disposal, as the office sends it (same input, same bytes),
     dated on the office's calendar (``rules.timezone``), whatever the database returns."""
-    decided = _decision(detail)
-    names = {d["id"]: d["name"] for d in await _core(core.departments, "listing departments")}
+    decided = decision_of(detail)
+    names = {d["id"]: d["name"] for d in await core_step(core.departments, "listing departments")}
     office_id = decided["office_id"]
-    answer = await _core(
+    answer = await core_step(
         lambda: core.http.get(f"/api/v1/departments/{office_id}/seal.png"), "the office's seal"
     )
     if answer.status_code != 200:
@@ -441,11 +441,11 @@ async def _prepare(
 
 async def _send_notice(request: Request, who: Caller, detail: dict[str, Any]) -> Change:
     key = f"supervision-notice-{detail['id']}-v{detail['version']}"
-    deadline = date.fromisoformat(_decision(detail)["deadline"])
+    deadline = date.fromisoformat(decision_of(detail)["deadline"])
     async with state_of(request).core_client(bearer_token(request)) as core:
         pdf = await _render_notice(core, detail, rules_of(request))
         digest = hashlib.sha256(pdf).hexdigest()
-        item = await _core(
+        item = await core_step(
             lambda: core.capture(
                 pdf, port="documentary", metadata={"title": f"行政执法监督通知书 {detail['id']}"},
                 filename=f"notice-{detail['id']}.pdf", media_type="application/pdf",
@@ -453,8 +453,8 @@ async def _send_notice(request: Request, who: Caller, detail: dict[str, Any]) ->
             ),
             "capturing the notice",
         )  # fmt: skip
-        seal = await _core(lambda: core.seal(who.department_id, digest), "sealing the notice")
-        sent = await _core(
+        seal = await core_step(lambda: core.seal(who.department_id, digest), "sealing the notice")
+        sent = await core_step(
             lambda: core.create_transfer(
                 detail["department_id"], evidence_ids=[item.id], idempotency_key=f"{key}-send",
                 note=f"执法监督通知书 {detail['id']}：请于{deadline.isoformat()}前整改并书面报告",
@@ -483,10 +483,10 @@ async def _decide_reply(request: Request, action: str, note: str, detail: dict[s
     if not note:
         return Change(note)  # the write refuses it (422) before anything else
     async with state_of(request).core_client(bearer_token(request)) as core:
-        found: Transfer = await _core(lambda: core.get_transfer(transfer_id), "the report")
+        found: Transfer = await core_step(lambda: core.get_transfer(transfer_id), "the report")
         status = found.status
         if action == "close" and status == "pending":
-            await _core(lambda: core.accept_transfer(transfer_id), "accepting the report")
+            await core_step(lambda: core.accept_transfer(transfer_id), "accepting the report")
             status = "accepted"
         elif action == "close" and status != "accepted":
             raise IllegalTransitionError(
@@ -494,7 +494,7 @@ async def _decide_reply(request: Request, action: str, note: str, detail: dict[s
                 state=detail["state"],
             )
         elif action == "return_reply" and status == "pending":
-            await _core(lambda: core.reject_transfer(transfer_id, note), "returning the report")
+            await core_step(lambda: core.reject_transfer(transfer_id, note), "returning the report")
             status = "rejected"
     details = {"transfer_id": transfer_id, "transfer_status": status}
     values = {} if action == "close" else {"reply_transfer_id": None, "reply_evidence_id": None}
@@ -547,9 +547,9 @@ async def reply(
     detail = _visible(who, await _detail(request, disposal_id, now), disposal_id)
     held = _held(who, detail)
     machine.check_transition(detail, "reply", held, expected_version=expected, route="reply")
-    office_id = _decision(detail)["office_id"]
+    office_id = decision_of(detail)["office_id"]
     async with state_of(request).core_client(bearer_token(request)) as core:
-        notice: Transfer = await _core(
+        notice: Transfer = await core_step(
             lambda: core.get_transfer(detail["notice_transfer_id"]), "the notice's transfer"
         )
         if notice.status != "accepted":

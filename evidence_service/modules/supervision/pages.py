@@ -27,7 +27,6 @@ from pydantic import ValidationError
 
 from evidence_service.client import ApiError
 from evidence_service.modules.supervision import cockpit_svg
-from evidence_service.modules.supervision import disposal as machine
 from evidence_service.modules.supervision.api import (
     AUDITOR,
     INGESTERS,
@@ -40,14 +39,6 @@ from evidence_service.modules.supervision.api import (
 )
 from evidence_service.modules.supervision.clues import registry, runner
 from evidence_service.modules.supervision.clues.api import start_run
-from evidence_service.modules.supervision.disposal_api import (
-    ActionIn,
-    OpenIn,
-    act,
-    clock,
-    get_disposal,
-    open_disposal,
-)
 from evidence_service.modules.supervision.problems import (
     BadQueryError,
     RecordNotFoundError,
@@ -355,103 +346,3 @@ async def clue_page(request: Request, clue_id: str) -> Response:
         "may_open": who.office and who.role in INGESTERS and found["disposal"] is None,
     }
     return render_page(request, "clue.html", who, context)
-
-
-@pages_router.post("/supervision/clues/{clue_id}/disposal", response_class=HTMLResponse)
-async def open_disposal_page(
-    request: Request,
-    clue_id: str,
-    procedure: Annotated[str, Form(max_length=16)] = "",
-    note: FormText = "",
-    csrf: Annotated[str, Form(max_length=128)] = "",
-) -> Response:
-    signed = await session_of(request)
-    if signed is None:
-        return to_login(request)
-    token, who = signed
-    try:
-        check_form(request, csrf)
-        body = OpenIn(clue_id=clue_id[:64], procedure=procedure, note=note)  # type: ignore[arg-type]
-        opened = await open_disposal(as_bearer(request, token), body, who, clock())
-    except ValidationError as exc:
-        return form_error(request, who, exc)
-    except SupervisionProblem as exc:
-        return problem_page(request, who, exc)
-    disposal_id = json.loads(bytes(opened.body))["id"]
-    return RedirectResponse(f"/supervision/disposals/{quote(disposal_id)}", status_code=303)
-
-
-@pages_router.get("/supervision/disposals/{disposal_id}", response_class=HTMLResponse)
-async def disposal_page(request: Request, disposal_id: str) -> Response:
-    signed = await session_of(request)
-    if signed is None:
-        return to_login(request)
-    token, who = signed
-    try:
-        _require(who, READERS, "read disposals")
-        answer = await get_disposal(as_bearer(request, token), disposal_id[:64], who, clock())
-    except SupervisionProblem as exc:
-        return problem_page(request, who, exc)
-    detail = json.loads(bytes(answer.body))
-    held = machine.capacities(
-        role=who.role,
-        department_id=who.department_id,
-        office=who.office,
-        disposal_department=detail["department_id"],
-    )
-    steps = machine.TRANSITIONS[detail["procedure"]]
-    actions = [
-        (action, step.needs_note)
-        for action, step in steps.items()
-        if step.route == "actions"
-        and detail["state"] in step.source
-        and step.who in held
-        and who.role in INGESTERS
-    ]
-    context = {
-        "d": detail,
-        "actions": actions,
-        "names": await department_names(state_of(request), request),
-        "reply_due": detail["state"] == "rectifying" and "reply" in steps,
-    }
-    return render_page(request, "disposal.html", who, context)
-
-
-@pages_router.post("/supervision/disposals/{disposal_id}/actions", response_class=HTMLResponse)
-async def act_page(
-    request: Request,
-    disposal_id: str,
-    action: Annotated[str, Form(max_length=16)] = "",
-    version: Annotated[str, Form(max_length=9)] = "",
-    note: FormText = "",
-    facts: FormText = "",
-    basis: Annotated[str, Form(max_length=1000)] = "",
-    decision: FormText = "",
-    correction_days: Annotated[str, Form(max_length=3)] = "",
-    csrf: Annotated[str, Form(max_length=128)] = "",
-) -> Response:
-    signed = await session_of(request)
-    if signed is None:
-        return to_login(request)
-    token, who = signed
-    try:
-        check_form(request, csrf)
-        fields: dict[str, Any] = {"action": action, "note": note}
-        if action == "decide":
-            fields |= {"facts": facts, "basis": basis, "decision": decision}
-            if correction_days.strip():
-                fields["correction_days"] = correction_days.strip()
-        body = ActionIn.model_validate(fields)
-        await act(
-            as_bearer(request, token),
-            disposal_id[:64],
-            body,
-            who,
-            clock(),
-            if_match=f'"{version}"' if version.strip() else None,
-        )
-    except ValidationError as exc:
-        return form_error(request, who, exc)
-    except SupervisionProblem as exc:
-        return problem_page(request, who, exc)
-    return RedirectResponse(f"/supervision/disposals/{quote(disposal_id[:64])}", status_code=303)
