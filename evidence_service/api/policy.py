@@ -313,6 +313,15 @@ PAGES = frozenset(
         ("POST", "/supervision/disposals/{disposal_id}/actions"),  # disposal.html's actions
         ("POST", "/supervision/disposals/{disposal_id}/notice/accept"),  # the department signs
         ("POST", "/supervision/disposals/{disposal_id}/report"),  # and sends its report
+        ("GET", "/supervision/disposals/{disposal_id}/notice.pdf"),  # the notice, for a link
+        ("GET", "/supervision/records"),  # review_pages.py (records.html)
+        ("GET", "/supervision/records/{record_id}"),  # record.html
+        ("POST", "/supervision/reviews"),  # record.html's "start a review"
+        ("GET", "/supervision/reviews"),  # reviews.html
+        ("GET", "/supervision/reviews/{review_id}"),  # review.html
+        ("POST", "/supervision/reviews/{review_id}/items/{code}"),  # review.html's items
+        ("POST", "/supervision/reviews/{review_id}/finalize"),  # and its finalize form
+        ("GET", "/supervision/reviews/{review_id}/result.pdf"),  # the result, for a link
     }
 )
 

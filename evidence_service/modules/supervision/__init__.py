@@ -25,6 +25,7 @@ from evidence_service.modules.supervision.pages import pages_router
 from evidence_service.modules.supervision.problems import install_problem_handler
 from evidence_service.modules.supervision.register_api import register_router
 from evidence_service.modules.supervision.review_api import router as review_router
+from evidence_service.modules.supervision.review_pages import review_pages_router
 from evidence_service.modules.supervision.schema import SupervisionSchemaError
 from evidence_service.modules.supervision.state import SupervisionState
 
@@ -58,6 +59,7 @@ def install(app: FastAPI, config: SupervisionConfig) -> SupervisionState:
     app.include_router(register_router)
     app.include_router(review_router)
     app.include_router(pages_router)
+    app.include_router(review_pages_router)
     app.include_router(disposal_pages_router)
     return state
 

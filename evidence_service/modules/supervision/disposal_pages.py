@@ -38,6 +38,7 @@ from evidence_service.modules.supervision.disposal_api import (
     decision_of,
     get_disposal,
     list_disposals,
+    notice_pdf,
     open_disposal,
     reply,
 )
@@ -218,6 +219,20 @@ async def disposal_page(request: Request, disposal_id: str) -> Response:
         "max_report_mib": MAX_REPORT_BYTES // MiB,
     }
     return render_page(request, "disposal.html", who, context)
+
+
+@disposal_pages_router.get("/supervision/disposals/{disposal_id}/notice.pdf")
+async def notice_pdf_page(request: Request, disposal_id: str) -> Response:
+    """The notice's PDF for a signed-in browser (the API's route wants a bearer token, which
+    a link cannot send): the same bytes, the same checks."""
+    signed = await session_of(request)
+    if signed is None:
+        return to_login(request)
+    token, who = signed
+    try:
+        return await notice_pdf(as_bearer(request, token), disposal_id[:64], who, clock())
+    except SupervisionProblem as exc:
+        return problem_page(request, who, exc)
 
 
 @disposal_pages_router.post(

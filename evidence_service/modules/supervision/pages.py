@@ -139,6 +139,7 @@ ACTION_NAMES = {
     "investigate": "开始调查",
     "decide": "作出监督决定",
     "send_notice": "盖章并送达通知书",
+    "reply": "报送整改报告",
     "return_reply": "退回整改报告",
     "close": "办结",
     "warn": "发出预警",

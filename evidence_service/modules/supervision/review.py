@@ -588,6 +588,7 @@ def list_reviews(
             review.c.finalized_at,
             record.c.department_id,
             record.c.case_number,
+            record.c.title,
         )
         .join(record, record.c.id == review.c.record_id)
         .order_by(review.c.id)

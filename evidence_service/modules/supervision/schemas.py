@@ -235,6 +235,7 @@ class ReviewSummary(BaseModel):
     finalized_at: datetime | None
     department_id: str
     case_number: str
+    title: str
 
 
 class ReviewPage(BaseModel):

@@ -51,6 +51,12 @@ def test_the_department_signs_for_the_notice_and_sends_its_report(api: Api) -> N
         sign_in(api, office.reviewer)
         page = get(api, page_path).text
         assert 'data-testid="awaiting-reply"' in page and "report-form" not in page
+        # its link to the notice works with the session's cookie (a link sends no token)
+        notice = api.client.get(f"{page_path}/notice.pdf")
+        assert notice.status_code == 200 and notice.content.startswith(b"%PDF-")
+        sealed = api.client.get(f"/api/v1/supervision/disposals/{did}", headers=office.reviewer)
+        assert hashlib.sha256(notice.content).hexdigest() == sealed.json()["notice_sha256"]
+        assert f'href="{page_path}/notice.pdf"' in page
 
         sign_in(api, dept)
         page = get(api, page_path).text
