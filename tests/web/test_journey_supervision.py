@@ -191,3 +191,56 @@ def test_a_sealed_notice_is_signed_for_and_answered(page: Any, web_server: LiveS
         )
     assert held.status_code == 200, held.text
     assert held.json()["sha256"] == hashlib.sha256(REPORT).hexdigest()
+
+
+def test_the_office_reviews_a_case_file(page: Any, web_server: LiveServer) -> None:
+    """A reviewer of the office finds the late case among the records, reviews its file item by
+    item, and finalizes: the result is a sealed PDF held in the core."""
+    office_token(web_server)  # the record
+    reviewer = person_token(web_server, OFFICE, "reviewer", "孙伟")
+    sign_in(page, reviewer, "/supervision/records")
+    page.get_by_test_id("filter-q").fill(CASE_NUMBER)
+    page.get_by_test_id("filter-submit").click()
+    page.wait_for_url("**/supervision/records?*")
+    page.get_by_test_id("record-link").first.click()
+    page.wait_for_url("**/supervision/records/*")
+    assert CASE_NUMBER in page.locator("h1").inner_text()
+    assert check_accessibility(page) == []
+    page.get_by_test_id("start-review-submit").click()
+    page.wait_for_url("**/supervision/reviews/*")
+    review_url = page.url.split("#")[0]
+    # the data decided its automatic items: the decision came 147 days after filing
+    assert page.get_by_test_id("item-deadline_decision").get_attribute("data-passed") == "no"
+
+    # Every item the data cannot decide, decided by the reviewer through its form.
+    undecided = page.locator("tr[data-passed=''] form")
+    decided = 0
+    while undecided.count():
+        form = undecided.first
+        code = form.get_attribute("data-testid").removeprefix("decide-")
+        if form.get_by_test_id(f"passed-{code}-yes").count():
+            form.get_by_test_id(f"passed-{code}-yes").check()
+        else:
+            form.get_by_test_id(f"deducted-{code}").fill("1" if code == "reasoning" else "0")
+        form.get_by_test_id(f"decide-{code}-submit").click()
+        page.wait_for_function(
+            "c => document.querySelector(`[data-testid=item-${c}]`).dataset.passed !== ''",
+            arg=code,
+        )
+        decided += 1
+    assert decided >= 8
+    assert check_accessibility(page) == []
+    provisional = page.get_by_test_id("review-total").inner_text()
+    assert provisional.isdigit() and int(provisional) <= 90  # 10 off for the late decision
+    page.get_by_test_id("finalize-submit").click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=review-status]').dataset.status === 'final'"
+    )
+    assert page.url.startswith(review_url)
+    assert page.get_by_test_id("review-total").inner_text() == provisional
+    assert "暂定" not in page.get_by_test_id("review-grade").inner_text()
+    screenshot(page, "supervision-review")
+    digest = page.get_by_test_id("result-sha256").inner_text().strip()
+    pdf = page.context.request.get(page.get_by_test_id("result-pdf").get_attribute("href"))
+    assert pdf.status == 200 and hashlib.sha256(pdf.body()).hexdigest() == digest
+    assert "印章" in page.get_by_test_id("result-seal").inner_text()

@@ -161,7 +161,8 @@ def _stages_for(kind: str) -> tuple[str, ...]:
 
 def _stages(facts: CaseFacts, _rules: Rules) -> tuple[int, str]:
     missing = [s for s in _stages_for(facts.kind) if facts.stages.get(s) is None]
-    return len(missing), ("缺少环节记录：" + "、".join(missing)) if missing else "环节记录齐全"
+    named = "、".join(STAGES.get(s, s) for s in missing)
+    return len(missing), f"缺少环节记录：{named}" if missing else "环节记录齐全"
 
 
 def _decision_deadline(facts: CaseFacts, rules: Rules) -> tuple[int, str]:

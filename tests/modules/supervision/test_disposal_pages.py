@@ -195,3 +195,49 @@ def test_the_disposal_list_filters_and_shows_lights(api: Api) -> None:
         assert api.client.get("/supervision/disposals").status_code == 403
     finally:
         api.client.cookies.clear()
+
+
+def test_a_warning_is_sent_and_acknowledged_through_the_pages(api: Api) -> None:
+    office = Office(api)
+    try:
+        sign_in(api, office.officer)
+        clue_id = a_clue(api)
+        page = get(api, f"/supervision/clues/{clue_id}").text
+        opened = api.client.post(
+            f"/supervision/clues/{clue_id}/disposal",
+            data={"procedure": "warning", "csrf": form_token(page)},
+            follow_redirects=False,
+        )
+        assert opened.status_code == 303, opened.text
+        page_path = opened.headers["location"]
+        page = get(api, page_path).text
+        assert 'data-testid="action-warn"' in page
+        warned = api.client.post(
+            f"{page_path}/actions",
+            data={
+                "action": "warn", "note": "请关注办案期限，立案后 90 日内作出决定",
+                "version": _version(page), "csrf": form_token(page),
+            },
+            follow_redirects=False,
+        )  # fmt: skip
+        assert warned.status_code == 303, warned.text
+        assert 'data-state="warned"' in get(api, page_path).text
+
+        # the department's officer sees the warning and acknowledges it from the same page
+        sign_in(api, api.auth_as(DEPT_A, "officer"))
+        page = get(api, page_path).text
+        assert "请关注办案期限" in page and 'data-testid="action-acknowledge"' in page
+        assert 'data-testid="action-close"' not in page  # closing is the office's
+        done = api.client.post(
+            f"{page_path}/actions",
+            data={"action": "acknowledge", "version": _version(page), "csrf": form_token(page)},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303, done.text
+        page = get(api, page_path).text
+        assert 'data-state="closed"' in page and "确认收到预警" in page
+        # another department sees nothing of it
+        sign_in(api, api.auth_as(DEPT_B, "officer"))
+        assert api.client.get(page_path).status_code == 404
+    finally:
+        api.client.cookies.clear()
