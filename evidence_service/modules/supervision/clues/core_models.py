@@ -674,7 +674,10 @@ MODELS: list[ProblemModel] = [
     ProblemModel(
         code="court_transfer_not_accepted",
         name="移送法院逾期未受理",
-        basis="《中华人民共和国行政强制法》第五十六条（受理时限按地方规定配置，默认 15 日）",
+        basis=(
+            "《中华人民共和国行政强制法》第五十六条（参照：法院五日内受理强制执行申请）；"
+            "证据移送的受理日数按地方规定配置，默认 15 日"
+        ),
         severity="medium",
         description="移送法院的证据包超过规定日数仍未受理，或受理晚于规定日数。",
         find=find_court_transfer_not_accepted,
