@@ -125,6 +125,8 @@ def test_the_office_disposes_of_a_clue(page: Any, web_server: LiveServer) -> Non
     table = page.get_by_test_id("cockpit-table")
     assert table.is_visible()
     assert "合计" in table.inner_text()
+    assert check_accessibility(page) == []
+    screenshot(page, "supervision-cockpit")
 
 
 def test_a_sealed_notice_is_signed_for_and_answered(page: Any, web_server: LiveServer) -> None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
 
 from evidence_service.modules.supervision import schema
 from evidence_service.modules.supervision.api import router
@@ -21,6 +22,7 @@ from evidence_service.modules.supervision.config import SupervisionConfig
 from evidence_service.modules.supervision.db import make_engine
 from evidence_service.modules.supervision.disposal_api import router as disposal_router
 from evidence_service.modules.supervision.disposal_pages import BODY_LIMITS, disposal_pages_router
+from evidence_service.modules.supervision.page_kit import SignInRequired, problem_page
 from evidence_service.modules.supervision.pages import pages_router
 from evidence_service.modules.supervision.problems import install_problem_handler
 from evidence_service.modules.supervision.register_api import register_router
@@ -52,7 +54,8 @@ def install(app: FastAPI, config: SupervisionConfig) -> SupervisionState:
         engine.dispose()
     state = SupervisionState(config, engine, core_app=app)
     app.state.supervision = state
-    install_problem_handler(app)
+    install_problem_handler(app, page=problem_page)
+    app.add_exception_handler(SignInRequired, _to_login)
     app.include_router(router)
     app.include_router(clues_router)
     app.include_router(disposal_router)
@@ -62,6 +65,11 @@ def install(app: FastAPI, config: SupervisionConfig) -> SupervisionState:
     app.include_router(review_pages_router)
     app.include_router(disposal_pages_router)
     return state
+
+
+async def _to_login(_request: Request, exc: Exception) -> Response:
+    location = exc.location if isinstance(exc, SignInRequired) else "/login"
+    return RedirectResponse(location, status_code=303)
 
 
 def open_schema(db_url: str) -> None:

@@ -21,8 +21,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from fastapi.responses import HTMLResponse, Response
 
 from evidence_service.client import ApiError, Transfer
 from evidence_service.modules.supervision import disposal as machine
@@ -42,19 +41,19 @@ from evidence_service.modules.supervision.disposal_api import (
     open_disposal,
     reply,
 )
-from evidence_service.modules.supervision.pages import (
+from evidence_service.modules.supervision.page_kit import (
     PROCEDURES,
     STATES,
     FormText,
+    Signed,
+    SignedForm,
+    SignedIn,
     as_bearer,
     blank,
-    check_form,
     department_names,
-    form_error,
-    problem_page,
+    form_fields,
     render_page,
-    session_of,
-    to_login,
+    see_other,
 )
 from evidence_service.modules.supervision.problems import BadQueryError, SupervisionProblem
 
@@ -66,16 +65,11 @@ MAX_REPORT_BYTES = 32 * MiB
 #: Bodies of the module's pages that may exceed the core's JSON limit: (method, path
 #: pattern, bytes). The app hands them to its body-limit middleware (``app.py``).
 BODY_LIMITS = (("POST", r"/supervision/disposals/[^/]+/report", MAX_REPORT_BYTES + 64 * KiB),)
-CsrfField = Annotated[str, Form(max_length=128)]
 TRANSFER_STATES = {"pending": "待签收", "accepted": "已签收", "rejected": "已拒收"}
 
 
 class ReportTooLargeError(SupervisionProblem):
     slug, title, status = "payload-too-large", "The report is larger than the form takes", 413
-
-
-def _page(path: str) -> RedirectResponse:
-    return RedirectResponse(path, status_code=303)
 
 
 def _held(who: Caller, detail: dict[str, Any]) -> frozenset[str]:
@@ -87,55 +81,56 @@ def _held(who: Caller, detail: dict[str, Any]) -> frozenset[str]:
     )
 
 
-async def _detail(request: Request, token: str, who: Caller, disposal_id: str) -> dict[str, Any]:
-    """The disposal as its API shows it to ``who`` (404 when not visible to them)."""
-    _require(who, READERS, "read disposals")
-    answer = await get_disposal(as_bearer(request, token), disposal_id[:64], who, clock())
+async def _detail(request: Request, signed: SignedIn, disposal_id: str) -> dict[str, Any]:
+    """The disposal as its API shows it to the caller (404 when not visible to them)."""
+    _require(signed.who, READERS, "read disposals")
+    answer = await get_disposal(
+        as_bearer(request, signed.token), disposal_id[:64], signed.who, clock()
+    )
     return dict(json.loads(bytes(answer.body)))
+
+
+def _to_disposal(disposal_id: str) -> Response:
+    return see_other(f"/supervision/disposals/{quote(disposal_id[:64])}")
 
 
 @disposal_pages_router.get("/supervision/disposals", response_class=HTMLResponse)
 async def disposals_page(
     request: Request,
+    signed: Signed,
     state: Annotated[str | None, Query(max_length=16)] = None,
     procedure: Annotated[str | None, Query(max_length=16)] = None,
     department_id: Annotated[str | None, Query(max_length=64)] = None,
     overdue: Annotated[str | None, Query(max_length=1)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    signed = await session_of(request)
-    if signed is None:
-        return to_login(request)
-    token, who = signed
+    who = signed.who
     chosen = {
         "state": blank(state),
         "procedure": blank(procedure),
         "department_id": blank(department_id),
         "overdue": blank(overdue),
     }
-    try:
-        _require(who, READERS, "read disposals")
-        if chosen["state"] not in (None, *STATES):
-            raise BadQueryError(f"state: one of {', '.join(STATES)}")
-        if chosen["procedure"] not in (None, *machine.PROCEDURES):
-            raise BadQueryError(f"procedure: one of {', '.join(machine.PROCEDURES)}")
-        if chosen["overdue"] not in (None, "1"):
-            raise BadQueryError("overdue: 1 or nothing")
-        listed = await list_disposals(
-            as_bearer(request, token),
-            who,
-            clock(),
-            state=chosen["state"],
-            procedure=chosen["procedure"],  # type: ignore[arg-type]
-            department_id=chosen["department_id"],
-            clue_id=None,
-            overdue=True if chosen["overdue"] else None,
-            limit=50,
-            cursor=blank(cursor),
-        )
-    except SupervisionProblem as exc:
-        return problem_page(request, who, exc)
-    names = await department_names(state_of(request), request)
+    _require(who, READERS, "read disposals")
+    if chosen["state"] not in (None, *STATES):
+        raise BadQueryError(f"state: one of {', '.join(STATES)}")
+    if chosen["procedure"] not in (None, *machine.PROCEDURES):
+        raise BadQueryError(f"procedure: one of {', '.join(machine.PROCEDURES)}")
+    if chosen["overdue"] not in (None, "1"):
+        raise BadQueryError("overdue: 1 or nothing")
+    listed = await list_disposals(
+        as_bearer(request, signed.token),
+        who,
+        clock(),
+        state=chosen["state"],
+        procedure=chosen["procedure"],  # type: ignore[arg-type]
+        department_id=chosen["department_id"],
+        clue_id=None,
+        overdue=True if chosen["overdue"] else None,
+        limit=50,
+        cursor=blank(cursor),
+    )
+    names = await department_names(request, signed.token)
     more = listed["next_cursor"]
     query = {k: v for k, v in chosen.items() if v} | {"cursor": more} if more else None
     context = {
@@ -153,48 +148,34 @@ async def disposals_page(
 async def open_disposal_page(
     request: Request,
     clue_id: str,
+    signed: SignedForm,
     procedure: Annotated[str, Form(max_length=16)] = "",
     note: FormText = "",
-    csrf: CsrfField = "",
 ) -> Response:
-    signed = await session_of(request)
-    if signed is None:
-        return to_login(request)
-    token, who = signed
-    try:
-        check_form(request, csrf)
-        body = OpenIn(clue_id=clue_id[:64], procedure=procedure, note=note)  # type: ignore[arg-type]
-        opened = await open_disposal(as_bearer(request, token), body, who, clock())
-    except ValidationError as exc:
-        return form_error(request, who, exc)
-    except SupervisionProblem as exc:
-        return problem_page(request, who, exc)
-    return _page(f"/supervision/disposals/{quote(json.loads(bytes(opened.body))['id'])}")
+    body = form_fields(OpenIn, {"clue_id": clue_id[:64], "procedure": procedure, "note": note})
+    opened = await open_disposal(as_bearer(request, signed.token), body, signed.who, clock())
+    return _to_disposal(json.loads(bytes(opened.body))["id"])
 
 
-async def _notice_transfer(token: str, request: Request, detail: dict[str, Any]) -> Transfer | None:
+async def _notice_transfer(
+    request: Request, signed: SignedIn, detail: dict[str, Any]
+) -> Transfer | None:
     """The notice's transfer as the core shows it to the caller (None: not sent, or not theirs
     to see — the office's auditors read the disposal, the core decides on the transfer)."""
     transfer_id = detail.get("notice_transfer_id")
     if not transfer_id:
         return None
     try:
-        async with state_of(request).core_client(token) as core:
+        async with state_of(request).core_client(signed.token) as core:
             return await core.get_transfer(transfer_id)
     except ApiError:
         return None
 
 
 @disposal_pages_router.get("/supervision/disposals/{disposal_id}", response_class=HTMLResponse)
-async def disposal_page(request: Request, disposal_id: str) -> Response:
-    signed = await session_of(request)
-    if signed is None:
-        return to_login(request)
-    token, who = signed
-    try:
-        detail = await _detail(request, token, who, disposal_id)
-    except SupervisionProblem as exc:
-        return problem_page(request, who, exc)
+async def disposal_page(request: Request, disposal_id: str, signed: Signed) -> Response:
+    who = signed.who
+    detail = await _detail(request, signed, disposal_id)
     held = _held(who, detail)
     steps = machine.TRANSITIONS[detail["procedure"]]
     actions = [
@@ -207,14 +188,13 @@ async def disposal_page(request: Request, disposal_id: str) -> Response:
     ]
     awaiting_reply = detail["state"] == "rectifying" and "reply" in steps
     answers = awaiting_reply and machine.DEPARTMENT_REVIEWER in held
-    notice = await _notice_transfer(token, request, detail) if answers else None
     context = {
         "d": detail,
         "actions": actions,
-        "names": await department_names(state_of(request), request),
+        "names": await department_names(request, signed.token),
         "awaiting_reply": awaiting_reply,
         "answers": answers,
-        "notice": notice,
+        "notice": await _notice_transfer(request, signed, detail) if answers else None,
         "transfer_states": TRANSFER_STATES,
         "max_report_mib": MAX_REPORT_BYTES // MiB,
     }
@@ -222,17 +202,11 @@ async def disposal_page(request: Request, disposal_id: str) -> Response:
 
 
 @disposal_pages_router.get("/supervision/disposals/{disposal_id}/notice.pdf")
-async def notice_pdf_page(request: Request, disposal_id: str) -> Response:
+async def notice_pdf_page(request: Request, disposal_id: str, signed: Signed) -> Response:
     """The notice's PDF for a signed-in browser (the API's route wants a bearer token, which
     a link cannot send): the same bytes, the same checks."""
-    signed = await session_of(request)
-    if signed is None:
-        return to_login(request)
-    token, who = signed
-    try:
-        return await notice_pdf(as_bearer(request, token), disposal_id[:64], who, clock())
-    except SupervisionProblem as exc:
-        return problem_page(request, who, exc)
+    bearer = as_bearer(request, signed.token)
+    return await notice_pdf(bearer, disposal_id[:64], signed.who, clock())
 
 
 @disposal_pages_router.post(
@@ -241,6 +215,7 @@ async def notice_pdf_page(request: Request, disposal_id: str) -> Response:
 async def act_page(
     request: Request,
     disposal_id: str,
+    signed: SignedForm,
     action: Annotated[str, Form(max_length=16)] = "",
     version: Annotated[str, Form(max_length=9)] = "",
     note: FormText = "",
@@ -248,33 +223,21 @@ async def act_page(
     basis: Annotated[str, Form(max_length=1000)] = "",
     decision: FormText = "",
     correction_days: Annotated[str, Form(max_length=3)] = "",
-    csrf: CsrfField = "",
 ) -> Response:
-    signed = await session_of(request)
-    if signed is None:
-        return to_login(request)
-    token, who = signed
-    try:
-        check_form(request, csrf)
-        fields: dict[str, Any] = {"action": action, "note": note}
-        if action == "decide":
-            fields |= {"facts": facts, "basis": basis, "decision": decision}
-            if correction_days.strip():
-                fields["correction_days"] = correction_days.strip()
-        body = ActionIn.model_validate(fields)
-        await act(
-            as_bearer(request, token),
-            disposal_id[:64],
-            body,
-            who,
-            clock(),
-            if_match=f'"{version}"' if version.strip() else None,
-        )
-    except ValidationError as exc:
-        return form_error(request, who, exc)
-    except SupervisionProblem as exc:
-        return problem_page(request, who, exc)
-    return _page(f"/supervision/disposals/{quote(disposal_id[:64])}")
+    fields: dict[str, Any] = {"action": action, "note": note}
+    if action == "decide":
+        fields |= {"facts": facts, "basis": basis, "decision": decision}
+        if correction_days.strip():
+            fields["correction_days"] = correction_days.strip()
+    await act(
+        as_bearer(request, signed.token),
+        disposal_id[:64],
+        form_fields(ActionIn, fields),
+        signed.who,
+        clock(),
+        if_match=f'"{version}"' if version.strip() else None,
+    )
+    return _to_disposal(disposal_id)
 
 
 def _answering(who: Caller, detail: dict[str, Any], version: str | None) -> None:
@@ -296,26 +259,20 @@ def _answering(who: Caller, detail: dict[str, Any], version: str | None) -> None
     "/supervision/disposals/{disposal_id}/notice/accept", response_class=HTMLResponse
 )
 async def accept_notice_page(
-    request: Request, disposal_id: str, version: Annotated[str, Form(max_length=9)] = "",
-    csrf: CsrfField = "",
-) -> Response:  # fmt: skip
+    request: Request,
+    disposal_id: str,
+    signed: SignedForm,
+    version: Annotated[str, Form(max_length=9)] = "",
+) -> Response:
     """The department signs for the notice: the core's acceptance of its transfer (the core
     seals the receipt); only then may the department answer."""
-    signed = await session_of(request)
-    if signed is None:
-        return to_login(request)
-    token, who = signed
-    try:
-        check_form(request, csrf)
-        detail = await _detail(request, token, who, disposal_id)
-        _answering(who, detail, blank(version))
-        async with state_of(request).core_client(token) as core:
-            await core_step(
-                lambda: core.accept_transfer(detail["notice_transfer_id"]), "signing for the notice"
-            )
-    except SupervisionProblem as exc:
-        return problem_page(request, who, exc)
-    return _page(f"/supervision/disposals/{quote(detail['id'])}")
+    detail = await _detail(request, signed, disposal_id)
+    _answering(signed.who, detail, blank(version))
+    async with state_of(request).core_client(signed.token) as core:
+        await core_step(
+            lambda: core.accept_transfer(detail["notice_transfer_id"]), "signing for the notice"
+        )
+    return _to_disposal(detail["id"])
 
 
 async def _read_report(upload: UploadFile) -> bytes:
@@ -339,67 +296,57 @@ def _filename(upload: UploadFile) -> str:
 async def report_page(
     request: Request,
     disposal_id: str,
+    signed: SignedForm,
     file: Annotated[UploadFile | None, File()] = None,
     note: Annotated[str, Form(max_length=NOTE)] = "",
     version: Annotated[str, Form(max_length=9)] = "",
-    csrf: CsrfField = "",
 ) -> Response:
     """The department's written report: captured, transferred to the office, registered."""
-    signed = await session_of(request)
-    if signed is None:
-        return to_login(request)
-    token, who = signed
-    try:
-        check_form(request, csrf)
-        if file is None:
-            raise BadQueryError("file: choose the report to send")
-        content = await _read_report(file)
-        detail = await _detail(request, token, who, disposal_id)
-        _answering(who, detail, blank(version))
-        key = f"supervision-report-{detail['id']}-v{detail['version']}-"
-        key += hashlib.sha256(content).hexdigest()[:32]
-        async with state_of(request).core_client(token) as core:
-            notice = await core_step(
-                lambda: core.get_transfer(detail["notice_transfer_id"]), "the notice's transfer"
-            )
-            if notice.status != "accepted":
-                raise machine.IllegalTransitionError(
-                    "sign for the notice first (签收通知书)", state=detail["state"]
-                )
-            captured = await core_step(
-                lambda: core.capture(
-                    content,
-                    port="documentary",
-                    metadata={
-                        "title": "整改情况报告",
-                        "description": f"supervision disposal {detail['id']}: written report",
-                        "tags": [{"type": "free", "value": "整改报告"}],
-                    },
-                    filename=_filename(file),
-                    media_type=file.content_type or "application/octet-stream",
-                    idempotency_key=f"{key}-capture",
-                ),
-                "capturing the report",
-            )
-            back = await core_step(
-                lambda: core.create_transfer(
-                    decision_of(detail)["office_id"],
-                    evidence_ids=[captured.id],
-                    note=f"整改情况报告（处置 {detail['id']}）",
-                    idempotency_key=f"{key}-transfer",
-                ),
-                "transferring the report to the office",
-            )
-        await reply(
-            as_bearer(request, token),
-            detail["id"],
-            ReplyIn(transfer_id=back.id, note=note.strip()),
-            who,
-            clock(),
-            if_match=f'"{detail["version"]}"',
+    if file is None:
+        raise BadQueryError("file: choose the report to send")
+    content = await _read_report(file)
+    detail = await _detail(request, signed, disposal_id)
+    _answering(signed.who, detail, blank(version))
+    key = f"supervision-report-{detail['id']}-v{detail['version']}-"
+    key += hashlib.sha256(content).hexdigest()[:32]
+    async with state_of(request).core_client(signed.token) as core:
+        notice = await core_step(
+            lambda: core.get_transfer(detail["notice_transfer_id"]), "the notice's transfer"
         )
-    except ValidationError as exc:
-        return form_error(request, who, exc)
-    except SupervisionProblem as exc:
-        return problem_page(request, who, exc)
-    return _page(f"/supervision/disposals/{quote(detail['id'])}")
+        if notice.status != "accepted":
+            raise machine.IllegalTransitionError(
+                "sign for the notice first (签收通知书)", state=detail["state"]
+            )
+        captured = await core_step(
+            lambda: core.capture(
+                content,
+                port="documentary",
+                metadata={
+                    "title": "整改情况报告",
+                    "description": f"supervision disposal {detail['id']}: written report",
+                    "tags": [{"type": "free", "value": "整改报告"}],
+                },
+                filename=_filename(file),
+                media_type=file.content_type or "application/octet-stream",
+                idempotency_key=f"{key}-capture",
+            ),
+            "capturing the report",
+        )
+        back = await core_step(
+            lambda: core.create_transfer(
+                decision_of(detail)["office_id"],
+                evidence_ids=[captured.id],
+                note=f"整改情况报告（处置 {detail['id']}）",
+                idempotency_key=f"{key}-transfer",
+            ),
+            "transferring the report to the office",
+        )
+    await reply(
+        as_bearer(request, signed.token),
+        detail["id"],
+        ReplyIn(transfer_id=back.id, note=note.strip()),
+        signed.who,
+        clock(),
+        if_match=f'"{detail["version"]}"',
+    )
+    return _to_disposal(detail["id"])

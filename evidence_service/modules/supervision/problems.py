@@ -8,10 +8,11 @@ share the core's base, and ``request_id`` is the one the core's middleware gave 
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 PROBLEM_BASE = "https://evidence-custody.org/problems/"
 PROBLEM_JSON = "application/problem+json"
@@ -74,9 +75,16 @@ def _request_id() -> str | None:
     return None
 
 
-def install_problem_handler(app: FastAPI) -> None:
+def install_problem_handler(
+    app: FastAPI, page: Callable[[Request, SupervisionProblem], Response | None]
+) -> None:
+    """Problems answer problem+json, or ``page``'s HTML where it gives one (a page's request)."""
+
     @app.exception_handler(SupervisionProblem)
-    async def _problem(request: Request, exc: SupervisionProblem) -> JSONResponse:
+    async def _problem(request: Request, exc: SupervisionProblem) -> Response:
+        shown = page(request, exc)
+        if shown is not None:
+            return shown
         body = exc.problem(request.url.path)
         request_id = _request_id()
         if request_id:

@@ -5,8 +5,8 @@ The pages sign their caller in and guard their forms as ``pages.py`` does (its h
 copies). They read and write through the module's API functions themselves, called with the
 signed-in caller, so a page shows exactly what the JSON answers and refuses exactly what the
 API refuses (who may start, decide and seal; a department sees only its own records and
-reviews, another's answering 404). A form is checked (``check_form``) before anything else,
-so a refused one writes nothing.
+reviews, another's answering 404). A form is checked (``page_kit.SignedForm``) before
+anything else, so a refused one writes nothing; a refusal is a page (``page_kit.py``).
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from urllib.parse import quote, urlencode
 
 import anyio
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from fastapi.responses import HTMLResponse, Response
 
 from evidence_service.modules.supervision import review as rv
 from evidence_service.modules.supervision.api import (
@@ -33,19 +32,18 @@ from evidence_service.modules.supervision.api import (
 )
 from evidence_service.modules.supervision.clues import runner
 from evidence_service.modules.supervision.models import STAGES
-from evidence_service.modules.supervision.pages import (
+from evidence_service.modules.supervision.page_kit import (
+    Signed,
+    SignedForm,
     as_bearer,
     blank,
-    check_form,
     department_names,
-    form_error,
-    problem_page,
+    form_fields,
     render_page,
-    session_of,
+    see_other,
     templates,
-    to_login,
 )
-from evidence_service.modules.supervision.problems import BadQueryError, SupervisionProblem
+from evidence_service.modules.supervision.problems import BadQueryError
 from evidence_service.modules.supervision.review_api import (
     MAX_NOTE,
     OFFICE_WORKERS,
@@ -75,7 +73,6 @@ REVIEW_STATUSES = {"draft": "评查中", "sealing": "盖章中", "final": "已�
 PASSED = {"yes": True, "no": False, "": None}
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _REVIEW_CURSOR = re.compile(r"[0-9A-Z]{1,64}")
-Csrf = Annotated[str, Form(max_length=128)]
 templates.env.globals.update(
     kind_names=KIND_NAMES,
     checklist_names=CHECKLIST_NAMES,
@@ -114,6 +111,7 @@ def _next_link(path: str, chosen: dict[str, str | None], cursor: str | None) -> 
 @review_pages_router.get("/supervision/records", response_class=HTMLResponse)
 async def records_page(
     request: Request,
+    signed: Signed,
     q: Annotated[str | None, Query(max_length=100)] = None,
     kind: Annotated[str | None, Query(max_length=16)] = None,
     department_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -121,10 +119,7 @@ async def records_page(
     filed_to: Annotated[str | None, Query(max_length=10)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    signed = await session_of(request)
-    if signed is None:
-        return to_login(request)
-    _, who = signed
+    who = signed.who
     chosen = {
         "q": blank(q),
         "kind": blank(kind),
@@ -132,29 +127,26 @@ async def records_page(
         "filed_from": blank(filed_from),
         "filed_to": blank(filed_to),
     }
-    try:
-        if chosen["kind"] not in (None, *KIND_NAMES):
-            raise BadQueryError(f"kind: one of {', '.join(KIND_NAMES)}")
-        start = _day(chosen["filed_from"], "filed_from")
-        end = _day(chosen["filed_to"], "filed_to")
-        if start and end and start > end:
-            raise BadQueryError("filed_from: after filed_to")
-        found = await list_records(
-            request,
-            who,
-            department_id=chosen["department_id"],
-            kind=chosen["kind"],
-            city=None,
-            filed_from=start,
-            filed_to=end,
-            q=chosen["q"],
-            party=None,
-            limit=PAGE_SIZE,
-            cursor=blank(cursor),
-        )
-    except SupervisionProblem as exc:
-        return problem_page(request, who, exc)
-    names = await department_names(state_of(request), request)
+    if chosen["kind"] not in (None, *KIND_NAMES):
+        raise BadQueryError(f"kind: one of {', '.join(KIND_NAMES)}")
+    start = _day(chosen["filed_from"], "filed_from")
+    end = _day(chosen["filed_to"], "filed_to")
+    if start and end and start > end:
+        raise BadQueryError("filed_from: after filed_to")
+    found = await list_records(
+        request,
+        who,
+        department_id=chosen["department_id"],
+        kind=chosen["kind"],
+        city=None,
+        filed_from=start,
+        filed_to=end,
+        q=chosen["q"],
+        party=None,
+        limit=PAGE_SIZE,
+        cursor=blank(cursor),
+    )
+    names = await department_names(request, signed.token)
     context = {
         "records": found["items"],
         "chosen": chosen,
@@ -166,21 +158,13 @@ async def records_page(
 
 
 @review_pages_router.get("/supervision/records/{record_id}", response_class=HTMLResponse)
-async def record_page(request: Request, record_id: str) -> Response:
-    signed = await session_of(request)
-    if signed is None:
-        return to_login(request)
-    _, who = signed
-    record_id = record_id[:64]
-    state = state_of(request)
-    try:
-        found = await get_record(request, record_id, who)
-        reviews = await list_reviews(
-            request, who, record_id=record_id, status=None, department_id=None,
-            limit=PAGE_SIZE, cursor=None,
-        )  # fmt: skip
-    except SupervisionProblem as exc:
-        return problem_page(request, who, exc)
+async def record_page(request: Request, record_id: str, signed: Signed) -> Response:
+    who, record_id, state = signed.who, record_id[:64], state_of(request)
+    found = await get_record(request, record_id, who)
+    reviews = await list_reviews(
+        request, who, record_id=record_id, status=None, department_id=None,
+        limit=PAGE_SIZE, cursor=None,
+    )  # fmt: skip
     flt = runner.ClueFilter(
         departments=None if who.sees_all else frozenset({who.department_id}), record_id=record_id
     )
@@ -194,7 +178,7 @@ async def record_page(request: Request, record_id: str) -> Response:
         "reviews": reviews["items"],
         "open_review": open_review,
         "may_start": _works_in_office(who) and open_review is None,
-        "names": await department_names(state, request),
+        "names": await department_names(request, signed.token),
     }
     return render_page(request, "record.html", who, context)
 
@@ -202,57 +186,43 @@ async def record_page(request: Request, record_id: str) -> Response:
 # ------------------------------------------------------------------ reviews (案卷评查)
 
 
+def _to_review(review_id: str, anchor: str = "") -> Response:
+    return see_other(f"/supervision/reviews/{quote(review_id)}{anchor}")
+
+
 @review_pages_router.post("/supervision/reviews", response_class=HTMLResponse)
 async def start_review_page(
-    request: Request,
-    record_id: Annotated[str, Form(max_length=64)] = "",
-    csrf: Csrf = "",
+    request: Request, signed: SignedForm, record_id: Annotated[str, Form(max_length=64)] = ""
 ) -> Response:
-    signed = await session_of(request)
-    if signed is None:
-        return to_login(request)
-    token, who = signed
-    try:
-        check_form(request, csrf)
-        body = ReviewStart(record_id=record_id)
-        started = await start_review(as_bearer(request, token), body, who)
-    except ValidationError as exc:
-        return form_error(request, who, exc)
-    except SupervisionProblem as exc:
-        return problem_page(request, who, exc)
-    review_id = json.loads(bytes(started.body))["id"]
-    return RedirectResponse(f"/supervision/reviews/{quote(review_id)}", status_code=303)
+    body = form_fields(ReviewStart, {"record_id": record_id})
+    started = await start_review(as_bearer(request, signed.token), body, signed.who)
+    return _to_review(json.loads(bytes(started.body))["id"])
 
 
 @review_pages_router.get("/supervision/reviews", response_class=HTMLResponse)
 async def reviews_page(
     request: Request,
+    signed: Signed,
     status: Annotated[str | None, Query(max_length=16)] = None,
     department_id: Annotated[str | None, Query(max_length=64)] = None,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    signed = await session_of(request)
-    if signed is None:
-        return to_login(request)
-    _, who = signed
+    who = signed.who
     chosen = {
         "status": blank(status),
         "department_id": blank(department_id) if who.sees_all else None,
     }
     after = blank(cursor)
-    try:
-        _require(who, READERS, "read reviews")
-        if chosen["status"] not in (None, *REVIEW_STATUSES):
-            raise BadQueryError(f"status: one of {', '.join(REVIEW_STATUSES)}")
-        if after is not None and not _REVIEW_CURSOR.fullmatch(after):
-            raise BadQueryError("cursor: not a cursor of this list")
-        found = await list_reviews(
-            request, who, record_id=None, status=chosen["status"],
-            department_id=chosen["department_id"], limit=PAGE_SIZE, cursor=after,
-        )  # fmt: skip
-    except SupervisionProblem as exc:
-        return problem_page(request, who, exc)
-    names = await department_names(state_of(request), request)
+    _require(who, READERS, "read reviews")
+    if chosen["status"] not in (None, *REVIEW_STATUSES):
+        raise BadQueryError(f"status: one of {', '.join(REVIEW_STATUSES)}")
+    if after is not None and not _REVIEW_CURSOR.fullmatch(after):
+        raise BadQueryError("cursor: not a cursor of this list")
+    found = await list_reviews(
+        request, who, record_id=None, status=chosen["status"],
+        department_id=chosen["department_id"], limit=PAGE_SIZE, cursor=after,
+    )  # fmt: skip
+    names = await department_names(request, signed.token)
     context = {
         "reviews": found["items"],
         "chosen": chosen,
@@ -264,15 +234,9 @@ async def reviews_page(
 
 
 @review_pages_router.get("/supervision/reviews/{review_id}", response_class=HTMLResponse)
-async def review_page(request: Request, review_id: str) -> Response:
-    signed = await session_of(request)
-    if signed is None:
-        return to_login(request)
-    _, who = signed
-    try:
-        shown = await get_review(request, review_id[:64], who)
-    except SupervisionProblem as exc:
-        return problem_page(request, who, exc)
+async def review_page(request: Request, review_id: str, signed: Signed) -> Response:
+    who = signed.who
+    shown = await get_review(request, review_id[:64], who)
     draft = shown["status"] == rv.DRAFT
     sections = [
         (section, name, [i for i in shown["items"] if i["section"] == section])
@@ -284,7 +248,7 @@ async def review_page(request: Request, review_id: str) -> Response:
         "may_decide": draft and _works_in_office(who),
         "may_finalize": draft and not shown["undecided"] and _works_in_office(who, SEALERS),
         "max_note": MAX_NOTE,
-        "names": await department_names(state_of(request), request),
+        "names": await department_names(request, signed.token),
     }
     return render_page(request, "review.html", who, context)
 
@@ -296,60 +260,33 @@ async def decide_item_page(
     request: Request,
     review_id: str,
     code: str,
+    signed: SignedForm,
     passed: Annotated[str, Form(max_length=8)] = "",
     deducted: Annotated[str, Form(max_length=3)] = "",
     note: Annotated[str, Form(max_length=MAX_NOTE)] = "",
-    csrf: Csrf = "",
 ) -> Response:
     """A reviewer's item: a veto item's radio (``passed`` yes/no) or a scored item's points
     off (``deducted``); the API checks the decision fits the item."""
-    signed = await session_of(request)
-    if signed is None:
-        return to_login(request)
-    token, who = signed
     review_id, code = review_id[:64], code[:64]
-    try:
-        check_form(request, csrf)
-        if passed not in PASSED:
-            raise BadQueryError("passed: yes or no")
-        fields: dict[str, Any] = {"passed": PASSED[passed], "note": note.strip()}
-        if deducted.strip():
-            fields["deducted"] = deducted.strip()
-        body = ItemDecision.model_validate(fields)
-        await decide_item(as_bearer(request, token), review_id, code, body, who)
-    except ValidationError as exc:
-        return form_error(request, who, exc)
-    except SupervisionProblem as exc:
-        return problem_page(request, who, exc)
-    target = f"/supervision/reviews/{quote(review_id)}#item-{quote(code)}"
-    return RedirectResponse(target, status_code=303)
+    if passed not in PASSED:
+        raise BadQueryError("passed: yes or no")
+    fields: dict[str, Any] = {"passed": PASSED[passed], "note": note.strip()}
+    if deducted.strip():
+        fields["deducted"] = deducted.strip()
+    body = form_fields(ItemDecision, fields)
+    await decide_item(as_bearer(request, signed.token), review_id, code, body, signed.who)
+    return _to_review(review_id, f"#item-{quote(code)}")
 
 
 @review_pages_router.post("/supervision/reviews/{review_id}/finalize", response_class=HTMLResponse)
-async def finalize_page(request: Request, review_id: str, csrf: Csrf = "") -> Response:
+async def finalize_page(request: Request, review_id: str, signed: SignedForm) -> Response:
     """定稿并盖章: the API captures the result PDF in the core and seals its digest with the
     office's seal (the core refuses the seal to anyone but the office's reviewers)."""
-    signed = await session_of(request)
-    if signed is None:
-        return to_login(request)
-    token, who = signed
-    review_id = review_id[:64]
-    try:
-        check_form(request, csrf)
-        await finalize_review(as_bearer(request, token), review_id, who)
-    except SupervisionProblem as exc:
-        return problem_page(request, who, exc)
-    return RedirectResponse(f"/supervision/reviews/{quote(review_id)}", status_code=303)
+    await finalize_review(as_bearer(request, signed.token), review_id[:64], signed.who)
+    return _to_review(review_id[:64])
 
 
 @review_pages_router.get("/supervision/reviews/{review_id}/result.pdf")
-async def result_pdf_page(request: Request, review_id: str) -> Response:
+async def result_pdf_page(request: Request, review_id: str, signed: Signed) -> Response:
     """The sealed result's PDF for a signed-in browser (a link sends no bearer token)."""
-    signed = await session_of(request)
-    if signed is None:
-        return to_login(request)
-    token, who = signed
-    try:
-        return await result_pdf(as_bearer(request, token), review_id[:64], who)
-    except SupervisionProblem as exc:
-        return problem_page(request, who, exc)
+    return await result_pdf(as_bearer(request, signed.token), review_id[:64], signed.who)

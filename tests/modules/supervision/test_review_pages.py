@@ -15,7 +15,7 @@ from typing import Any, get_args
 from sqlalchemy import insert, select
 
 from evidence_service.modules.supervision.models import clue, clue_link, review, review_item
-from evidence_service.modules.supervision.pages import CSRF_COOKIE
+from evidence_service.modules.supervision.page_kit import CSRF_COOKIE
 from evidence_service.modules.supervision.records import RecordIn, new_id
 from evidence_service.modules.supervision.review_pages import KIND_NAMES
 from tests.fixtures.service import Api
