@@ -983,5 +983,69 @@ def verify_package(
     raise typer.Exit(exit_status(verdict))
 
 
+inspection_app = typer.Typer(
+    help="Joint inspection (综合查一次): verify a published double-random draw",
+    no_args_is_help=True,
+)
+app.add_typer(inspection_app, name="inspection")
+
+
+@inspection_app.command("verify-draw")
+def inspection_verify_draw(
+    document: Annotated[Path, typer.Argument(help="the published draw (DRAW.json)")],
+    rpc: RpcOption = None,
+    data_dir: DataDirOption = None,
+    trust: TrustOption = None,
+    contract: ContractOption = None,
+    chain_id: ChainIdOption = None,
+    as_json: JsonOption = False,
+    timeout: TimeoutOption = 10.0,
+) -> None:
+    """Verify a double-random draw (draw/1) with no service: its commitment and §1 rules, the
+    commitment's Merkle path and anchor before the target block, the seeding block hash, and
+    the selection and assignments recomputed.
+
+    Exit status: 0 valid, 1 a step failed (its name is printed; a void draw fails
+    anchored-too-late), 2 bad input, 3 undecided (the chain did not answer)."""
+    from evidence_service.modules.inspection.draw_document import (
+        MAX_DRAW_BYTES,
+        DrawDocument,
+        DrawInputError,
+    )
+    from evidence_service.modules.inspection.draw_verify import (
+        DrawPins,
+        RpcDrawChain,
+        verify_draw,
+    )
+    from evidence_service.verify.audit import AuditUsageError, chain_reader, load_pins
+    from evidence_service.verify.verdict import Check, Status, Verdict
+
+    try:
+        with document.open("rb") as f:
+            parsed = DrawDocument.from_json(f.read(MAX_DRAW_BYTES + 1))
+        pins = load_pins(trust, chain_id, contract)
+        with chain_reader(rpc, data_dir, timeout) as w3:
+            draw_verdict = verify_draw(
+                parsed, RpcDrawChain(w3), DrawPins(pins.chain_id, pins.contracts)
+            )
+    except (OSError, DrawInputError, AuditUsageError) as exc:
+        err.print(f"[red]cannot verify[/red]: {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    verdict = Verdict(
+        "draw/1",
+        [
+            Check("draw", s.name, Status(s.status), s.failure, s.detail, s.number)
+            for s in draw_verdict.steps
+        ],
+    )
+    if as_json:
+        print_verdict_json(verdict)
+    else:
+        print_steps(verdict, Console(), title=f"draw/1 — {document}")
+        if not verdict.valid:
+            err.print(f"failure: {verdict.failure}")
+    raise typer.Exit(exit_status(verdict))
+
+
 if __name__ == "__main__":
     app()
