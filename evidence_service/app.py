@@ -16,6 +16,7 @@ from evidence_service.anchoring.gauges import AnchoringGauges
 from evidence_service.anchoring.health import ChainProbe, OpsProbe
 from evidence_service.api import (
     anchoring,
+    anchors,
     cases,
     certificates,
     cosign,
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         packages,
         evidence_lists,
         anchoring,
+        anchors,
         transfers,
         metrics,
         feeds,

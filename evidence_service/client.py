@@ -345,6 +345,16 @@ def call_verify_seal(record: SealRecord, digest: str | None = None) -> Call[dict
     return Call("POST", "/api/v1/seals/verify", _json, json=body)
 
 
+def call_anchor_document(document: Mapping[str, Any]) -> Call[dict[str, Any]]:
+    """Anchor a JSON object (its JCS bytes become a leaf of the next batch); the answer's
+    ``merkle`` and ``anchor`` fill in once its batch closes and is mined."""
+    return Call("POST", "/api/v1/anchors", _json, json={"document": dict(document)})
+
+
+def call_get_anchor(anchor_id: str) -> Call[dict[str, Any]]:
+    return Call("GET", f"/api/v1/anchors/{anchor_id}", _json)
+
+
 def call_evidence_feed(after: str = "0", limit: int | None = None) -> Call[FeedPage]:
     params = {"after": after, "limit": limit}
     return Call("GET", "/api/v1/feeds/evidence", read_feed, params=params)
@@ -453,6 +463,12 @@ class EvidenceClient:
 
     def verify_seal(self, record: SealRecord, digest: str | None = None) -> dict[str, Any]:
         return self.run(call_verify_seal(record, digest))
+
+    def anchor_document(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        return self.run(call_anchor_document(document))
+
+    def get_anchor(self, anchor_id: str) -> dict[str, Any]:
+        return self.run(call_get_anchor(anchor_id))
 
     def evidence_feed(self, after: str = "0", limit: int | None = None) -> FeedPage:
         return self.run(call_evidence_feed(after, limit))
@@ -630,6 +646,12 @@ class AsyncEvidenceClient:
 
     async def verify_seal(self, record: SealRecord, digest: str | None = None) -> dict[str, Any]:
         return await self.run(call_verify_seal(record, digest))
+
+    async def anchor_document(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        return await self.run(call_anchor_document(document))
+
+    async def get_anchor(self, anchor_id: str) -> dict[str, Any]:
+        return await self.run(call_get_anchor(anchor_id))
 
     async def evidence_feed(self, after: str = "0", limit: int | None = None) -> FeedPage:
         return await self.run(call_evidence_feed(after, limit))

@@ -125,5 +125,12 @@ def test_an_async_round_trip_in_process(api: Api) -> None:
             with pytest.raises(ApiError) as bad:
                 await sender.evidence_feed(limit=100_001)
             assert bad.value.status == 422
+            # a module's commitment, anchored: the same document answers the same anchor
+            anchored = await sender.anchor_document({"format": "draw-commitment/1", "k": 2})
+            assert anchored["state"] == "pending" and anchored["merkle"] is None
+            assert (await recipient.get_anchor(anchored["id"]))["digest"] == anchored["digest"]
+            assert (await recipient.anchor_document({"k": 2, "format": "draw-commitment/1"}))[
+                "id"
+            ] == anchored["id"]
 
     asyncio.run(run())

@@ -19,6 +19,7 @@ class LeafKind(StrEnum):
     custody_head = "custody_head"  # the custody log head when the batch closed
     transfer_manifest = "transfer_manifest"  # JCS bytes of a sealed transfer manifest
     transfer_receipt = "transfer_receipt"  # JCS bytes of a recipient's sealed receipt
+    document = "document"  # JCS bytes of any document a caller anchors (POST /api/v1/anchors)
 
 
 class AnchorLeaf(SQLModel, table=True):
@@ -38,6 +39,21 @@ class AnchorLeaf(SQLModel, table=True):
         default=None, sa_column=Column(BigInteger, ForeignKey("anchorbatch.id"), nullable=True)
     )
     leaf_index: int | None = None
+    created_at: datetime = _utc_column(nullable=False)
+
+
+class AnchoredDocument(SQLModel, table=True):
+    """A JSON document a caller anchored: its JCS digest and its leaf (never the document,
+    which its owner keeps and publishes). One row per distinct document."""
+
+    id: str = Field(primary_key=True, max_length=26)
+    digest: str = Field(max_length=64, unique=True)  # SHA-256 of the JCS bytes
+    leaf_seq: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("anchorleaf.seq"), nullable=False)
+    )
+    size: int  # bytes of the JCS form
+    created_by: str = Field(max_length=26)
+    department_id: str = Field(max_length=26)
     created_at: datetime = _utc_column(nullable=False)
 
 

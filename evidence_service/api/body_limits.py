@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from evidence_service.anchoring.documents import MAX_ANCHOR_DOCUMENT_BYTES
 from evidence_service.api.problems import problem_response
 from evidence_service.core.config import Settings
 from evidence_service.core.errors import BodyTooLargeError, EvidenceError
@@ -33,6 +34,9 @@ KiB, MiB, GiB = 1024, 1024 * 1024, 1024 * 1024 * 1024
 MAX_PACKAGE_BYTES = 8 * GiB
 #: A transfer document sent back for verification (its manifest lists every item).
 MAX_TRANSFER_DOCUMENT = 16 * MiB
+#: A document to anchor (its own JCS limit is checked by anchoring/documents.py), with room
+#: for the wrapping object and the whitespace of a pretty-printed body.
+MAX_ANCHOR_BODY = 2 * MAX_ANCHOR_DOCUMENT_BYTES
 #: A JSON-RPC request to the embedded chain (a batch of up to 50 calls).
 MAX_RPC_BODY = 64 * KiB
 #: Room for a multipart form's boundaries and part headers around its fields and file.
@@ -90,6 +94,7 @@ RULES: tuple[BodyRule, ...] = (
     _rule("POST", r"/api/v1/chain/rpc", lambda s: MAX_RPC_BODY, Body.DOCUMENT),
     _rule("POST", r"/api/v1/seals/verify", _json_limit, Body.DOCUMENT),
     _rule("POST", r"/api/v1/transfers/verify", lambda s: MAX_TRANSFER_DOCUMENT, Body.DOCUMENT),
+    _rule("POST", r"/api/v1/anchors", lambda s: MAX_ANCHOR_BODY, Body.DOCUMENT),
 )
 
 

@@ -104,6 +104,9 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("POST", "/api/v1/evidence-lists/verify"): PUBLIC,
         ("GET", "/api/v1/departments/{department_id}/seal.png"): PUBLIC,
         ("GET", "/api/v1/batches/{batch_id}"): SIGNED_IN,
+        # any JSON document anchored (a module's commitment, e.g. a draw's inputs)
+        ("POST", "/api/v1/anchors"): Rule(WORKERS),
+        ("GET", "/api/v1/anchors/{anchor_id}"): SIGNED_IN,
         # capture
         ("POST", "/api/v1/evidence"): Rule(WORKERS),
         ("POST", "/api/v1/evidence/prepare"): Rule(WORKERS),

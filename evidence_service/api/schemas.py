@@ -250,6 +250,19 @@ class AnchorSection(BaseModel):
     batch_id: int
 
 
+class AnchoredDocument(BaseModel):
+    id: str
+    digest: str = Field(description="SHA-256 (hex) of the document's JCS bytes")
+    leaf_hash: str = Field(description="SHA-256(0x00 ‖ JCS(document)), hex")
+    size: int
+    created_by: str
+    department_id: str
+    created_at: str
+    state: str = Field(description="pending, batched (tree built, not mined) or anchored")
+    merkle: MerklePath | None = Field(description="null until the leaf's batch closes")
+    anchor: AnchorSection | None = Field(description="null until the batch's root is mined")
+
+
 class Proof(BaseModel):
     format: str
     statement: dict[str, Any]
