@@ -334,6 +334,11 @@ class Loader:
         _copy(self.conn, refusal, [(*r, self.now) for r in refusals])
 
 
+#: Items the API captures per core case (each link answers the whole case, so one case of
+#: 12,000 items would make the load quadratic; real cases hold tens).
+ITEMS_PER_CASE = 50
+
+
 def capture_through_api(url: str, count: int, data_dir: Path) -> tuple[list[str], float, Any]:
     """``count`` items captured by the core's API in this process, listed on a core case (every
     tenth without a purpose), then read into the read models by an auditor's sync."""
@@ -355,14 +360,21 @@ def capture_through_api(url: str, count: int, data_dir: Path) -> tuple[list[str]
     started = _t()
     ids: list[str] = []
     with TestClient(app) as client:
-        case = client.post(
-            "/api/v1/cases",
-            json={"case_number": "杭市监罚〔2026〕B1号", "kind": "penalty", "title": "bench"},
-            headers=officer,
-        )
-        case.raise_for_status()
-        case_id = case.json()["id"]
+        case_ids: list[str] = []
         for n in range(count):
+            if n % ITEMS_PER_CASE == 0:  # a case holds tens of items, as real ones do
+                case = client.post(
+                    "/api/v1/cases",
+                    json={
+                        "case_number": f"杭市监罚〔2026〕B{n // ITEMS_PER_CASE + 1}号",
+                        "kind": "penalty",
+                        "title": "bench",
+                    },
+                    headers=officer,
+                )
+                case.raise_for_status()
+                case_ids.append(case.json()["id"])
+            case_id = case_ids[-1]
             body = f"bench item {n} {uuid.uuid4()}".encode()
             answer = client.post(
                 "/api/v1/evidence",
@@ -406,7 +418,7 @@ def capture_through_api(url: str, count: int, data_dir: Path) -> tuple[list[str]
                 break
         sync_s = _t() - t0
     services.close()
-    purposeless = {f"{case_id}/{i}" for n, i in enumerate(ids) if n % 10 == 0}
+    purposeless = {f"{case_ids[n // ITEMS_PER_CASE]}/{i}" for n, i in enumerate(ids) if n % 10 == 0}
     return ids, captured, (sync_s, purposeless)
 
 
@@ -485,6 +497,10 @@ def cockpit_p99(engine: Engine, base_s: float, rounds: int = 200) -> None:
     cells = indicators.refresh_summary(engine, now=datetime.now(UTC))
     rebuild_s = _t() - started
     print(f"\ncockpit summary rebuilt: {cells:,} cells in {rebuild_s:.2f} s")
+    # A served cockpit reads a summary autovacuum has long analysed; right after the bulk load
+    # it may still be at work on the big tables, so settle the summary's statistics first.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE supervision_cockpit_cell"))
     weights = dict(DEFAULT_INDICATOR_WEIGHTS)
     for level in indicators.LEVELS:
         query = indicators.CockpitQuery(level=level, period=None, department_id=None, limit=1000)
@@ -494,11 +510,11 @@ def cockpit_p99(engine: Engine, base_s: float, rounds: int = 200) -> None:
             indicators.cockpit(engine, query, weights)
             times.append(_t() - began)
         times.sort()
-        p99 = times[min(len(times) - 1, int(0.99 * len(times)))]
+        p50, p99 = times[len(times) // 2], times[min(len(times) - 1, int(0.99 * len(times)))]
         verdict = "ok" if p99 <= 0.2 else "OVER"
         print(
             f"cockpit p99 ({level:10}) {1000 * p99:8.1f} ms  {p99 / base_s:8.3f}x baseline  "
-            f"goal 200 ms {verdict}"
+            f"goal 200 ms {verdict}  (p50 {1000 * p50:.1f} ms, max {1000 * times[-1]:.1f} ms)"
         )
 
 
