@@ -1,7 +1,10 @@
 """Joint inspection (综合查一次): departments inspect an enterprise together, once.
 
-Built so far: the double-random draw (双随机) of ``draw/1`` (``docs/draw-format.md``) — which
-enterprises are inspected and by which officers — as a pure function anyone can recompute
-(:mod:`.draw`), and its verifier (:mod:`.draw_verify`, ``evidence inspection verify-draw``).
-Nothing is installed into the app yet.
+Built so far, all pure (``docs/modules/inspection.md``): the double-random draw (双随机) of
+``draw/1`` (``docs/draw-format.md``) — which enterprises are inspected and by which officers —
+as a function anyone can recompute (:mod:`.draw`) and its verifier (:mod:`.draw_verify`,
+``evidence inspection verify-draw``); the 统一社会信用代码 check (:mod:`.credit_code`); the
+enterprise directory and inspector roster as validated CSV/JSON rows (:mod:`.directory`); the
+scenario library of check items by kind of place (:mod:`.scenarios`); and the risk score with
+its warnings (:mod:`.risk`). Nothing is installed into the app yet: no tables, routes or pages.
 """
