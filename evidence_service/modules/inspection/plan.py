@@ -118,12 +118,16 @@ def plan_draw(
             left_out.append((code, TOO_FEW))
             continue
         by_class[enterprise.risk_class].append(code)
-    strata = []
-    for risk_class in RISK_CLASSES:
-        population = sorted(by_class[risk_class], key=_utf8)
-        k = math.ceil(fractions[risk_class] * len(population))
-        strata.append({"name": risk_class, "population": population, "k": k})
-    members = {code for stratum in strata for code in stratum["population"]}
+    populations = {rc: sorted(by_class[rc], key=_utf8) for rc in RISK_CLASSES}
+    strata = [
+        {
+            "name": rc,
+            "population": populations[rc],
+            "k": math.ceil(fractions[rc] * len(populations[rc])),
+        }
+        for rc in RISK_CLASSES
+    ]
+    members = {code for population in populations.values() for code in population}
     officers = {o for pool in pools.values() for o in pool}
     pairs = sorted(
         (
