@@ -16,7 +16,7 @@ import dataclasses
 import hashlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Generic, TypeVar
@@ -227,6 +227,12 @@ def call_me() -> Call[dict[str, Any]]:
     return Call("GET", "/api/v1/me", _json)
 
 
+def call_trust() -> Call[dict[str, Any]]:
+    """The trust bundle: ``chain_id`` and ``contract`` (the registry; null until the first
+    anchor deploys it on a new chain) and the department CAs."""
+    return Call("GET", "/api/v1/trust", _json)
+
+
 def call_departments() -> Call[list[dict[str, Any]]]:
     return Call("GET", "/api/v1/departments", _list)
 
@@ -355,6 +361,22 @@ def call_get_anchor(anchor_id: str) -> Call[dict[str, Any]]:
     return Call("GET", f"/api/v1/anchors/{anchor_id}", _json)
 
 
+def _rpc_result(response: httpx.Response) -> Any:
+    body = _json(response)
+    if "error" in body:  # JSON-RPC answers its own errors with HTTP 200
+        error = body["error"] if isinstance(body["error"], dict) else {}
+        detail = str(error.get("message", "JSON-RPC error"))
+        raise ApiError(response.status_code, {"title": "JSON-RPC error", "detail": detail})
+    return body.get("result")
+
+
+def call_chain_rpc(method: str, params: Sequence[Any] = ()) -> Call[Any]:
+    """One read-only JSON-RPC call to the chain the core anchors on (``eth_blockNumber``,
+    ``eth_getBlockByNumber``…); the call's ``result``, or ApiError for a JSON-RPC error."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}
+    return Call("POST", "/api/v1/chain/rpc", _rpc_result, json=body)
+
+
 def call_evidence_feed(after: str = "0", limit: int | None = None) -> Call[FeedPage]:
     params = {"after": after, "limit": limit}
     return Call("GET", "/api/v1/feeds/evidence", read_feed, params=params)
@@ -406,6 +428,9 @@ class EvidenceClient:
     def me(self) -> dict[str, Any]:
         """The caller: ``id``, ``name``, ``role``, ``department_id``, ``active``."""
         return self.run(call_me())
+
+    def trust(self) -> dict[str, Any]:
+        return self.run(call_trust())
 
     def departments(self) -> list[dict[str, Any]]:
         return self.run(call_departments())
@@ -466,6 +491,9 @@ class EvidenceClient:
 
     def anchor_document(self, document: Mapping[str, Any]) -> dict[str, Any]:
         return self.run(call_anchor_document(document))
+
+    def chain_rpc(self, method: str, params: Sequence[Any] = ()) -> Any:
+        return self.run(call_chain_rpc(method, params))
 
     def get_anchor(self, anchor_id: str) -> dict[str, Any]:
         return self.run(call_get_anchor(anchor_id))
@@ -590,6 +618,9 @@ class AsyncEvidenceClient:
         """The caller: ``id``, ``name``, ``role``, ``department_id``, ``active``."""
         return await self.run(call_me())
 
+    async def trust(self) -> dict[str, Any]:
+        return await self.run(call_trust())
+
     async def departments(self) -> list[dict[str, Any]]:
         return await self.run(call_departments())
 
@@ -649,6 +680,9 @@ class AsyncEvidenceClient:
 
     async def anchor_document(self, document: Mapping[str, Any]) -> dict[str, Any]:
         return await self.run(call_anchor_document(document))
+
+    async def chain_rpc(self, method: str, params: Sequence[Any] = ()) -> Any:
+        return await self.run(call_chain_rpc(method, params))
 
     async def get_anchor(self, anchor_id: str) -> dict[str, Any]:
         return await self.run(call_get_anchor(anchor_id))
