@@ -558,9 +558,9 @@ def load_supervision_demo(
     from evidence_service.access.people import all_departments
     from evidence_service.app import supervision_config
     from evidence_service.modules import supervision
+    from evidence_service.modules.kit.db import make_engine
     from evidence_service.modules.supervision import demo as supervision_demo_data
     from evidence_service.modules.supervision.clues import runner
-    from evidence_service.modules.supervision.db import make_engine
 
     working = (DepartmentKind.inspection, DepartmentKind.penalty)
     real = [d for d in all_departments(services.engine) if d.kind in working]
@@ -599,8 +599,8 @@ def supervision_run(
     """Run the problem models now and print the run (hits, clues opened and closed)."""
     from evidence_service.app import supervision_config
     from evidence_service.modules import supervision
+    from evidence_service.modules.kit.db import make_engine
     from evidence_service.modules.supervision.clues import registry, runner
-    from evidence_service.modules.supervision.db import make_engine
 
     settings = load_settings()
     config = supervision_config(settings)

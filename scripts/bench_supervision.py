@@ -46,10 +46,10 @@ from sqlalchemy import Engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from evidence_service.modules.kit.db import make_engine  # noqa: E402
 from evidence_service.modules.supervision import demo, indicators, records, schema  # noqa: E402
 from evidence_service.modules.supervision.clues import core_models  # noqa: E402
 from evidence_service.modules.supervision.config import DEFAULT_INDICATOR_WEIGHTS  # noqa: E402
-from evidence_service.modules.supervision.db import make_engine  # noqa: E402
 from evidence_service.modules.supervision.models import (  # noqa: E402
     certificate,
     evidence,

@@ -15,11 +15,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
+from evidence_service.modules.kit.db import make_engine
 from evidence_service.modules.supervision import schema
 from evidence_service.modules.supervision.api import router
 from evidence_service.modules.supervision.clues.api import router as clues_router
 from evidence_service.modules.supervision.config import SupervisionConfig
-from evidence_service.modules.supervision.db import make_engine
 from evidence_service.modules.supervision.disposal_api import router as disposal_router
 from evidence_service.modules.supervision.disposal_pages import BODY_LIMITS, disposal_pages_router
 from evidence_service.modules.supervision.page_kit import SignInRequired, problem_page

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import Engine, insert, select, update
 
-from evidence_service.modules.supervision.db import write_transaction
+from evidence_service.modules.kit.db import write_transaction
 from evidence_service.modules.supervision.models import certificate
 from evidence_service.modules.supervision.records import RowError, utcnow
 

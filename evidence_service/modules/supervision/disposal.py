@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 
-from evidence_service.modules.supervision.db import write_transaction
+from evidence_service.modules.kit.db import write_transaction
 from evidence_service.modules.supervision.models import clue, disposal, disposal_step
 from evidence_service.modules.supervision.problems import (
     RecordNotFoundError,

@@ -48,7 +48,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from evidence_service.modules.supervision.db import write_transaction
+from evidence_service.modules.kit.db import write_transaction
 from evidence_service.modules.supervision.models import (
     clue_link,
     cockpit_cell,

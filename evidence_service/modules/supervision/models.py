@@ -23,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from evidence_service.modules.supervision.db import UTCDateTime
+from evidence_service.modules.kit.db import UTCDateTime
 
 metadata = MetaData()
 

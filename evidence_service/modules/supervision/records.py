@@ -32,8 +32,8 @@ from pydantic import (
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, or_, select, update
 from ulid import ULID
 
+from evidence_service.modules.kit.db import write_transaction
 from evidence_service.modules.supervision import pii
-from evidence_service.modules.supervision.db import write_transaction
 from evidence_service.modules.supervision.models import (
     STAGES,
     batch,

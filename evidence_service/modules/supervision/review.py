@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from evidence_service.modules.supervision.db import write_transaction
+from evidence_service.modules.kit.db import write_transaction
 from evidence_service.modules.supervision.models import (
     STAGES,
     evidence,

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from evidence_service.client import AsyncEvidenceClient
-from evidence_service.modules.supervision.db import write_transaction
+from evidence_service.modules.kit.db import write_transaction
 from evidence_service.modules.supervision.models import (
     evidence,
     evidence_case,

@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 
 from evidence_service.client import AsyncEvidenceClient
+from evidence_service.modules.kit.db import make_engine
 from evidence_service.modules.supervision import records, schema, sync
 from evidence_service.modules.supervision.clues import core_models
 from evidence_service.modules.supervision.clues.base import Hit, Scope
-from evidence_service.modules.supervision.db import make_engine
 from evidence_service.modules.supervision.models import (
     certificate,
     evidence,

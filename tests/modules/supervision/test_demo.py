@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from evidence_service.cli import app as cli
+from evidence_service.modules.kit.db import make_engine
 from evidence_service.modules.supervision import demo, schema
-from evidence_service.modules.supervision.db import make_engine
 from evidence_service.modules.supervision.models import record
 from evidence_service.modules.supervision.records import validate_rows
 from tests.fixtures.service import Api

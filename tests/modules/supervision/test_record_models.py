@@ -17,10 +17,10 @@ import psycopg
 import pytest
 from sqlalchemy import Engine, func, select
 
+from evidence_service.modules.kit.db import make_engine
 from evidence_service.modules.supervision import demo, pii, records, schema
 from evidence_service.modules.supervision.clues import record_models, registry, runner
 from evidence_service.modules.supervision.clues.base import Hit, ProblemModel, Scope
-from evidence_service.modules.supervision.db import make_engine
 from evidence_service.modules.supervision.models import clue, clue_link, record
 from tests.modules.supervision.helpers import ORG_ID, PERSON_ID
 

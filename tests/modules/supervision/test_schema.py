@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from evidence_service.app import create_app
 from evidence_service.cli import app as cli
 from evidence_service.core.config import Settings
+from evidence_service.modules.kit.db import make_engine
 from evidence_service.modules.supervision import schema
-from evidence_service.modules.supervision.db import make_engine
 from evidence_service.modules.supervision.models import metadata
 from evidence_service.services import build_services
 

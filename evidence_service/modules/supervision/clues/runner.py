@@ -43,10 +43,10 @@ from sqlalchemy import (
     update,
 )
 
+from evidence_service.modules.kit.db import write_transaction
 from evidence_service.modules.supervision import indicators
 from evidence_service.modules.supervision.clues import registry
 from evidence_service.modules.supervision.clues.base import Hit, ProblemModel, Scope
-from evidence_service.modules.supervision.db import write_transaction
 from evidence_service.modules.supervision.models import (
     certificate,
     clue,

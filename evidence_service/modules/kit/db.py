@@ -1,4 +1,4 @@
-"""The module's own engine on the shared database (the core's engine is not the module's).
+"""A module's own engine on the shared database (the core's engine is not the module's).
 
 On SQLite a write transaction starts with ``BEGIN IMMEDIATE`` and waits up to 30 s for the
 core's writers (SQLite's busy timeout), so a batch never fails half-way on a lock upgrade.
@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Engine, create_engine, event
 from sqlalchemy.types import DateTime, TypeDecorator
 
-WRITES = "supervision_writes"
+WRITES = "module_writes"  # an execution option: this transaction writes
 
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on both databases (SQLite keeps no zone of its own), so
     no reader of a timestamp has to put the zone back. The core's ``core.db.UTCDateTime``,
-    which the module may not import (it reaches the core only over HTTP)."""
+    which a module may not import (it reaches the core only over HTTP)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
