@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.fixtures.service",
     "tests.fixtures.live_server",
     "tests.fixtures.hardhat",
+    "tests.fixtures.anchored",
 ]
 
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from typer.testing import CliRunner
 from web3 import HTTPProvider, Web3
 
@@ -31,22 +29,12 @@ from evidence_service.modules.inspection.publish import (
     draw_document,
     reach,
 )
-from tests.fixtures.service import Api, running_api
+from tests.fixtures.service import Api
 from tests.modules.inspection.straight_draw import straight_result
 from tests.modules.inspection.test_plan import ENTERPRISES, INSPECTORS
-from tests.service.anchoring_helpers import ANCHORED_BACKENDS, anchored_services, chain_rpc_url
+from tests.service.anchoring_helpers import chain_rpc_url
 
 DEPARTMENTS = ["D-SJ", "D-XF"]
-
-
-@pytest.fixture(params=ANCHORED_BACKENDS)
-def anchored(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Api]:
-    services = anchored_services(tmp_path, request, request.param)
-    try:
-        with running_api(services, request.param) as api:
-            yield api
-    finally:
-        services.close()
 
 
 def run_draw(api: Api, lead: int) -> dict[str, Any]:
