@@ -186,7 +186,8 @@ class DisposalPage(BaseModel):
 # ------------------------------------------------------------------------------ helpers
 
 
-def _held(who: Caller, row: dict[str, Any]) -> frozenset[str]:
+def held_by(who: Caller, row: dict[str, Any]) -> frozenset[str]:
+    """The capacities ``who`` holds towards the disposal ``row`` (``disposal.capacities``)."""
     return machine.capacities(
         role=who.role,
         department_id=who.department_id,
@@ -380,7 +381,7 @@ async def act(
     rules, engine = rules_of(request), state_of(request).engine
     today = _today(now, rules)
     detail = _visible(who, await _detail(request, disposal_id, now), disposal_id)
-    held = _held(who, detail)
+    held = held_by(who, detail)
     # the same checks the write makes, first: an illegal action never reaches the core
     machine.check_transition(detail, body.action, held, expected_version=expected)
     change = await _prepare(request, body, who, detail, held, now, today, rules)
@@ -545,7 +546,7 @@ async def reply(
     expected = _if_match(if_match)
     rules, engine = rules_of(request), state_of(request).engine
     detail = _visible(who, await _detail(request, disposal_id, now), disposal_id)
-    held = _held(who, detail)
+    held = held_by(who, detail)
     machine.check_transition(detail, "reply", held, expected_version=expected, route="reply")
     office_id = decision_of(detail)["office_id"]
     async with state_of(request).core_client(bearer_token(request)) as core:

@@ -36,6 +36,7 @@ from evidence_service.modules.supervision.disposal_api import (
     core_step,
     decision_of,
     get_disposal,
+    held_by,
     list_disposals,
     notice_pdf,
     open_disposal,
@@ -70,15 +71,6 @@ TRANSFER_STATES = {"pending": "待签收", "accepted": "已签收", "rejected": 
 
 class ReportTooLargeError(SupervisionProblem):
     slug, title, status = "payload-too-large", "The report is larger than the form takes", 413
-
-
-def _held(who: Caller, detail: dict[str, Any]) -> frozenset[str]:
-    return machine.capacities(
-        role=who.role,
-        department_id=who.department_id,
-        office=who.office,
-        disposal_department=detail["department_id"],
-    )
 
 
 async def _detail(request: Request, signed: SignedIn, disposal_id: str) -> dict[str, Any]:
@@ -176,7 +168,7 @@ async def _notice_transfer(
 async def disposal_page(request: Request, disposal_id: str, signed: Signed) -> Response:
     who = signed.who
     detail = await _detail(request, signed, disposal_id)
-    held = _held(who, detail)
+    held = held_by(who, detail)
     steps = machine.TRANSITIONS[detail["procedure"]]
     actions = [
         (action, step.needs_note)
@@ -247,7 +239,7 @@ def _answering(who: Caller, detail: dict[str, Any], version: str | None) -> None
     machine.check_transition(
         detail,
         "reply",
-        _held(who, detail),
+        held_by(who, detail),
         expected_version=int(version) if version else None,
         route="reply",
     )
