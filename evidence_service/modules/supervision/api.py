@@ -17,17 +17,17 @@ from datetime import date
 from typing import Annotated, Any
 
 import anyio
-import httpx
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from evidence_service.client import ApiError
+from evidence_service.modules.kit.caller import CallerRefusedError as CallerRefusedError
+from evidence_service.modules.kit.caller import CoreCaller, ask_core
+from evidence_service.modules.kit.caller import bearer_token as bearer_token
 from evidence_service.modules.supervision import records
 from evidence_service.modules.supervision.problems import (
     BadBatchError,
     BadQueryError,
-    CoreUnavailableError,
     ForbiddenDepartmentError,
     RecordNotFoundError,
     SupervisionProblem,
@@ -51,25 +51,9 @@ class TooManyRecordsError(SupervisionProblem):
     slug, title, status = "too-many-records", "Records batch too large", 413
 
 
-class CallerRefusedError(SupervisionProblem):
-    """The core did not accept the caller's token (401) or role (403)."""
-
-    slug, title = "caller-refused", "The evidence core refused the caller"
-
-    def __init__(self, detail: str, *, status: int) -> None:
-        super().__init__(detail)
-        self.status = status
-
-
 @dataclass(frozen=True)
-class Caller:
-    """Who calls, as the core knows them."""
-
-    officer_id: str
-    role: str
-    department_id: str
-    department_kind: str
-    departments: frozenset[str]  # every department id the core knows
+class Caller(CoreCaller):
+    """Who calls, as the core knows them (``kit/caller.py``)."""
 
     @property
     def office(self) -> bool:
@@ -85,34 +69,9 @@ def state_of(request: Request) -> SupervisionState:
     return request.app.state.supervision  # type: ignore[no-any-return]
 
 
-def bearer_token(request: Request) -> str:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
-
-
 async def caller_for_token(state: SupervisionState, token: str) -> Caller:
-    """Who holds ``token``, asked of the core with that token (never a super-user's):
-    CallerRefusedError when the core refuses it, CoreUnavailableError when it cannot say."""
-    async with state.core_client(token) as core:
-        try:
-            me = await core.me()
-            departments = await core.departments()
-        except ApiError as exc:
-            if exc.status in (401, 403):  # a separate deployment: the core refused the token
-                raise CallerRefusedError(
-                    str(exc.problem.get("detail", "")), status=exc.status
-                ) from exc
-            raise CoreUnavailableError(f"asking the core who calls failed: {exc}") from exc
-        except httpx.HTTPError as exc:
-            raise CoreUnavailableError(f"asking the core who calls failed: {exc}") from exc
-    kinds = {d["id"]: d["kind"] for d in departments}
-    return Caller(
-        officer_id=me["id"],
-        role=me["role"],
-        department_id=me["department_id"],
-        department_kind=kinds.get(me["department_id"], ""),
-        departments=frozenset(kinds),
-    )
+    """Who holds ``token``, asked of the core with that token (``kit/caller.py``)."""
+    return await ask_core(state.core_client(token), Caller)
 
 
 async def caller(request: Request) -> Caller:

@@ -36,6 +36,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 
 from evidence_service.client import ApiError
+from evidence_service.modules.kit.problems import ModuleProblem
 from evidence_service.modules.supervision.api import (
     INGESTERS,
     Caller,
@@ -211,7 +212,7 @@ def see_other(path: str, **kw: Any) -> RedirectResponse:
     return RedirectResponse(path, status_code=303, **kw)
 
 
-def problem_page(request: Request, exc: SupervisionProblem) -> Response | None:
+def problem_page(request: Request, exc: ModuleProblem) -> Response | None:
     """The refusal as a page, for a request a page serves (None: answer problem+json)."""
     who = getattr(request.state, PAGE_CALLER, None)
     if who is None:

@@ -9,8 +9,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-PROBLEM_REF = "#/components/schemas/Problem"
-PROBLEM_JSON = "application/problem+json"
+from evidence_service.modules.kit.problems import PROBLEM_JSON as PROBLEM_JSON
+from evidence_service.modules.kit.problems import PROBLEM_REF as PROBLEM_REF
+from evidence_service.modules.kit.problems import problem_answers
+
 DESCRIPTIONS = {
     401: "Missing or invalid bearer token (problem+json)",
     403: "The caller's role or department may not do this (problem+json)",
@@ -24,13 +26,7 @@ DESCRIPTIONS = {
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {
-        status: {
-            "description": DESCRIPTIONS[status],
-            "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
-        }
-        for status in statuses
-    }
+    return problem_answers(DESCRIPTIONS, *statuses)
 
 
 def pdf_answer(description: str) -> dict[int | str, dict[str, Any]]:
