@@ -53,7 +53,8 @@ from evidence_service.cases.pii import pii_secret
 from evidence_service.core.config import Settings
 from evidence_service.core.json_input import cap_recursion_limit
 from evidence_service.core.logs import configure_logging_from
-from evidence_service.modules import supervision
+from evidence_service.modules import inspection, supervision
+from evidence_service.modules.kit.schema import ModuleSchema
 from evidence_service.services import Services, build_services
 from evidence_service.web.pages import install_web
 
@@ -81,11 +82,24 @@ def supervision_config(settings: Settings) -> supervision.SupervisionConfig:
     )
 
 
+def inspection_config(settings: Settings) -> inspection.InspectionConfig:
+    """The joint-inspection module's configuration, from the core's settings."""
+    return inspection.InspectionConfig(
+        db_url=settings.resolved_db_url, annual_cap=settings.inspection_annual_cap
+    )
+
+
+#: Each business module's own tables and Alembic chain, in the order ``evidence db upgrade``
+#: runs them (after the core's).
+MODULE_SCHEMAS: tuple[ModuleSchema, ...] = (supervision.SCHEMA, inspection.SCHEMA)
+
+
 def install_modules(app: FastAPI, settings: Settings) -> None:
     """The business modules beside the core (``evidence_service/modules/``): each opens its
     own tables (refusing an outdated schema, naming ``evidence db upgrade``) and adds its
     routes, which pass the same policy table as the core's."""
     supervision.install(app, supervision_config(settings))
+    inspection.install(app, inspection_config(settings))
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
@@ -124,6 +138,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 await anyio.to_thread.run_sync(worker.stop)
             app.state.ops_probe.close()
             app.state.supervision.close()
+            app.state.inspection.close()
             if owned:
                 svc.close()
 
@@ -180,7 +195,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     install_docs(app)
     install_web(app)
     # Outermost last: security headers wrap every answer, the rate limits' 429s included.
-    app.add_middleware(BodyLimits, settings=settings, extra=module_rules(supervision.BODY_LIMITS))
+    app.add_middleware(
+        BodyLimits,
+        settings=settings,
+        extra=module_rules(supervision.BODY_LIMITS + inspection.BODY_LIMITS),
+    )
     app.state.rate_limiter = RateLimiter.from_settings(settings)
     if app.state.rate_limiter is not None:
         app.add_middleware(AnonymousRateLimits, limiter=app.state.rate_limiter)

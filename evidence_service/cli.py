@@ -72,8 +72,9 @@ def require_shared_secrets(settings: Settings) -> None:
 def open_services(settings: Settings) -> Services:
     """The services of a long-running process, or exit 2 naming `evidence db upgrade` when the
     database is not at this version's schema (before anything serves or anchors)."""
+    from evidence_service.app import MODULE_SCHEMAS
     from evidence_service.core.db import SchemaOutdatedError
-    from evidence_service.modules import supervision
+    from evidence_service.modules.kit.schema import ModuleSchemaError
     from evidence_service.services import build_services
 
     try:
@@ -82,8 +83,9 @@ def open_services(settings: Settings) -> Services:
         err.print(f"[red]refusing to start[/red]: {exc}")
         raise typer.Exit(2) from exc
     try:  # the modules' tables too (each its own chain), before anything serves
-        supervision.open_schema(settings.resolved_db_url)
-    except supervision.SupervisionSchemaError as exc:
+        for module in MODULE_SCHEMAS:
+            module.ensure_at(settings.resolved_db_url)
+    except ModuleSchemaError as exc:
         services.close()
         err.print(f"[red]refusing to start[/red]: {exc}")
         raise typer.Exit(2) from exc
@@ -431,22 +433,24 @@ def db_upgrade() -> None:
 
     A database made before migrations shipped is recognised by its tables and columns. Back it
     up first; every revision commits on its own."""
+    from evidence_service.app import MODULE_SCHEMAS
     from evidence_service.core.db import SchemaOutdatedError, make_engine
     from evidence_service.migrations.commands import upgrade_database
-    from evidence_service.modules import supervision
+    from evidence_service.modules.kit.schema import ModuleSchemaError
 
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_db_url)
     try:
         result = upgrade_database(engine)
-        module_from, module_head = supervision.upgrade_schema(settings.resolved_db_url)
-    except (SchemaOutdatedError, supervision.SupervisionSchemaError) as exc:
+        upgraded = [(m.name, m.upgrade_at(settings.resolved_db_url)) for m in MODULE_SCHEMAS]
+    except (SchemaOutdatedError, ModuleSchemaError) as exc:
         err.print(f"[red]not upgraded[/red]: {exc}")
         raise typer.Exit(2) from exc
     finally:
         engine.dispose()
-    print(f"supervision module: {module_from or 'no revision'} -> {module_head}")
+    for name, (module_from, module_head) in upgraded:
+        print(f"{name} module: {module_from or 'no revision'} -> {module_head}")
     if result.empty:
         start = "empty database"
     elif result.recognised:
@@ -459,9 +463,9 @@ def db_upgrade() -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's schema revision and whether it is this version's head."""
+    from evidence_service.app import MODULE_SCHEMAS
     from evidence_service.core.db import make_engine
     from evidence_service.migrations.commands import schema_state
-    from evidence_service.modules import supervision
 
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -470,11 +474,12 @@ def db_current() -> None:
         state = schema_state(engine)
     finally:
         engine.dispose()
-    module = supervision.schema_state(settings.resolved_db_url)
-    for label, at in (("supervision module: ", module), ("", state)):
+    states = [(f"{m.name} module: ", m.state_at(settings.resolved_db_url)) for m in MODULE_SCHEMAS]
+    shown: list[tuple[str, Any]] = [*states, ("", state)]  # the core's state has the same shape
+    for label, at in shown:
         where = "head" if at.at_head else f"not head: run `evidence db upgrade` to {at.head}"
         print(f"{label}{at.revision or 'none'} ({where})")
-    if not (state.at_head and module.at_head):
+    if not (state.at_head and all(at.at_head for _, at in states)):
         raise typer.Exit(1)
 
 

@@ -270,6 +270,32 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("POST", "/api/v1/supervision/reviews/{review_id}/finalize"): Rule(WORKERS),
         ("GET", "/api/v1/supervision/reviews/{review_id}/result.pdf"): Rule(WORKERS | AUDITOR),
         ("GET", "/api/v1/supervision/cockpit"): Rule(WORKERS | AUDITOR),
+        # joint-inspection module (modules/inspection): its published rules, the scenario
+        # library and the draws are public (双随机、一公开); the coordinating office imports
+        # the directory and runs draws (the module checks the department), any department
+        # posts signals and joins tasks; admins map departments onto the scenarios' kinds
+        ("GET", "/api/v1/inspection/rules"): PUBLIC,
+        ("GET", "/api/v1/inspection/scenarios"): PUBLIC,
+        ("GET", "/api/v1/inspection/scenarios/{code}"): PUBLIC,
+        ("GET", "/api/v1/inspection/departments"): SIGNED_IN,
+        ("PUT", "/api/v1/inspection/departments/{department_id}"): Rule(ADMIN),
+        ("POST", "/api/v1/inspection/enterprises"): Rule(WORKERS),
+        ("GET", "/api/v1/inspection/enterprises"): Rule(WORKERS | AUDITOR),
+        ("GET", "/api/v1/inspection/enterprises/{credit_code}"): Rule(WORKERS | AUDITOR),
+        ("POST", "/api/v1/inspection/inspectors"): Rule(WORKERS),
+        ("GET", "/api/v1/inspection/inspectors"): Rule(WORKERS | AUDITOR),
+        ("POST", "/api/v1/inspection/signals"): Rule(WORKERS),
+        ("GET", "/api/v1/inspection/warnings"): Rule(WORKERS | AUDITOR),
+        ("GET", "/api/v1/inspection/warnings/{warning_id}"): Rule(WORKERS | AUDITOR),
+        ("POST", "/api/v1/inspection/warnings/{warning_id}/dismiss"): Rule(WORKERS),
+        ("POST", "/api/v1/inspection/tasks"): Rule(WORKERS),
+        ("GET", "/api/v1/inspection/tasks"): Rule(WORKERS | AUDITOR),
+        ("GET", "/api/v1/inspection/tasks/{task_id}"): Rule(WORKERS | AUDITOR),
+        ("POST", "/api/v1/inspection/tasks/{task_id}/actions"): Rule(WORKERS),
+        ("POST", "/api/v1/inspection/draws"): Rule(WORKERS),
+        ("GET", "/api/v1/inspection/draws"): PUBLIC,
+        ("GET", "/api/v1/inspection/draws/{draw_id}"): PUBLIC,
+        ("POST", "/api/v1/inspection/draws/{draw_id}/advance"): Rule(WORKERS),
     }
     return rules
 

@@ -149,6 +149,14 @@ class Settings(BaseSettings):
         description="How often the supervision module runs its problem models on schedule "
         "(incremental, and in full once a day); 0 turns the schedule off.",
     )
+    inspection_annual_cap: int = Field(
+        2,
+        ge=1,
+        le=366,
+        description="The published cap on joint inspections of one enterprise per calendar "
+        "year (Asia/Shanghai): a task that would exceed it is refused, and a draw leaves "
+        "enterprises at the cap out before it is committed.",
+    )
     package_verify_max_read_bytes: int = Field(
         256 * MiB,
         ge=0,

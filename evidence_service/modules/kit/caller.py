@@ -9,7 +9,7 @@ what the core says of the caller: ``GET /api/v1/me`` and the department's kind f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from fastapi import Request
@@ -41,6 +41,17 @@ class CallerRefusedError(ModuleProblem):
 
 class CoreUnavailableError(ModuleProblem):
     slug, title, status = "core-unavailable", "The evidence core did not answer", 502
+
+
+IN_PROCESS_URL = "http://core"
+
+
+def core_client(base_url: str | None, core_app: Any, token: str) -> AsyncEvidenceClient:
+    """A client of the core acting as ``token``'s holder: in process through the core's ASGI
+    app (no network hop), or at ``base_url`` for a separate deployment."""
+    if base_url:
+        return AsyncEvidenceClient(base_url, token)
+    return AsyncEvidenceClient(IN_PROCESS_URL, token, transport=httpx.ASGITransport(app=core_app))
 
 
 def bearer_token(request: Request) -> str:

@@ -23,7 +23,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
-from evidence_service.modules.kit.db import UTCDateTime, write_transaction
+from evidence_service.modules.kit.db import UTCDateTime, make_engine, write_transaction
 
 UPGRADE_COMMAND = "evidence db upgrade"
 
@@ -102,6 +102,32 @@ class ModuleSchema:
             MigrationContext.configure(conn, opts={"version_table": self.version_table}).stamp(
                 self.scripts, head
             )
+
+    def ensure_at(self, db_url: str) -> None:
+        """:meth:`ensure` on a database URL, for the app and the CLI before they serve."""
+        engine = make_engine(db_url)
+        try:
+            self.ensure(engine)
+        finally:
+            # Give back the connection the check used: an app that never serves a module
+            # request (most apps a test builds) then holds none; the pool reconnects on demand.
+            engine.dispose()
+
+    def upgrade_at(self, db_url: str) -> tuple[str | None, str]:
+        """``evidence db upgrade`` for the module's chain: (from revision, head)."""
+        engine = make_engine(db_url)
+        try:
+            return self.upgrade(engine)
+        finally:
+            engine.dispose()
+
+    def state_at(self, db_url: str) -> SchemaState:
+        """``evidence db current`` for the module's chain."""
+        engine = make_engine(db_url)
+        try:
+            return self.state(engine)
+        finally:
+            engine.dispose()
 
     def state(self, engine: Engine) -> SchemaState:
         with engine.connect() as conn:

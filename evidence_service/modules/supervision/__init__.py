@@ -10,12 +10,11 @@ and its demo data with ``demo.py``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from evidence_service.modules.kit.db import make_engine
+from evidence_service.modules.kit.schema import SchemaState
 from evidence_service.modules.supervision import schema
 from evidence_service.modules.supervision.api import router
 from evidence_service.modules.supervision.clues.api import router as clues_router
@@ -28,11 +27,12 @@ from evidence_service.modules.supervision.problems import install_problem_handle
 from evidence_service.modules.supervision.register_api import register_router
 from evidence_service.modules.supervision.review_api import router as review_router
 from evidence_service.modules.supervision.review_pages import review_pages_router
-from evidence_service.modules.supervision.schema import SupervisionSchemaError
+from evidence_service.modules.supervision.schema import SCHEMA, SupervisionSchemaError
 from evidence_service.modules.supervision.state import SupervisionState
 
 __all__ = [
     "BODY_LIMITS",
+    "SCHEMA",
     "SupervisionConfig",
     "SupervisionSchemaError",
     "install",
@@ -45,14 +45,8 @@ __all__ = [
 def install(app: FastAPI, config: SupervisionConfig) -> SupervisionState:
     """Open the module's tables (created at head on an empty database; an outdated one
     raises SupervisionSchemaError naming ``evidence db upgrade``) and add its routes."""
-    engine = make_engine(config.db_url)
-    try:
-        schema.ensure_schema(engine)
-    finally:
-        # Give back the connection the check used: an app that never serves a supervision
-        # request (most apps a test builds) then holds none; the pool reconnects on demand.
-        engine.dispose()
-    state = SupervisionState(config, engine, core_app=app)
+    schema.SCHEMA.ensure_at(config.db_url)
+    state = SupervisionState(config, make_engine(config.db_url), core_app=app)
     app.state.supervision = state
     install_problem_handler(app, page=problem_page)
     app.add_exception_handler(SignInRequired, _to_login)
@@ -75,26 +69,14 @@ async def _to_login(_request: Request, exc: Exception) -> Response:
 def open_schema(db_url: str) -> None:
     """What :func:`install` checks first, for the CLI before it serves: the module's tables
     at head (made on an empty database), else SupervisionSchemaError."""
-    engine = make_engine(db_url)
-    try:
-        schema.ensure_schema(engine)
-    finally:
-        engine.dispose()
+    schema.SCHEMA.ensure_at(db_url)
 
 
 def upgrade_schema(db_url: str) -> tuple[str | None, str]:
     """``evidence db upgrade`` for the module's chain: (from revision, head)."""
-    engine = make_engine(db_url)
-    try:
-        return schema.upgrade_schema(engine)
-    finally:
-        engine.dispose()
+    return schema.SCHEMA.upgrade_at(db_url)
 
 
-def schema_state(db_url: str) -> Any:
+def schema_state(db_url: str) -> SchemaState:
     """``evidence db current`` for the module's chain."""
-    engine = make_engine(db_url)
-    try:
-        return schema.schema_state(engine)
-    finally:
-        engine.dispose()
+    return schema.SCHEMA.state_at(db_url)

@@ -7,13 +7,11 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from sqlalchemy import Engine
 
 from evidence_service.client import AsyncEvidenceClient
+from evidence_service.modules.kit.caller import core_client
 from evidence_service.modules.supervision.config import SupervisionConfig
-
-IN_PROCESS_URL = "http://core"
 
 
 @dataclass
@@ -23,12 +21,8 @@ class SupervisionState:
     core_app: Any  # the ASGI app of the core in this process (None: reach core_base_url)
 
     def core_client(self, token: str) -> AsyncEvidenceClient:
-        """A client of the core acting as ``token``'s holder: in process through the ASGI
-        app (no network hop), or at ``core_base_url`` for a separate deployment."""
-        if self.config.core_base_url:
-            return AsyncEvidenceClient(self.config.core_base_url, token)
-        transport = httpx.ASGITransport(app=self.core_app)
-        return AsyncEvidenceClient(IN_PROCESS_URL, token, transport=transport)
+        """A client of the core acting as ``token``'s holder (``kit/caller.py``)."""
+        return core_client(self.config.core_base_url, self.core_app, token)
 
     def start_schedule(self) -> asyncio.Task[None] | None:
         """The scheduled runs of the problem models, as a task the app cancels when it stops
