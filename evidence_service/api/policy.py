@@ -288,6 +288,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/api/v1/inspection/warnings"): Rule(WORKERS | AUDITOR),
         ("GET", "/api/v1/inspection/warnings/{warning_id}"): Rule(WORKERS | AUDITOR),
         ("POST", "/api/v1/inspection/warnings/{warning_id}/dismiss"): Rule(WORKERS),
+        ("POST", "/api/v1/inspection/warnings/refresh"): Rule(WORKERS),
         ("POST", "/api/v1/inspection/tasks"): Rule(WORKERS),
         ("GET", "/api/v1/inspection/tasks"): Rule(WORKERS | AUDITOR),
         ("GET", "/api/v1/inspection/tasks/{task_id}"): Rule(WORKERS | AUDITOR),

@@ -148,7 +148,7 @@ def _check_signal(kind: str, at: datetime, severity: int) -> None:
         raise RiskInputError("a signal's time must be timezone-aware (UTC)")
 
 
-class _Scorer:
+class RiskScorer:
     """The arithmetic shared by :func:`score` and :func:`score_all`: per kind, the factor
     ``weight`` and the decay rate ``ln 2 / half-life`` (``0.5 ** x == exp(-x ln 2)``)."""
 
@@ -196,7 +196,7 @@ def score(
     settings: RiskSettings | None = None,
 ) -> RiskScore:
     """One enterprise's score at ``now``."""
-    return _Scorer(now, settings or RiskSettings()).score(risk_class, signals)
+    return RiskScorer(now, settings or RiskSettings()).score(risk_class, signals)
 
 
 def score_all(
@@ -210,7 +210,7 @@ def score_all(
 
     Refuses rows of an enterprise not in ``risk_classes`` and rows not grouped by enterprise
     (an enterprise seen again after others), rather than scoring half its signals."""
-    scorer = _Scorer(now, settings or RiskSettings())
+    scorer = RiskScorer(now, settings or RiskSettings())
     scores: dict[str, RiskScore] = {}
     for enterprise, signals in _grouped(rows):
         if enterprise in scores:

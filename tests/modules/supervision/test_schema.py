@@ -1,6 +1,6 @@
-"""The module's own Alembic chain: it builds exactly the module's models (SQLite and
-PostgreSQL), ``evidence db upgrade`` / ``db current`` run it beside the core's, and an
-outdated module schema stops the app and ``evidence serve`` naming ``evidence db upgrade``."""
+"""The module's own Alembic chain: ``evidence db upgrade`` / ``db current`` run it beside the
+core's, and an outdated module schema stops the app and ``evidence serve`` naming ``evidence db
+upgrade`` (that each chain builds exactly its models is tests/modules/test_schemas.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
-from evidence_service.app import create_app
+from evidence_service.app import MODULE_SCHEMAS, create_app
 from evidence_service.cli import app as cli
 from evidence_service.core.config import Settings
 from evidence_service.modules.kit.db import make_engine
@@ -22,50 +20,7 @@ from evidence_service.modules.supervision.models import metadata
 from evidence_service.services import build_services
 
 HEAD = schema.head_revision()
-
-
-def _pending_diff(engine: Engine) -> list[Any]:
-    with engine.connect() as conn:
-        context = MigrationContext.configure(
-            conn,
-            opts={
-                "compare_type": True,
-                "include_name": lambda name, type_, _: type_ != "table" or schema.ours(name),
-            },
-        )
-        return list(compare_metadata(context, metadata))
-
-
-@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
-def test_the_modules_migrations_build_exactly_its_models(
-    dialect: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    """Upgraded from empty by the chain, or created at head by ensure_schema: autogenerate
-    finds nothing left to write either way (the core's tables are not the module's concern)."""
-    if dialect == "sqlite":
-        urls = [f"sqlite:///{tmp_path / 'migrated.db'}", f"sqlite:///{tmp_path / 'created.db'}"]
-    else:
-        urls = [request.getfixturevalue("postgres_url")] * 2
-    migrated = make_engine(urls[0])
-    try:
-        assert schema.upgrade_schema(migrated) == (None, HEAD)
-        assert schema.schema_state(migrated).at_head
-        assert _pending_diff(migrated) == []
-        if dialect == "postgresql":  # one database per test: start it afresh
-            with migrated.begin() as conn:
-                for table in reversed(metadata.sorted_tables):
-                    conn.execute(text(f"DROP TABLE {table.name}"))
-                conn.execute(text(f"DROP TABLE {schema.VERSION_TABLE}"))
-    finally:
-        migrated.dispose()
-    created = make_engine(urls[1])
-    try:
-        schema.ensure_schema(created)
-        assert schema.schema_state(created).at_head
-        assert _pending_diff(created) == []
-        schema.ensure_schema(created)  # at head: opens again
-    finally:
-        created.dispose()
+INSPECTION = next(s for s in MODULE_SCHEMAS if s.name == "inspection")
 
 
 def test_an_outdated_module_schema_stops_the_app_and_serve(
@@ -112,6 +67,7 @@ def test_db_upgrade_and_current_run_the_modules_chain(
     upgraded = runner.invoke(cli, ["db", "upgrade"])
     assert upgraded.exit_code == 0, upgraded.output
     assert f"supervision module: no revision -> {HEAD}\n" in upgraded.stdout
+    assert f"inspection module: no revision -> {INSPECTION.head()}\n" in upgraded.stdout
     after = runner.invoke(cli, ["db", "current"])
     assert after.exit_code == 0 and after.stdout.startswith(f"supervision module: {HEAD} (head)\n")
     engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'evidence.db'}")
