@@ -361,6 +361,24 @@ def call_get_anchor(anchor_id: str) -> Call[dict[str, Any]]:
     return Call("GET", f"/api/v1/anchors/{anchor_id}", _json)
 
 
+def call_request_cosignature(
+    subject: str, subject_id: str, department_ids: Sequence[str]
+) -> Call[dict[str, Any]]:
+    """Ask departments to co-sign a statement (an evidence id) or a batch root; the caller's
+    department approves with the request."""
+    body = {"subject": subject, "subject_id": subject_id, "department_ids": list(department_ids)}
+    return Call("POST", "/api/v1/cosignatures", _json, json=body)
+
+
+def call_get_cosignature(cosignature_id: str) -> Call[dict[str, Any]]:
+    return Call("GET", f"/api/v1/cosignatures/{cosignature_id}", _json)
+
+
+def call_approve_cosignature(cosignature_id: str) -> Call[dict[str, Any]]:
+    """The caller's department consents; the last approval makes the BLS aggregate."""
+    return Call("POST", f"/api/v1/cosignatures/{cosignature_id}/approve", _json)
+
+
 def _rpc_result(response: httpx.Response) -> Any:
     body = _json(response)
     if "error" in body:  # JSON-RPC answers its own errors with HTTP 200
@@ -683,6 +701,17 @@ class AsyncEvidenceClient:
 
     async def chain_rpc(self, method: str, params: Sequence[Any] = ()) -> Any:
         return await self.run(call_chain_rpc(method, params))
+
+    async def request_cosignature(
+        self, subject: str, subject_id: str, department_ids: Sequence[str]
+    ) -> dict[str, Any]:
+        return await self.run(call_request_cosignature(subject, subject_id, department_ids))
+
+    async def get_cosignature(self, cosignature_id: str) -> dict[str, Any]:
+        return await self.run(call_get_cosignature(cosignature_id))
+
+    async def approve_cosignature(self, cosignature_id: str) -> dict[str, Any]:
+        return await self.run(call_approve_cosignature(cosignature_id))
 
     async def get_anchor(self, anchor_id: str) -> dict[str, Any]:
         return await self.run(call_get_anchor(anchor_id))

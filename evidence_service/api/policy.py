@@ -297,6 +297,18 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/api/v1/inspection/draws"): PUBLIC,
         ("GET", "/api/v1/inspection/draws/{draw_id}"): PUBLIC,
         ("POST", "/api/v1/inspection/draws/{draw_id}/advance"): Rule(WORKERS),
+        # -- inspection: the visit (findings, shared evidence, the co-signed record),
+        # follow-up, and the published results (结果公示)
+        ("PUT", "/api/v1/inspection/tasks/{task_id}/findings/{item_code}"): Rule(WORKERS),
+        ("POST", "/api/v1/inspection/tasks/{task_id}/share"): Rule(SENDERS),
+        ("POST", "/api/v1/inspection/tasks/{task_id}/record"): Rule(SENDERS),
+        ("GET", "/api/v1/inspection/tasks/{task_id}/record"): Rule(WORKERS | AUDITOR),
+        ("POST", "/api/v1/inspection/tasks/{task_id}/record/approve"): Rule(SENDERS),
+        ("GET", "/api/v1/inspection/follow-ups"): Rule(WORKERS | AUDITOR),
+        ("POST", "/api/v1/inspection/follow-ups/{follow_up_id}/close"): Rule(WORKERS),
+        ("POST", "/api/v1/inspection/follow-ups/{follow_up_id}/case"): Rule(WORKERS),
+        ("GET", "/api/v1/inspection/results"): PUBLIC,
+        ("GET", "/api/v1/inspection/results/{task_id}"): PUBLIC,
     }
     return rules
 

@@ -19,6 +19,7 @@ from evidence_service.modules.inspection.draws_api import router as draws_router
 from evidence_service.modules.inspection.schema import SCHEMA
 from evidence_service.modules.inspection.state import InspectionState
 from evidence_service.modules.inspection.tasks_api import router as tasks_router
+from evidence_service.modules.inspection.visits_api import router as visits_router
 from evidence_service.modules.kit.db import make_engine
 from evidence_service.modules.kit.problems import install_problem_handler
 
@@ -35,4 +36,5 @@ def install(app: FastAPI, config: InspectionConfig) -> InspectionState:
     app.include_router(router)
     app.include_router(tasks_router)
     app.include_router(draws_router)
+    app.include_router(visits_router)
     return state

@@ -185,3 +185,70 @@ draw = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("published_at", UTCDateTime(), nullable=True),
 )
+
+# -- the visit (one visit, shared evidence, one signed record) and its follow-up
+
+FINDING_RESULTS = ("compliant", "non_compliant", "not_applicable")
+FOLLOW_UPS = ("none", "rectification", "penalty")
+#: signing: the co-signature is requested; signed: every department approved (the BLS
+#: aggregate exists) and the record is published; declined / expired: the core's answer.
+RECORD_STATES = ("signing", "signed", "declined", "expired")
+
+finding = Table(
+    "inspection_finding",
+    metadata,
+    Column("task_id", String(26), ForeignKey("inspection_task.id"), primary_key=True),
+    Column("item_code", String(64), primary_key=True),
+    Column("department_id", String(64), nullable=False),
+    Column("result", String(16), nullable=False),
+    Column("note", String(1000), nullable=True),
+    Column("evidence_ids", JSON, nullable=False),  # captured through the core's ports
+    Column("follow_up", String(16), nullable=False),
+    Column("recorded_by", String(26), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+)
+
+share = Table(
+    "inspection_share",
+    metadata,
+    Column("task_id", String(26), ForeignKey("inspection_task.id"), primary_key=True),
+    Column("evidence_id", String(26), primary_key=True),
+    Column("to_department", String(64), primary_key=True),
+    Column("from_department", String(64), nullable=False),
+    Column("transfer_id", String(26), nullable=False),  # the core's transfer
+    Column("shared_by", String(26), nullable=False),
+    Column("shared_at", UTCDateTime(), nullable=False),
+)
+
+record = Table(
+    "inspection_record",
+    metadata,
+    Column("task_id", String(26), ForeignKey("inspection_task.id"), primary_key=True),
+    Column("evidence_id", String(26), nullable=False),  # the record as captured in the core
+    Column("digest", String(64), nullable=False),  # SHA-256 of the record's bytes
+    Column("cosignature_id", String(26), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("document", JSON, nullable=False),  # what is published: no personal data
+    Column("requested_by", String(26), nullable=False),
+    Column("requested_at", UTCDateTime(), nullable=False),
+    Column("signed_at", UTCDateTime(), nullable=True),
+)
+
+follow_up = Table(
+    "inspection_follow_up",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("task_id", String(26), ForeignKey("inspection_task.id"), nullable=False, index=True),
+    Column("item_code", String(64), nullable=False),
+    Column("department_id", String(64), nullable=False, index=True),
+    Column("credit_code", String(18), nullable=False),
+    Column("kind", String(16), nullable=False),  # rectification | penalty
+    Column("state", String(8), nullable=False),  # open | closed
+    Column("core_case_id", String(26), nullable=True),  # the penalty case, once opened
+    Column("due_on", Date, nullable=True),
+    Column("note", String(1000), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("closed_at", UTCDateTime(), nullable=True),
+    Column("closed_by", String(26), nullable=True),
+    UniqueConstraint("task_id", "item_code", name="uq_inspection_follow_up_item"),
+)
