@@ -6,7 +6,8 @@ The order is the format's guarantee:
 1. :func:`choose_target` reads the chain's height and names a target block a few blocks
    ahead, before the commitment exists;
 2. :func:`commit` anchors the commitment through the core (``POST /api/v1/anchors``) and waits
-   until its batch is mined;
+   until its batch is mined (:func:`post_commitment` then :func:`wait_anchored`, which a
+   service calls apart: the draw is recorded as committed between them);
 3. :func:`reach` waits until the target block has the configured confirmations. On a chain whose
    blocks come only from transactions (the embedded one, a quiet node) the module advances it by
    anchoring small heartbeat documents — "with its next anchor transaction";
@@ -109,14 +110,30 @@ async def commit(
 ) -> dict[str, Any]:
     """Anchor the commitment through the core and wait for its mined anchor (the answer of
     ``GET /api/v1/anchors/{id}`` with ``merkle`` and ``anchor``)."""
+    anchor_id = await post_commitment(core, commitment)
+    return await wait_anchored(core, anchor_id, timeout=timeout, poll=poll)
+
+
+async def post_commitment(core: AsyncEvidenceClient, commitment: Mapping[str, Any]) -> str:
+    """Hand the commitment to the core's anchoring (``POST /api/v1/anchors``); its anchor id.
+    Apart from :func:`wait_anchored` so a service can record that the commitment left, and
+    wait for the block in the background."""
     Commitment.from_json(dict(commitment))  # never anchor what a verifier would refuse
     anchored = await core.anchor_document(commitment)
+    return str(anchored["id"])
+
+
+async def wait_anchored(
+    core: AsyncEvidenceClient, anchor_id: str, *, timeout: float = 120.0, poll: float = 0.5
+) -> dict[str, Any]:
+    """The anchor ``anchor_id`` once its batch is mined (with ``merkle`` and ``anchor``);
+    :class:`DrawTimeoutError` when it is not within ``timeout`` seconds."""
 
     async def mined() -> dict[str, Any] | None:
-        now = await core.get_anchor(anchored["id"])
+        now = await core.get_anchor(anchor_id)
         return now if now["state"] == "anchored" else None
 
-    return dict(await _until(mined, timeout, poll, f"the anchor of {anchored['id']}"))
+    return dict(await _until(mined, timeout, poll, f"the anchor of {anchor_id}"))
 
 
 async def reach(
