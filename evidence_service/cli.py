@@ -6,7 +6,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -1054,3 +1054,28 @@ def inspection_verify_draw(
 
 if __name__ == "__main__":
     app()
+
+
+@inspection_app.command("refresh-warnings")
+def inspection_refresh_warnings() -> None:
+    """Score every enterprise of the directory again (after new weights, a new threshold or
+    new risk classes) and open the warnings due; prints the ids of those opened."""
+    from evidence_service.app import inspection_config
+    from evidence_service.modules import inspection
+    from evidence_service.modules.inspection import signals
+    from evidence_service.modules.kit.db import make_engine, write_transaction
+    from evidence_service.modules.kit.schema import ModuleSchemaError
+
+    config = inspection_config(load_settings())
+    try:
+        inspection.SCHEMA.ensure_at(config.db_url)
+    except ModuleSchemaError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    engine = make_engine(config.db_url)
+    try:
+        with write_transaction(engine) as conn:
+            opened = signals.refresh_all(conn, now=datetime.now(UTC), settings=config.risk)
+    finally:
+        engine.dispose()
+    print(json.dumps({"warnings_opened": opened}))

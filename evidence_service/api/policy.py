@@ -288,7 +288,6 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/api/v1/inspection/warnings"): Rule(WORKERS | AUDITOR),
         ("GET", "/api/v1/inspection/warnings/{warning_id}"): Rule(WORKERS | AUDITOR),
         ("POST", "/api/v1/inspection/warnings/{warning_id}/dismiss"): Rule(WORKERS),
-        ("POST", "/api/v1/inspection/warnings/refresh"): Rule(WORKERS),
         ("POST", "/api/v1/inspection/tasks"): Rule(WORKERS),
         ("GET", "/api/v1/inspection/tasks"): Rule(WORKERS | AUDITOR),
         ("GET", "/api/v1/inspection/tasks/{task_id}"): Rule(WORKERS | AUDITOR),
@@ -307,6 +306,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/api/v1/inspection/follow-ups"): Rule(WORKERS | AUDITOR),
         ("POST", "/api/v1/inspection/follow-ups/{follow_up_id}/close"): Rule(WORKERS),
         ("POST", "/api/v1/inspection/follow-ups/{follow_up_id}/case"): Rule(WORKERS),
+        ("GET", "/api/v1/inspection/feedback"): Rule(WORKERS | AUDITOR),
         ("GET", "/api/v1/inspection/results"): PUBLIC,
         ("GET", "/api/v1/inspection/results/{task_id}"): PUBLIC,
     }

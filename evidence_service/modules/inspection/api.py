@@ -68,7 +68,7 @@ class DepartmentPartOut(DepartmentPart):
     department_id: str
 
 
-@router.get("/departments", response_model=list[DepartmentPartOut])
+@router.get("/departments", response_model=list[DepartmentPartOut], responses=problems(401))
 async def list_departments(request: Request, who: CallerDep) -> list[dict[str, Any]]:
     """Every department's part: the kind it inspects for and whether it coordinates."""
     state = state_of(request)
@@ -87,7 +87,7 @@ async def list_departments(request: Request, who: CallerDep) -> list[dict[str, A
 @router.put(
     "/departments/{department_id}",
     response_model=DepartmentPartOut,
-    responses=problems(403, 404, 422),
+    responses=problems(401, 403, 404, 422),
 )
 async def put_department(
     request: Request,
@@ -203,7 +203,7 @@ def item_out(item: scenarios.CheckItem) -> dict[str, Any]:
     }
 
 
-@router.get("/scenarios", response_model=list[ScenarioSummary])
+@router.get("/scenarios", response_model=list[ScenarioSummary], responses=problems(422))
 async def list_scenarios(
     department_kind: Annotated[str | None, Query(max_length=32)] = None,
 ) -> list[dict[str, Any]]:
@@ -224,7 +224,7 @@ async def list_scenarios(
     ]
 
 
-@router.get("/scenarios/{code}", response_model=ScenarioOut, responses=problems(404))
+@router.get("/scenarios/{code}", response_model=ScenarioOut, responses=problems(404, 422))
 async def get_scenario(code: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
     """One scenario with its check items, their owners and legal bases."""
     try:
@@ -295,15 +295,17 @@ def _limits(request: Request) -> directory.DirectoryLimits:
     "/enterprises",
     response_model=Imported,
     openapi_extra=UPLOAD_BODY,
-    responses=problems(403, 413, 415, 422),
+    responses=problems(401, 403, 413, 415, 422),
 )
 async def import_enterprises(request: Request, who: CallerDep) -> dict[str, int]:
     """The enterprise directory (一户一档), as CSV or JSON: every row checked (credit code by
     its check characters), then all written or none. Known credit codes are updated."""
-    require_coordinator(who, "import the enterprise directory")
     rows = await _upload(
         request, directory.enterprises_from_json, directory.enterprises_from_csv, _limits(request)
     )
+    require_coordinator(
+        who, "import the enterprise directory"
+    )  # after the body, as for a route's body model
     state = state_of(request)
 
     def write() -> directory_store.Written:
@@ -318,15 +320,17 @@ async def import_enterprises(request: Request, who: CallerDep) -> dict[str, int]
     "/inspectors",
     response_model=Imported,
     openapi_extra=UPLOAD_BODY,
-    responses=problems(403, 413, 415, 422),
+    responses=problems(401, 403, 413, 415, 422),
 )
 async def import_inspectors(request: Request, who: CallerDep) -> dict[str, int]:
     """The inspector roster (执法人员名录), as CSV or JSON: officer, department (one the core
     knows), 执法证 number, specialities, conflicts of interest (credit codes)."""
-    require_coordinator(who, "import the inspector roster")
     rows = await _upload(
         request, directory.inspectors_from_json, directory.inspectors_from_csv, _limits(request)
     )
+    require_coordinator(
+        who, "import the inspector roster"
+    )  # after the body, as for a route's body model
     unknown = [
         {"row": n, "field": "department_id", "message": "no such department in the core"}
         for n, i in enumerate(rows, start=1)
@@ -393,7 +397,7 @@ def _page_size(request: Request, limit: int) -> int:
     return min(limit, state_of(request).config.max_page_size)
 
 
-@router.get("/enterprises", response_model=EnterprisePage, responses=problems(422))
+@router.get("/enterprises", response_model=EnterprisePage, responses=problems(401, 422))
 async def list_enterprises(
     request: Request,
     who: CallerDep,
@@ -476,7 +480,9 @@ class EnterpriseDetail(EnterpriseOut):
 CREDIT_CODE = Path(min_length=18, max_length=18, pattern=r"^[0-9A-Z]{18}$")
 
 
-@router.get("/enterprises/{credit_code}", response_model=EnterpriseDetail, responses=problems(404))
+@router.get(
+    "/enterprises/{credit_code}", response_model=EnterpriseDetail, responses=problems(401, 404, 422)
+)
 async def get_enterprise(
     request: Request, who: CallerDep, credit_code: str = CREDIT_CODE
 ) -> dict[str, Any]:
@@ -576,7 +582,7 @@ class InspectorPage(BaseModel):
     next_cursor: str | None
 
 
-@router.get("/inspectors", response_model=InspectorPage, responses=problems(422))
+@router.get("/inspectors", response_model=InspectorPage, responses=problems(401, 422))
 async def list_inspectors(
     request: Request,
     who: CallerDep,
@@ -662,7 +668,7 @@ class SignalsPosted(BaseModel):
     "/signals",
     response_model=SignalsPosted,
     status_code=201,
-    responses=problems(403, 422),
+    responses=problems(401, 403, 422),
 )
 async def post_signals(request: Request, who: CallerDep, body: SignalsIn) -> dict[str, Any]:
     """Signals about enterprises (12345, grid patrol, petitions, findings, penalties, IoT
@@ -729,7 +735,7 @@ def _warnings_query() -> Any:
     )
 
 
-@router.get("/warnings", response_model=WarningPage, responses=problems(422))
+@router.get("/warnings", response_model=WarningPage, responses=problems(401, 422))
 async def list_warnings(
     request: Request,
     who: CallerDep,
@@ -775,7 +781,7 @@ def _read_warning(state: InspectionState, warning_id: str) -> dict[str, Any]:
     return _warning_out(row, row.enterprise_name)
 
 
-@router.get("/warnings/{warning_id}", response_model=WarningOut, responses=problems(404))
+@router.get("/warnings/{warning_id}", response_model=WarningOut, responses=problems(401, 404, 422))
 async def get_warning(
     request: Request, who: CallerDep, warning_id: str = WARNING_ID
 ) -> dict[str, Any]:
@@ -789,7 +795,9 @@ class DismissIn(BaseModel):
 
 
 @router.post(
-    "/warnings/{warning_id}/dismiss", response_model=WarningOut, responses=problems(403, 404, 409)
+    "/warnings/{warning_id}/dismiss",
+    response_model=WarningOut,
+    responses=problems(401, 403, 404, 409, 422),
 )
 async def dismiss_warning(
     request: Request, who: CallerDep, body: DismissIn, warning_id: str = WARNING_ID
@@ -816,21 +824,3 @@ async def dismiss_warning(
         return _read_warning(state, warning_id)
 
     return await anyio.to_thread.run_sync(write)
-
-
-class Refreshed(BaseModel):
-    warnings_opened: list[str]
-
-
-@router.post("/warnings/refresh", response_model=Refreshed, responses=problems(403))
-async def refresh_warnings(request: Request, who: CallerDep) -> dict[str, Any]:
-    """Score every enterprise again (after new weights or risk classes) and open the
-    warnings due."""
-    require_coordinator(who, "score the directory again")
-    state = state_of(request)
-
-    def write() -> list[str]:
-        with write_transaction(state.engine) as conn:
-            return signals.refresh_all(conn, now=utcnow(), settings=state.config.risk)
-
-    return {"warnings_opened": await anyio.to_thread.run_sync(write)}

@@ -136,6 +136,7 @@ task = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
+    Column("cancel_reason", String(500), nullable=True),  # why the office cancelled it
     Index("ix_inspection_task_enterprise_year", "credit_code", "year"),
 )
 
@@ -178,6 +179,11 @@ draw = Table(
     Column("commitment", JSON, nullable=False),
     Column("left_out", JSON, nullable=False),  # [[credit code, reason]]
     Column("target_block", Integer, nullable=False),
+    # the commitment's digest (docs/draw-format.md §2), shown in every list
+    Column("inputs_digest", String(64), nullable=True),
+    # what the drawn enterprises' tasks are for: their scenario and lead department
+    Column("scenario", String(64), nullable=True),
+    Column("lead_department", String(64), nullable=True),
     Column("anchor_id", String(64), nullable=True),  # the core's anchored document
     Column("document", JSON, nullable=True),  # DRAW.json once published (void ones too)
     Column("error", Text, nullable=True),  # why a draw failed before it was committed

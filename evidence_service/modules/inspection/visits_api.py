@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from evidence_service.client import ApiError, AsyncEvidenceClient, Evidence, Transfer
+from evidence_service.modules.inspection import feedback, visits
 from evidence_service.modules.inspection import models as m
-from evidence_service.modules.inspection import visits
 from evidence_service.modules.inspection.common import (
     WORKERS,
     BadRequestError,
@@ -111,7 +111,7 @@ class TaskVersion(BaseModel):
 @router.put(
     "/tasks/{task_id}/findings/{item_code}",
     response_model=TaskVersion,
-    responses=problems(403, 404, 409, 422, 502),
+    responses=problems(401, 403, 404, 409, 422, 502),
 )
 async def put_finding(
     request: Request,
@@ -172,7 +172,7 @@ class ShareOut(BaseModel):
 @router.post(
     "/tasks/{task_id}/share",
     response_model=list[ShareOut],
-    responses=problems(403, 404, 409, 502),
+    responses=problems(401, 403, 404, 409, 422, 502),
 )
 async def share_evidence(
     request: Request, who: CallerDep, task_id: str = TASK_ID
@@ -273,7 +273,7 @@ async def _department_names(state: InspectionState, token: str) -> dict[str, str
     "/tasks/{task_id}/record",
     response_model=RecordOut,
     status_code=201,
-    responses=problems(403, 404, 409, 502),
+    responses=problems(401, 403, 404, 409, 422, 502),
 )
 async def make_record(request: Request, who: CallerDep, task_id: str = TASK_ID) -> dict[str, Any]:
     """The lead department's reviewer makes the joint inspection record: captured through
@@ -376,7 +376,7 @@ async def _settle(
 @router.post(
     "/tasks/{task_id}/record/approve",
     response_model=RecordOut,
-    responses=problems(403, 404, 409, 502),
+    responses=problems(401, 403, 404, 409, 422, 502),
 )
 async def approve_record(
     request: Request, who: CallerDep, task_id: str = TASK_ID
@@ -410,7 +410,9 @@ async def approve_record(
     )
 
 
-@router.get("/tasks/{task_id}/record", response_model=RecordOut, responses=problems(404, 502))
+@router.get(
+    "/tasks/{task_id}/record", response_model=RecordOut, responses=problems(401, 404, 422, 502)
+)
 async def get_record(request: Request, who: CallerDep, task_id: str = TASK_ID) -> dict[str, Any]:
     """The record's state and each department's answer (the co-signature's, as the core
     says; a pending one settled here if the core has completed it meanwhile)."""
@@ -496,7 +498,7 @@ async def list_results(
     }
 
 
-@router.get("/results/{task_id}", response_model=ResultOut, responses=problems(404))
+@router.get("/results/{task_id}", response_model=ResultOut, responses=problems(404, 422))
 async def get_result(request: Request, task_id: str = TASK_ID) -> dict[str, Any]:
     """One published result. Public; a record not yet co-signed is not published (404)."""
     row = await anyio.to_thread.run_sync(_record_row, state_of(request), task_id)
@@ -535,7 +537,7 @@ def _follow_up_out(row: Any) -> dict[str, Any]:
 FOLLOW_UP_ID = Path(max_length=26, pattern=r"^[0-9A-Z]{26}$")
 
 
-@router.get("/follow-ups", response_model=FollowUpPage, responses=problems(403, 422))
+@router.get("/follow-ups", response_model=FollowUpPage, responses=problems(401, 403, 422))
 async def list_follow_ups(
     request: Request,
     who: CallerDep,
@@ -594,7 +596,7 @@ class CloseIn(BaseModel):
 @router.post(
     "/follow-ups/{follow_up_id}/close",
     response_model=FollowUpOut,
-    responses=problems(403, 404, 409),
+    responses=problems(401, 403, 404, 409, 422),
 )
 async def close_follow_up(
     request: Request, who: CallerDep, body: CloseIn, follow_up_id: str = FOLLOW_UP_ID
@@ -631,7 +633,7 @@ class CaseIn(BaseModel):
 @router.post(
     "/follow-ups/{follow_up_id}/case",
     response_model=FollowUpOut,
-    responses=problems(403, 404, 409, 422, 502),
+    responses=problems(401, 403, 404, 409, 422, 502),
 )
 async def open_case(
     request: Request, who: CallerDep, body: CaseIn, follow_up_id: str = FOLLOW_UP_ID
@@ -678,3 +680,35 @@ async def open_case(
             return conn.execute(select(m.follow_up).where(m.follow_up.c.id == follow_up_id)).one()
 
     return _follow_up_out(await anyio.to_thread.run_sync(write))
+
+
+# ------------------------------------------------------------------------------ feedback
+
+
+class FeedbackOut(BaseModel):
+    year: int
+    totals: dict[str, Any] = Field(
+        description="enterprises visited, joint visits, the department inspections they "
+        "replaced, inspections per enterprise before and after, reduction; tasks by state; "
+        "warnings by state"
+    )
+    regions: list[dict[str, Any]]
+    departments: list[dict[str, Any]]
+
+
+@router.get("/feedback", response_model=FeedbackOut, responses=problems(401, 422))
+async def get_feedback(
+    request: Request,
+    who: CallerDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+) -> dict[str, Any]:
+    """评价反馈: inspections per enterprise before and after joint inspection, tasks,
+    findings and warnings, per department and region (``feedback.py``)."""
+    state = state_of(request)
+    chosen = year or utcnow().astimezone(ZoneInfo(state.config.timezone)).year
+
+    def read() -> dict[str, Any]:
+        with state.engine.connect() as conn:
+            return feedback.feedback(conn, chosen)
+
+    return await anyio.to_thread.run_sync(read)

@@ -18,7 +18,10 @@ API = "/api/v1/inspection"
 #: The demo's market regulator inspects for 市场监管; the comprehensive enforcement bureau
 #: coordinates and inspects for 生态环境 (油烟 is its duty in Zhejiang).
 MARKET, OFFICE = "HZ-SCJG", "HZ-ZHZF"
-PARTS = {MARKET: ("market_regulation", False), OFFICE: ("ecology", True)}
+PARTS: dict[str, tuple[str | None, bool]] = {
+    MARKET: ("market_regulation", False),
+    OFFICE: ("ecology", True),
+}
 
 
 def department_id(api: Api, code_: str) -> str:

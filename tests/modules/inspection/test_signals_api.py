@@ -6,12 +6,19 @@ and the scenario library are public."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from evidence_service.cli import app as cli
 from evidence_service.modules.inspection import models as m
+from evidence_service.modules.inspection import signals
+from evidence_service.modules.kit.db import make_engine, write_transaction
 from tests.fixtures.service import Api
 from tests.modules.inspection.helpers import (
     API,
@@ -124,7 +131,7 @@ def test_bad_signals_write_nothing(api: Api) -> None:
     assert counts(api)["inspection_signal"] == 0
 
 
-def test_the_office_dismisses_a_warning_and_refresh_rescores_everyone(api: Api) -> None:
+def test_the_office_dismisses_a_warning_and_a_refresh_rescores_everyone(api: Api) -> None:
     map_departments(api)
     write_directory(api, [an_enterprise(1, "high"), an_enterprise(2, "medium")])
     office = api.auth_as(OFFICE, "officer")
@@ -155,14 +162,15 @@ def test_the_office_dismisses_a_warning_and_refresh_rescores_everyone(api: Api) 
     state.config = dataclasses.replace(
         state.config, risk=dataclasses.replace(state.config.risk, threshold=10.0)
     )
-    refreshed = api.client.post(f"{API}/warnings/refresh", headers=office)
-    assert refreshed.status_code == 200, refreshed.text
-    assert len(refreshed.json()["warnings_opened"]) == 2
+    with write_transaction(state.engine) as conn:
+        opened = signals.refresh_all(conn, now=datetime.now(UTC), settings=state.config.risk)
+    assert len(opened) == 2
     with module_engine(api).connect() as conn:
         states = sorted(conn.execute(select(m.warning.c.state)).scalars())
     assert states == ["dismissed", "open", "open"]
-    again = api.client.post(f"{API}/warnings/refresh", headers=office)
-    assert again.json()["warnings_opened"] == []
+    with write_transaction(state.engine) as conn:
+        again = signals.refresh_all(conn, now=datetime.now(UTC), settings=state.config.risk)
+    assert again == []
 
 
 def test_the_rules_and_the_scenario_library_are_public(api: Api) -> None:
@@ -180,3 +188,47 @@ def test_the_rules_and_the_scenario_library_are_public(api: Api) -> None:
     assert one["items"][0]["basis"]["text"].startswith("《")
     assert api.client.get(f"{API}/scenarios/nope").status_code == 404
     assert api.client.get(f"{API}/scenarios", params={"department_kind": "navy"}).status_code == 422
+
+
+def test_the_cli_refreshes_every_score(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``evidence inspection refresh-warnings`` on the data dir's database."""
+    monkeypatch.setenv("EVIDENCE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("EVIDENCE_DB_URL", raising=False)
+    monkeypatch.setenv("EVIDENCE_ANCHOR_WORKER", "false")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'evidence.db'}")
+    now = datetime.now(UTC)
+    with write_transaction(engine) as conn:
+        conn.execute(
+            m.enterprise.insert().values(
+                credit_code=an_enterprise(1).credit_code,
+                name="企业1",
+                address="嘉兴",
+                industry="餐饮",
+                scale="small",
+                risk_class="high",
+                region="330400",
+                imported_at=now,
+            )
+        )
+        for n, kind in enumerate(("penalty", "hotline")):  # 30 + 18 + 6 ≥ 50
+            conn.execute(
+                m.signal.insert().values(
+                    id=f"01JSIGNAL0000000000000000{n}",
+                    credit_code=an_enterprise(1).credit_code,
+                    kind=kind,
+                    severity=3,
+                    at=now,
+                    source="test",
+                    ref=str(n),
+                    posted_by="test",
+                    received_at=now,
+                )
+            )
+    done = runner.invoke(cli, ["inspection", "refresh-warnings"])
+    assert done.exit_code == 0, done.output
+    (opened,) = json.loads(done.stdout)["warnings_opened"]
+    with engine.connect() as conn:
+        assert conn.execute(select(m.warning.c.id)).scalars().all() == [opened]
+    engine.dispose()

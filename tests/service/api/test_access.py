@@ -51,6 +51,13 @@ FREE_PARAMS = {
     "cosignature_id": "01JZZZZZZZZZZZZZZZZZZZZZZZ",
     "batch_id": "1",
     "manifest_digest": "0" * 64,
+    # the joint-inspection module's own records (its own 404s; the core's policy by role)
+    "task_id": "01JZZZZZZZZZZZZZZZZZZZZZZZ",
+    "warning_id": "01JZZZZZZZZZZZZZZZZZZZZZZZ",
+    "follow_up_id": "01JZZZZZZZZZZZZZZZZZZZZZZZ",
+    "draw_id": "01JZZZZZZZZZZZZZZZZZZZZZZZ",
+    "credit_code": "91330400000000019M",
+    "item_code": "fire.exits",
 }
 
 

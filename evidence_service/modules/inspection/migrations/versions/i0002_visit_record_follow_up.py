@@ -1,4 +1,5 @@
-"""The visit: findings, shared evidence, the co-signed record, follow-up
+"""The visit: findings, shared evidence, the co-signed record, follow-up; a task's cancel
+reason; a draw's inputs digest, scenario and lead department.
 
 Revision ID: i0002_visit_record_follow_up
 Revises: i0001_directory_tasks_draws
@@ -19,6 +20,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("inspection_task", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("cancel_reason", sa.String(length=500), nullable=True))
+    with op.batch_alter_table("inspection_draw", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("inputs_digest", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("scenario", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("lead_department", sa.String(length=64), nullable=True))
     op.create_table(
         "inspection_finding",
         sa.Column("task_id", sa.String(length=26), nullable=False),
@@ -101,6 +108,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("inspection_task", schema=None) as batch_op:
+        batch_op.drop_column("cancel_reason")
+    with op.batch_alter_table("inspection_draw", schema=None) as batch_op:
+        batch_op.drop_column("lead_department")
+        batch_op.drop_column("scenario")
+        batch_op.drop_column("inputs_digest")
     op.drop_table("inspection_share")
     op.drop_table("inspection_record")
     with op.batch_alter_table("inspection_follow_up", schema=None) as batch_op:
