@@ -10,10 +10,10 @@ and its demo data with ``demo.py``.
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import FastAPI
 
 from evidence_service.modules.kit.db import make_engine
+from evidence_service.modules.kit.pages import install_page_handlers
 from evidence_service.modules.kit.schema import SchemaState
 from evidence_service.modules.supervision import schema
 from evidence_service.modules.supervision.api import router
@@ -21,7 +21,7 @@ from evidence_service.modules.supervision.clues.api import router as clues_route
 from evidence_service.modules.supervision.config import SupervisionConfig
 from evidence_service.modules.supervision.disposal_api import router as disposal_router
 from evidence_service.modules.supervision.disposal_pages import BODY_LIMITS, disposal_pages_router
-from evidence_service.modules.supervision.page_kit import SignInRequired, problem_page
+from evidence_service.modules.supervision.page_kit import problem_page
 from evidence_service.modules.supervision.pages import pages_router
 from evidence_service.modules.supervision.problems import install_problem_handler
 from evidence_service.modules.supervision.register_api import register_router
@@ -49,7 +49,7 @@ def install(app: FastAPI, config: SupervisionConfig) -> SupervisionState:
     state = SupervisionState(config, make_engine(config.db_url), core_app=app)
     app.state.supervision = state
     install_problem_handler(app, page=problem_page)
-    app.add_exception_handler(SignInRequired, _to_login)
+    install_page_handlers(app)
     app.include_router(router)
     app.include_router(clues_router)
     app.include_router(disposal_router)
@@ -59,11 +59,6 @@ def install(app: FastAPI, config: SupervisionConfig) -> SupervisionState:
     app.include_router(review_pages_router)
     app.include_router(disposal_pages_router)
     return state
-
-
-async def _to_login(_request: Request, exc: Exception) -> Response:
-    location = exc.location if isinstance(exc, SignInRequired) else "/login"
-    return RedirectResponse(location, status_code=303)
 
 
 def open_schema(db_url: str) -> None:
