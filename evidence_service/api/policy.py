@@ -364,6 +364,19 @@ PAGES = frozenset(
         ("POST", "/supervision/reviews/{review_id}/items/{code}"),  # review.html's items
         ("POST", "/supervision/reviews/{review_id}/finalize"),  # and its finalize form
         ("GET", "/supervision/reviews/{review_id}/result.pdf"),  # the result, for a link
+        ("GET", "/inspection/warnings"),  # modules/inspection/pages.py (warnings.html)
+        ("POST", "/inspection/warnings/{warning_id}/task"),  # the office's "draft a task"
+        ("GET", "/inspection/tasks"),  # the task board (tasks.html)
+        ("GET", "/inspection/tasks/{task_id}"),  # one task (task.html) and its forms:
+        ("POST", "/inspection/tasks/{task_id}/actions"),  # consultation steps
+        ("POST", "/inspection/tasks/{task_id}/findings/{item_code}"),
+        ("POST", "/inspection/tasks/{task_id}/share"),
+        ("POST", "/inspection/tasks/{task_id}/record"),
+        ("POST", "/inspection/tasks/{task_id}/record/approve"),
+        ("GET", "/inspection/feedback"),  # feedback.html
+        ("GET", "/inspection/draws"),  # public: every draw (draws.html)
+        ("GET", "/inspection/draws/{draw_id}"),  # public: one draw (draw.html)
+        ("GET", "/inspection/results/{task_id}"),  # public: a published result
     }
 )
 

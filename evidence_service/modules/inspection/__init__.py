@@ -16,11 +16,13 @@ from fastapi import FastAPI
 from evidence_service.modules.inspection.api import BODY_LIMITS, router
 from evidence_service.modules.inspection.config import InspectionConfig
 from evidence_service.modules.inspection.draws_api import router as draws_router
+from evidence_service.modules.inspection.pages import KIT, pages_router
 from evidence_service.modules.inspection.schema import SCHEMA
 from evidence_service.modules.inspection.state import InspectionState
 from evidence_service.modules.inspection.tasks_api import router as tasks_router
 from evidence_service.modules.inspection.visits_api import router as visits_router
 from evidence_service.modules.kit.db import make_engine
+from evidence_service.modules.kit.pages import install_page_handlers
 from evidence_service.modules.kit.problems import install_problem_handler
 
 __all__ = ["BODY_LIMITS", "SCHEMA", "InspectionConfig", "install"]
@@ -32,9 +34,11 @@ def install(app: FastAPI, config: InspectionConfig) -> InspectionState:
     SCHEMA.ensure_at(config.db_url)
     state = InspectionState(config, make_engine(config.db_url), core_app=app)
     app.state.inspection = state
-    install_problem_handler(app)
+    install_problem_handler(app, page=KIT.problem_page)
+    install_page_handlers(app)
     app.include_router(router)
     app.include_router(tasks_router)
     app.include_router(draws_router)
     app.include_router(visits_router)
+    app.include_router(pages_router)
     return state
