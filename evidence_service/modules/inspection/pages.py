@@ -70,7 +70,15 @@ DRAW_STATES = {
     "void": "作废（已公布）",
     "failed": "未提交",
 }
+RISK_NAMES = {
+    "high": "高风险",
+    "medium_high": "较高风险",
+    "medium": "一般风险",
+    "medium_low": "较低风险",
+    "low": "低风险",
+}
 templates.env.globals.update(
+    risk_names=RISK_NAMES,
     state_names=STATE_NAMES,
     warning_states=WARNING_STATES,
     result_names=RESULT_NAMES,
