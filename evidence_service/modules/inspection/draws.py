@@ -35,9 +35,9 @@ from sqlalchemy import Connection, Engine, select
 from evidence_service.modules.inspection import models as m
 from evidence_service.modules.inspection import publish, tasks
 from evidence_service.modules.inspection.common import utcnow
-from evidence_service.modules.inspection.directory import Enterprise, Inspector
+from evidence_service.modules.inspection.directory import Inspector
 from evidence_service.modules.inspection.draw import commitment_digest
-from evidence_service.modules.inspection.plan import DrawTarget, Plan, plan_draw
+from evidence_service.modules.inspection.plan import Drawable, DrawTarget, Plan, plan_draw
 from evidence_service.modules.inspection.state import InspectionState
 from evidence_service.modules.kit.db import write_transaction
 
@@ -60,22 +60,14 @@ class Intent:
 
 
 def read_directory(
-    conn: Connection, departments: Sequence[str]
-) -> tuple[list[Enterprise], list[Inspector]]:
-    """The stored directory and the officers of ``departments`` (the draw's pools)."""
-    enterprises = [
-        Enterprise(
-            r.credit_code,
-            r.name,
-            r.address,
-            r.industry,
-            r.scale,
-            r.risk_class,
-            r.longitude,
-            r.latitude,
-        )
-        for r in conn.execute(select(m.enterprise))
-    ]
+    conn: Connection, departments: Sequence[str], *, industry: str | None = None
+) -> tuple[list[Drawable], list[Inspector]]:
+    """What a draw reads of the stored directory: each enterprise's credit code and risk class
+    (of one ``industry``, or all), and the officers of ``departments`` (the draw's pools)."""
+    query = select(m.enterprise.c.credit_code, m.enterprise.c.risk_class)
+    if industry is not None:
+        query = query.where(m.enterprise.c.industry == industry)
+    enterprises: list[Drawable] = list(conn.execute(query))
     rows = conn.execute(
         select(m.inspector).where(m.inspector.c.department_id.in_(list(departments)))
     )

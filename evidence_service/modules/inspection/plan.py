@@ -26,9 +26,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, Protocol
 
-from evidence_service.modules.inspection.directory import Enterprise, Inspector
+from evidence_service.modules.inspection.directory import Inspector
 from evidence_service.modules.inspection.draw import COMMITMENT_FORMAT, Commitment
 
 RISK_CLASSES = ("high", "medium_high", "medium", "medium_low", "low")
@@ -40,6 +40,16 @@ DEFAULT_RATIOS: Mapping[str, str] = {
     "low": "0.01",
 }
 AT_CAP, TOO_FEW = "at-cap", "too-few-inspectors"
+
+
+class Drawable(Protocol):
+    """What a draw needs of an enterprise (a directory row, or a ``directory.Enterprise``)."""
+
+    @property
+    def credit_code(self) -> str: ...
+
+    @property
+    def risk_class(self) -> str: ...
 
 
 class PlanError(ValueError):
@@ -79,7 +89,7 @@ def _ratio(value: str, risk_class: str) -> Fraction:
 
 def plan_draw(
     target: DrawTarget,
-    enterprises: Sequence[Enterprise],
+    enterprises: Sequence[Drawable],
     inspectors: Sequence[Inspector],
     departments: Sequence[str],
     *,
@@ -106,6 +116,9 @@ def plan_draw(
     for pool in pools.values():
         pool.sort(key=_utf8)
     done = inspections_this_year or {}
+    # each pool as a set too: an enterprise's conflicts are few, its pools large (officer ids
+    # are unique in the roster), so count the barred members rather than scan each pool
+    pool_sets = [(len(pool), set(pool)) for pool in pools.values()]
     left_out: list[tuple[str, str]] = []
     by_class: dict[str, list[str]] = {rc: [] for rc in RISK_CLASSES}
     for enterprise in enterprises:
@@ -114,7 +127,7 @@ def plan_draw(
             left_out.append((code, AT_CAP))
             continue
         barred = conflicts.get(code, set())
-        if any(sum(o not in barred for o in pool) < per_department for pool in pools.values()):
+        if any(size - len(barred & pool) < per_department for size, pool in pool_sets):
             left_out.append((code, TOO_FEW))
             continue
         by_class[enterprise.risk_class].append(code)
