@@ -94,6 +94,8 @@ def open_services(settings: Settings) -> Services:
 
 #: Enforcement records ``serve --demo`` loads into the supervision module (a tenth planted).
 DEMO_SUPERVISION_CASES = 400
+#: Enterprises ``serve --demo`` loads into the joint-inspection module's directory.
+DEMO_INSPECTION_ENTERPRISES = 60
 
 
 @app.command()
@@ -144,6 +146,15 @@ def serve(
             f"[bold]Supervision demo[/bold]: {loaded.created + loaded.updated} enforcement "
             f"records ({loaded.planted} with a planted problem), models run: clues at "
             "/supervision/clues and GET /api/v1/supervision/clues"
+        )
+        show_inspection_demo(
+            load_inspection_demo(
+                settings,
+                services,
+                seeded,
+                enterprises=DEMO_INSPECTION_ENTERPRISES,
+                progress=lambda line: err.print(f"  inspection demo: {line}"),
+            )
         )
     bind_host = host or settings.host
     bind_port = port or settings.port
@@ -1079,3 +1090,137 @@ def inspection_refresh_warnings() -> None:
     finally:
         engine.dispose()
     print(json.dumps({"warnings_opened": opened}))
+
+
+#: Seconds between anchoring rounds while the inspection demo's draw runs: each step of a draw
+#: (its commitment, the heartbeats to its target block) waits for one round.
+DEMO_ANCHOR_INTERVAL = 0.3
+
+
+@inspection_app.command("demo")
+def inspection_demo(
+    enterprises: Annotated[
+        int, typer.Option(min=8, max=100_000, help="enterprises in the directory")
+    ] = DEMO_INSPECTION_ENTERPRISES,
+    seed: Annotated[int, typer.Option(help="same seed, same directory")] = 1,
+) -> None:
+    """Demo data for joint inspection (idempotent): the demo departments' parts, a directory
+    of Hangzhou and Jiaxing enterprises and a roster, signals that open warnings, tasks in
+    consultation and one scheduled, and one double-random draw anchored and published with
+    its tasks. Prints what it made as JSON; exit 1 when the draw could not be published.
+
+    The draw needs the chain: run it with the service stopped (the embedded chain is opened
+    here), or with EVIDENCE_CHAIN_URL. A larger --enterprises makes benchmark-sized data."""
+    from evidence_service.demo import seed_demo
+
+    settings = load_settings()
+    services = open_services(settings)
+    try:
+        seeded = seed_demo(
+            services.engine,
+            settings.data_dir,
+            token_ttl_days=settings.token_ttl_days,
+            pki=services.pki,
+        )
+        made = load_inspection_demo(
+            settings, services, seeded, enterprises=enterprises, seed=seed, progress=err.print
+        )
+    finally:
+        services.close()
+    print(json.dumps(made, ensure_ascii=False, indent=2, default=lambda v: v.isoformat()))
+    show_inspection_demo(made)
+    if made["draw"] is None:
+        raise typer.Exit(1)
+
+
+def load_inspection_demo(
+    settings: Settings,
+    services: Services,
+    seeded: dict[str, Any],
+    *,
+    enterprises: int,
+    seed: int = 1,
+    progress: Callable[[str], None] = lambda _line: None,
+) -> dict[str, Any]:
+    """The joint-inspection demo (``modules/inspection/demo.py``) on ``services``, before
+    anything serves: the data, then the draw through a temporary app (the module reaches the
+    core through its API, in process) with an anchoring worker of its own on short rounds,
+    stopped afterwards so the served app's worker takes the chain over. ``seeded`` is the
+    core's demo (``seed_demo``): the coordinating office's officer runs the draw with their
+    token. A draw that cannot be published leaves ``draw`` None and says why in
+    ``draw_error``; the rest is loaded all the same."""
+    import anyio
+    import httpx
+
+    from evidence_service.anchoring.chain_link import open_anchor_chain
+    from evidence_service.anchoring.worker import AnchorWorker
+    from evidence_service.app import create_app
+    from evidence_service.client import ApiError
+    from evidence_service.modules.inspection import demo as inspection_demo_data
+    from evidence_service.modules.inspection.plan import PlanError
+
+    people = inspection_demo_data.DemoPeople.from_seed(seeded)
+    token = next(u["token"] for u in seeded["users"] if u["id"] == people.office_officer)
+    app = create_app(services=services)
+    state = app.state.inspection
+    try:
+        loaded = inspection_demo_data.load(
+            state.engine, people, state.config, enterprises=enterprises, seed=seed
+        )
+        progress(
+            f"{enterprises} enterprises, {loaded.signals_created} new "
+            f"signals, {loaded.warnings_opened} warnings opened; running the draw"
+        )
+        quick = settings.model_copy(
+            update={"anchor_interval": min(settings.anchor_interval, DEMO_ANCHOR_INTERVAL)}
+        )
+        worker = AnchorWorker(
+            engine=services.engine,
+            settings=quick,
+            open_chain=lambda: open_anchor_chain(quick),
+            holder=services.chain_holder,
+            clock=services.clock,
+        )
+        worker.start()
+        draw: dict[str, Any] | None = None
+        error = None
+        try:
+            draw = anyio.run(
+                lambda: inspection_demo_data.publish_draw(state, people, token, progress=progress)
+            )
+        except (
+            inspection_demo_data.DemoError,
+            TimeoutError,
+            ApiError,
+            httpx.HTTPError,
+            PlanError,
+        ) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        finally:
+            worker.stop()
+    finally:
+        app.state.ops_probe.close()
+        app.state.supervision.close()
+        state.close()
+    return {**loaded.as_json(), "draw": draw, "draw_error": error}
+
+
+def show_inspection_demo(made: dict[str, Any]) -> None:
+    """What the inspection demo made, for a person (stderr)."""
+    draw = made["draw"]
+    err.print(
+        f"[bold]Inspection demo[/bold]: {made['warnings_opened']} warnings opened, "
+        f"{made['tasks_created']} tasks drafted; warnings at GET /api/v1/inspection/warnings, "
+        "tasks at GET /api/v1/inspection/tasks"
+    )
+    if draw is None:
+        err.print(
+            f"[yellow]warning[/yellow]: the demo draw was not published: {made['draw_error']}"
+        )
+        return
+    err.print(
+        f"  draw {draw['draw_id']}: {draw['state']}, {draw['selected']} enterprises selected, "
+        f"anchored in block {draw['anchor_block']} before target block {draw['target_block']}; "
+        f"DRAW.json at GET {draw['url']} — verify it with `evidence inspection verify-draw "
+        "DRAW.json --rpc URL` (or --data-dir DIR with the service stopped)"
+    )
