@@ -7,7 +7,6 @@ Tasks are in ``tasks_api.py`` and draws in ``draws_api.py``.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -35,6 +34,7 @@ from evidence_service.modules.inspection.common import (
     problems,
     require_coordinator,
     require_role,
+    row_error,
     state_of,
     utcnow,
 )
@@ -68,7 +68,7 @@ class DepartmentPartOut(DepartmentPart):
     department_id: str
 
 
-@router.get("/departments", response_model=list[DepartmentPartOut], responses=problems(401))
+@router.get("/departments", response_model=list[DepartmentPartOut], responses=problems(401, 403))
 async def list_departments(request: Request, who: CallerDep) -> list[dict[str, Any]]:
     """Every department's part: the kind it inspects for and whether it coordinates."""
     state = state_of(request)
@@ -282,7 +282,7 @@ async def _upload(request: Request, read_json: Any, read_csv: Any, limits: Any) 
             raise TooLargeError(f"{too_many} in one upload; nothing was written") from exc
         raise BadRowsError(
             f"{len(exc.errors)} problem(s) in the upload; nothing was written",
-            errors=[asdict(e) for e in exc.errors[:1000]],
+            errors=[row_error(e.row, e.field, e.message) for e in exc.errors[:1000]],
         ) from exc
     raise UnsupportedMediaError(f"send application/json or text/csv, not {media or 'nothing'}")
 
@@ -332,7 +332,7 @@ async def import_inspectors(request: Request, who: CallerDep) -> dict[str, int]:
         who, "import the inspector roster"
     )  # after the body, as for a route's body model
     unknown = [
-        {"row": n, "field": "department_id", "message": "no such department in the core"}
+        row_error(n, "department_id", "no such department in the core")
         for n, i in enumerate(rows, start=1)
         if i.department_id not in who.departments
     ]
@@ -350,7 +350,7 @@ async def import_inspectors(request: Request, who: CallerDep) -> dict[str, int]:
                 raise BadRowsError(
                     f"{len(clashes)} 执法证 number(s) belong to other officers; nothing was "
                     "written",
-                    errors=[asdict(e) for e in clashes[:1000]],
+                    errors=[row_error(e.row, e.field, e.message) for e in clashes[:1000]],
                 )
             return directory_store.write_inspectors(conn, rows, utcnow())
 
@@ -397,7 +397,7 @@ def _page_size(request: Request, limit: int) -> int:
     return min(limit, state_of(request).config.max_page_size)
 
 
-@router.get("/enterprises", response_model=EnterprisePage, responses=problems(401, 422))
+@router.get("/enterprises", response_model=EnterprisePage, responses=problems(401, 403, 422))
 async def list_enterprises(
     request: Request,
     who: CallerDep,
@@ -481,7 +481,9 @@ CREDIT_CODE = Path(min_length=18, max_length=18, pattern=r"^[0-9A-Z]{18}$")
 
 
 @router.get(
-    "/enterprises/{credit_code}", response_model=EnterpriseDetail, responses=problems(401, 404, 422)
+    "/enterprises/{credit_code}",
+    response_model=EnterpriseDetail,
+    responses=problems(401, 403, 404, 422),
 )
 async def get_enterprise(
     request: Request, who: CallerDep, credit_code: str = CREDIT_CODE
@@ -582,7 +584,7 @@ class InspectorPage(BaseModel):
     next_cursor: str | None
 
 
-@router.get("/inspectors", response_model=InspectorPage, responses=problems(401, 422))
+@router.get("/inspectors", response_model=InspectorPage, responses=problems(401, 403, 422))
 async def list_inspectors(
     request: Request,
     who: CallerDep,
@@ -682,7 +684,7 @@ async def post_signals(request: Request, who: CallerDep, body: SignalsIn) -> dic
         raise TooLargeError(f"more than {config.max_signals} signals in one post")
     now = utcnow()
     late = [
-        {"row": n, "field": "at", "message": "is in the future"}
+        row_error(n, "at", "is in the future")
         for n, s in enumerate(body.signals, start=1)
         if s.at > now + CLOCK_SKEW
     ]
@@ -708,8 +710,7 @@ async def post_signals(request: Request, who: CallerDep, body: SignalsIn) -> dic
                 raise BadRowsError(
                     f"{len(unknown)} credit code(s) are not in the directory; nothing was written",
                     errors=[
-                        {"row": 0, "field": "credit_code", "message": f"{code} is unknown"}
-                        for code in unknown[:1000]
+                        row_error(0, "credit_code", f"{code} is unknown") for code in unknown[:1000]
                     ],
                 )
             return signals.record(
@@ -735,7 +736,7 @@ def _warnings_query() -> Any:
     )
 
 
-@router.get("/warnings", response_model=WarningPage, responses=problems(401, 422))
+@router.get("/warnings", response_model=WarningPage, responses=problems(401, 403, 422))
 async def list_warnings(
     request: Request,
     who: CallerDep,
@@ -781,7 +782,9 @@ def _read_warning(state: InspectionState, warning_id: str) -> dict[str, Any]:
     return _warning_out(row, row.enterprise_name)
 
 
-@router.get("/warnings/{warning_id}", response_model=WarningOut, responses=problems(401, 404, 422))
+@router.get(
+    "/warnings/{warning_id}", response_model=WarningOut, responses=problems(401, 403, 404, 422)
+)
 async def get_warning(
     request: Request, who: CallerDep, warning_id: str = WARNING_ID
 ) -> dict[str, Any]:

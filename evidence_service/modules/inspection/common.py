@@ -49,6 +49,14 @@ class BadRowsError(InspectionProblem):
     slug, title, status = "bad-rows", "Upload refused", 422
 
 
+def row_error(row: int, field: str, message: str) -> dict[str, Any]:
+    """One bad row as a problem's ``errors`` entry, in the core's shape (``loc``, ``msg``)
+    with the row (the spreadsheet's for CSV, 1-based for JSON, 0 for the whole upload) and
+    the column."""
+    loc = f"rows[{row}].{field}" if field else f"rows[{row}]"
+    return {"loc": loc, "msg": message, "row": row, "field": field}
+
+
 class UnsupportedMediaError(InspectionProblem):
     slug, title, status = "wrong-media-type", "Send JSON or CSV", 415
 

@@ -411,7 +411,7 @@ async def approve_record(
 
 
 @router.get(
-    "/tasks/{task_id}/record", response_model=RecordOut, responses=problems(401, 404, 422, 502)
+    "/tasks/{task_id}/record", response_model=RecordOut, responses=problems(401, 403, 404, 422, 502)
 )
 async def get_record(request: Request, who: CallerDep, task_id: str = TASK_ID) -> dict[str, Any]:
     """The record's state and each department's answer (the co-signature's, as the core
@@ -696,7 +696,7 @@ class FeedbackOut(BaseModel):
     departments: list[dict[str, Any]]
 
 
-@router.get("/feedback", response_model=FeedbackOut, responses=problems(401, 422))
+@router.get("/feedback", response_model=FeedbackOut, responses=problems(401, 403, 422))
 async def get_feedback(
     request: Request,
     who: CallerDep,

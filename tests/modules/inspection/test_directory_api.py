@@ -158,7 +158,12 @@ def test_the_roster_names_core_departments_and_one_officer_per_certificate(api: 
     )
     assert clash.status_code == 422
     assert clash.json()["errors"] == [
-        {"row": 1, "field": "cert_no", "message": "already held by officer ZF-1"}
+        {
+            "loc": "rows[1].cert_no",
+            "msg": "already held by officer ZF-1",
+            "row": 1,
+            "field": "cert_no",
+        }
     ]
     unknown = api.client.post(
         f"{API}/inspectors",

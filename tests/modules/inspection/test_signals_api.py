@@ -103,7 +103,7 @@ def test_bad_signals_write_nothing(api: Api) -> None:
         headers=market,
     )
     assert unknown.status_code == 422
-    assert unknown.json()["errors"][0]["message"] == f"{an_enterprise(7).credit_code} is unknown"
+    assert unknown.json()["errors"][0]["msg"] == f"{an_enterprise(7).credit_code} is unknown"
     future = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
     late = api.client.post(
         f"{API}/signals", json={"signals": [a_signal(1, "X-3", at=future)]}, headers=market

@@ -183,6 +183,19 @@ def test_from_findings_to_a_co_signed_published_record(api: Api) -> None:
     listed = api.client.get(f"{API}/results").json()
     assert [r["task_id"] for r in listed["items"]] == [task_id]
 
+    # feedback: one joint visit of two departments stands for two separate inspections
+    figures = api.client.get(f"{API}/feedback", headers=api.auth("auditor")).json()
+    totals = figures["totals"]
+    assert (totals["joint_visits"], totals["department_inspections_replaced"]) == (1, 2)
+    assert (totals["inspections_before"], totals["inspections_after"]) == (2.0, 1.0)
+    assert totals["reduction"] == 0.5 and totals["tasks"] == {"recorded": 1}
+    assert figures["regions"] == [{"region": "330400", **{k: totals[k] for k in (
+        "enterprises_visited", "joint_visits", "department_inspections_replaced",
+        "inspections_before", "inspections_after", "reduction")}}]  # fmt: skip
+    by_department = {d["department_id"]: d for d in figures["departments"]}
+    assert by_department[market]["findings"]["non_compliant"] == 1
+    assert api.client.get(f"{API}/feedback", headers=api.auth("court")).status_code == 403
+
     # the follow-up of the non-compliant item, and its penalty case in the core
     follow = api.client.get(f"{API}/follow-ups", headers=api.auth_as(MARKET, "officer")).json()[
         "items"
