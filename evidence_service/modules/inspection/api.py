@@ -30,7 +30,7 @@ from evidence_service.modules.inspection.common import (
     TooLargeError,
     UnsupportedMediaError,
     decode_cursor,
-    encode_cursor,
+    page_of,
     problems,
     require_coordinator,
     require_role,
@@ -421,18 +421,9 @@ async def list_enterprises(
     if cursor:
         query = query.where(m.enterprise.c.credit_code > decode_cursor(cursor))
     state = state_of(request)
-
-    def read() -> list[Any]:
-        with state.engine.connect() as conn:
-            return list(conn.execute(query))
-
-    rows = await anyio.to_thread.run_sync(read)
-    more = len(rows) > size
-    rows = rows[:size]
-    return {
-        "items": [_enterprise_out(r) for r in rows],
-        "next_cursor": encode_cursor(rows[-1].credit_code) if more else None,
-    }
+    return await page_of(
+        state, query, size, key=lambda r: r.credit_code, out=lambda r: _enterprise_out(r)
+    )
 
 
 class SignalOut(BaseModel):
@@ -605,27 +596,19 @@ async def list_inspectors(
     if cursor:
         query = query.where(m.inspector.c.officer_id > decode_cursor(cursor))
     state = state_of(request)
-
-    def read() -> list[Any]:
-        with state.engine.connect() as conn:
-            return list(conn.execute(query))
-
-    rows = await anyio.to_thread.run_sync(read)
-    more = len(rows) > size
-    rows = rows[:size]
-    return {
-        "items": [
-            {
-                "officer_id": r.officer_id,
-                "department_id": r.department_id,
-                "cert_no": r.cert_no,
-                "specialities": r.specialities,
-                "conflicts": r.conflicts,
-            }
-            for r in rows
-        ],
-        "next_cursor": encode_cursor(rows[-1].officer_id) if more else None,
-    }
+    return await page_of(
+        state,
+        query,
+        size,
+        key=lambda r: r.officer_id,
+        out=lambda r: {
+            "officer_id": r.officer_id,
+            "department_id": r.department_id,
+            "cert_no": r.cert_no,
+            "specialities": r.specialities,
+            "conflicts": r.conflicts,
+        },
+    )
 
 
 # ------------------------------------------------------------------- signals and warnings
@@ -757,18 +740,9 @@ async def list_warnings(
     if cursor:
         query = query.where(m.warning.c.id < decode_cursor(cursor))
     state = state_of(request)
-
-    def read() -> list[Any]:
-        with state.engine.connect() as conn:
-            return list(conn.execute(query))
-
-    rows = await anyio.to_thread.run_sync(read)
-    more = len(rows) > size
-    rows = rows[:size]
-    return {
-        "items": [_warning_out(r, r.enterprise_name) for r in rows],
-        "next_cursor": encode_cursor(rows[-1].id) if more else None,
-    }
+    return await page_of(
+        state, query, size, key=lambda r: r.id, out=lambda r: _warning_out(r, r.enterprise_name)
+    )
 
 
 WARNING_ID = Path(max_length=26, pattern=r"^[0-9A-Z]{26}$")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -170,6 +171,30 @@ def utcnow() -> datetime:
 
 
 _CURSOR = re.compile(r"[0-9A-Za-z_.:-]{1,64}")
+
+
+async def page_of(
+    state: InspectionState,
+    query: Any,
+    size: int,
+    *,
+    key: Callable[[Any], str],
+    out: Callable[[Any], dict[str, Any]],
+) -> dict[str, Any]:
+    """One page of a keyset list: ``query`` asks for ``size + 1`` rows after the cursor; the
+    answer holds ``size`` of them and, when there were more, the cursor after the last."""
+
+    def read() -> list[Any]:
+        with state.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    rows = await anyio.to_thread.run_sync(read)
+    more = len(rows) > size
+    rows = rows[:size]
+    return {
+        "items": [out(r) for r in rows],
+        "next_cursor": encode_cursor(key(rows[-1])) if more else None,
+    }
 
 
 def encode_cursor(last: str) -> str:

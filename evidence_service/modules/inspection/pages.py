@@ -16,13 +16,11 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import anyio
-import httpx
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
-from evidence_service.client import ApiError
 from evidence_service.modules.inspection import api, draws, scenarios, tasks, visits_api
 from evidence_service.modules.inspection import models as m
 from evidence_service.modules.inspection.common import (
@@ -36,6 +34,7 @@ from evidence_service.modules.inspection.common import (
     utcnow,
 )
 from evidence_service.modules.inspection.draw import commitment_digest
+from evidence_service.modules.kit.caller import department_names as kit_department_names
 from evidence_service.modules.kit.db import write_transaction
 from evidence_service.modules.kit.pages import PageKit, SignedIn, as_bearer, blank, see_other
 
@@ -103,26 +102,14 @@ KIT = PageKit(
 Signed = Annotated[SignedIn, Depends(KIT.signed)]
 
 
-async def signed_form(
-    request: Request, signed: Signed, csrf: Annotated[str, Form(max_length=128)] = ""
-) -> SignedIn:
-    """A signed-in caller whose form came from this site's page (checked before anything)."""
-    KIT.check_form(request, csrf)
-    return signed
-
-
-SignedForm = Annotated[SignedIn, Depends(signed_form)]
+SignedForm = Annotated[SignedIn, Depends(KIT.signed_form)]
 FormText = Annotated[str, Form(max_length=1000)]
 pages_router = APIRouter(include_in_schema=False)
 
 
 async def department_names(request: Request, token: str) -> dict[str, str]:
-    """Department names by id, as the core tells the caller (the ids stand in when it cannot)."""
-    try:
-        async with state_of(request).core_client(token) as core:
-            return {d["id"]: d["name"] for d in await core.departments()}
-    except (ApiError, httpx.HTTPError):
-        return {}
+    """Department names by id, as the core tells the caller (``kit/caller.py``)."""
+    return await kit_department_names(state_of(request).core_client(token))
 
 
 def _mapped(request: Request) -> list[Any]:

@@ -31,7 +31,7 @@ from evidence_service.modules.inspection.common import (
     ForbiddenError,
     NotFoundError,
     decode_cursor,
-    encode_cursor,
+    page_of,
     problems,
     require_role,
     state_of,
@@ -485,17 +485,7 @@ async def list_results(
     if cursor:
         query = query.where(m.record.c.task_id < decode_cursor(cursor))
 
-    def read() -> list[Any]:
-        with state.engine.connect() as conn:
-            return list(conn.execute(query))
-
-    rows = await anyio.to_thread.run_sync(read)
-    more = len(rows) > size
-    rows = rows[:size]
-    return {
-        "items": [_result_out(r) for r in rows],
-        "next_cursor": encode_cursor(rows[-1].task_id) if more else None,
-    }
+    return await page_of(state, query, size, key=lambda r: r.task_id, out=lambda r: _result_out(r))
 
 
 @router.get("/results/{task_id}", response_model=ResultOut, responses=problems(404, 422))
@@ -562,17 +552,7 @@ async def list_follow_ups(
     if cursor:
         query = query.where(m.follow_up.c.id < decode_cursor(cursor))
 
-    def read() -> list[Any]:
-        with state.engine.connect() as conn:
-            return list(conn.execute(query))
-
-    rows = await anyio.to_thread.run_sync(read)
-    more = len(rows) > size
-    rows = rows[:size]
-    return {
-        "items": [_follow_up_out(r) for r in rows],
-        "next_cursor": encode_cursor(rows[-1].id) if more else None,
-    }
+    return await page_of(state, query, size, key=lambda r: r.id, out=lambda r: _follow_up_out(r))
 
 
 def _own_follow_up(state: InspectionState, who: Caller, follow_up_id: str) -> Any:

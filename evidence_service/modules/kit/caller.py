@@ -82,3 +82,13 @@ async def ask_core(core: AsyncEvidenceClient, cls: type[C]) -> C:
         department_kind=kinds.get(me["department_id"], ""),
         departments=frozenset(kinds),
     )
+
+
+async def department_names(core: AsyncEvidenceClient) -> dict[str, str]:
+    """Department names by id, as the core tells the caller (decoration for pages: the ids
+    stand in when the core cannot say)."""
+    try:
+        async with core:
+            return {d["id"]: d["name"] for d in await core.departments()}
+    except (ApiError, httpx.HTTPError):
+        return {}

@@ -26,10 +26,10 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
@@ -128,6 +128,15 @@ class PageKit:
             raise SignInRequired(login_location(request))
         setattr(request.state, self.marker, who)
         return SignedIn(token, who)
+
+    async def signed_form(
+        self, request: Request, csrf: Annotated[str, Form(max_length=128)] = ""
+    ) -> SignedIn:
+        """A signed-in caller whose form came from this site's page (checked before
+        anything else, so a refused form writes nothing)."""
+        signed = await self.signed(request)
+        self.check_form(request, csrf)
+        return signed
 
     def check_form(self, request: Request, presented: str) -> None:
         site = (request.headers.get("sec-fetch-site") or "").lower()

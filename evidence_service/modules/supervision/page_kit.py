@@ -7,11 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 from fastapi import Depends, Form, Request
 from fastapi.templating import Jinja2Templates
 
-from evidence_service.client import ApiError
+from evidence_service.modules.kit.caller import department_names as kit_department_names
 from evidence_service.modules.kit.pages import SESSION_COOKIE as SESSION_COOKIE
 from evidence_service.modules.kit.pages import PageKit, SignedIn
 from evidence_service.modules.kit.pages import PageRefusedError as PageRefusedError
@@ -102,25 +101,12 @@ PAGE_CALLER = KIT.marker
 Signed = Annotated[SignedIn, Depends(KIT.signed)]
 
 
-async def signed_form(
-    request: Request, signed: Signed, csrf: Annotated[str, Form(max_length=128)] = ""
-) -> SignedIn:
-    """A signed-in caller whose form came from this site's page (checked before anything)."""
-    KIT.check_form(request, csrf)
-    return signed
-
-
-SignedForm = Annotated[SignedIn, Depends(signed_form)]
+SignedForm = Annotated[SignedIn, Depends(KIT.signed_form)]
 render_page = KIT.render
 problem_page = KIT.problem_page
 form_fields = KIT.form_fields
 
 
 async def department_names(request: Request, token: str) -> dict[str, str]:
-    """Department names by id, as the core tells the caller (decoration: the ids stand in
-    when the core cannot say)."""
-    try:
-        async with state_of(request).core_client(token) as core:
-            return {d["id"]: d["name"] for d in await core.departments()}
-    except (ApiError, httpx.HTTPError):
-        return {}
+    """Department names by id, as the core tells the caller (``kit/caller.py``)."""
+    return await kit_department_names(state_of(request).core_client(token))
