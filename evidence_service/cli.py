@@ -1063,10 +1063,6 @@ def inspection_verify_draw(
     raise typer.Exit(exit_status(verdict))
 
 
-if __name__ == "__main__":
-    app()
-
-
 @inspection_app.command("refresh-warnings")
 def inspection_refresh_warnings() -> None:
     """Score every enterprise of the directory again (after new weights, a new threshold or
@@ -1224,3 +1220,7 @@ def show_inspection_demo(made: dict[str, Any]) -> None:
         f"DRAW.json at GET {draw['url']} — verify it with `evidence inspection verify-draw "
         "DRAW.json --rpc URL` (or --data-dir DIR with the service stopped)"
     )
+
+
+if __name__ == "__main__":  # last: `python -m evidence_service.cli` runs with every command
+    app()

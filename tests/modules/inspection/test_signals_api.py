@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -232,3 +234,16 @@ def test_the_cli_refreshes_every_score(tmp_path: Path, monkeypatch: pytest.Monke
     with engine.connect() as conn:
         assert conn.execute(select(m.warning.c.id)).scalars().all() == [opened]
     engine.dispose()
+
+
+def test_python_dash_m_knows_every_command() -> None:
+    """``python -m evidence_service.cli`` runs the app after the last command is defined."""
+    shown = subprocess.run(
+        [sys.executable, "-m", "evidence_service.cli", "inspection", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    for command in ("verify-draw", "refresh-warnings", "demo"):
+        assert command in shown
