@@ -379,6 +379,19 @@ def call_approve_cosignature(cosignature_id: str) -> Call[dict[str, Any]]:
     return Call("POST", f"/api/v1/cosignatures/{cosignature_id}/approve", _json)
 
 
+def call_post_inspection_signals(
+    signals: Sequence[Mapping[str, Any]], *, unknown: str = "refuse"
+) -> Call[dict[str, Any]]:
+    """Signals about enterprises for the joint-inspection module's risk scores
+    (``unknown="skip"``: signals about enterprises outside its directory are left out)."""
+    return Call(
+        "POST",
+        f"/api/v1/inspection/signals?unknown={unknown}",
+        _json,
+        json={"signals": [dict(s) for s in signals]},
+    )
+
+
 def _rpc_result(response: httpx.Response) -> Any:
     body = _json(response)
     if "error" in body:  # JSON-RPC answers its own errors with HTTP 200
@@ -706,6 +719,11 @@ class AsyncEvidenceClient:
         self, subject: str, subject_id: str, department_ids: Sequence[str]
     ) -> dict[str, Any]:
         return await self.run(call_request_cosignature(subject, subject_id, department_ids))
+
+    async def post_inspection_signals(
+        self, signals: Sequence[Mapping[str, Any]], *, unknown: str = "refuse"
+    ) -> dict[str, Any]:
+        return await self.run(call_post_inspection_signals(signals, unknown=unknown))
 
     async def get_cosignature(self, cosignature_id: str) -> dict[str, Any]:
         return await self.run(call_get_cosignature(cosignature_id))

@@ -645,6 +645,9 @@ class SignalsIn(BaseModel):
 
 class SignalsPosted(BaseModel):
     created: list[str] = Field(description="ids of the new signals, in the post's order")
+    skipped: list[str] = Field(
+        description="with unknown=skip: the credit codes outside the directory, left out"
+    )
     repeated: list[str] = Field(description="signals stored before under the same (source, ref)")
     warnings_opened: list[str]
 
@@ -655,11 +658,20 @@ class SignalsPosted(BaseModel):
     status_code=201,
     responses=problems(401, 403, 422),
 )
-async def post_signals(request: Request, who: CallerDep, body: SignalsIn) -> dict[str, Any]:
+async def post_signals(
+    request: Request,
+    who: CallerDep,
+    body: SignalsIn,
+    unknown: Annotated[
+        Literal["refuse", "skip"],
+        Query(description="a credit code outside the directory refuses the post, or is skipped"),
+    ] = "refuse",
+) -> dict[str, Any]:
     """Signals about enterprises (12345, grid patrol, petitions, findings, penalties, IoT
     alarms): stored once per (source, ref); each enterprise named is scored again, and a
     warning opens where the score reaches the threshold. Every credit code must be in the
-    directory, or nothing is written."""
+    directory, or nothing is written — unless ``unknown=skip``, for a system that reports on
+    every enterprise (the supervision module's penalties), whose other signals are left out."""
     require_role(who, WORKERS, "post signals")
     state = state_of(request)
     config = state.config
@@ -686,23 +698,27 @@ async def post_signals(request: Request, who: CallerDep, body: SignalsIn) -> dic
         for s in body.signals
     ]
 
-    def write() -> signals.Posted:
+    def write() -> tuple[signals.Posted, list[str]]:
         with write_transaction(state.engine) as conn:
-            unknown = signals.unknown_enterprises(conn, (s.credit_code for s in items))
-            if unknown:
+            outside = signals.unknown_enterprises(conn, (s.credit_code for s in items))
+            if outside and unknown == "refuse":
                 raise BadRowsError(
-                    f"{len(unknown)} credit code(s) are not in the directory; nothing was written",
+                    f"{len(outside)} credit code(s) are not in the directory; nothing was written",
                     errors=[
-                        row_error(0, "credit_code", f"{code} is unknown") for code in unknown[:1000]
+                        row_error(0, "credit_code", f"{code} is unknown") for code in outside[:1000]
                     ],
                 )
-            return signals.record(
-                conn, items, posted_by=who.officer_id, now=now, settings=config.risk
+            skipped = set(outside)
+            kept = [s for s in items if s.credit_code not in skipped]
+            posted = signals.record(
+                conn, kept, posted_by=who.officer_id, now=now, settings=config.risk
             )
+            return posted, outside
 
-    posted = await anyio.to_thread.run_sync(write)
+    posted, skipped = await anyio.to_thread.run_sync(write)
     return {
         "created": posted.created,
+        "skipped": skipped,
         "repeated": posted.repeated,
         "warnings_opened": posted.opened,
     }

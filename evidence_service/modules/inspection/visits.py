@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from evidence_service.modules.inspection import models as m
-from evidence_service.modules.inspection import scenarios
+from evidence_service.modules.inspection import risk, scenarios, signals
 from evidence_service.modules.inspection.common import (
     ConflictError,
     ForbiddenError,
@@ -331,11 +331,19 @@ def store_record(
 
 
 def settle_record(
-    conn: Connection, visit: Visit, *, status: str, now: datetime, today: date
+    conn: Connection,
+    visit: Visit,
+    *,
+    status: str,
+    now: datetime,
+    today: date,
+    settings: risk.RiskSettings,
 ) -> str:
     """The co-signature's outcome: ``complete`` signs the record, records the task, opens the
-    follow-ups and resolves the warning; ``declined``/``expired`` end the attempt (the lead
-    may make a new record). Returns the record's state."""
+    follow-ups, resolves the warning and scores the enterprise again with each non-compliant
+    finding as a signal (``inspection_finding``: serious, grave when it calls for a penalty
+    case); ``declined``/``expired`` end the attempt (the lead may make a new record). Returns
+    the record's state."""
     current = conn.execute(
         select(m.record.c.state).where(m.record.c.task_id == visit.row.id)
     ).scalar_one_or_none()
@@ -374,6 +382,22 @@ def settle_record(
     ]
     if follow_ups:
         conn.execute(m.follow_up.insert(), follow_ups)
+        found = [
+            signals.SignalIn(
+                credit_code=visit.row.credit_code,
+                kind="inspection_finding",
+                severity=3 if f["kind"] == "penalty" else 2,
+                at=now,
+                source="inspection",
+                ref=f"{visit.row.id}:{f['item_code']}",
+                note=None,
+            )
+            for f in follow_ups
+        ]
+        maker = conn.execute(
+            select(m.record.c.requested_by).where(m.record.c.task_id == visit.row.id)
+        ).scalar_one()  # the lead's reviewer, who made the record
+        signals.record(conn, found, posted_by=maker, now=now, settings=settings)
     if visit.row.warning_id:
         conn.execute(
             m.warning.update()

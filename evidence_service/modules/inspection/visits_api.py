@@ -353,7 +353,12 @@ async def make_record(request: Request, who: CallerDep, task_id: str = TASK_ID) 
                 now=now,
             )
             visits.settle_record(
-                conn, current, status=cosignature["status"], now=now, today=_today(state)
+                conn,
+                current,
+                status=cosignature["status"],
+                now=now,
+                today=_today(state),
+                settings=state.config.risk,
             )
 
     await anyio.to_thread.run_sync(write)
@@ -368,7 +373,14 @@ async def _settle(
     def write() -> None:
         with write_transaction(state.engine) as conn:
             visit = visits.load(conn, task_id, for_update=True)
-            visits.settle_record(conn, visit, status=status, now=utcnow(), today=_today(state))
+            visits.settle_record(
+                conn,
+                visit,
+                status=status,
+                now=utcnow(),
+                today=_today(state),
+                settings=state.config.risk,
+            )
 
     await anyio.to_thread.run_sync(write)
 

@@ -13,18 +13,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from evidence_service.modules.kit.caller import CallerRefusedError as CallerRefusedError
 from evidence_service.modules.kit.caller import CoreCaller, ask_core
 from evidence_service.modules.kit.caller import bearer_token as bearer_token
-from evidence_service.modules.supervision import records
+from evidence_service.modules.supervision import inspection_signals, records
 from evidence_service.modules.supervision.problems import (
     BadBatchError,
     BadQueryError,
@@ -167,7 +167,9 @@ def _check_departments(who: Caller, rows: list[records.RecordIn]) -> None:
     },
     openapi_extra=BATCH_BODY,
 )
-async def ingest_records(request: Request, who: CallerDep) -> JSONResponse:
+async def ingest_records(
+    request: Request, who: CallerDep, background: BackgroundTasks
+) -> JSONResponse:
     _require(who, INGESTERS, "ingest records")
     state = state_of(request)
     fmt, raw = _rows_of(request.headers.get("content-type", ""), await request.body())
@@ -190,6 +192,11 @@ async def ingest_records(request: Request, who: CallerDep) -> JSONResponse:
         "updated": result.updated,
         "ids": result.ids,
     }
+    # after the answer: its penalties, as risk signals for joint inspection
+    told = inspection_signals.penalty_signals(
+        rows, result.ids, major_fen=state.config.major_decision_fen, now=datetime.now(UTC)
+    )
+    background.add_task(inspection_signals.tell_inspection, state, bearer_token(request), told)
     return JSONResponse(body, status_code=201 if result.created else 200)
 
 

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from evidence_service.cli import app as cli
 from evidence_service.modules.inspection import models as m
 from evidence_service.modules.inspection import signals
+from evidence_service.modules.inspection.directory import Enterprise
 from evidence_service.modules.kit.db import make_engine, write_transaction
 from tests.fixtures.service import Api
 from tests.modules.inspection.helpers import (
@@ -32,6 +33,8 @@ from tests.modules.inspection.helpers import (
     module_engine,
     write_directory,
 )
+from tests.modules.supervision.helpers import DEPT_A, ORG_ID, RECORDS, a_record
+from tests.modules.supervision.helpers import department_id as supervision_department
 
 
 def a_signal(n: int, ref: str, **over: Any) -> dict[str, Any]:
@@ -247,3 +250,41 @@ def test_python_dash_m_knows_every_command() -> None:
     ).stdout
     for command in ("verify-draw", "refresh-warnings", "demo"):
         assert command in shown
+
+
+def test_the_case_centres_penalties_become_signals(api: Api) -> None:
+    """A penalty decision on an organisation ingested by the supervision module is told to
+    joint inspection as a signal (through the API, after the batch's answer); a penalty on an
+    enterprise outside the directory, on a person, or without a decision is not."""
+    map_departments(api)
+    write_directory(
+        api, [Enterprise(ORG_ID, "杭州某餐饮有限公司", "杭州市西湖区", "餐饮", "small", "high")]
+    )
+    dept = supervision_department(api, DEPT_A)
+    organisation = {"kind": "organisation", "identifier": ORG_ID}
+    big = a_record(dept, "杭市监罚〔2026〕9号", party=organisation, decided_amount="200000")
+    person = a_record(dept, "杭市监罚〔2026〕10号")  # a person's penalty
+    undecided = a_record(
+        dept, "杭市监罚〔2026〕11号", party=organisation, stages={"立案": "2026-01-05"}
+    )
+    outside = a_record(
+        dept,
+        "杭市监罚〔2026〕12号",
+        party={"kind": "organisation", "identifier": an_enterprise(5).credit_code},
+    )
+    sent = api.client.post(
+        RECORDS, json=[big, person, undecided, outside], headers=api.auth_as(DEPT_A, "officer")
+    )
+    assert sent.status_code == 201, sent.text
+    record_id = sent.json()["ids"][0]
+    detail = api.client.get(
+        f"{API}/enterprises/{ORG_ID}", headers=api.auth_as(MARKET, "officer")
+    ).json()
+    assert [(s["kind"], s["severity"], s["source"], s["ref"]) for s in detail["signals"]] == [
+        ("penalty", 3, "supervision", record_id)
+    ]
+    assert detail["signals"][0]["at"].startswith("2026-03-01T01:00:00")  # 09:00 in Shanghai
+    assert counts(api)["inspection_signal"] == 1
+    again = api.client.post(RECORDS, json=[big], headers=api.auth_as(DEPT_A, "officer"))
+    assert again.status_code == 200
+    assert counts(api)["inspection_signal"] == 1  # stored once per record

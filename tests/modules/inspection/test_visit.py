@@ -183,6 +183,14 @@ def test_from_findings_to_a_co_signed_published_record(api: Api) -> None:
     listed = api.client.get(f"{API}/results").json()
     assert [r["task_id"] for r in listed["items"]] == [task_id]
 
+    # the non-compliant finding is a signal about the enterprise now (its risk score)
+    detail = api.client.get(
+        f"{API}/enterprises/{ENTERPRISE.credit_code}", headers=api.auth_as(MARKET, "officer")
+    ).json()
+    assert [(s["kind"], s["severity"], s["source"], s["ref"]) for s in detail["signals"]] == [
+        ("inspection_finding", 3, "inspection", f"{task_id}:{market_items[0]}")
+    ]
+
     # feedback: one joint visit of two departments stands for two separate inspections
     figures = api.client.get(f"{API}/feedback", headers=api.auth("auditor")).json()
     totals = figures["totals"]
