@@ -39,6 +39,7 @@ from evidence_service.modules.inspection.common import (
     utcnow,
 )
 from evidence_service.modules.inspection.state import InspectionState
+from evidence_service.modules.kit.caller import bearer_token, department_names
 from evidence_service.modules.kit.db import write_transaction
 
 router = APIRouter(prefix="/api/v1/inspection", tags=["inspection"])
@@ -66,6 +67,7 @@ class DepartmentPart(BaseModel):
 
 class DepartmentPartOut(DepartmentPart):
     department_id: str
+    name: str | None = Field(None, description="as the core named it when it was mapped")
 
 
 @router.get("/departments", response_model=list[DepartmentPartOut], responses=problems(401, 403))
@@ -77,7 +79,12 @@ async def list_departments(request: Request, who: CallerDep) -> list[dict[str, A
         with state.engine.connect() as conn:
             rows = conn.execute(select(m.department).order_by(m.department.c.department_id))
             return [
-                {"department_id": r.department_id, "kind": r.kind, "coordinator": r.coordinator}
+                {
+                    "department_id": r.department_id,
+                    "name": r.name,
+                    "kind": r.kind,
+                    "coordinator": r.coordinator,
+                }
                 for r in rows
             ]
 
@@ -104,7 +111,9 @@ async def put_department(
         known = ", ".join(scenarios.DEPARTMENT_KINDS)
         raise BadRequestError(f"kind: unknown department kind {body.kind!r}; known: {known}")
     state = state_of(request)
+    names = await department_names(state.core_client(bearer_token(request)))
     values = {
+        "name": names.get(department_id),
         "kind": body.kind,
         "coordinator": body.coordinator,
         "updated_by": who.officer_id,
@@ -122,7 +131,12 @@ async def put_department(
                 conn.execute(m.department.insert().values(department_id=department_id, **values))
 
     await anyio.to_thread.run_sync(write)
-    return {"department_id": department_id, "kind": body.kind, "coordinator": body.coordinator}
+    return {
+        "department_id": department_id,
+        "name": values["name"],
+        "kind": body.kind,
+        "coordinator": body.coordinator,
+    }
 
 
 # ------------------------------------------------------------------------- published rules

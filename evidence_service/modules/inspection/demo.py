@@ -91,6 +91,7 @@ class DemoPeople:
     office_officer: str
     admin: str
     departments: frozenset[str]  # every department id the core knows
+    names: Mapping[str, str] = field(default_factory=dict)  # department id -> name
 
     @classmethod
     def from_seed(cls, seeded: Mapping[str, Any]) -> DemoPeople:
@@ -115,6 +116,7 @@ class DemoPeople:
             office_officer=officer(ids[OFFICE], "officer"),
             admin=officer(None, "admin"),
             departments=frozenset(ids.values()),
+            names={d["id"]: d.get("name", d["code"]) for d in seeded["departments"]},
         )
 
     def caller(self, department: str) -> Caller:
@@ -620,9 +622,15 @@ def _map_departments(conn: Connection, people: DemoPeople, now: datetime) -> int
         row = conn.execute(
             select(m.department).where(m.department.c.department_id == department)
         ).first()
-        if row is not None and (row.kind, bool(row.coordinator)) == (kind, coordinator):
+        name = people.names.get(department)
+        if row is not None and (row.kind, bool(row.coordinator), row.name) == (
+            kind,
+            coordinator,
+            name,
+        ):
             continue
         values = {
+            "name": name,
             "kind": kind,
             "coordinator": coordinator,
             "updated_by": people.admin,

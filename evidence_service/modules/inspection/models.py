@@ -48,6 +48,7 @@ department = Table(
     "inspection_department",
     metadata,
     Column("department_id", String(64), primary_key=True),  # the core's department id
+    Column("name", String(200), nullable=True),  # as the core named it when mapped (public)
     # the scenario library's department kind (scenarios.DEPARTMENT_KINDS); None: coordinates only
     Column("kind", String(32), nullable=True),
     Column("coordinator", Boolean, nullable=False, default=False),

@@ -392,8 +392,15 @@ async def draw_page(request: Request, draw_id: str) -> Response:
     if row is None:
         return _public(request, "public_problem.html", {"detail": f"没有抽取 {draw_id[:64]}"}, 404)
     names: dict[str, str] = {}
+    departments: dict[str, str] = {}
 
     def enterprise_names() -> None:
+        with state.engine.connect() as conn:
+            departments.update(
+                (d.department_id, d.name)
+                for d in conn.execute(select(m.department.c.department_id, m.department.c.name))
+                if d.name
+            )
         codes = {
             s["enterprise"]
             for s in ((row["document"] or {}).get("result") or {}).get("selected", [])
@@ -418,6 +425,7 @@ async def draw_page(request: Request, draw_id: str) -> Response:
             "commitment": row["commitment"],
             "left_out": row["left_out"],
             "names": names,
+            "departments": departments,
             "digest": commitment_digest(row["commitment"]).hex(),
         },
     )

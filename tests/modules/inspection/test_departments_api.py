@@ -30,6 +30,7 @@ def test_an_admin_maps_departments_and_everyone_signed_in_reads_them(api: Api) -
     )
     assert changed.json() == {
         "department_id": department_id(api, MARKET),
+        "name": "杭州市市场监督管理局",  # as the core names it
         "kind": "fire",
         "coordinator": False,
     }

@@ -1,5 +1,5 @@
 """The visit: findings, shared evidence, the co-signed record, follow-up; a task's cancel
-reason; a draw's inputs digest, scenario and lead department.
+reason; a draw's inputs digest, scenario and lead department; a department's name.
 
 Revision ID: i0002_visit_record_follow_up
 Revises: i0001_directory_tasks_draws
@@ -22,6 +22,8 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("inspection_task", schema=None) as batch_op:
         batch_op.add_column(sa.Column("cancel_reason", sa.String(length=500), nullable=True))
+    with op.batch_alter_table("inspection_department", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("name", sa.String(length=200), nullable=True))
     with op.batch_alter_table("inspection_draw", schema=None) as batch_op:
         batch_op.add_column(sa.Column("inputs_digest", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("scenario", sa.String(length=64), nullable=True))
@@ -110,6 +112,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("inspection_task", schema=None) as batch_op:
         batch_op.drop_column("cancel_reason")
+    with op.batch_alter_table("inspection_department", schema=None) as batch_op:
+        batch_op.drop_column("name")
     with op.batch_alter_table("inspection_draw", schema=None) as batch_op:
         batch_op.drop_column("lead_department")
         batch_op.drop_column("scenario")
