@@ -529,6 +529,22 @@ class EvidenceClient:
     def get_anchor(self, anchor_id: str) -> dict[str, Any]:
         return self.run(call_get_anchor(anchor_id))
 
+    def request_cosignature(
+        self, subject: str, subject_id: str, department_ids: Sequence[str]
+    ) -> dict[str, Any]:
+        return self.run(call_request_cosignature(subject, subject_id, department_ids))
+
+    def get_cosignature(self, cosignature_id: str) -> dict[str, Any]:
+        return self.run(call_get_cosignature(cosignature_id))
+
+    def approve_cosignature(self, cosignature_id: str) -> dict[str, Any]:
+        return self.run(call_approve_cosignature(cosignature_id))
+
+    def post_inspection_signals(
+        self, signals: Sequence[Mapping[str, Any]], *, unknown: str = "refuse"
+    ) -> dict[str, Any]:
+        return self.run(call_post_inspection_signals(signals, unknown=unknown))
+
     def evidence_feed(self, after: str = "0", limit: int | None = None) -> FeedPage:
         return self.run(call_evidence_feed(after, limit))
 

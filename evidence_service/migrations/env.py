@@ -37,7 +37,8 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
 
 #: Tables of the business modules (``evidence_service/modules/``) share the database but have
 #: their own chains (e.g. ``supervision_alembic_version``): never the core's to create or drop.
-MODULE_TABLE_PREFIXES = ("supervision_",)
+#: (The core imports no module, so their prefixes are named here; catering's is reserved.)
+MODULE_TABLE_PREFIXES = ("supervision_", "inspection_", "catering_")
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:

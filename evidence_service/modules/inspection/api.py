@@ -150,7 +150,7 @@ class RulesOut(BaseModel):
     department_kinds: dict[str, str]
 
 
-@router.get("/rules", response_model=RulesOut)
+@router.get("/rules", response_model=RulesOut, responses=problems(401))
 async def rules(request: Request) -> dict[str, Any]:
     """The rules the module applies, published (国办发〔2024〕54号: a published annual cap)."""
     config = state_of(request).config
@@ -217,7 +217,7 @@ def item_out(item: scenarios.CheckItem) -> dict[str, Any]:
     }
 
 
-@router.get("/scenarios", response_model=list[ScenarioSummary], responses=problems(422))
+@router.get("/scenarios", response_model=list[ScenarioSummary], responses=problems(401, 422))
 async def list_scenarios(
     department_kind: Annotated[str | None, Query(max_length=32)] = None,
 ) -> list[dict[str, Any]]:
@@ -238,7 +238,7 @@ async def list_scenarios(
     ]
 
 
-@router.get("/scenarios/{code}", response_model=ScenarioOut, responses=problems(404, 422))
+@router.get("/scenarios/{code}", response_model=ScenarioOut, responses=problems(401, 404, 422))
 async def get_scenario(code: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
     """One scenario with its check items, their owners and legal bases."""
     try:

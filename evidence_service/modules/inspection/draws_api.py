@@ -274,7 +274,7 @@ async def advance_draw(
     "/draws",
     summary="The published list of draws (public), newest first",
     response_model=DrawPage,
-    responses=problems(422),
+    responses=problems(401, 422),
 )
 async def list_draws(
     request: Request,
@@ -302,7 +302,7 @@ async def list_draws(
     "/draws/{draw_id}",
     summary="A published draw's DRAW.json (public), exactly as stored, to verify offline",
     response_model=dict[str, Any],
-    responses=problems(404, 409, 422),
+    responses=problems(401, 404, 409, 422),
 )
 async def get_draw(request: Request, draw_id: Annotated[str, DRAW_ID]) -> JSONResponse:
     """``DRAW.json`` (docs/draw-format.md §5), published or void; ``evidence inspection

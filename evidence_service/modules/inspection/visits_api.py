@@ -473,7 +473,7 @@ def _result_out(row: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/results", response_model=ResultPage, responses=problems(422))
+@router.get("/results", response_model=ResultPage, responses=problems(401, 422))
 async def list_results(
     request: Request,
     credit_code: Annotated[str | None, Query(max_length=18)] = None,
@@ -500,7 +500,7 @@ async def list_results(
     return await page_of(state, query, size, key=lambda r: r.task_id, out=lambda r: _result_out(r))
 
 
-@router.get("/results/{task_id}", response_model=ResultOut, responses=problems(404, 422))
+@router.get("/results/{task_id}", response_model=ResultOut, responses=problems(401, 404, 422))
 async def get_result(request: Request, task_id: str = TASK_ID) -> dict[str, Any]:
     """One published result. Public; a record not yet co-signed is not published (404)."""
     row = await anyio.to_thread.run_sync(_record_row, state_of(request), task_id)
