@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 import anyio
 from fastapi import APIRouter, Path, Query, Request
@@ -30,6 +29,7 @@ from evidence_service.modules.inspection.common import (
     TooLargeError,
     UnsupportedMediaError,
     decode_cursor,
+    local_date,
     page_of,
     problems,
     require_coordinator,
@@ -498,7 +498,7 @@ async def get_enterprise(
     state = state_of(request)
     config = state.config
     now = utcnow()
-    year = now.astimezone(ZoneInfo(config.timezone)).year
+    year = local_date(now, config.timezone).year
 
     def read() -> dict[str, Any] | None:
         with state.engine.connect() as conn:

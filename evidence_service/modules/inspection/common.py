@@ -14,8 +14,9 @@ import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import anyio
 from fastapi import Depends, Request
@@ -160,6 +161,12 @@ def require_coordinator(who: Caller, what: str) -> None:
             f"only the coordinating office may {what}; department {who.department_id} is not "
             "marked as coordinator (PUT /api/v1/inspection/departments/{department_id})"
         )
+
+
+def local_date(now: datetime, timezone: str) -> date:
+    """``now``'s calendar date where the inspections happen: a task's year (the annual cap's)
+    and an agreed date count there, not in UTC."""
+    return now.astimezone(ZoneInfo(timezone)).date()
 
 
 def new_id() -> str:

@@ -32,14 +32,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import anyio
 from sqlalchemy import Connection, Engine, func, select
 
 from evidence_service.modules.inspection import draws, publish, signals, tasks
 from evidence_service.modules.inspection import models as m
-from evidence_service.modules.inspection.common import Caller, new_id, utcnow
+from evidence_service.modules.inspection.common import Caller, local_date, new_id, utcnow
 from evidence_service.modules.inspection.config import InspectionConfig
 from evidence_service.modules.inspection.credit_code import (
     CODE_SET,
@@ -710,7 +709,7 @@ def _has_task(conn: Connection, credit_code: str, origin: str) -> bool:
 
 def visit_day(now: datetime, timezone: str) -> date:
     """A week ahead, within the task's year (a task's date is in its year)."""
-    today = now.astimezone(ZoneInfo(timezone)).date()
+    today = local_date(now, timezone)
     return min(today + timedelta(days=7), date(today.year, 12, 31))
 
 
@@ -726,7 +725,7 @@ def _tasks(
     that both departments agreed on: scheduled. Each only once."""
     office, market = people.caller(people.office), people.caller(people.market)
     year = draws.year_of(now, config.timezone)
-    today = now.astimezone(ZoneInfo(config.timezone)).date()
+    today = local_date(now, config.timezone)
     day = visit_day(now, config.timezone)
     made: list[str] = []
     for key, scenario, origin, agree in (

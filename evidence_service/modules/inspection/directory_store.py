@@ -31,7 +31,8 @@ def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield values[start : start + size]
 
 
-def _existing(conn: Connection, table: Table, key: str, values: Sequence[str]) -> set[str]:
+def existing(conn: Connection, table: Table, key: str, values: Sequence[str]) -> set[str]:
+    """Which of ``values`` the table holds in column ``key`` (looked up a chunk at a time)."""
     column = table.c[key]
     found: set[str] = set()
     for part in chunks(values):
@@ -40,7 +41,7 @@ def _existing(conn: Connection, table: Table, key: str, values: Sequence[str]) -
 
 
 def _upsert(conn: Connection, table: Table, key: str, rows: list[dict[str, Any]]) -> Written:
-    known = _existing(conn, table, key, [row[key] for row in rows])
+    known = existing(conn, table, key, [row[key] for row in rows])
     new = [row for row in rows if row[key] not in known]
     # bound as v_<column>: a bind parameter may not share its column's name in an UPDATE
     changed = [

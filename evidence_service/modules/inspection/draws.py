@@ -27,14 +27,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import anyio
 from sqlalchemy import Connection, Engine, select
 
 from evidence_service.modules.inspection import models as m
 from evidence_service.modules.inspection import publish, tasks
-from evidence_service.modules.inspection.common import utcnow
+from evidence_service.modules.inspection.common import local_date, utcnow
 from evidence_service.modules.inspection.directory import Inspector
 from evidence_service.modules.inspection.draw import commitment_digest
 from evidence_service.modules.inspection.plan import Drawable, DrawTarget, Plan, plan_draw
@@ -86,7 +85,7 @@ def read_directory(
 
 def year_of(now: datetime, timezone: str) -> int:
     """The calendar year an inspection counts in (the locality's zone, not UTC)."""
-    return now.astimezone(ZoneInfo(timezone)).year
+    return local_date(now, timezone).year
 
 
 def plan_from_directory(

@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import anyio
 from fastapi import APIRouter, Depends, Form, Request
@@ -29,6 +28,7 @@ from evidence_service.modules.inspection.common import (
     Caller,
     NotFoundError,
     caller_for_token,
+    local_date,
     require_coordinator,
     state_of,
     utcnow,
@@ -200,7 +200,7 @@ async def draft_from_warning(
 
 
 def _today(request: Request) -> date:
-    return utcnow().astimezone(ZoneInfo(state_of(request).config.timezone)).date()
+    return local_date(utcnow(), state_of(request).config.timezone)
 
 
 # ---------------------------------------------------------------------------- the board

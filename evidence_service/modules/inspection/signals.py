@@ -22,7 +22,7 @@ from sqlalchemy import Connection, select
 from evidence_service.modules.inspection import models as m
 from evidence_service.modules.inspection import risk
 from evidence_service.modules.inspection.common import new_id
-from evidence_service.modules.inspection.directory_store import CHUNK, chunks
+from evidence_service.modules.inspection.directory_store import CHUNK, chunks, existing
 
 #: A warning in one of these states stands for the enterprise (no second one opens).
 STANDING = ("open", "tasked")
@@ -48,13 +48,7 @@ class Posted:
 
 def unknown_enterprises(conn: Connection, codes: Iterable[str]) -> list[str]:
     wanted = sorted(set(codes))
-    known: set[str] = set()
-    for part in chunks(wanted):
-        known.update(
-            conn.execute(
-                select(m.enterprise.c.credit_code).where(m.enterprise.c.credit_code.in_(part))
-            ).scalars()
-        )
+    known = existing(conn, m.enterprise, "credit_code", wanted)
     return [code for code in wanted if code not in known]
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 import anyio
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -35,6 +34,7 @@ from evidence_service.modules.inspection.common import (
     Caller,
     CallerDep,
     InspectionProblem,
+    local_date,
     problems,
     require_coordinator,
     require_role,
@@ -82,7 +82,7 @@ ClockDep = Annotated[datetime, Depends(clock)]
 
 
 def _today(request: Request, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(state_of(request).config.timezone)).date()
+    return local_date(now, state_of(request).config.timezone)
 
 
 # ------------------------------------------------------------------------------ bodies

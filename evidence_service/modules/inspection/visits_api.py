@@ -11,7 +11,6 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
-from zoneinfo import ZoneInfo
 
 import anyio
 import httpx
@@ -31,6 +30,7 @@ from evidence_service.modules.inspection.common import (
     ForbiddenError,
     NotFoundError,
     decode_cursor,
+    local_date,
     page_of,
     problems,
     require_role,
@@ -81,7 +81,7 @@ async def _transfer(core: AsyncEvidenceClient, *, to: str, **kw: Any) -> Transfe
 
 
 def _today(state: InspectionState) -> date:
-    return utcnow().astimezone(ZoneInfo(state.config.timezone)).date()
+    return local_date(utcnow(), state.config.timezone)
 
 
 # ----------------------------------------------------------------------------- findings
@@ -367,9 +367,7 @@ async def make_record(request: Request, who: CallerDep, task_id: str = TASK_ID) 
     )
 
 
-async def _settle(
-    state: InspectionState, who: Caller, token: str, task_id: str, status: str
-) -> None:
+async def _settle(state: InspectionState, task_id: str, status: str) -> None:
     def write() -> None:
         with write_transaction(state.engine) as conn:
             visit = visits.load(conn, task_id, for_update=True)
@@ -416,7 +414,7 @@ async def approve_record(
         "approving the co-signature",
         lambda core: core.approve_cosignature(row.cosignature_id),
     )
-    await _settle(state, who, token, task_id, answered["status"])
+    await _settle(state, task_id, answered["status"])
     return await _record_out(
         state, token, await anyio.to_thread.run_sync(_record_row, state, task_id)
     )
@@ -427,7 +425,7 @@ async def approve_record(
 )
 async def get_record(request: Request, who: CallerDep, task_id: str = TASK_ID) -> dict[str, Any]:
     """The record's state and each department's answer (the co-signature's, as the core
-    says; a pending one settled here if the core has completed it meanwhile)."""
+    says). The record's own state moves only through ``…/record/approve``."""
     state = state_of(request)
     token = bearer_token(request)
 
@@ -697,7 +695,7 @@ async def get_feedback(
     """评价反馈: inspections per enterprise before and after joint inspection, tasks,
     findings and warnings, per department and region (``feedback.py``)."""
     state = state_of(request)
-    chosen = year or utcnow().astimezone(ZoneInfo(state.config.timezone)).year
+    chosen = year or _today(state).year
 
     def read() -> dict[str, Any]:
         with state.engine.connect() as conn:
