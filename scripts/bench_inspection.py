@@ -62,11 +62,6 @@ from chain.merkle import MerkleTree, leaf_hash  # noqa: E402
 from evidence_service.modules.inspection import models as m  # noqa: E402
 from evidence_service.modules.inspection import publish, signals  # noqa: E402
 from evidence_service.modules.inspection.common import new_id  # noqa: E402
-from evidence_service.modules.inspection.credit_code import (  # noqa: E402
-    check_character,
-    is_valid,
-    organisation_check_character,
-)
 from evidence_service.modules.inspection.draw import (  # noqa: E402
     Commitment,
     compute_result,
@@ -90,6 +85,11 @@ from evidence_service.modules.inspection.risk import (  # noqa: E402
     RiskSettings,
 )
 from evidence_service.modules.inspection.schema import SCHEMA  # noqa: E402
+from evidence_service.modules.kit.credit_code import (  # noqa: E402
+    check_character,
+    is_valid,
+    organisation_check_character,
+)
 from evidence_service.modules.kit.db import make_engine, write_transaction  # noqa: E402
 
 DEFAULT_DSN = os.environ.get(

@@ -2,7 +2,7 @@
 
 The pure pieces (``docs/modules/inspection.md``): the double-random draw of ``draw/1``
 (:mod:`.draw`, ``docs/draw-format.md``) and its verifier (:mod:`.draw_verify`, ``evidence
-inspection verify-draw``); the 统一社会信用代码 check (:mod:`.credit_code`); the directory and
+inspection verify-draw``); the 统一社会信用代码 check (``kit/credit_code.py``); the directory and
 roster as validated rows (:mod:`.directory`); the scenario library (:mod:`.scenarios`); the
 risk score (:mod:`.risk`); a draw planned from the directory (:mod:`.plan`) and run through the
 core (:mod:`.publish`). Installed into the app by :func:`install`: its tables (:mod:`.models`,

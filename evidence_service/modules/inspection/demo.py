@@ -40,11 +40,6 @@ from evidence_service.modules.inspection import draws, publish, signals, tasks
 from evidence_service.modules.inspection import models as m
 from evidence_service.modules.inspection.common import Caller, local_date, new_id, utcnow
 from evidence_service.modules.inspection.config import InspectionConfig
-from evidence_service.modules.inspection.credit_code import (
-    CODE_SET,
-    check_character,
-    organisation_check_character,
-)
 from evidence_service.modules.inspection.directory import Enterprise, Inspector
 from evidence_service.modules.inspection.directory_store import (
     Written,
@@ -54,6 +49,11 @@ from evidence_service.modules.inspection.directory_store import (
 )
 from evidence_service.modules.inspection.plan import DrawTarget, Plan, plan_draw
 from evidence_service.modules.inspection.state import InspectionState
+from evidence_service.modules.kit.credit_code import (
+    CODE_SET,
+    check_character,
+    organisation_check_character,
+)
 from evidence_service.modules.kit.db import write_transaction
 
 #: The enterprises ``evidence serve --demo`` loads.

@@ -19,7 +19,6 @@ from web3 import HTTPProvider, Web3
 from evidence_service.cli import app as cli
 from evidence_service.modules.inspection import demo, scenarios
 from evidence_service.modules.inspection import models as m
-from evidence_service.modules.inspection.credit_code import is_valid
 from evidence_service.modules.inspection.directory import (
     enterprises_from_json,
     inspectors_from_json,
@@ -27,6 +26,7 @@ from evidence_service.modules.inspection.directory import (
 from evidence_service.modules.inspection.draw_document import DrawDocument
 from evidence_service.modules.inspection.draw_verify import DrawPins, RpcDrawChain, verify_draw
 from evidence_service.modules.inspection.state import InspectionState
+from evidence_service.modules.kit.credit_code import is_valid
 from evidence_service.modules.kit.db import make_engine
 from tests.fixtures.service import Api
 from tests.modules.inspection.helpers import API, counts, module_engine

@@ -9,11 +9,6 @@ import hashlib
 
 import pytest
 
-from evidence_service.modules.inspection.credit_code import (
-    check_character,
-    is_valid,
-    organisation_check_character,
-)
 from evidence_service.modules.inspection.directory import Enterprise, Inspector
 from evidence_service.modules.inspection.draw import BadCommitmentError, Commitment, compute_result
 from evidence_service.modules.inspection.plan import (
@@ -22,6 +17,11 @@ from evidence_service.modules.inspection.plan import (
     DrawTarget,
     PlanError,
     plan_draw,
+)
+from evidence_service.modules.kit.credit_code import (
+    check_character,
+    is_valid,
+    organisation_check_character,
 )
 
 TARGET = DrawTarget(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from evidence_service.modules.inspection.credit_code import (
+from evidence_service.modules.kit.credit_code import (
     CODE_SET,
     WEIGHTS,
     check_character,
