@@ -53,7 +53,7 @@ from evidence_service.cases.pii import pii_secret
 from evidence_service.core.config import Settings
 from evidence_service.core.json_input import cap_recursion_limit
 from evidence_service.core.logs import configure_logging_from
-from evidence_service.modules import inspection, supervision
+from evidence_service.modules import catering, inspection, supervision
 from evidence_service.modules.kit.schema import ModuleSchema
 from evidence_service.services import Services, build_services
 from evidence_service.web.pages import install_web
@@ -89,9 +89,30 @@ def inspection_config(settings: Settings) -> inspection.InspectionConfig:
     )
 
 
+def catering_config(settings: Settings) -> catering.CateringConfig:
+    """The catering module's configuration, from the core's settings."""
+    token, configured = settings.catering_service_token, settings.pii_secret
+    return catering.CateringConfig(
+        db_url=settings.resolved_db_url,
+        pii_secret=pii_secret(
+            configured.get_secret_value().encode() if configured else None, settings.data_dir
+        ),
+        service_token=token.get_secret_value() if token else None,
+        mqtt_host=settings.catering_mqtt_host,
+        mqtt_port=settings.catering_mqtt_port,
+        limits=catering.Limits(
+            oil_fume_limit_mg_m3=settings.catering_oil_fume_limit,
+            sustained_minutes=settings.catering_sustained_minutes,
+        ),
+        readings_keep_days=settings.catering_readings_keep_days,
+        rectify_days=settings.catering_rectify_days,
+        enforcement_department=settings.catering_enforcement_department,
+    )
+
+
 #: Each business module's own tables and Alembic chain, in the order ``evidence db upgrade``
 #: runs them (after the core's).
-MODULE_SCHEMAS: tuple[ModuleSchema, ...] = (supervision.SCHEMA, inspection.SCHEMA)
+MODULE_SCHEMAS: tuple[ModuleSchema, ...] = (supervision.SCHEMA, inspection.SCHEMA, catering.SCHEMA)
 
 
 def install_modules(app: FastAPI, settings: Settings) -> None:
@@ -100,6 +121,7 @@ def install_modules(app: FastAPI, settings: Settings) -> None:
     routes, which pass the same policy table as the core's."""
     supervision.install(app, supervision_config(settings))
     inspection.install(app, inspection_config(settings))
+    catering.install(app, catering_config(settings))
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
@@ -124,6 +146,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
         task = asyncio.create_task(periodic())
         supervision_runs = app.state.supervision.start_schedule()  # the problem models
+        app.state.catering.start()  # MQTT frames, hours captured, clock rules
         worker = svc.anchor_worker() if svc.settings.anchor_worker else None
         if worker is not None:
             worker.start()
@@ -139,6 +162,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             app.state.ops_probe.close()
             app.state.supervision.close()
             app.state.inspection.close()
+            await app.state.catering.stop()
+            app.state.catering.close()
             if owned:
                 svc.close()
 
@@ -198,7 +223,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(
         BodyLimits,
         settings=settings,
-        extra=module_rules(supervision.BODY_LIMITS + inspection.BODY_LIMITS),
+        extra=module_rules(supervision.BODY_LIMITS + inspection.BODY_LIMITS + catering.BODY_LIMITS),
     )
     app.state.rate_limiter = RateLimiter.from_settings(settings)
     if app.state.rate_limiter is not None:

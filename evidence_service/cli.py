@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections import Counter
@@ -156,6 +157,8 @@ def serve(
                 progress=lambda line: err.print(f"  inspection demo: {line}"),
             )
         )
+        services.settings = demo_catering_settings(services.settings, seeded)
+        show_catering_demo(load_catering_demo(services.settings, seeded), services.settings)
     bind_host = host or settings.host
     bind_port = port or settings.port
     scheme = "https" if tls_cert else "http"
@@ -191,25 +194,22 @@ def serve(
 
 @app.command()
 def demo() -> None:
-    """Create demo departments and users (idempotent); print them as JSON."""
+    """Create demo departments and users (idempotent), and the catering demo's restaurants and
+    monitors; print them as JSON (the monitors' MN and password too: demo only)."""
     from evidence_service.demo import seed_demo
     from evidence_service.services import build_services
 
     settings = Settings()
     services = build_services(settings)
     try:
-        print(
-            json.dumps(
-                seed_demo(
-                    services.engine,
-                    settings.data_dir,
-                    token_ttl_days=settings.token_ttl_days,
-                    pki=services.pki,
-                ),
-                ensure_ascii=False,
-                indent=2,
-            )
+        seeded = seed_demo(
+            services.engine,
+            settings.data_dir,
+            token_ttl_days=settings.token_ttl_days,
+            pki=services.pki,
         )
+        seeded["catering"] = load_catering_demo(settings, seeded)
+        print(json.dumps(seeded, ensure_ascii=False, indent=2))
     finally:
         services.close()
 
@@ -1220,6 +1220,107 @@ def show_inspection_demo(made: dict[str, Any]) -> None:
         f"DRAW.json at GET {draw['url']} — verify it with `evidence inspection verify-draw "
         "DRAW.json --rpc URL` (or --data-dir DIR with the service stopped)"
     )
+
+
+#: The demo's catering platform is run by the market regulator (its officer is the module's
+#: service identity in the demo); problems go to the comprehensive enforcement bureau.
+DEMO_CATERING_DEPARTMENT, DEMO_ENFORCEMENT_DEPARTMENT = "HZ-SCJG", "HZ-ZHZF"
+
+
+def demo_catering_settings(settings: Settings, seeded: dict[str, Any]) -> Settings:
+    """``serve --demo``: the catering module captures hours as the demo's market-regulator
+    officer, transfers to the demo's enforcement bureau, and listens to the local MQTT broker
+    when one answers — unless the environment says otherwise."""
+    import socket
+
+    from pydantic import SecretStr
+
+    changes: dict[str, Any] = {}
+    if settings.catering_service_token is None:
+        department = next(
+            d["id"] for d in seeded["departments"] if d["code"] == DEMO_CATERING_DEPARTMENT
+        )
+        token = next(
+            u["token"]
+            for u in seeded["users"]
+            if u["department_id"] == department and u["role"] == "officer"
+        )
+        changes["catering_service_token"] = SecretStr(token)
+    if settings.catering_enforcement_department is None:
+        changes["catering_enforcement_department"] = DEMO_ENFORCEMENT_DEPARTMENT
+    if settings.catering_mqtt_host is None:
+        try:
+            with socket.create_connection(("127.0.0.1", settings.catering_mqtt_port), timeout=1):
+                changes["catering_mqtt_host"] = "127.0.0.1"
+        except OSError:
+            pass
+    return settings.model_copy(update=changes)
+
+
+def load_catering_demo(settings: Settings, seeded: dict[str, Any]) -> dict[str, Any]:
+    """The catering demo (``modules/catering/demo.py``): restaurants of the demo's market
+    regulator with their monitors, and six hours of minute frames through the module's own
+    frame sink, with one sustained exceedance and one purifier left off."""
+    from datetime import UTC, datetime
+
+    from evidence_service.app import catering_config
+    from evidence_service.modules import catering
+    from evidence_service.modules.catering import demo as catering_demo
+    from evidence_service.modules.catering.factors import load_factors
+    from evidence_service.modules.catering.frames import FrameSink
+    from evidence_service.modules.kit.db import make_engine
+
+    config = catering_config(settings)
+    catering.SCHEMA.ensure_at(config.db_url)
+    engine = make_engine(config.db_url)
+    try:
+        factors = load_factors(config.factors_file)
+        sink = FrameSink(
+            engine,
+            factors=factors,
+            limits=config.limits,
+            roles=factors.rules(),
+            rectify_days=config.rectify_days,
+        )
+        department = next(
+            d["id"] for d in seeded["departments"] if d["code"] == DEMO_CATERING_DEPARTMENT
+        )
+        loaded = catering_demo.load(engine, sink, department_id=department, now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    return {
+        "restaurants": [dataclasses.asdict(r) for r in loaded.restaurants],
+        "devices": [
+            {
+                "mn": d.mn,
+                "password": d.password,
+                "kind": d.kind,
+                "credit_code": d.credit_code,
+                "signs": d.private_key is not None,
+            }
+            for d in loaded.devices
+        ],
+        "frames": loaded.frames,
+        "alarms_opened": loaded.alarms_opened,
+    }
+
+
+def show_catering_demo(made: dict[str, Any], settings: Settings) -> None:
+    """What the catering demo made, for a person (stderr)."""
+    opened = ", ".join(f"{k} {v}" for k, v in sorted(made["alarms_opened"].items())) or "none"
+    listening = (
+        f"listening on MQTT {settings.catering_mqtt_host}:{settings.catering_mqtt_port} "
+        "(catering/<MN>/hj212)"
+        if settings.catering_mqtt_host
+        else "no MQTT broker answered on 127.0.0.1: frames over POST /api/v1/catering/frames"
+    )
+    err.print(
+        f"[bold]Catering demo[/bold]: {len(made['restaurants'])} restaurants, "
+        f"{len(made['devices'])} monitors, {made['frames']} frames; alarms opened: {opened}; "
+        f"{listening}; the map at /catering/map"
+    )
+    for device in made["devices"][:3]:
+        err.print(f"  monitor {device['mn']} ({device['kind']}) password {device['password']}")
 
 
 if __name__ == "__main__":  # last: `python -m evidence_service.cli` runs with every command

@@ -309,6 +309,34 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/api/v1/inspection/feedback"): Rule(WORKERS | AUDITOR),
         ("GET", "/api/v1/inspection/results"): PUBLIC,
         ("GET", "/api/v1/inspection/results/{task_id}"): PUBLIC,
+        # catering module (modules/catering): the factor table is public; workers register
+        # restaurants and devices (their own department's: the module checks) and post frames
+        # (a device token posts as its officer); workers and auditors read the rest
+        ("GET", "/api/v1/catering/factors"): PUBLIC,
+        ("POST", "/api/v1/catering/restaurants"): Rule(WORKERS),
+        ("GET", "/api/v1/catering/restaurants"): Rule(WORKERS | AUDITOR),
+        ("POST", "/api/v1/catering/devices"): Rule(WORKERS),
+        ("GET", "/api/v1/catering/devices"): Rule(WORKERS | AUDITOR),
+        ("GET", "/api/v1/catering/devices/{mn}"): Rule(WORKERS | AUDITOR),
+        ("GET", "/api/v1/catering/devices/{mn}/readings"): Rule(WORKERS | AUDITOR),
+        ("POST", "/api/v1/catering/frames"): Rule(WORKERS),
+        ("GET", "/api/v1/catering/alarms"): Rule(WORKERS | AUDITOR),
+        ("GET", "/api/v1/catering/status"): Rule(WORKERS | AUDITOR),
+        ("POST", "/api/v1/catering/hours/flush"): Rule(WORKERS),
+        # -- catering: inspections, the problem list (the restaurant rectifies with its own key,
+        # which the module checks: the restaurant has no role in the core), escalation by
+        # transfer, the public's feedback (posted on the public page, moderated here), the index
+        ("POST", "/api/v1/catering/inspections"): Rule(WORKERS),
+        ("GET", "/api/v1/catering/inspections"): Rule(WORKERS | AUDITOR),
+        ("POST", "/api/v1/catering/restaurants/{restaurant_id}/key"): Rule(WORKERS),
+        ("GET", "/api/v1/catering/restaurants/{restaurant_id}/index"): PUBLIC,
+        ("GET", "/api/v1/catering/problems"): Rule(WORKERS | AUDITOR),
+        ("GET", "/api/v1/catering/problems/{problem_id}"): Rule(WORKERS | AUDITOR),
+        ("POST", "/api/v1/catering/problems/{problem_id}/rectification"): PUBLIC,
+        ("POST", "/api/v1/catering/problems/{problem_id}/transfer"): Rule(SENDERS),
+        ("POST", "/api/v1/catering/problems/{problem_id}/penalty"): Rule(WORKERS),
+        ("GET", "/api/v1/catering/feedback"): Rule(WORKERS | AUDITOR),
+        ("POST", "/api/v1/catering/feedback/{feedback_id}/moderate"): Rule(WORKERS),
     }
     return rules
 
@@ -377,6 +405,15 @@ PAGES = frozenset(
         ("GET", "/inspection/draws"),  # public: every draw (draws.html)
         ("GET", "/inspection/draws/{draw_id}"),  # public: one draw (draw.html)
         ("GET", "/inspection/results/{task_id}"),  # public: a published result
+        ("GET", "/catering/r/{restaurant_id}"),  # modules/catering/pages.py: public QR page
+        ("POST", "/catering/r/{restaurant_id}/feedback"),  # public: the feedback form
+        ("GET", "/catering/r/{restaurant_id}/qr.svg"),  # public: the QR code to print
+        ("GET", "/catering/map"),  # the layout map (一张布局图)
+        ("GET", "/catering/restaurants"),  # the registry with scores and alarm states
+        ("GET", "/catering/restaurants/{restaurant_id}"),  # one restaurant (一户一档)
+        ("POST", "/catering/restaurants/{restaurant_id}/feedback/{feedback_id}"),  # moderate
+        ("GET", "/catering/alarms"),  # alarms
+        ("GET", "/catering/problems"),  # the problem list and the reviewers' queue
     }
 )
 

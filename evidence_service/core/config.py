@@ -53,7 +53,13 @@ PORT_IDS: tuple[str, ...] = (
 
 #: Secrets that may also come from a file every replica mounts, the docker secrets convention:
 #: ``EVIDENCE_<NAME>_FILE=/run/secrets/<name>`` instead of ``EVIDENCE_<NAME>``.
-FILE_SECRETS: tuple[str, ...] = ("key_passphrase", "pii_secret", "chain_key", "minio_secret_key")
+FILE_SECRETS: tuple[str, ...] = (
+    "key_passphrase",
+    "pii_secret",
+    "chain_key",
+    "minio_secret_key",
+    "catering_service_token",
+)
 
 
 class SecretFiles(PydanticBaseSettingsSource):
@@ -156,6 +162,52 @@ class Settings(BaseSettings):
         description="The published cap on joint inspections of one enterprise per calendar "
         "year (Asia/Shanghai): a task that would exceed it is refused, and a draw leaves "
         "enterprises at the cap out before it is committed.",
+    )
+    catering_mqtt_host: str | None = Field(
+        None,
+        description="The MQTT broker the catering monitors publish HJ 212 frames to (topics "
+        "catering/<MN>/hj212 and catering/<MN>/hj212s); unset: frames come over HTTP only.",
+    )
+    catering_mqtt_port: int = Field(1883, ge=1, le=65535, description="Its port.")
+    catering_service_token: SecretStr | None = Field(
+        None,
+        description="The catering module's service identity in the core: a service token of an "
+        "officer of the department that runs the platform, with which each device-hour of "
+        "readings is captured as evidence; unset: readings are kept but not captured.",
+    )
+    catering_oil_fume_limit: float = Field(
+        1.0,
+        gt=0,
+        le=2.0,
+        description="The local oil-fume limit in mg/m3 (standard conditions) the alarm rules "
+        "judge by; GB 18483-2001's national limit is 2.0, local standards are stricter "
+        "(DB31/844-2014: 1.0).",
+    )
+    catering_sustained_minutes: int = Field(
+        30,
+        ge=1,
+        le=1440,
+        description="Minutes of readings above the limit, in a row, that raise the "
+        "sustained-exceedance alarm.",
+    )
+    catering_enforcement_department: str | None = Field(
+        None,
+        description="The comprehensive enforcement department (its code or id) to which a "
+        "reviewer transfers an overdue catering problem's evidence with one click; unset: the "
+        "reviewer names the department with each transfer.",
+    )
+    catering_rectify_days: int = Field(
+        7,
+        ge=1,
+        le=365,
+        description="Days a restaurant has to rectify a catering problem before an alarm "
+        "that is still open queues it for a reviewer to transfer.",
+    )
+    catering_readings_keep_days: int = Field(
+        3 * 365,
+        ge=1,
+        description="Days the catering module keeps minute readings queryable; each "
+        "device-hour stays in the evidence store for good.",
     )
     package_verify_max_read_bytes: int = Field(
         256 * MiB,

@@ -66,3 +66,14 @@ def make_engine(url: str) -> Engine:
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     with engine.execution_options(**{WRITES: True}).begin() as conn:
         yield conn
+
+
+def dialect_insert(conn: Connection, table: Any) -> Any:
+    """The dialect's INSERT (PostgreSQL's or SQLite's), which offers ``on_conflict_do_…``."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"the modules run on PostgreSQL and SQLite, not {conn.dialect.name}")
