@@ -179,7 +179,8 @@ def layout_map(
     height = plot_h + legend_h
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-        f'role="img" aria-labelledby="map-title map-desc" class="map" data-testid="layout-map">',
+        # a group, not an image: its dots are links (an image may hold nothing interactive)
+        f'role="group" aria-labelledby="map-title map-desc" class="map" data-testid="layout-map">',
         f'<title id="map-title">{escape(title)}</title>',
         f'<desc id="map-desc">{len(dots)} 家餐饮单位按经纬度标注，颜色见图例</desc>',
         f'<rect x="0" y="0" width="{width}" height="{plot_h}" fill="#f6f8fa" '

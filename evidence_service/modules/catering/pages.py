@@ -67,6 +67,11 @@ def _local(value: datetime | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") ->
     return "—" if value is None else value.astimezone(tz).strftime(fmt)
 
 
+def _shanghai(iso: str) -> str:
+    """An ISO time from the API's JSON (UTC) as the pages show times: Asia/Shanghai."""
+    return _local(datetime.fromisoformat(iso), ZoneInfo("Asia/Shanghai"))
+
+
 def _score(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
@@ -79,6 +84,7 @@ templates.env.globals.update(
     band_colours=BAND_COLOURS,
     faces=FACES,
     score=_score,
+    shanghai=_shanghai,
 )
 
 

@@ -271,9 +271,6 @@ async def rectify(request: Request, problem_id: Annotated[str, ID]) -> dict[str,
     ``X-Restaurant-Key``. The file is captured through the core with the module's service
     identity, naming the restaurant and the problem, and the problem closes citing it."""
     state = state_of(request)
-    token = state.config.service_token
-    if not token:
-        raise NotConfiguredError("the catering module has no service token to capture with")
     key = request.headers.get("x-restaurant-key", "")
     row, _ = await anyio.to_thread.run_sync(_problem, state, problem_id)
 
@@ -285,6 +282,9 @@ async def rectify(request: Request, problem_id: Annotated[str, ID]) -> dict[str,
         raise KeyRefusedError("send the restaurant's rectification key in X-Restaurant-Key")
     if row.state != "open":
         raise ConflictError(f"problem {problem_id} is {row.state}")
+    token = state.config.service_token
+    if not token:  # asked only of a restaurant whose key opened the problem
+        raise NotConfiguredError("the catering module has no service token to capture with")
     try:
         form = await request.form(max_files=1, max_fields=4)
     except Exception as exc:  # noqa: BLE001 - any unreadable form is the sender's fault

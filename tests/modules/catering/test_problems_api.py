@@ -195,3 +195,28 @@ def test_an_inspections_findings_open_problems_and_score_it(api: Api) -> None:
     with module_engine(api).connect() as conn:
         assert conn.execute(select(m.inspection.c.score)).scalars().all() == [90.0]
     assert CREDIT_CODE  # the restaurant the helpers register
+
+
+def test_a_rectification_is_refused_before_the_service_identity_is_asked_for(api: Api) -> None:
+    """Without a service token the module cannot capture a rectification (503), but only a
+    restaurant whose key opens the problem learns that: others get 404 or 401."""
+    restaurant_id = register(api)
+    start = (minutes_ago(0) - timedelta(hours=3)).replace(minute=0)
+    exceed(api, start)
+    [problem] = problems_of(api, SUSTAINED)
+    photo = {"file": ("fixed.jpg", b"\xff\xd8\xff photo", "image/jpeg")}
+    unknown = api.client.post(f"{API}/problems/NOSUCH/rectification", files=photo)
+    assert unknown.status_code == 404
+    no_key = api.client.post(f"{API}/problems/{problem['id']}/rectification", files=photo)
+    assert no_key.status_code == 401
+    key = api.client.post(
+        f"{API}/restaurants/{restaurant_id}/key", headers=api.auth_as(DEPARTMENT, "officer")
+    ).json()["key"]
+    unconfigured = api.client.post(
+        f"{API}/problems/{problem['id']}/rectification",
+        files=photo,
+        headers={"X-Restaurant-Key": key},
+    )
+    assert unconfigured.status_code == 503
+    assert unconfigured.json()["type"].endswith("/not-configured")
+    assert problems_of(api, SUSTAINED)[0]["state"] == "open"
