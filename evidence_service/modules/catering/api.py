@@ -25,14 +25,15 @@ from evidence_service.modules.catering.common import (
     FrameRefusedError,
     NotFoundError,
     UnsupportedMediaError,
+    keyset_page,
     problems,
     require_role,
     state_of,
     utcnow,
 )
 from evidence_service.modules.catering.frames import Incoming
+from evidence_service.modules.catering.registry_store import device_columns, restaurant_columns
 from evidence_service.modules.catering.state import CateringState
-from evidence_service.modules.catering.validation import password_digest
 from evidence_service.modules.kit.db import dialect_insert, write_transaction
 from evidence_service.modules.kit.problems import PROBLEM_JSON
 
@@ -129,21 +130,7 @@ def _store_restaurants(
             ).all()
         )
         for r in rows:
-            values = {
-                "name": r.name,
-                "licence_no": r.licence_no,
-                "address": r.address,
-                "lat": r.latitude,
-                "lon": r.longitude,
-                "burners": r.burners,
-                "size_class": str(r.size_class),
-                "seats": r.seats,
-                "purifier_model": r.purifier_model,
-                "purifier_efficiency": r.purifier_efficiency,
-                "department_id": r.department_id,
-                "licensed_on": r.licensed_on.isoformat() if r.licensed_on else None,
-                "updated_at": now,
-            }
+            values = restaurant_columns(r, now)
             if r.credit_code in known:
                 conn.execute(
                     m.restaurant.update()
@@ -171,17 +158,7 @@ async def list_restaurants(
     if after:
         query = query.where(m.restaurant.c.id > after)
 
-    def read() -> list[Any]:
-        with state.engine.connect() as conn:
-            return list(conn.execute(query))
-
-    rows = await anyio.to_thread.run_sync(read)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "items": [restaurant_json(r) for r in rows],
-        "next_after": rows[-1].id if more else None,
-    }
+    return await keyset_page(state, query, limit, restaurant_json)
 
 
 def restaurant_json(row: Any) -> dict[str, Any]:
@@ -251,13 +228,7 @@ def _store_devices(
         )
         ins = dialect_insert(conn, m.device)
         for d in rows:
-            values = {
-                "restaurant_id": restaurants[d.credit_code].id,
-                "kind": d.kind,
-                "password_sha256": password_digest(d.password),
-                "crc": d.crc,
-                "public_key": d.public_key,
-            }
+            values = device_columns(d, restaurants[d.credit_code].id)
             conn.execute(
                 ins.values(mn=d.mn, created_at=now, accepted=0, **values).on_conflict_do_update(
                     index_elements=["mn"], set_=values
@@ -495,14 +466,7 @@ async def list_alarms(
     if after:
         query = query.where(m.alarm.c.id < after)
 
-    def read() -> list[Any]:
-        with state.engine.connect() as conn:
-            return list(conn.execute(query))
-
-    rows = await anyio.to_thread.run_sync(read)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"items": [alarm_json(r) for r in rows], "next_after": rows[-1].id if more else None}
+    return await keyset_page(state, query, limit, alarm_json)
 
 
 @router.post("/hours/flush", responses=problems(401, 403, 422, 502))

@@ -7,9 +7,11 @@ that department's workers change it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request
 
 from evidence_service.modules.catering.state import CateringState
@@ -90,6 +92,26 @@ def require_role(who: CoreCaller, roles: frozenset[str], what: str) -> None:
         raise ForbiddenError(
             f"role {who.role} may not {what} (allowed: {', '.join(sorted(roles))})"
         )
+
+
+async def keyset_page(
+    state: CateringState,
+    query: Any,
+    limit: int,
+    out: Callable[[Any], dict[str, Any]],
+    key: Callable[[Any], str] = lambda row: str(row.id),
+) -> dict[str, Any]:
+    """One page of a list: ``query`` asks for ``limit + 1`` rows after ``after``; the answer
+    holds ``limit`` of them and, when there were more, ``next_after``: the last one's key."""
+
+    def read() -> list[Any]:
+        with state.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    rows = await anyio.to_thread.run_sync(read)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": [out(r) for r in rows], "next_after": key(rows[-1]) if more else None}
 
 
 def utcnow() -> datetime:

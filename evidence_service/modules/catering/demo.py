@@ -46,6 +46,7 @@ from evidence_service.modules.catering import models as m
 from evidence_service.modules.catering import registry
 from evidence_service.modules.catering.alarms import OPENED
 from evidence_service.modules.catering.frames import FrameSink, Incoming
+from evidence_service.modules.catering.registry_store import device_columns, restaurant_columns
 from evidence_service.modules.catering.simulate import (
     DEFAULT_CODES,
     SEND_DELAY,
@@ -54,7 +55,6 @@ from evidence_service.modules.catering.simulate import (
     frames,
     kitchen_reading,
 )
-from evidence_service.modules.catering.validation import password_digest
 from evidence_service.modules.kit.credit_code import check_character, organisation_check_character
 from evidence_service.modules.kit.db import write_transaction
 
@@ -274,20 +274,9 @@ def _store_restaurants(
         {
             "id": str(ULID()),
             "credit_code": r.credit_code,
-            "name": r.name,
-            "licence_no": r.licence_no,
-            "address": r.address,
-            "lat": r.latitude,
-            "lon": r.longitude,
-            "burners": r.burners,
-            "size_class": str(r.size_class),
-            "seats": r.seats,
-            "purifier_model": r.purifier_model,
-            "purifier_efficiency": r.purifier_efficiency,
-            "department_id": r.department_id,
+            **restaurant_columns(r, created_at),
             "licensed_on": None,
             "created_at": created_at,
-            "updated_at": created_at,
         }
         for r in rows
         if r.credit_code not in known
@@ -317,11 +306,7 @@ def _store_devices(
     new = [
         {
             "mn": d.mn,
-            "restaurant_id": ids[d.credit_code],
-            "kind": d.kind,
-            "password_sha256": password_digest(d.password),
-            "crc": d.crc,
-            "public_key": d.public_key,
+            **device_columns(d, ids[d.credit_code]),
             "accepted": 0,
             "created_at": created_at,
         }

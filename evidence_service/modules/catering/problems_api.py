@@ -23,6 +23,7 @@ from evidence_service.modules.catering.common import (
     CateringProblem,
     ForbiddenError,
     NotFoundError,
+    keyset_page,
     require_role,
     state_of,
     utcnow,
@@ -236,14 +237,7 @@ async def list_problems(
     if after:
         query = query.where(m.problem.c.id < after)
 
-    def read() -> list[Any]:
-        with state.engine.connect() as conn:
-            return list(conn.execute(query))
-
-    rows = await anyio.to_thread.run_sync(read)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"items": [problem_json(r) for r in rows], "next_after": rows[-1].id if more else None}
+    return await keyset_page(state, query, limit, problem_json)
 
 
 def _problem(state: CateringState, problem_id: str) -> tuple[Any, list[str]]:
