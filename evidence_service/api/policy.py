@@ -414,6 +414,7 @@ PAGES = frozenset(
         ("POST", "/catering/restaurants/{restaurant_id}/feedback/{feedback_id}"),  # moderate
         ("GET", "/catering/alarms"),  # alarms
         ("GET", "/catering/problems"),  # the problem list and the reviewers' queue
+        ("POST", "/catering/problems/{problem_id}/transfer"),  # its 一键移送 button
     }
 )
 

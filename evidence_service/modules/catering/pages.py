@@ -530,6 +530,16 @@ async def moderate_form(
     return see_other(f"/catering/restaurants/{restaurant_id}#feedback")
 
 
+@pages_router.post("/catering/problems/{problem_id}/transfer")
+async def transfer_form(request: Request, signed: SignedForm, problem_id: str) -> Response:
+    """The problem list's 移送 button: the problem's evidence to the enforcement department,
+    made by the core with the reviewer's own token (``problems_api.transfer_problem``)."""
+    from evidence_service.modules.catering.problems_api import transfer_problem
+
+    await transfer_problem(state_of(request), signed.token, signed.who, problem_id)
+    return see_other("/catering/problems")
+
+
 @pages_router.get("/catering/alarms", response_class=HTMLResponse)
 async def alarms_page(request: Request, signed: Signed) -> Response:
     """The open alarms, newest first."""
@@ -561,7 +571,11 @@ async def problems_page(request: Request, signed: Signed) -> Response:
         with state.engine.connect() as conn:
             return list(
                 conn.execute(
-                    select(m.problem, m.restaurant.c.name)
+                    select(
+                        m.problem,
+                        m.restaurant.c.name,
+                        m.restaurant.c.department_id.label("restaurant_department"),
+                    )
                     .join(m.restaurant, m.restaurant.c.id == p.restaurant_id)
                     .where(p.state == "open")
                     .order_by(
@@ -572,4 +586,7 @@ async def problems_page(request: Request, signed: Signed) -> Response:
             )
 
     rows = await anyio.to_thread.run_sync(read)
-    return _page(request, "problems.html", signed.who, {"rows": rows, "now": utcnow()})
+    senders = signed.who.role in ("reviewer", "penalty")
+    return _page(
+        request, "problems.html", signed.who, {"rows": rows, "now": utcnow(), "senders": senders}
+    )

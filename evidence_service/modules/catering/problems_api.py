@@ -343,8 +343,28 @@ async def transfer(
     """Transfer a problem's evidence with one request (a reviewer or penalty officer of the
     restaurant's department): the core's transfer, sealed as every transfer is, of the
     device-hours covering its alarm, its rectification and its inspection's evidence."""
+    return await transfer_problem(
+        state_of(request),
+        bearer_token(request),
+        who,
+        problem_id,
+        to_department_id=body.to_department_id,
+        note=body.note,
+    )
+
+
+async def transfer_problem(
+    state: CateringState,
+    token: str,
+    who: CoreCaller,
+    problem_id: str,
+    *,
+    to_department_id: str | None = None,
+    note: str = "",
+) -> dict[str, Any]:
+    """:func:`transfer`'s work, for the route and for the problem list's button (``token``:
+    the caller's own, with which the core makes the transfer)."""
     require_role(who, SENDERS, "transfer a problem's evidence")
-    state = state_of(request)
     row, evidence = await anyio.to_thread.run_sync(_problem, state, problem_id)
     restaurant = await anyio.to_thread.run_sync(_restaurant, state, row.restaurant_id)
     _own_department(who, restaurant)
@@ -355,11 +375,11 @@ async def transfer(
             f"problem {problem_id} has no captured evidence yet (its hours are captured once "
             "they end)"
         )
-    target = body.to_department_id or state.config.enforcement_department
+    target = to_department_id or state.config.enforcement_department
     if not target:
         raise BadRequestError("to_department_id: name the department (none is configured)")
-    note = body.note or f"餐饮智管平台问题移送：{restaurant.name} {row.title}（问题 {row.id}）"
-    async with state.core_client(bearer_token(request)) as core:
+    note = note or f"餐饮智管平台问题移送：{restaurant.name} {row.title}（问题 {row.id}）"
+    async with state.core_client(token) as core:
         try:
             departments = await core.departments()
             to = next((d["id"] for d in departments if target in (d["id"], d.get("code"))), None)

@@ -220,3 +220,31 @@ def test_a_rectification_is_refused_before_the_service_identity_is_asked_for(api
     assert unconfigured.status_code == 503
     assert unconfigured.json()["type"].endswith("/not-configured")
     assert problems_of(api, SUSTAINED)[0]["state"] == "open"
+
+
+def test_a_reviewer_transfers_a_queued_problem_with_one_click(api: Api) -> None:
+    """The problem list's 一键移送 button, for a reviewer of the restaurant's department."""
+    import re
+
+    from tests.modules.catering.test_pages import page, sign_in
+
+    register(api)
+    state = with_service_token(api)
+    start = (minutes_ago(0) - timedelta(hours=3)).replace(minute=0)
+    exceed(api, start)
+    anyio.run(lambda: state.round(now=datetime.now(UTC) + timedelta(days=8)))
+    sign_in(api, DEPARTMENT, "officer")  # an officer sees the mark, not the button
+    listed = page(api, "/catering/problems")
+    assert 'data-testid="queued">待移送' in listed and "transfer-submit" not in listed
+    sign_in(api, DEPARTMENT, "reviewer")
+    listed = page(api, "/catering/problems")
+    action = re.search(r'action="(/catering/problems/[^"]+/transfer)"', listed).group(1)  # type: ignore[union-attr]
+    token = re.search(r'name="csrf" value="([^"]+)"', listed).group(1)  # type: ignore[union-attr]
+    forged = api.client.post(action, data={"csrf": "forged"}, follow_redirects=False)
+    assert forged.status_code in (400, 403)
+    assert problems_of(api, SUSTAINED)[0]["escalation"] == "queued"
+    done = api.client.post(action, data={"csrf": token}, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    [sent] = problems_of(api, SUSTAINED)
+    assert sent["escalation"] == "transferred" and sent["transfer_id"]
+    assert "已移送" in page(api, "/catering/problems")
