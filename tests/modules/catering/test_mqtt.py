@@ -75,8 +75,10 @@ def test_frames_published_over_mqtt_become_readings(api: Api) -> None:
         mqtt_client_id=f"test-{prefix}",
         mqtt_persistent=False,
     )
+    state.sink.limits = dataclasses.replace(state.sink.limits, sustained_minutes=10)
     start = minutes_ago(20)
-    plain = [a_frame(start + timedelta(minutes=i), "0.40") for i in range(10)]
+    # ten minutes above the limit: a sustained exceedance of 10 minutes (set below)
+    plain = [a_frame(start + timedelta(minutes=i), "1.30") for i in range(10)]
     signed_frame = a_frame(start, mn=SIGNING_MN)
     envelope = json.dumps(
         {"frame": signed_frame.decode(), "sig": base64.b64encode(key.sign(signed_frame)).decode()}
@@ -112,7 +114,11 @@ def test_frames_published_over_mqtt_become_readings(api: Api) -> None:
         count = conn.execute(
             select(func.count()).select_from(m.reading).where(m.reading.c.mn == MN)
         ).scalar()
+        kinds = conn.execute(
+            select(m.alarm.c.kind).where(m.alarm.c.mn == MN).order_by(m.alarm.c.opened_at)
+        ).scalars()
     assert count == 30  # three factors a frame
+    assert list(kinds) == ["exceedance-warning", "sustained-exceedance"]
 
 
 def test_the_topic_names_the_device() -> None:
