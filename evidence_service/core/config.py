@@ -53,13 +53,7 @@ PORT_IDS: tuple[str, ...] = (
 
 #: Secrets that may also come from a file every replica mounts, the docker secrets convention:
 #: ``EVIDENCE_<NAME>_FILE=/run/secrets/<name>`` instead of ``EVIDENCE_<NAME>``.
-FILE_SECRETS: tuple[str, ...] = (
-    "key_passphrase",
-    "pii_secret",
-    "chain_key",
-    "minio_secret_key",
-    "catering_service_token",
-)
+FILE_SECRETS: tuple[str, ...] = ("key_passphrase", "pii_secret", "chain_key", "minio_secret_key")
 
 
 class SecretFiles(PydanticBaseSettingsSource):

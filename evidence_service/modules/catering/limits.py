@@ -8,7 +8,7 @@ The national standard, GB 18483-2001 《饮食业油烟排放标准(试行)》 (
 - Table 2: at most 2.0 mg/m³ for every size; minimum removal efficiency 60 / 75 / 85 %.
 
 Source: https://m.lab216.com/standard/show-1667.html ; tables http://www.94mn.com/html/3978251323.html
-*(mirror)* — see ../shared/domain/ANCHORS.md §3.1. Below one burner the standard says nothing,
+*(mirror)* — see the domain notes, ANCHORS.md §3.1. Below one burner the standard says nothing,
 so :func:`size_class` refuses rather than guess.
 
 Local standards may only be stricter. :class:`Limits` holds the numbers a locality sets, with
