@@ -76,4 +76,5 @@ def dialect_insert(conn: Connection, table: Any) -> Any:
         return postgresql.insert(table)
     if conn.dialect.name == "sqlite":
         return sqlite.insert(table)
-    raise NotImplementedError(f"the modules run on PostgreSQL and SQLite, not {conn.dialect.name}")
+    # the modules' tables live beside the core's, which runs on these two only (core/db.py)
+    raise ValueError(f"the modules run on PostgreSQL and SQLite, not {conn.dialect.name}")

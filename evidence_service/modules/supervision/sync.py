@@ -23,10 +23,9 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Connection, Engine, delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from evidence_service.client import AsyncEvidenceClient
-from evidence_service.modules.kit.db import write_transaction
+from evidence_service.modules.kit.db import dialect_insert, write_transaction
 from evidence_service.modules.supervision.models import (
     evidence,
     evidence_case,
@@ -105,14 +104,7 @@ def _time(value: Any) -> datetime | None:
 def _upsert(conn: Connection, table: Any, rows: Sequence[dict[str, Any]], key: str) -> None:
     if not rows:
         return
-    dialect = conn.dialect.name
-    ins: Any
-    if dialect == "postgresql":
-        ins = postgresql.insert(table)
-    elif dialect == "sqlite":
-        ins = sqlite.insert(table)
-    else:  # pragma: no cover - the module runs on these two
-        raise FeedError(f"no upsert for {dialect}")
+    ins = dialect_insert(conn, table)
     cols = {c.name: ins.excluded[c.name] for c in table.columns if c.name != key}
     for start in range(0, len(rows), 1000):
         conn.execute(
