@@ -126,6 +126,10 @@ class CateringState:
                         else alarms.DeviceState.new(row.created_at)
                     )
                     _, events = alarms.step(state, alarms.Tick(now), self.config.limits)
+                    if not events:
+                        # a quiet tick changes only the state's last tick, which guards
+                        # against older ticks: not worth a write per device every round
+                        continue
                     for event in events:
                         record_event(
                             conn,
