@@ -431,7 +431,7 @@ async def record_penalty(
     row, _ = await anyio.to_thread.run_sync(_problem, state, problem_id)
     restaurant = await anyio.to_thread.run_sync(_restaurant, state, row.restaurant_id)
     require_role(who, WORKERS, "record a penalty")
-    if who.department_id not in (restaurant.department_id,) and row.transfer_id is None:
+    if who.department_id != restaurant.department_id and row.transfer_id is None:
         raise ForbiddenError("only the restaurant's department records a penalty")
     penalty = {
         "decision_no": body.decision_no,
