@@ -1,6 +1,6 @@
 """Immutable object storage for evidence: one protocol, a local-disk and a MinIO/S3 backend."""
 
-from storage.base import ObjectInfo, ObjectStore, PartResult, PutResult
+from storage.base import ObjectInfo, ObjectStore, PartResult, PutResult, set_retentions
 from storage.digest import Digester, Digests, digest_bytes
 from storage.errors import (
     InvalidKeyError,
@@ -36,5 +36,6 @@ __all__ = [
     "StorageError",
     "StoreUnavailableError",
     "digest_bytes",
+    "set_retentions",
     "validate_key",
 ]

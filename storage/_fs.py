@@ -14,6 +14,7 @@ import fcntl
 import os
 import re
 import secrets
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -40,6 +41,59 @@ def fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class _DirState:
+    __slots__ = ("callers", "running", "synced", "tickets")
+
+    def __init__(self) -> None:
+        self.tickets = 0  # last ticket handed out
+        self.synced = 0  # every ticket up to this one is durable
+        self.running = False
+        self.callers = 0  # callers inside sync() for this directory
+
+
+class DirSyncer:
+    """``fsync_dir`` shared by concurrent callers: one fsync covers every caller whose change
+    to the directory was made before that fsync began.
+
+    A caller takes a ticket after its change (link, rename, unlink) and returns once a sync
+    that started after the ticket was taken has completed. The first caller that finds no sync
+    running for the directory performs it for everyone holding a ticket by then; callers that
+    arrive during a sync wait for the next one. So N concurrent writers into one directory pay
+    about two directory fsyncs, not N, and none returns before its own entry is durable. A
+    failed fsync raises in the caller that ran it; the others then try one of their own.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._dirs: dict[Path, _DirState] = {}
+
+    def sync(self, directory: Path) -> None:
+        with self._changed:
+            state = self._dirs.setdefault(directory, _DirState())
+            state.callers += 1
+            state.tickets += 1
+            ticket = state.tickets
+            try:
+                while state.synced < ticket:
+                    if state.running:
+                        self._changed.wait()
+                        continue
+                    covered = state.tickets  # every change made before this sync begins
+                    state.running = True
+                    self._changed.release()
+                    try:
+                        fsync_dir(directory)
+                    finally:
+                        self._changed.acquire()
+                        state.running = False
+                        self._changed.notify_all()
+                    state.synced = covered  # reached only when the fsync succeeded
+            finally:
+                state.callers -= 1
+                if state.callers == 0:
+                    del self._dirs[directory]  # nobody waits on it: nothing to remember
 
 
 def make_dirs(directory: Path) -> None:
@@ -69,8 +123,20 @@ def write_fully(fd: int, data: bytes | memoryview) -> None:
         view = view[written:]
 
 
-def write_atomic(path: Path, data: bytes, writer_id: str) -> None:
+def write_atomic(
+    path: Path,
+    data: bytes,
+    writer_id: str,
+    sync_dir: Callable[[Path], None] = fsync_dir,
+) -> None:
     """Replace ``path`` with ``data`` so a reader sees the old or the new content, never a mix."""
+    write_atomic_unsynced(path, data, writer_id)
+    sync_dir(path.parent)
+
+
+def write_atomic_unsynced(path: Path, data: bytes, writer_id: str) -> None:
+    """:func:`write_atomic` up to the rename: the content is durable, the new directory entry
+    only once the caller has fsynced ``path.parent``."""
     temp = temp_path_for(path, writer_id)
     fd = open_exclusive(temp, 0o644)
     try:
@@ -83,7 +149,6 @@ def write_atomic(path: Path, data: bytes, writer_id: str) -> None:
     except BaseException:
         remove_quietly(temp)
         raise
-    fsync_dir(path.parent)
 
 
 def remove_quietly(path: Path) -> None:

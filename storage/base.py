@@ -10,10 +10,12 @@ shortened in retention, whatever the backend would allow.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
+
+from storage.errors import StorageError
 
 
 @dataclass(frozen=True)
@@ -124,3 +126,23 @@ class ObjectStore(Protocol):
     def ping(self) -> None:
         """Raise ``StoreUnavailableError`` unless the store is reachable and writable."""
         ...
+
+
+def set_retentions(
+    store: ObjectStore, items: Sequence[tuple[str, datetime]]
+) -> list[StorageError | None]:
+    """Put COMPLIANCE retention on many keys: the store's own batch (``set_retentions``, which
+    the local store makes durable with one directory fsync) where it has one, else
+    ``set_retention`` key by key. Returns, for each item in order, None or the
+    ``StorageError`` that refused it; one refusal does not stop the others."""
+    batch = getattr(store, "set_retentions", None)
+    if batch is not None:
+        return list(batch(items))
+    outcomes: list[StorageError | None] = []
+    for key, until in items:
+        try:
+            store.set_retention(key, until)
+            outcomes.append(None)
+        except StorageError as exc:
+            outcomes.append(exc)
+    return outcomes

@@ -22,19 +22,20 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from storage._fs import (
+    DirSyncer,
     exclusive_lock,
-    fsync_dir,
     make_dirs,
     open_exclusive,
     remove_quietly,
     stream_to_fd,
     temp_path_for,
     write_atomic,
+    write_atomic_unsynced,
 )
 from storage._local_debris import WriterRegistry
 from storage._local_meta import LockRecord
@@ -80,6 +81,9 @@ class LocalStore:
         self._writers_dir = self._meta / ".writers"
         self._lock_file = self._meta / ".lock"
         self._now = clock
+        #: Directory fsyncs shared by concurrent writers (each still returns only once its
+        #: own entry is durable).
+        self._sync_dir = DirSyncer().sync
         with _disk_errors(f"cannot open the local store at {self._root}"):
             for directory in (self._uploads_dir, self._writers_dir):
                 make_dirs(directory)
@@ -130,7 +134,7 @@ class LocalStore:
                 self._link_new(key, temp, final)
             finally:
                 remove_quietly(temp)
-            fsync_dir(final.parent)
+            self._sync_dir(final.parent)
         return PutResult(key=key, size=digests.size, sha256=digests.sha256, sm3=digests.sm3)
 
     def promote(self, src_key: str, dst_key: str) -> ObjectInfo:
@@ -150,7 +154,7 @@ class LocalStore:
             self._refuse_if_locked(src_info)
             self._make_parent(dst_key, dst)
             self._link_new(dst_key, src, dst)
-            fsync_dir(dst.parent)
+            self._sync_dir(dst.parent)
             self._remove(src_key, src, src_info)
             return self._stat(dst_key, dst)
 
@@ -175,6 +179,48 @@ class LocalStore:
                     f"retention cannot be shortened to {until.isoformat()}"
                 )
             self._write_lock(key, LockRecord(until, record.legal_hold))
+
+    def set_retentions(self, items: Sequence[tuple[str, datetime]]) -> list[StorageError | None]:
+        """:meth:`set_retention` for many keys under one lock, with the sidecars' directory
+        entries made durable by one fsync per directory rather than one per key: the batch
+        a group of concurrent captures finalizes together.
+
+        Returns, for each item in order, None once its retention is durable or the
+        ``StorageError`` that refused it (the others are unaffected)."""
+        outcomes: list[StorageError | None] = [None] * len(items)
+        written: list[int] = []
+        with self._state_lock("cannot set retention"):
+            for index, (key, until) in enumerate(items):
+                try:
+                    with _disk_errors(f"cannot set retention on {key}"):
+                        path = self._object_path(key)
+                        until = retention_date(until, self._now())
+                        self._require_object(key, path)
+                        record = self._read_lock(key)
+                        if record.retain_until is not None and until < record.retain_until:
+                            raise RetentionError(
+                                f"{key} is retained until {record.retain_until.isoformat()}; "
+                                f"retention cannot be shortened to {until.isoformat()}"
+                            )
+                        meta = self._meta_path(key)
+                        make_dirs(meta.parent)
+                        write_atomic_unsynced(
+                            meta,
+                            LockRecord(until, record.legal_hold).to_json(),
+                            self._writer.writer_id,
+                        )
+                    written.append(index)
+                except StorageError as exc:
+                    outcomes[index] = exc
+            for directory in sorted({self._meta_path(items[i][0]).parent for i in written}):
+                try:
+                    with _disk_errors(f"cannot make retention durable in {directory}"):
+                        self._sync_dir(directory)
+                except StorageError as exc:
+                    for i in written:
+                        if self._meta_path(items[i][0]).parent == directory:
+                            outcomes[i] = exc
+        return outcomes
 
     def set_legal_hold(self, key: str, on: bool) -> None:
         path = self._object_path(key)
@@ -256,7 +302,7 @@ class LocalStore:
             os.chmod(data, _READ_ONLY)
             self._make_parent(key, final)
             self._link_new(key, data, final)
-            fsync_dir(final.parent)
+            self._sync_dir(final.parent)
             self._uploads.remove(key, upload_id)
             return self._stat(key, final)
 
@@ -313,7 +359,7 @@ class LocalStore:
     def _write_lock(self, key: str, record: LockRecord) -> None:
         meta = self._meta_path(key)
         make_dirs(meta.parent)
-        write_atomic(meta, record.to_json(), self._writer.writer_id)
+        write_atomic(meta, record.to_json(), self._writer.writer_id, self._sync_dir)
 
     def _refuse_if_locked(self, info: ObjectInfo) -> None:
         record = LockRecord(info.retain_until, info.legal_hold)
@@ -325,7 +371,7 @@ class LocalStore:
         self._refuse_if_locked(info)
         self._meta_path(key).unlink(missing_ok=True)
         path.unlink(missing_ok=True)
-        fsync_dir(path.parent)
+        self._sync_dir(path.parent)
 
     def _make_parent(self, key: str, final: Path) -> None:
         try:

@@ -24,7 +24,7 @@ import hashlib
 import io
 import math
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -64,6 +64,9 @@ from storage.limits import (
 )
 from storage.lock_headers import LockState, lock_state_from_headers
 from storage.ranges import check_range
+
+#: Retention requests of one ``set_retentions`` batch in flight at once (the pool holds 10).
+RETENTION_CONCURRENCY = 8
 
 
 class MinioStore:
@@ -274,6 +277,24 @@ class MinioStore:
             self._client.set_object_retention(
                 self._bucket, key, Retention(COMPLIANCE, until), version_id=head.version_id
             )
+
+    def set_retentions(self, items: Sequence[tuple[str, datetime]]) -> list[StorageError | None]:
+        """:meth:`set_retention` for many keys, their round trips concurrent (at most
+        ``RETENTION_CONCURRENCY`` in flight, within the connection pool); for each item in
+        order, None or the ``StorageError`` that refused it."""
+
+        def one(item: tuple[str, datetime]) -> StorageError | None:
+            try:
+                self.set_retention(*item)
+            except StorageError as exc:
+                return exc
+            return None
+
+        if len(items) <= 1:
+            return [one(item) for item in items]
+        workers = min(RETENTION_CONCURRENCY, len(items))
+        with ThreadPoolExecutor(workers, thread_name_prefix="s3-retention") as pool:
+            return list(pool.map(one, items))
 
     def set_legal_hold(self, key: str, on: bool) -> None:
         validate_key(key)

@@ -22,25 +22,18 @@ captures in flight no longer convoy on it one transaction each.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Executable
 from sqlmodel import Session
 
+from evidence_service.capture.batching import LeaderBatcher
 from evidence_service.core.db import session_scope
 
 T = TypeVar("T")
 
-
-@dataclass
-class _Queued:
-    work: Callable[[Session], Any]
-    done: bool = False
-    result: Any = None
-    error: BaseException | None = field(default=None)
+Work = Callable[[Session], Any]
 
 
 class GroupCommitter:
@@ -48,65 +41,32 @@ class GroupCommitter:
 
     def __init__(self, engine: Engine, *, max_group: int = 64) -> None:
         self._engine = engine
-        self._max_group = max_group
-        self._queue: list[_Queued] = []
-        self._leading = False
-        self._changed = threading.Condition()
+        self._batcher: LeaderBatcher[Work, Any] = LeaderBatcher(self._commit, max_batch=max_group)
 
-    def run(self, statement: Executable, parameters: dict[str, Any] | None = None) -> None:
-        """Execute one statement in a committed write transaction, perhaps shared with other
-        callers' statements."""
+    def run(self, statement: Executable, parameters: Any = None) -> None:
+        """Execute one statement (``parameters``: a dict, or a list of dicts for an
+        executemany) in a committed write transaction, perhaps shared with other callers'
+        statements."""
         # On the session's connection: SQL Core, without the ORM's handling of DML.
         self.run_work(lambda session: session.connection().execute(statement, parameters))
 
     def run_work(self, work: Callable[[Session], T]) -> T:
         """Run ``work(session)`` in a committed write transaction, perhaps shared with other
         callers' work; returns what it returned once that transaction has committed."""
-        mine = _Queued(work)
-        with self._changed:
-            self._queue.append(mine)
-            while not mine.done:
-                if self._leading:
-                    self._changed.wait()
-                else:
-                    self._lead()
-        if mine.error is not None:
-            raise mine.error
-        return mine.result  # type: ignore[no-any-return]
+        return self._batcher.submit(work)  # type: ignore[no-any-return]
 
-    def _lead(self) -> None:
-        """Commit the queue's head as one group (called holding, and returning with, the lock;
-        released while the transaction runs)."""
-        self._leading = True
-        group, self._queue = self._queue[: self._max_group], self._queue[self._max_group :]
-        self._changed.release()
-        try:
-            self._commit(group)
-        except BaseException as exc:  # interrupted: nobody's work may count as committed
-            for queued in group:
-                queued.error = queued.error or exc
-            raise
-        finally:
-            self._changed.acquire()
-            for queued in group:
-                queued.done = True
-            self._leading = False
-            self._changed.notify_all()
-
-    def _commit(self, group: list[_Queued]) -> None:
+    def _commit(self, group: Sequence[Work]) -> list[Any]:
         try:
             with session_scope(self._engine) as session:
-                results = [queued.work(session) for queued in group]
-            for queued, result in zip(group, results, strict=True):
-                queued.result = result
-            return
+                return [work(session) for work in group]
         except Exception as exc:
             if len(group) == 1:
-                group[0].error = exc
-                return
-        for queued in group:  # the group failed: find whose work it was
+                return [exc]
+        outcomes: list[Any] = []
+        for work in group:  # the group failed: find whose work it was
             try:
                 with session_scope(self._engine) as session:
-                    queued.result = queued.work(session)
+                    outcomes.append(work(session))
             except Exception as exc:
-                queued.error = exc
+                outcomes.append(exc)
+        return outcomes

@@ -19,8 +19,10 @@ copy of every file; the intake row gives the reaper what the temp prefix would h
 Every step is durable before the next begins and all of them before the 201: the bytes and the
 retention sidecar are fsynced (file and directory entry) by the store, each transaction commits
 synchronously. The one-statement transactions of steps 0 and 3 (intake row, finalized mark)
-share their commit with those of concurrent captures (:mod:`.group_commit`); each caller still
-returns only once its own statement is committed.
+share their commit with those of concurrent captures (:mod:`.group_commit`), and step 3 as a
+whole is done for concurrent captures together (:meth:`Ingestor.finalize`): one store batch
+sets their retentions (on local disk, one directory fsync for their sidecars), one UPDATE marks
+them. Each caller still returns only once its own effects are durable.
 """
 
 from __future__ import annotations
@@ -33,13 +35,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, delete, insert, update
+from sqlalchemy import Engine, Table, bindparam, delete, insert, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, select
 
 from evidence_service.access.custodial import unsigned_capture_refusal
 from evidence_service.access.identity import Actor
 from evidence_service.anchoring.batches import statement_leaf
+from evidence_service.capture.batching import LeaderBatcher
 from evidence_service.capture.group_commit import GroupCommitter
 from evidence_service.capture.metadata import CaptureMetadata
 from evidence_service.capture.models import (
@@ -69,7 +72,7 @@ from evidence_service.core.ids import new_id
 from evidence_service.custody.log import CustodyAction, append_event
 from evidence_service.verify.statement import CaptureStatement
 from signing.jcs import canonicalize
-from storage.base import ObjectStore, PutResult
+from storage.base import ObjectStore, PutResult, set_retentions
 from storage.errors import SizeLimitError, StorageError
 
 log = logging.getLogger(__name__)
@@ -232,6 +235,7 @@ class Ingestor:
         self._signable_passes: dict[str, float] = {}  # officer id -> monotonic time of a pass
         #: The one-statement transactions (intake row, finalized mark) share commits.
         self.commits = GroupCommitter(engine)
+        self._finalizer: LeaderBatcher[Finalization, None] = LeaderBatcher(self._finalize_batch)
 
     # -- step 1 ---------------------------------------------------------------------------------
     def size_limit(self, port_id: str) -> int:
@@ -532,9 +536,12 @@ class Ingestor:
     ) -> None:
         """Promote a resumable upload's object to its key, put COMPLIANCE retention for the
         item's category (``Settings.retention_years``) on it and its derived files, and mark the
-        row finalized with that ``retention_until`` in one update.
+        row finalized with that ``retention_until``.
 
-        Idempotent, so the reaper can finish what a crash interrupted.
+        Concurrent captures finalize together (:class:`~.batching.LeaderBatcher`): one store
+        batch for their retentions (one directory fsync on the local store) and one UPDATE for
+        their marks; each caller returns once its own item is finalized, or raises its own
+        ``StorageError``. Idempotent, so the reaper can finish what a crash interrupted.
 
         ``known`` passes the rows the caller just wrote, saving a read on the hot path.
         """
@@ -550,26 +557,73 @@ class Ingestor:
                 )
             known = (evidence_row, derived)
         evidence, derived = known
-        until = self.settings.retention_until(evidence.port, evidence.received_at)
-        recorded = until
-        if evidence.temp_key is not None:
-            self.store.promote(evidence.temp_key, evidence.object_key)
-        for key in [evidence.object_key] + [d.object_key for d in derived]:
-            try:
-                self.store.set_retention(key, until)
-            except StorageError:
-                # A rerun after the policy was shortened: the store keeps the longer date
-                # (retention is never shortened), and the row records that longer date.
-                current = self.store.stat(key).retain_until
-                if current is None or current < until:
-                    raise
-                recorded = max(recorded, current)
-        mark = (
-            update(Evidence)
-            .where(col(Evidence.id) == evidence_id)
-            .values(finalized=True, temp_key=None, retention_until=recorded)
+        self._finalizer.submit(
+            Finalization(
+                evidence_id=evidence_id,
+                object_key=evidence.object_key,
+                temp_key=evidence.temp_key,
+                derived_keys=tuple(d.object_key for d in derived),
+                until=self.settings.retention_until(evidence.port, evidence.received_at),
+            )
         )
-        self.commits.run(mark)
+
+    def _finalize_batch(self, batch: Sequence[Finalization]) -> list[None | BaseException]:
+        outcomes: list[None | BaseException] = [None] * len(batch)
+        for index, item in enumerate(batch):
+            if item.temp_key is not None:
+                try:
+                    self.store.promote(item.temp_key, item.object_key)
+                except StorageError as exc:
+                    outcomes[index] = exc
+        wanted = [
+            (index, key)
+            for index, item in enumerate(batch)
+            if outcomes[index] is None
+            for key in (item.object_key, *item.derived_keys)
+        ]
+        refusals = set_retentions(self.store, [(key, batch[i].until) for i, key in wanted])
+        recorded = {index: item.until for index, item in enumerate(batch)}
+        for (index, key), refused in zip(wanted, refusals, strict=True):
+            if refused is None or outcomes[index] is not None:
+                continue
+            # A rerun after the policy was shortened: the store keeps the longer date
+            # (retention is never shortened), and the row records that longer date.
+            try:
+                current = self.store.stat(key).retain_until
+            except StorageError as exc:
+                outcomes[index] = exc
+                continue
+            if current is None or current < batch[index].until:
+                outcomes[index] = refused
+            else:
+                recorded[index] = max(recorded[index], current)
+        marks = [
+            {"mark_id": item.evidence_id, "mark_until": recorded[index]}
+            for index, item in enumerate(batch)
+            if outcomes[index] is None
+        ]
+        if marks:
+            self.commits.run(_FINALIZED_MARK, marks)
+        return outcomes
+
+
+#: Marks finalized items (an executemany over ``mark_id`` / ``mark_until``).
+_FINALIZED_MARK = (
+    update(Evidence)
+    .where(col(Evidence.id) == bindparam("mark_id"))
+    .values(finalized=True, temp_key=None, retention_until=bindparam("mark_until"))
+)
+
+
+@dataclass(frozen=True)
+class Finalization:
+    """What finalizing one item needs: its keys and the retention its category gets."""
+
+    evidence_id: str
+    object_key: str
+    temp_key: str | None
+    derived_keys: tuple[str, ...]
+    until: datetime
 
 
 def capture_statement(

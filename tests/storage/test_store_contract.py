@@ -20,6 +20,7 @@ from storage import (
     SizeLimitError,
     StorageError,
     digest_bytes,
+    set_retentions,
 )
 from tests.storage.helpers import chunked, payload
 
@@ -214,6 +215,36 @@ def test_retention_on_a_missing_object(store: ObjectStore) -> None:
         store.set_retention("nope", in_days(1))
     with pytest.raises(ObjectNotFoundError):
         store.set_legal_hold("nope", True)
+
+
+def test_set_retentions_sets_each_and_refuses_only_the_bad_items(store: ObjectStore) -> None:
+    until = in_days(30).replace(microsecond=0)
+    for key in ("batch/a", "batch/b", "batch/short"):
+        store.put(key, [key.encode()])
+    store.set_retention("batch/short", until + timedelta(days=1))
+    outcomes = set_retentions(
+        store,
+        [
+            ("batch/a", until),
+            ("batch/missing", until),
+            ("batch/short", until),  # would shorten
+            ("batch/b", until + timedelta(days=2)),
+            ("batch/a", until),  # again: not a shortening
+        ],
+    )
+    assert [type(o).__name__ if o else None for o in outcomes] == [
+        None,
+        "ObjectNotFoundError",
+        "RetentionError",
+        None,
+        None,
+    ]
+    assert store.stat("batch/a").retain_until == until
+    assert store.stat("batch/b").retain_until == until + timedelta(days=2)
+    assert store.stat("batch/short").retain_until == until + timedelta(days=1)
+    with pytest.raises(ObjectLockedError):
+        store.discard("batch/b")
+    assert set_retentions(store, []) == []
 
 
 def test_discard_refused_under_retention(store: ObjectStore) -> None:

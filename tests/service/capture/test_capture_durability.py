@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -107,6 +108,59 @@ def test_bytes_row_and_retention_are_durable_in_order_before_the_201(
     # the row, its leaf, its custody event and the intake row's removal are one transaction
     row_commit = effects[recorded][1]
     assert "insert into anchorleaf" in row_commit and "delete from pendingintake" in row_commit
+
+
+def test_concurrent_captures_finalize_together_each_in_order_before_its_201(
+    local_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Concurrent captures share the sidecars' directory fsync and the finalized marks' UPDATE
+    (``Ingestor.finalize``), and each still has its retention durable before its 201."""
+    effects = _record_effects(local_api, monkeypatch)
+    recorded_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:  # let the captures pile up behind each other
+        recorded_fsync(fd)
+        time.sleep(0.005)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    callers = 12
+    start = threading.Barrier(callers)
+    bodies: list[dict[str, Any]] = []
+
+    def capture(n: int) -> None:
+        start.wait()
+        response = upload(local_api, "electronic", f"concurrent {n} ".encode() * 500)
+        assert response.status_code == 201, response.text
+        bodies.append(response.json())
+
+    threads = [threading.Thread(target=capture, args=(n,)) for n in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(bodies) == callers and all(body["finalized"] for body in bodies)
+
+    store = local_api.services.store
+    root = local_api.services.settings.objects_dir.resolve()
+    with Session(local_api.services.engine) as session:
+        rows = [session.get(Evidence, body["id"]) for body in bodies]
+    meta_dirs = set()
+    for row in rows:
+        assert row is not None and row.finalized and row.retention_until is not None
+        assert store.stat(row.object_key).retain_until == row.retention_until
+        meta_dir = str(root / ".meta" / Path(row.object_key).parent)
+        meta_dirs.add(meta_dir)
+        sidecar = _first(effects, "fsync", meta_dir + "/." + row.id + ".json")
+        synced = next(i for i, e in enumerate(effects) if i > sidecar and e == ("fsync", meta_dir))
+        assert synced < _first_after(effects, synced, "commit", "update evidence")
+    (meta_dir,) = meta_dirs
+    assert effects.count(("fsync", meta_dir)) < callers  # shared, not one per capture
+    marks = [e for e in effects if e[0] == "commit" and "update evidence" in e[1]]
+    assert len(marks) < callers
+
+
+def _first_after(effects: list[tuple[str, str]], after: int, kind: str, *parts: str) -> int:
+    return after + 1 + _first(effects[after + 1 :], kind, *parts)
 
 
 def test_a_failure_before_the_row_commits_keeps_no_row_and_no_object(api: Api) -> None:
