@@ -236,6 +236,7 @@ class Ingestor:
         #: The one-statement transactions (intake row, finalized mark) share commits.
         self.commits = GroupCommitter(engine)
         self._finalizer: LeaderBatcher[Finalization, None] = LeaderBatcher(self._finalize_batch)
+        self._intakes: LeaderBatcher[dict[str, Any], None] = LeaderBatcher(self._intake_batch)
 
     # -- step 1 ---------------------------------------------------------------------------------
     def size_limit(self, port_id: str) -> int:
@@ -247,9 +248,26 @@ class Ingestor:
         """Record the key an upload is about to take (step 0); returns that key."""
         started = self.clock()
         key = final_key(evidence_id, started)
-        row = {"id": evidence_id, "object_key": key, "started_at": started}
-        self.commits.run(insert(PendingIntake), row)
+        self._intakes.submit({"id": evidence_id, "object_key": key, "started_at": started})
         return key
+
+    def _intake_batch(self, rows: Sequence[dict[str, Any]]) -> list[None | BaseException]:
+        """Concurrent intakes' rows in one INSERT (an executemany) and one commit; if that
+        fails, each row alone, so only a bad row's caller sees the error."""
+        try:
+            self.commits.run(insert(PendingIntake), list(rows))
+            return [None] * len(rows)
+        except SQLAlchemyError:
+            if len(rows) == 1:
+                raise
+        outcomes: list[None | BaseException] = []
+        for row in rows:
+            try:
+                self.commits.run(insert(PendingIntake), row)
+                outcomes.append(None)
+            except SQLAlchemyError as exc:
+                outcomes.append(exc)
+        return outcomes
 
     def receive(self, evidence_id: str, port_id: str, chunks: Iterable[bytes]) -> Received:
         """Stream into the final key while the port inspects; nothing is left on failure."""

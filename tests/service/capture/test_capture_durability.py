@@ -228,3 +228,42 @@ def test_group_commit_commits_every_caller_and_fails_only_the_bad_one(services: 
     with Session(services.engine) as session:
         stored = set(session.exec(select(PendingIntake.id)).all())
     assert stored == set(ids)
+
+
+def test_concurrent_intakes_share_an_insert_and_only_a_duplicate_fails(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingestor = services.ingestor
+    ingestor.begin_intake("TAKEN")
+    batches: list[int] = []
+    run = ingestor.commits.run
+
+    def counted(statement: Any, parameters: Any = None) -> None:
+        batches.append(len(parameters) if isinstance(parameters, list) else 1)
+        time.sleep(0.005)  # let the intakes pile up
+        run(statement, parameters)
+
+    monkeypatch.setattr(ingestor.commits, "run", counted)
+    errors: dict[str, BaseException] = {}
+    keys: dict[str, str] = {}
+    ids = [f"IN{n:02d}" for n in range(15)] + ["TAKEN"]
+    start = threading.Barrier(len(ids))
+
+    def caller(evidence_id: str) -> None:
+        start.wait()
+        try:
+            keys[evidence_id] = ingestor.begin_intake(evidence_id)
+        except BaseException as exc:  # noqa: BLE001 - recorded for the assertion
+            errors[evidence_id] = exc
+
+    threads = [threading.Thread(target=caller, args=(i,)) for i in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert list(errors) == ["TAKEN"] and isinstance(errors["TAKEN"], IntegrityError)
+    with Session(services.engine) as session:
+        stored = {row.id: row.object_key for row in session.exec(select(PendingIntake)).all()}
+    assert set(stored) == set(ids)
+    assert all(stored[i] == keys[i] and keys[i].endswith("/" + i) for i in keys)
+    assert max(batches) > 1  # several intakes in one INSERT
