@@ -37,7 +37,8 @@ from evidence_service.modules.kit.db import write_transaction
 
 log = logging.getLogger(__name__)
 
-#: Hours captured in one round at most (the next round takes the rest).
+#: Hours read for capture at once: a round's share (the next round takes the rest), or one
+#: chunk of a flush.
 ROUND_HOURS = 200
 NOTHING_TO_CAPTURE = "no readings"
 
@@ -60,11 +61,16 @@ class CapturedHour:
 
 
 def due_hours(
-    engine: Engine, now: datetime, *, grace: timedelta, flush: bool = False
+    engine: Engine,
+    now: datetime,
+    *,
+    grace: timedelta,
+    flush: bool = False,
+    states: tuple[str, ...] = ("open", "failed"),
 ) -> list[HourToCapture]:
-    """Hours with readings not yet captured, oldest first: ended and past the grace period,
-    or every one when ``flush``."""
-    due: ColumnElement[bool] = m.hour.c.state.in_(("open", "failed"))
+    """Hours with readings not yet captured (in ``states``), oldest first: ended and past the
+    grace period, or every one when ``flush``."""
+    due: ColumnElement[bool] = m.hour.c.state.in_(states)
     if not flush:
         due = and_(due, m.hour.c.hour_start <= now - HOUR - grace)
     query = (

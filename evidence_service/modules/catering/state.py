@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from evidence_service.modules.catering.config import CateringConfig
 from evidence_service.modules.catering.factors import FactorTable
 from evidence_service.modules.catering.frames import FrameSink, record_event
 from evidence_service.modules.catering.hours import (
+    ROUND_HOURS,
     CapturedHour,
     HourToCapture,
     capture_hour,
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 TICK_CHUNK = 500
 #: Hours captured at once: the core's group commit shares their write transactions.
 CAPTURE_CONCURRENCY = 8
+#: How long one flush goes on capturing chunk after chunk (an HTTP request waits for it).
+FLUSH_SECONDS = 60.0
 #: Readings older than the keeping period are deleted this often.
 PRUNE_EVERY = timedelta(hours=6)
 
@@ -150,26 +154,41 @@ class CateringState:
             after = rows[-1].mn
 
     async def capture_hours(self, now: datetime, *, flush: bool = False) -> list[CapturedHour]:
-        """Capture the due hours through the core with the module's service identity."""
+        """Capture the due hours through the core with the module's service identity: a
+        round's share (:data:`ROUND_HOURS`), or when ``flush`` every open hour, chunk after
+        chunk for up to :data:`FLUSH_SECONDS` (the caller flushes again for the rest). A flush
+        tries the failed hours once, in its first chunk, so a core that refuses them cannot
+        keep it busy."""
         token = self.config.service_token
         if not token:
             return []
         grace = timedelta(seconds=self.config.hour_grace_seconds)
-        hours = await anyio.to_thread.run_sync(
-            lambda: due_hours(self.engine, now, grace=grace, flush=flush)
-        )
-        if not hours:
-            return []
         done: list[CapturedHour] = []
         limit = anyio.Semaphore(CAPTURE_CONCURRENCY)
+        started = anyio.current_time()
+        states: tuple[str, ...] = ("open", "failed")
 
         async def one(core: AsyncEvidenceClient, hour: HourToCapture) -> None:
             async with limit:
                 done.append(await capture_hour(self.engine, core, hour, self.factors))
 
-        async with self.core_client(token) as core, anyio.create_task_group() as tasks:
-            for hour in hours:
-                tasks.start_soon(one, core, hour)
+        async with self.core_client(token) as core:
+            while True:
+                hours = await anyio.to_thread.run_sync(
+                    functools.partial(
+                        due_hours, self.engine, now, grace=grace, flush=flush, states=states
+                    )
+                )
+                async with anyio.create_task_group() as tasks:
+                    for hour in hours:
+                        tasks.start_soon(one, core, hour)
+                states = ("open",)
+                if (
+                    not flush
+                    or len(hours) < ROUND_HOURS
+                    or anyio.current_time() - started >= FLUSH_SECONDS
+                ):
+                    break
         done.sort(key=lambda d: (d.hour_start, d.mn))
         failed = [d for d in done if d.error]
         if failed:

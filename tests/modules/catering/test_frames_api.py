@@ -13,10 +13,13 @@ import json
 from datetime import timedelta
 
 import anyio
+import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import select
 
+from evidence_service.modules.catering import hours as catering_hours
 from evidence_service.modules.catering import models as m
+from evidence_service.modules.catering import state as catering_state
 from evidence_service.modules.catering.hour_batch import hour_document
 from evidence_service.modules.catering.hours import hour_readings
 from tests.fixtures.service import Api
@@ -185,6 +188,29 @@ def test_an_ended_hour_is_captured_through_the_core(api: Api) -> None:
         f"/api/v1/evidence/{again.hours[0].evidence_id}", headers=api.auth("officer")
     ).json()
     assert evidence_id in second["description"]
+
+
+def test_one_flush_captures_every_open_hour_chunk_after_chunk(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register(api)
+    state = api.client.app.state.catering  # type: ignore[attr-defined]
+    token = api.auth_as(DEPARTMENT, "officer")["Authorization"].removeprefix("Bearer ")
+    state.config = dataclasses.replace(state.config, service_token=token)
+    monkeypatch.setattr(catering_state, "ROUND_HOURS", 2)
+    monkeypatch.setattr(catering_hours, "ROUND_HOURS", 2)
+    first = minutes_ago(0).replace(minute=0) - timedelta(hours=5)
+    for hour in range(5):  # five hours, the last one still open
+        at = first + timedelta(hours=hour, minutes=10)
+        assert post_frame(api, a_frame(at)).status_code == 200
+    report = anyio.run(lambda: state.round(flush=True))
+    assert [h.error for h in report.hours] == [None] * 5
+    assert [h.hour_start for h in report.hours] == [first + timedelta(hours=h) for h in range(5)]
+    with module_engine(api).connect() as conn:
+        hours = conn.execute(select(m.hour.c.state, m.hour.c.evidence_ids)).all()
+    assert sorted(h.state for h in hours) == ["captured"] * 5
+    assert sorted(h.evidence_ids[0] for h in hours) == sorted(h.evidence_id for h in report.hours)
+    assert anyio.run(lambda: state.round(flush=True)).hours == []  # nothing left
 
 
 def test_bad_queries_and_bodies_are_refused_and_write_nothing(api: Api) -> None:
