@@ -168,17 +168,9 @@ class LocalStore:
     # -- lock state ----------------------------------------------------------------------------
 
     def set_retention(self, key: str, until: datetime) -> None:
-        path = self._object_path(key)
-        until = retention_date(until, self._now())
-        with self._state_lock(f"cannot set retention on {key}"):
-            self._require_object(key, path)
-            record = self._read_lock(key)
-            if record.retain_until is not None and until < record.retain_until:
-                raise RetentionError(
-                    f"{key} is retained until {record.retain_until.isoformat()}; "
-                    f"retention cannot be shortened to {until.isoformat()}"
-                )
-            self._write_lock(key, LockRecord(until, record.legal_hold))
+        (refused,) = self.set_retentions([(key, until)])
+        if refused is not None:
+            raise refused
 
     def set_retentions(self, items: Sequence[tuple[str, datetime]]) -> list[StorageError | None]:
         """:meth:`set_retention` for many keys under one lock, with the sidecars' directory
@@ -193,22 +185,7 @@ class LocalStore:
             for index, (key, until) in enumerate(items):
                 try:
                     with _disk_errors(f"cannot set retention on {key}"):
-                        path = self._object_path(key)
-                        until = retention_date(until, self._now())
-                        self._require_object(key, path)
-                        record = self._read_lock(key)
-                        if record.retain_until is not None and until < record.retain_until:
-                            raise RetentionError(
-                                f"{key} is retained until {record.retain_until.isoformat()}; "
-                                f"retention cannot be shortened to {until.isoformat()}"
-                            )
-                        meta = self._meta_path(key)
-                        make_dirs(meta.parent)
-                        write_atomic_unsynced(
-                            meta,
-                            LockRecord(until, record.legal_hold).to_json(),
-                            self._writer.writer_id,
-                        )
+                        self._write_retention_unsynced(key, until)
                     written.append(index)
                 except StorageError as exc:
                     outcomes[index] = exc
@@ -221,6 +198,23 @@ class LocalStore:
                         if self._meta_path(items[i][0]).parent == directory:
                             outcomes[i] = exc
         return outcomes
+
+    def _write_retention_unsynced(self, key: str, until: datetime) -> None:
+        """Check and write one key's new retention (under the state lock); its directory entry
+        is durable once the caller has synced the sidecar's directory."""
+        path = self._object_path(key)
+        until = retention_date(until, self._now())
+        self._require_object(key, path)
+        record = self._read_lock(key)
+        if record.retain_until is not None and until < record.retain_until:
+            raise RetentionError(
+                f"{key} is retained until {record.retain_until.isoformat()}; "
+                f"retention cannot be shortened to {until.isoformat()}"
+            )
+        meta = self._meta_path(key)
+        make_dirs(meta.parent)
+        sidecar = LockRecord(until, record.legal_hold).to_json()
+        write_atomic_unsynced(meta, sidecar, self._writer.writer_id)
 
     def set_legal_hold(self, key: str, on: bool) -> None:
         path = self._object_path(key)
