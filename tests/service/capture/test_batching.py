@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Sequence
 
 import pytest
 
 from evidence_service.capture.batching import LeaderBatcher
+from tests.concurrently import all_at_once
 
 
 def run_callers(batcher: LeaderBatcher[int, int], items: list[int]) -> dict[int, object]:
-    outcomes: dict[int, object] = {}
-    start = threading.Barrier(len(items))
-
-    def caller(item: int) -> None:
-        start.wait()
-        try:
-            outcomes[item] = batcher.submit(item)
-        except Exception as exc:  # noqa: BLE001 - recorded for the assertion
-            outcomes[item] = exc
-
-    threads = [threading.Thread(target=caller, args=(i,)) for i in items]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(t.is_alive() for t in threads)
-    return outcomes
+    return dict(all_at_once(batcher.submit, items))
 
 
 def test_items_are_batched_and_each_caller_gets_its_own_outcome() -> None:

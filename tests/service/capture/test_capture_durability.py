@@ -10,7 +10,6 @@ captures (``capture/group_commit.py``), and a failure anywhere keeps nothing.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -29,6 +28,7 @@ from evidence_service.core.clock import utcnow
 from evidence_service.core.errors import BadRequestError
 from evidence_service.services import Services, build_services
 from tests import samples
+from tests.concurrently import all_at_once
 from tests.fixtures.service import Api, make_settings, running_api
 from tests.service.helpers import assert_problem, counts, stored_keys, upload
 
@@ -124,20 +124,14 @@ def test_concurrent_captures_finalize_together_each_in_order_before_its_201(
 
     monkeypatch.setattr(os, "fsync", slow_fsync)
     callers = 12
-    start = threading.Barrier(callers)
-    bodies: list[dict[str, Any]] = []
 
-    def capture(n: int) -> None:
-        start.wait()
+    def capture(n: int) -> dict[str, Any]:
         response = upload(local_api, "electronic", f"concurrent {n} ".encode() * 500)
         assert response.status_code == 201, response.text
-        bodies.append(response.json())
+        return response.json()  # type: ignore[no-any-return]
 
-    threads = [threading.Thread(target=capture, args=(n,)) for n in range(callers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = all_at_once(capture, range(callers))
+    bodies = [body for body in outcomes.values() if isinstance(body, dict)]
     assert len(bodies) == callers and all(body["finalized"] for body in bodies)
 
     store = local_api.services.store
@@ -208,22 +202,9 @@ def _intake(evidence_id: str) -> dict[str, Any]:
 def test_group_commit_commits_every_caller_and_fails_only_the_bad_one(services: Services) -> None:
     committer = GroupCommitter(services.engine, max_group=4)
     committer.run(insert(PendingIntake), _intake("TAKEN"))
-    errors: dict[str, BaseException] = {}
-    start = threading.Barrier(16)
-
-    def caller(evidence_id: str) -> None:
-        start.wait()
-        try:
-            committer.run(insert(PendingIntake), _intake(evidence_id))
-        except BaseException as exc:  # noqa: BLE001 - recorded for the assertion
-            errors[evidence_id] = exc
-
     ids = [f"ID{n:02d}" for n in range(15)] + ["TAKEN"]
-    threads = [threading.Thread(target=caller, args=(i,)) for i in ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = all_at_once(lambda i: committer.run(insert(PendingIntake), _intake(i)), ids)
+    errors = {i: o for i, o in outcomes.items() if isinstance(o, Exception)}
     assert list(errors) == ["TAKEN"] and isinstance(errors["TAKEN"], IntegrityError)
     with Session(services.engine) as session:
         stored = set(session.exec(select(PendingIntake.id)).all())
@@ -244,23 +225,10 @@ def test_concurrent_intakes_share_an_insert_and_only_a_duplicate_fails(
         run(statement, parameters)
 
     monkeypatch.setattr(ingestor.commits, "run", counted)
-    errors: dict[str, BaseException] = {}
-    keys: dict[str, str] = {}
     ids = [f"IN{n:02d}" for n in range(15)] + ["TAKEN"]
-    start = threading.Barrier(len(ids))
-
-    def caller(evidence_id: str) -> None:
-        start.wait()
-        try:
-            keys[evidence_id] = ingestor.begin_intake(evidence_id)
-        except BaseException as exc:  # noqa: BLE001 - recorded for the assertion
-            errors[evidence_id] = exc
-
-    threads = [threading.Thread(target=caller, args=(i,)) for i in ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = all_at_once(ingestor.begin_intake, ids)
+    errors = {i: o for i, o in outcomes.items() if isinstance(o, Exception)}
+    keys = {i: o for i, o in outcomes.items() if isinstance(o, str)}
     assert list(errors) == ["TAKEN"] and isinstance(errors["TAKEN"], IntegrityError)
     with Session(services.engine) as session:
         stored = {row.id: row.object_key for row in session.exec(select(PendingIntake)).all()}
