@@ -163,32 +163,36 @@ class CateringState:
         if not token:
             return []
         grace = timedelta(seconds=self.config.hour_grace_seconds)
+        started = anyio.current_time()
+
+        async def due(states: tuple[str, ...]) -> list[HourToCapture]:
+            read = functools.partial(
+                due_hours, self.engine, now, grace=grace, flush=flush, states=states
+            )
+            return await anyio.to_thread.run_sync(read)
+
+        hours = await due(("open", "failed"))
+        if not hours:  # the usual round: no core client opened for nothing
+            return []
         done: list[CapturedHour] = []
         limit = anyio.Semaphore(CAPTURE_CONCURRENCY)
-        started = anyio.current_time()
-        states: tuple[str, ...] = ("open", "failed")
 
         async def one(core: AsyncEvidenceClient, hour: HourToCapture) -> None:
             async with limit:
                 done.append(await capture_hour(self.engine, core, hour, self.factors))
 
         async with self.core_client(token) as core:
-            while True:
-                hours = await anyio.to_thread.run_sync(
-                    functools.partial(
-                        due_hours, self.engine, now, grace=grace, flush=flush, states=states
-                    )
-                )
+            while hours:
                 async with anyio.create_task_group() as tasks:
                     for hour in hours:
                         tasks.start_soon(one, core, hour)
-                states = ("open",)
                 if (
                     not flush
                     or len(hours) < ROUND_HOURS
                     or anyio.current_time() - started >= FLUSH_SECONDS
                 ):
                     break
+                hours = await due(("open",))  # failed hours: once per flush
         done.sort(key=lambda d: (d.hour_start, d.mn))
         failed = [d for d in done if d.error]
         if failed:
