@@ -138,11 +138,13 @@ def set_retentions(
     batch = getattr(store, "set_retentions", None)
     if batch is not None:
         return list(batch(items))
-    outcomes: list[StorageError | None] = []
-    for key, until in items:
-        try:
-            store.set_retention(key, until)
-            outcomes.append(None)
-        except StorageError as exc:
-            outcomes.append(exc)
-    return outcomes
+    return [retention_outcome(store, key, until) for key, until in items]
+
+
+def retention_outcome(store: ObjectStore, key: str, until: datetime) -> StorageError | None:
+    """``store.set_retention(key, until)``: None once set, or the ``StorageError`` refusing it."""
+    try:
+        store.set_retention(key, until)
+    except StorageError as exc:
+        return exc
+    return None

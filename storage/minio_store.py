@@ -41,7 +41,7 @@ from storage._s3_errors import s3_errors
 from storage._s3_multipart import MultipartCalls
 from storage._streams import ClosingIterator, shield_caller_errors, unwrap_caller_errors
 from storage._time import retention_date, utc_now
-from storage.base import ObjectInfo, PartResult, PutResult
+from storage.base import ObjectInfo, PartResult, PutResult, retention_outcome
 from storage.digest import Digester
 from storage.errors import (
     ObjectExistsError,
@@ -282,19 +282,11 @@ class MinioStore:
         """:meth:`set_retention` for many keys, their round trips concurrent (at most
         ``RETENTION_CONCURRENCY`` in flight, within the connection pool); for each item in
         order, None or the ``StorageError`` that refused it."""
-
-        def one(item: tuple[str, datetime]) -> StorageError | None:
-            try:
-                self.set_retention(*item)
-            except StorageError as exc:
-                return exc
-            return None
-
         if len(items) <= 1:
-            return [one(item) for item in items]
+            return [retention_outcome(self, key, until) for key, until in items]
         workers = min(RETENTION_CONCURRENCY, len(items))
         with ThreadPoolExecutor(workers, thread_name_prefix="s3-retention") as pool:
-            return list(pool.map(one, items))
+            return list(pool.map(lambda item: retention_outcome(self, *item), items))
 
     def set_legal_hold(self, key: str, on: bool) -> None:
         validate_key(key)
