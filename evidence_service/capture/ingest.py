@@ -233,10 +233,10 @@ class Ingestor:
         self.clock = clock
         self.signer = signer
         self._signable_passes: dict[str, float] = {}  # officer id -> monotonic time of a pass
-        #: The one-statement transactions (intake row, finalized mark) share commits.
+        #: The capture's write transactions (intake row, the item, finalized mark) share
+        #: commits; concurrent intake rows and marks go in one executemany each.
         self.commits = GroupCommitter(engine)
         self._finalizer: LeaderBatcher[Finalization, None] = LeaderBatcher(self._finalize_batch)
-        self._intakes: LeaderBatcher[dict[str, Any], None] = LeaderBatcher(self._intake_batch)
 
     # -- step 1 ---------------------------------------------------------------------------------
     def size_limit(self, port_id: str) -> int:
@@ -248,26 +248,9 @@ class Ingestor:
         """Record the key an upload is about to take (step 0); returns that key."""
         started = self.clock()
         key = final_key(evidence_id, started)
-        self._intakes.submit({"id": evidence_id, "object_key": key, "started_at": started})
+        row = {"id": evidence_id, "object_key": key, "started_at": started}
+        self.commits.run(_INSERT_INTAKE, row)
         return key
-
-    def _intake_batch(self, rows: Sequence[dict[str, Any]]) -> list[None | BaseException]:
-        """Concurrent intakes' rows in one INSERT (an executemany) and one commit; if that
-        fails, each row alone, so only a bad row's caller sees the error."""
-        try:
-            self.commits.run(insert(PendingIntake), list(rows))
-            return [None] * len(rows)
-        except SQLAlchemyError:
-            if len(rows) == 1:
-                raise
-        outcomes: list[None | BaseException] = []
-        for row in rows:
-            try:
-                self.commits.run(insert(PendingIntake), row)
-                outcomes.append(None)
-            except SQLAlchemyError as exc:
-                outcomes.append(exc)
-        return outcomes
 
     def receive(self, evidence_id: str, port_id: str, chunks: Iterable[bytes]) -> Received:
         """Stream into the final key while the port inspects; nothing is left on failure."""
@@ -295,8 +278,7 @@ class Ingestor:
         """Remove what a failed intake wrote (best effort: the reaper finishes the job)."""
         if self.discard_quietly(*keys):
             try:
-                drop = delete(PendingIntake).where(col(PendingIntake.id) == evidence_id)
-                self.commits.run(drop)
+                self.commits.run(_DROP_INTAKE, {"intake_id": evidence_id})
             except SQLAlchemyError:
                 log.warning("could not drop intake %s; the reaper will", evidence_id)
 
@@ -625,6 +607,10 @@ class Ingestor:
         return outcomes
 
 
+#: Records an intake (merged by the group committer with concurrent ones: one executemany).
+_INSERT_INTAKE = insert(PendingIntake)
+#: Drops an abandoned intake's row.
+_DROP_INTAKE = delete(PendingIntake).where(col(PendingIntake.id) == bindparam("intake_id"))
 #: Marks finalized items (an executemany over ``mark_id`` / ``mark_until``).
 _FINALIZED_MARK = (
     update(Evidence)

@@ -21,10 +21,11 @@ from sqlalchemy import event, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from evidence_service.capture.group_commit import GroupCommitter
+from evidence_service.capture.group_commit import GroupCommitter, _run_merged, _Statement
 from evidence_service.capture.models import Evidence, PendingIntake
 from evidence_service.capture.reaper import reap
 from evidence_service.core.clock import utcnow
+from evidence_service.core.db import session_scope
 from evidence_service.core.errors import BadRequestError
 from evidence_service.services import Services, build_services
 from tests import samples
@@ -201,9 +202,10 @@ def _intake(evidence_id: str) -> dict[str, Any]:
 
 def test_group_commit_commits_every_caller_and_fails_only_the_bad_one(services: Services) -> None:
     committer = GroupCommitter(services.engine, max_group=4)
-    committer.run(insert(PendingIntake), _intake("TAKEN"))
+    statement = insert(PendingIntake)  # one object: the callers' rows are merged
+    committer.run(statement, _intake("TAKEN"))
     ids = [f"ID{n:02d}" for n in range(15)] + ["TAKEN"]
-    outcomes = all_at_once(lambda i: committer.run(insert(PendingIntake), _intake(i)), ids)
+    outcomes = all_at_once(lambda i: committer.run(statement, _intake(i)), ids)
     errors = {i: o for i, o in outcomes.items() if isinstance(o, Exception)}
     assert list(errors) == ["TAKEN"] and isinstance(errors["TAKEN"], IntegrityError)
     with Session(services.engine) as session:
@@ -211,22 +213,45 @@ def test_group_commit_commits_every_caller_and_fails_only_the_bad_one(services: 
     assert stored == set(ids)
 
 
-def test_concurrent_intakes_share_an_insert_and_only_a_duplicate_fails(
-    services: Services, monkeypatch: pytest.MonkeyPatch
+def test_a_group_runs_each_statement_once_with_every_callers_rows_in_its_first_place(
+    services: Services,
 ) -> None:
+    statement = insert(PendingIntake)
+    seen: list[list[str]] = []
+
+    def look(session: Session) -> None:  # work of another caller, between the two intakes
+        seen.append(sorted(session.exec(select(PendingIntake.id)).all()))
+
+    with session_scope(services.engine) as session:
+        outcomes = _run_merged(
+            session,
+            [
+                _Statement(statement, [_intake("A1")]),
+                look,
+                _Statement(statement, [_intake("A2"), _intake("A3")]),
+                look,
+            ],
+        )
+    assert outcomes == [None, None, None, None]
+    assert seen == [["A1", "A2", "A3"]] * 2  # all three rows went in at the first place
+
+
+def test_concurrent_intakes_share_an_insert_and_only_a_duplicate_fails(services: Services) -> None:
     ingestor = services.ingestor
     ingestor.begin_intake("TAKEN")
-    batches: list[int] = []
-    run = ingestor.commits.run
+    rows: list[int] = []
 
-    def counted(statement: Any, parameters: Any = None) -> None:
-        batches.append(len(parameters) if isinstance(parameters, list) else 1)
-        time.sleep(0.005)  # let the intakes pile up
-        run(statement, parameters)
+    def executed(_conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, many: bool) -> None:
+        if sql.lower().startswith("insert into pendingintake"):
+            rows.append(len(params) if many else 1)
+        time.sleep(0.005)  # let the intakes pile up behind the group in progress
 
-    monkeypatch.setattr(ingestor.commits, "run", counted)
-    ids = [f"IN{n:02d}" for n in range(15)] + ["TAKEN"]
-    outcomes = all_at_once(ingestor.begin_intake, ids)
+    event.listen(services.engine, "before_cursor_execute", executed)
+    try:
+        ids = [f"IN{n:02d}" for n in range(15)] + ["TAKEN"]
+        outcomes = all_at_once(ingestor.begin_intake, ids)
+    finally:
+        event.remove(services.engine, "before_cursor_execute", executed)
     errors = {i: o for i, o in outcomes.items() if isinstance(o, Exception)}
     keys = {i: o for i, o in outcomes.items() if isinstance(o, str)}
     assert list(errors) == ["TAKEN"] and isinstance(errors["TAKEN"], IntegrityError)
@@ -234,4 +259,4 @@ def test_concurrent_intakes_share_an_insert_and_only_a_duplicate_fails(
         stored = {row.id: row.object_key for row in session.exec(select(PendingIntake)).all()}
     assert set(stored) == set(ids)
     assert all(stored[i] == keys[i] and keys[i].endswith("/" + i) for i in keys)
-    assert max(batches) > 1  # several intakes in one INSERT
+    assert max(rows) > 1  # several intakes in one INSERT
