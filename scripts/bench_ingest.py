@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import secrets
@@ -272,33 +273,38 @@ PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 @dataclass(frozen=True)
 class SmallRun:
-    """One server's run of many small uploads."""
+    """One server's run of many small uploads: the figures printed derive from these."""
 
-    rate: float
-    p50_ms: float
-    p99_ms: float
-    elapsed: float
-    cpu_ms: float = 0.0  # the server process's CPU time per capture
-    latencies: tuple[float, ...] = ()  # seconds, sorted
+    latencies: tuple[float, ...]  # seconds, one per upload
+    elapsed: float  # seconds
+    cpu_s: float = 0.0  # the server processes' CPU time over the run
 
-    @classmethod
-    def of(cls, latencies: list[float], elapsed: float, cpu_s: float = 0.0) -> SmallRun:
-        ordered = sorted(latencies)
-        return cls(
-            rate=len(ordered) / elapsed,
-            p50_ms=statistics.median(ordered) * 1000,
-            p99_ms=ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000,
-            elapsed=elapsed,
-            cpu_ms=cpu_s / len(ordered) * 1000,
-            latencies=tuple(ordered),
-        )
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.elapsed
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(self.latencies) * 1000
+
+    @property
+    def p99_ms(self) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000
+
+    @property
+    def cpu_ms(self) -> float:
+        """The server's CPU time per capture."""
+        return self.cpu_s / len(self.latencies) * 1000
 
     @classmethod
     def merged(cls, runs: list[SmallRun]) -> SmallRun:
         """Several rounds as one run: their captures over their summed time."""
-        cpu_s = sum(r.cpu_ms * len(r.latencies) for r in runs) / 1000
-        latencies = [t for r in runs for t in r.latencies]
-        return cls.of(latencies, sum(r.elapsed for r in runs), cpu_s)
+        return cls(
+            latencies=tuple(t for r in runs for t in r.latencies),
+            elapsed=sum(r.elapsed for r in runs),
+            cpu_s=sum(r.cpu_s for r in runs),
+        )
 
 
 def settle(server: Server, *, busy: float = 0.05, timeout: float = 60.0) -> None:
@@ -318,7 +324,7 @@ def timed_run(server: Server, path: str, token: str | None, count: int, clients:
     before = process_tree_cpu(server.ps)
     run = post_many(server.url, path, token, count, clients)
     used = process_tree_cpu(server.ps) - before
-    return SmallRun.of(list(run.latencies), run.elapsed, used)
+    return dataclasses.replace(run, cpu_s=used)
 
 
 def process_tree_cpu(process: psutil.Process) -> float:
@@ -358,7 +364,7 @@ def post_many(url: str, path: str, token: str | None, count: int, clients: int) 
     start = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(worker, per_client))
-    return SmallRun.of(latencies, time.perf_counter() - start)
+    return SmallRun(tuple(latencies), time.perf_counter() - start)
 
 
 @contextlib.contextmanager
