@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import sqlite3
 import threading
 import time
 import weakref
@@ -23,7 +24,7 @@ from alembic.migration import MigrationContext
 from alembic.util import CommandError as AlembicError
 from sqlalchemy import BigInteger, Column, Connection, Engine, Integer, event, inspect, text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Field, Session, SQLModel, create_engine
 
@@ -124,8 +125,14 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        writes = conn.get_execution_options().get(WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+        # Straight to the driver: every transaction begins here, and a statement through
+        # SQLAlchemy's execution path costs several times the BEGIN itself. Errors are wrapped
+        # as that path would wrap them (a locked database is an OperationalError: 503).
+        begin = "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN"
+        try:
+            conn.connection.driver_connection.execute(begin)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(begin, None, exc, sqlite3.Error) from exc
 
 
 class SchemaOutdatedError(RuntimeError):
