@@ -27,6 +27,7 @@ them. Each caller still returns only once its own effects are durable.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, bindparam, delete, insert, update
+from sqlalchemy import Engine, Insert, Table, bindparam, delete, insert, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -107,7 +108,14 @@ def insert_rows(session: Session, rows: Iterable[SQLModel]) -> None:
     session.flush()  # returns at once when nothing is pending
     conn = session.connection()
     for table, values in by_table.items():
-        conn.execute(insert(table), values[0] if len(values) == 1 else values)
+        conn.execute(_insert_into(table), values)  # a list: no RETURNING of generated keys
+
+
+@functools.cache
+def _insert_into(table: Table) -> Insert:
+    """One INSERT object per table: a statement built afresh per call pays for its cache key
+    (SQLAlchemy memoises it on the object) on every capture."""
+    return insert(table)
 
 
 def final_key(evidence_id: str, received_at: datetime) -> str:
@@ -432,11 +440,9 @@ class Ingestor:
                     rows.extend(hook(session, evidence, received_at))
                 insert_rows(session, rows)
                 conn = session.connection()  # Core statements: not the ORM's DML path
-                conn.execute(delete(PendingIntake).where(col(PendingIntake.id) == evidence_id))
+                conn.execute(_DROP_INTAKE, {"intake_id": evidence_id})
                 if signed is not None:
-                    used = conn.execute(
-                        delete(PreparedCapture).where(col(PreparedCapture.id) == evidence_id)
-                    )
+                    used = conn.execute(_USE_PREPARED, {"prepared_id": evidence_id})
                     if used.rowcount != 1:  # type: ignore[attr-defined]
                         raise PreparedCaptureError("the prepared capture was already used")
                 insert_rows(session, [leaf])
@@ -611,6 +617,8 @@ class Ingestor:
 _INSERT_INTAKE = insert(PendingIntake)
 #: Drops an abandoned intake's row.
 _DROP_INTAKE = delete(PendingIntake).where(col(PendingIntake.id) == bindparam("intake_id"))
+#: Consumes a prepared capture (its rowcount says whether it was still there).
+_USE_PREPARED = delete(PreparedCapture).where(col(PreparedCapture.id) == bindparam("prepared_id"))
 #: Marks finalized items (an executemany over ``mark_id`` / ``mark_until``).
 _FINALIZED_MARK = (
     update(Evidence)
