@@ -310,10 +310,28 @@ class LocalStore:
     def _object_path(self, key: str) -> Path:
         """The file for ``key``, guaranteed inside ``root`` even through symlinks."""
         validate_key(key)
-        path = (self._root / key).resolve()
+        path = self._root / key
+        if not self._symlink_below_root(key):
+            # A valid key has no "..", "." or hidden segment, and the root is resolved: with
+            # no symlink among the key's own components the path is inside the root and
+            # outside ".meta" as it stands, without resolving every component of the root.
+            return path
+        path = path.resolve()
         if not path.is_relative_to(self._root) or path.is_relative_to(self._meta):
             raise InvalidKeyError(f"key {key!r} resolves outside the store")
         return path
+
+    def _symlink_below_root(self, key: str) -> bool:
+        """Whether a component of ``key`` that exists under the root is a symlink."""
+        current = str(self._root)
+        for segment in key.split("/"):
+            current = f"{current}/{segment}"
+            try:
+                if stat.S_ISLNK(os.lstat(current).st_mode):
+                    return True
+            except (FileNotFoundError, NotADirectoryError):
+                return False  # nothing below a missing component, so no symlink either
+        return False
 
     def _meta_path(self, key: str) -> Path:
         return self._meta / f"{key}.json"

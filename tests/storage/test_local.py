@@ -78,6 +78,23 @@ def test_a_symlink_cannot_lead_a_key_out_of_the_root(
     assert sorted(p.name for p in outside.iterdir()) == ["secret"]
 
 
+def test_a_symlink_deeper_in_the_key_is_followed_only_inside_the_root(
+    local_store: LocalStore, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    local_store.put("a/inner/x", [b"inside"])
+    (objects(tmp_path) / "a" / "out").symlink_to(outside)
+    (objects(tmp_path) / "a" / "meta").symlink_to(objects(tmp_path) / ".meta")
+    (objects(tmp_path) / "a" / "same").symlink_to(objects(tmp_path) / "a" / "inner")
+    with pytest.raises(InvalidKeyError):
+        local_store.put("a/out/new", [b"x"])
+    with pytest.raises(InvalidKeyError):
+        local_store.put("a/meta/new", [b"x"])
+    assert b"".join(local_store.get("a/same/x")) == b"inside"  # still inside: allowed
+    assert list(outside.iterdir()) == []
+
+
 def test_retention_expires_by_the_injected_clock(
     local_store: LocalStore, store_clock: FakeClock
 ) -> None:
