@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam
+from sqlalchemy import Connection, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -84,15 +84,16 @@ _TOKEN_QUERY = (
 )
 
 
-def authenticate(session: Session, token: str, *, now: datetime) -> Actor:
+def authenticate(db: Session | Connection, token: str, *, now: datetime) -> Actor:
     """The officer behind ``token``; ``InvalidTokenError`` if it is unknown, revoked or
     expired, or the officer's account is disabled.
 
     Read fresh on every request (a revoked token or a disabled officer stops working at once,
     on every replica), in one joined query of the few columns it needs: no ORM objects are
     built on this path, which every authenticated request takes."""
-    # On the connection: a select of columns needs none of the ORM's execution path.
-    row = session.connection().execute(_TOKEN_QUERY, {"digest": token_digest(token)}).first()
+    # On a connection: a select of columns needs none of the ORM's execution path.
+    conn = db.connection() if isinstance(db, Session) else db
+    row = conn.execute(_TOKEN_QUERY, {"digest": token_digest(token)}).first()
     if row is None:
         raise InvalidTokenError("unknown bearer token")
     token_id, kind, revoked_at, expires_at, officer_id, department_id, role, name, active = row
