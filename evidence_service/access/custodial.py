@@ -24,6 +24,7 @@ only reads.
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -68,7 +69,7 @@ _VALID_CUSTODIAL = (
 _NEWEST_FIRST = col(OfficerCertificate.not_before).desc()
 _CUSTODIAL = select(OfficerCertificate).where(*_VALID_CUSTODIAL).order_by(_NEWEST_FIRST).limit(1)
 _CUSTODIAL_WITH_CA = (
-    select(OfficerCertificate, DepartmentCA.certificate)
+    select(col(OfficerCertificate.serial), col(DepartmentCA.certificate))
     .outerjoin(
         DepartmentCA,
         col(DepartmentCA.department_id) == col(OfficerCertificate.department_id),
@@ -95,8 +96,39 @@ def _custodial_with_ca(
 ) -> tuple[OfficerCertificate | None, str | None]:
     """:func:`custodial_certificate` and its department's current CA certificate PEM, in one
     query (each capture asks: read fresh, never cached, as revocation must bite at once)."""
-    row = session.exec(_CUSTODIAL_WITH_CA, params=_validity(officer_id, at)).first()
-    return (None, None) if row is None else (row[0], row[1])
+    # The query picks the serial on the connection (no ORM execution path); the row itself
+    # comes from :func:`_issued`, as it never changes once issued but for its revocation,
+    # which this query filters on every call.
+    row = session.connection().execute(_CUSTODIAL_WITH_CA, _validity(officer_id, at)).first()
+    if row is None:
+        return None, None
+    serial, ca_pem = row
+    return _issued(session, serial), ca_pem
+
+
+_ISSUED_MAX = 4096
+_issued_rows: dict[str, OfficerCertificate] = {}
+_issued_guard = threading.Lock()
+
+
+def _issued(session: Session, serial: str) -> OfficerCertificate | None:
+    """The certificate row of ``serial``, as a copy attached to no session (callers only read
+    it), read once per process. Only ``revoked_at`` of a certificate row ever changes, and the
+    callers' query refuses revoked ones before asking; the copy's ``revoked_at`` means
+    nothing."""
+    with _issued_guard:
+        known = _issued_rows.get(serial)
+    if known is not None:
+        return known
+    row = session.get(OfficerCertificate, serial)
+    if row is None:
+        return None
+    copy = OfficerCertificate.model_validate(row.model_dump())
+    with _issued_guard:
+        if len(_issued_rows) >= _ISSUED_MAX:
+            _issued_rows.clear()
+        _issued_rows[serial] = copy
+    return copy
 
 
 @functools.lru_cache(maxsize=512)
