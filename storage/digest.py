@@ -49,9 +49,11 @@ class Digester:
         self._sha256 = hashlib.sha256()
         self._sm3 = hashlib.new("sm3")
         self._pending = bytearray()  # small chunks waiting to form a batch
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_MAX_BATCHES_IN_FLIGHT)
+        # Made with the SM3 thread (see _send): most captures fit in one batch and never need
+        # either.
+        self._queue: queue.Queue[bytes | None] | None = None
         self._worker: threading.Thread | None = None
-        self._cancelled = threading.Event()
+        self._cancelled: threading.Event | None = None
         self._finished = False
 
     def __enter__(self) -> Digester:
@@ -95,6 +97,7 @@ class Digester:
         if self._worker is None:  # everything fitted in one batch: hash it here
             self._sm3.update(self._pending)
         else:
+            assert self._queue is not None
             self._flush_pending()
             self._queue.put(None)
             self._worker.join()
@@ -108,6 +111,7 @@ class Digester:
         worker = self._worker
         if worker is None or not worker.is_alive():
             return
+        assert self._queue is not None and self._cancelled is not None
         self._cancelled.set()
         self._queue.put(None)  # the worker drains without hashing once cancelled, so this returns
         worker.join()
@@ -119,14 +123,22 @@ class Digester:
 
     def _send(self, batch: bytes) -> None:
         if self._worker is None:
-            self._worker = threading.Thread(target=self._run_sm3, name="sm3-digest", daemon=True)
+            self._queue = queue.Queue(maxsize=_MAX_BATCHES_IN_FLIGHT)
+            self._cancelled = threading.Event()
+            self._worker = threading.Thread(
+                target=self._run_sm3,
+                args=(self._queue, self._cancelled),
+                name="sm3-digest",
+                daemon=True,
+            )
             self._worker.start()
+        assert self._queue is not None
         self._queue.put(batch)
 
-    def _run_sm3(self) -> None:
+    def _run_sm3(self, batches: queue.Queue[bytes | None], cancelled: threading.Event) -> None:
         while True:
-            batch = self._queue.get()
+            batch = batches.get()
             if batch is None:
                 return
-            if not self._cancelled.is_set():
+            if not cancelled.is_set():
                 self._sm3.update(batch)
