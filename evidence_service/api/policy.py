@@ -526,8 +526,8 @@ def decide(
 
 
 def route_template(request: Request) -> str:
-    route = request.scope.get("route")
-    return str(getattr(route, "path", request.url.path))
+    path = getattr(request.scope.get("route"), "path", None)
+    return str(path) if path is not None else request.url.path  # the URL only when needed
 
 
 # ------------------------------------------------------------------------------ queries
