@@ -108,14 +108,15 @@ def insert_rows(session: Session, rows: Iterable[SQLModel]) -> None:
     session.flush()  # returns at once when nothing is pending
     conn = session.connection()
     for table, values in by_table.items():
-        conn.execute(_insert_into(table), values)  # a list: no RETURNING of generated keys
+        conn.execute(_insert_into(table), values[0] if len(values) == 1 else values)
 
 
 @functools.cache
 def _insert_into(table: Table) -> Insert:
     """One INSERT object per table: a statement built afresh per call pays for its cache key
-    (SQLAlchemy memoises it on the object) on every capture."""
-    return insert(table)
+    (SQLAlchemy memoises it on the object) on every capture. Inline: nothing reads the keys
+    the database generates, so PostgreSQL is not asked to return them (``RETURNING``)."""
+    return insert(table).inline()
 
 
 def final_key(evidence_id: str, received_at: datetime) -> str:
