@@ -94,8 +94,9 @@ def custodial_certificate(
 def _custodial_with_ca(
     session: Session, officer_id: str, at: datetime
 ) -> tuple[OfficerCertificate | None, str | None]:
-    """:func:`custodial_certificate` and its department's current CA certificate PEM, in one
-    query (each capture asks: read fresh, never cached, as revocation must bite at once)."""
+    """:func:`custodial_certificate` and its department's current CA certificate PEM. Each
+    capture asks, and the query runs fresh every time (a revocation must bite at once); only
+    the chosen certificate's row, which revocation does not otherwise change, is remembered."""
     # The query picks the serial on the connection (no ORM execution path); the row itself
     # comes from :func:`_issued`, as it never changes once issued but for its revocation,
     # which this query filters on every call.
