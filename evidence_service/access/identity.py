@@ -84,15 +84,14 @@ _TOKEN_QUERY = (
 )
 
 
-def authenticate(db: Session | Connection, token: str, *, now: datetime) -> Actor:
+def authenticate(conn: Connection, token: str, *, now: datetime) -> Actor:
     """The officer behind ``token``; ``InvalidTokenError`` if it is unknown, revoked or
     expired, or the officer's account is disabled.
 
     Read fresh on every request (a revoked token or a disabled officer stops working at once,
     on every replica), in one joined query of the few columns it needs: no ORM objects are
     built on this path, which every authenticated request takes."""
-    # On a connection: a select of columns needs none of the ORM's execution path.
-    conn = db.connection() if isinstance(db, Session) else db
+    # On a connection: a select of columns needs neither an ORM session nor its execution path.
     row = conn.execute(_TOKEN_QUERY, {"digest": token_digest(token)}).first()
     if row is None:
         raise InvalidTokenError("unknown bearer token")

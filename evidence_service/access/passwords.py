@@ -102,8 +102,8 @@ def sign_in_with_token(
     """A new browser session for the holder of a valid token (of any kind): the page keeps a
     session token of its own, so signing out never revokes the token the officer typed."""
     try:
-        with Session(engine) as session:
-            actor = authenticate(session, token.strip(), now=clock())
+        with engine.connect() as conn:
+            actor = authenticate(conn, token.strip(), now=clock())
     except InvalidTokenError:
         raise InvalidCredentialsError(
             "this token is not valid (unknown, revoked or expired)"
