@@ -97,9 +97,7 @@ def _custodial_with_ca(
     """:func:`custodial_certificate` and its department's current CA certificate PEM. Each
     capture asks, and the query runs fresh every time (a revocation must bite at once); only
     the chosen certificate's row, which revocation does not otherwise change, is remembered."""
-    # The query picks the serial on the connection (no ORM execution path); the row itself
-    # comes from :func:`_issued`, as it never changes once issued but for its revocation,
-    # which this query filters on every call.
+    # On the connection: a select of columns needs none of the ORM's execution path.
     row = session.connection().execute(_CUSTODIAL_WITH_CA, _validity(officer_id, at)).first()
     if row is None:
         return None, None
