@@ -16,6 +16,11 @@ object (a module constant, such as the intake INSERT) go into one executemany, r
 group first meets that statement. Callers in a group are concurrent, so none of them can rely
 on the order of another's work; each caller's own work keeps its order.
 
+A function of a session may also leave statements to the end of the group (:class:`Later`):
+once every piece of work has run, each such statement runs once with every caller's rows, so a
+group of captures writes its items with one INSERT per table instead of one per item. A
+caller's later statements still run in the order it gave them (and after its own work).
+
 If the group's transaction fails, each piece of work is run again alone, so one bad statement
 (say a duplicate intake id) fails only its own caller. Work must therefore be safe to run
 twice: it may read and write the database, but must keep no other effect of a run that was
@@ -27,11 +32,12 @@ captures in flight no longer convoy on it one transaction each.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Executable
+from sqlalchemy import Connection, Engine, Executable
 from sqlmodel import Session
 
 from evidence_service.capture.batching import LeaderBatcher
@@ -47,12 +53,80 @@ class _Statement:
     statement: Executable
     rows: list[dict[str, Any]]
 
-    def __call__(self, session: Session) -> None:
-        rows = self.rows[0] if len(self.rows) == 1 else self.rows
-        session.connection().execute(self.statement, rows)
+    def __call__(self, session: Session, later: Later) -> None:
+        _execute(session.connection(), self.statement, self.rows)
 
 
-Work = Callable[[Session], Any]
+def _execute(connection: Connection, statement: Executable, rows: list[dict[str, Any]]) -> None:
+    connection.execute(statement, rows[0] if len(rows) == 1 else rows)
+
+
+#: A statement and the names of its parameters: rows of one key go in one executemany.
+_Key = tuple[int, tuple[str, ...]]
+
+
+@dataclass
+class Later:
+    """The statements a group's work leaves to its end (module docstring)."""
+
+    _statements: dict[_Key, tuple[Executable, list[dict[str, Any]]]] = field(default_factory=dict)
+    _callers: list[list[tuple[_Key, dict[str, Any]]]] = field(default_factory=list)
+
+    def execute(self, statement: Executable, parameters: dict[str, Any]) -> None:
+        """Execute ``statement`` with ``parameters`` in this transaction, once the group's
+        work has run: merged with the rows other callers give the same statement object."""
+        key = (id(statement), tuple(parameters))
+        self._statements.setdefault(key, (statement, []))[1].append(parameters)
+        self._callers[-1].append((key, parameters))
+
+    def _next_caller(self) -> None:
+        self._callers.append([])
+
+    def _run(self, connection: Connection) -> None:
+        order = self._merged_order()
+        if order is None:  # callers gave their statements in orders no merge keeps
+            for caller in self._callers:
+                for key, parameters in caller:
+                    _execute(connection, self._statements[key][0], [parameters])
+            return
+        for key in order:
+            statement, rows = self._statements[key]
+            _execute(connection, statement, rows)
+
+    def _merged_order(self) -> list[_Key] | None:
+        """An order of the statements that keeps every caller's own order (preferring the
+        order the group first met them), or None if there is none: a caller that returns to
+        a statement after another, or two callers that gave two statements both ways."""
+        first: dict[_Key, int] = {}
+        after: dict[_Key, set[_Key]] = {}
+        waiting: dict[_Key, int] = {}
+        for caller in self._callers:
+            previous: _Key | None = None
+            for key, _ in caller:
+                first.setdefault(key, len(first))
+                waiting.setdefault(key, 0)
+                if (
+                    previous is not None
+                    and key != previous
+                    and key not in after.setdefault(previous, set())
+                ):
+                    after[previous].add(key)
+                    waiting[key] += 1
+                previous = key
+        ready = [(first[key], key) for key, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        order: list[_Key] = []
+        while ready:
+            _, key = heapq.heappop(ready)
+            order.append(key)
+            for following in after.get(key, ()):
+                waiting[following] -= 1
+                if waiting[following] == 0:
+                    heapq.heappush(ready, (first[following], following))
+        return order if len(order) == len(first) else None
+
+
+Work = Callable[[Session, Later], Any]
 
 
 class GroupCommitter:
@@ -70,9 +144,10 @@ class GroupCommitter:
         if rows:
             self._batcher.submit(_Statement(statement, rows))
 
-    def run_work(self, work: Callable[[Session], T]) -> T:
-        """Run ``work(session)`` in a committed write transaction, perhaps shared with other
-        callers' work; returns what it returned once that transaction has committed."""
+    def run_work(self, work: Callable[[Session, Later], T]) -> T:
+        """Run ``work(session, later)`` in a committed write transaction, perhaps shared with
+        other callers' work; returns what it returned once that transaction has committed
+        (with the statements it gave ``later``)."""
         return self._batcher.submit(work)  # type: ignore[no-any-return]
 
     def _commit(self, group: Sequence[Work]) -> list[Any]:
@@ -86,14 +161,16 @@ class GroupCommitter:
         for work in group:  # the group failed: find whose work it was
             try:
                 with session_scope(self._engine) as session:
-                    outcomes.append(work(session))
+                    outcomes.append(_run_merged(session, [work])[0])
             except Exception as exc:
                 outcomes.append(exc)
         return outcomes
 
 
 def _run_merged(session: Session, group: Sequence[Work]) -> list[Any]:
-    """Run a group's work in order, each statement object once with every caller's rows."""
+    """Run a group's work in order, each statement object once with every caller's rows,
+    then the statements the work left for later."""
+    later = Later()
     merged: dict[int, _Statement] = {}
     for work in group:
         if isinstance(work, _Statement):
@@ -104,8 +181,12 @@ def _run_merged(session: Session, group: Sequence[Work]) -> list[Any]:
         if isinstance(work, _Statement):
             pending = merged.pop(id(work.statement), None)
             if pending is not None:  # the first of its statement: run all of them here
-                pending(session)
+                pending(session, later)
             outcomes.append(None)
         else:
-            outcomes.append(work(session))
+            later._next_caller()
+            outcomes.append(work(session, later))
+    if later._callers:
+        session.flush()  # what the work added to the session goes first
+        later._run(session.connection())
     return outcomes

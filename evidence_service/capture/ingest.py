@@ -44,7 +44,7 @@ from evidence_service.access.custodial import unsigned_capture_refusal
 from evidence_service.access.identity import Actor
 from evidence_service.anchoring.batches import statement_leaf
 from evidence_service.capture.batching import LeaderBatcher
-from evidence_service.capture.group_commit import GroupCommitter
+from evidence_service.capture.group_commit import GroupCommitter, Later
 from evidence_service.capture.metadata import CaptureMetadata
 from evidence_service.capture.models import (
     DerivedObject,
@@ -70,7 +70,7 @@ from evidence_service.core.errors import (
     UnsignedCaptureError,
 )
 from evidence_service.core.ids import new_id
-from evidence_service.custody.log import CustodyAction, append_event
+from evidence_service.custody.log import CustodyAction, pending_event
 from evidence_service.verify.statement import CaptureStatement
 from signing.jcs import canonicalize
 from storage.base import ObjectStore, PutResult, set_retentions
@@ -86,29 +86,21 @@ SIGNABLE_PRECHECK_SECONDS = 5.0
 DERIVED_ROLES = ("thumbnail", "rendering", "document")
 
 
-def insert_rows(session: Session, rows: Iterable[SQLModel]) -> None:
-    """INSERT new rows with SQL Core, one statement per table in the order first met: what
-    ``session.add`` + flush would write, without the unit of work's bookkeeping (the hot path
-    of a capture writes half a dozen rows it never reads back). A ``None`` primary key is left
-    to the database; rows of a table must set the same columns.
-
-    The statements go to the session's connection: ``Session.execute`` would route even a
-    Core INSERT through the ORM's execution path, several times the cost. Objects added to the
-    session are flushed first, so the rows follow what they may refer to."""
-    by_table: dict[Table, list[dict[str, Any]]] = {}
+def insert_rows(later: Later, rows: Iterable[SQLModel]) -> None:
+    """INSERT new rows with SQL Core at the end of the group commit's work, each table's rows
+    of the whole group in one statement: what ``session.add`` + flush would write, without the
+    unit of work's bookkeeping (a capture writes half a dozen rows it never reads back). A
+    ``None`` primary key is left to the database."""
     for row in rows:
         table = row.__table__  # type: ignore[attr-defined]
-        by_table.setdefault(table, []).append(
+        later.execute(
+            _insert_into(table),
             {
                 c.name: getattr(row, c.name)
                 for c in table.columns
                 if not (c.primary_key and getattr(row, c.name) is None)
-            }
+            },
         )
-    session.flush()  # returns at once when nothing is pending
-    conn = session.connection()
-    for table, values in by_table.items():
-        conn.execute(_insert_into(table), values[0] if len(values) == 1 else values)
 
 
 @functools.cache
@@ -423,7 +415,14 @@ class Ingestor:
             # Everything that needs no database is built before the write transaction.
             fixed_rows: list[SQLModel] = [*derived_rows, *capture_tags(evidence, received_at)]
             leaf = statement_leaf(evidence_id, evidence.statement, received_at)
-            details = self._captured_details(evidence, chunk_chain)
+            captured_event = pending_event(
+                action=CustodyAction.captured,
+                at=received_at,
+                evidence_id=evidence_id,
+                actor_id=actor.officer_id,
+                department_id=actor.department_id,
+                details=self._captured_details(evidence, chunk_chain),
+            )
             idempotency = (
                 idempotency_record(
                     actor, idempotency_key, route, fingerprint, 201, body, received_at
@@ -432,32 +431,24 @@ class Ingestor:
                 else None
             )
 
-            def write(session: Session) -> None:
+            def write(session: Session, later: Later) -> None:
                 """The item's rows, in a write transaction shared with concurrent captures
-                (group_commit.py): safe to run again, it builds only fresh rows."""
-                insert_rows(session, [evidence])
+                (group_commit.py), each table's rows of the group in one INSERT: safe to run
+                again, it builds only fresh rows."""
+                insert_rows(later, [evidence])
                 rows = list(fixed_rows)
                 for hook in self.capture_hooks:
                     rows.extend(hook(session, evidence, received_at))
-                insert_rows(session, rows)
-                conn = session.connection()  # Core statements: not the ORM's DML path
-                conn.execute(_DROP_INTAKE, {"intake_id": evidence_id})
-                if signed is not None:
-                    used = conn.execute(_USE_PREPARED, {"prepared_id": evidence_id})
+                insert_rows(later, rows)
+                later.execute(_DROP_INTAKE, {"intake_id": evidence_id})
+                if signed is not None:  # at once, for its row count (Core: not the ORM's DML)
+                    used = session.connection().execute(_USE_PREPARED, {"prepared_id": evidence_id})
                     if used.rowcount != 1:  # type: ignore[attr-defined]
                         raise PreparedCaptureError("the prepared capture was already used")
-                insert_rows(session, [leaf])
-                append_event(
-                    session,
-                    action=CustodyAction.captured,
-                    at=received_at,
-                    evidence_id=evidence_id,
-                    actor_id=actor.officer_id,
-                    department_id=actor.department_id,
-                    details=details,
-                )
+                insert_rows(later, [leaf])
+                later.execute(*captured_event)
                 if idempotency is not None:
-                    insert_rows(session, [idempotency])
+                    insert_rows(later, [idempotency])
 
             try:
                 self.commits.run_work(write)

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, insert
+from sqlalchemy import Engine, Insert, Table, func, insert
 from sqlmodel import Session, col, select
 
 from evidence_service.core.clock import Clock, parse_rfc3339, rfc3339, to_utc
@@ -39,6 +39,8 @@ from evidence_service.verify.custody import (  # the chain's rule, checkable wit
 
 _EVENTS: Table = CustodyEvent.__table__  # type: ignore[attr-defined]
 _INSERT_PENDING = insert(_EVENTS).returning(_EVENTS.c.id)
+#: The same INSERT for a caller that needs no id back, and may run it for several events at once.
+_INSERT_PENDING_INLINE = insert(_EVENTS).inline()
 
 
 class CustodyAction(StrEnum):
@@ -165,21 +167,46 @@ def append_event(
     # One prepared INSERT … RETURNING id on the session's connection: no ORM object, no unit
     # of work (nor the ORM's execution path), no lock. Objects the caller added go first.
     session.flush()  # returns at once when nothing is pending
-    return int(
-        session.connection()
-        .execute(
-            _INSERT_PENDING,
-            {
-                "evidence_id": evidence_id,
-                "action": str(action),
-                "actor_id": actor_id,
-                "department_id": department_id,
-                "at": at,
-                "details": details or {},
-            },
-        )
-        .scalar_one()
+    row = _event_row(action, at, evidence_id, actor_id, department_id, details)
+    return int(session.connection().execute(_INSERT_PENDING, row).scalar_one())
+
+
+def pending_event(
+    *,
+    action: CustodyAction | str,
+    at: datetime,
+    evidence_id: str | None = None,
+    actor_id: str | None = None,
+    department_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> tuple[Insert, dict[str, Any]]:
+    """The INSERT and parameters that record one event pending, as :func:`append_event` does,
+    for a caller that runs them itself in its transaction, perhaps with other events in one
+    executemany (a capture, in its group commit). No id comes back. Not for a check
+    (:data:`CHECK_ACTIONS`), which must look for a repeat first."""
+    if action in CHECK_ACTIONS:
+        raise ValueError(f"{action} is a check: record it with append_event")
+    return _INSERT_PENDING_INLINE, _event_row(
+        action, at, evidence_id, actor_id, department_id, details
     )
+
+
+def _event_row(
+    action: CustodyAction | str,
+    at: datetime,
+    evidence_id: str | None,
+    actor_id: str | None,
+    department_id: str | None,
+    details: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "evidence_id": evidence_id,
+        "action": str(action),
+        "actor_id": actor_id,
+        "department_id": department_id,
+        "at": at,
+        "details": details or {},
+    }
 
 
 def _same_check(

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import bindparam, delete, event, insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from evidence_service.capture.group_commit import GroupCommitter, _run_merged, _Statement
+from evidence_service.capture.group_commit import GroupCommitter, Later, _run_merged, _Statement
 from evidence_service.capture.models import Evidence, PendingIntake
 from evidence_service.capture.reaper import reap
 from evidence_service.core.clock import utcnow
@@ -219,7 +219,7 @@ def test_a_group_runs_each_statement_once_with_every_callers_rows_in_its_first_p
     statement = insert(PendingIntake)
     seen: list[list[str]] = []
 
-    def look(session: Session) -> None:  # work of another caller, between the two intakes
+    def look(session: Session, _later: Later) -> None:  # another caller's, between the intakes
         seen.append(sorted(session.exec(select(PendingIntake.id)).all()))
 
     with session_scope(services.engine) as session:
@@ -234,6 +234,99 @@ def test_a_group_runs_each_statement_once_with_every_callers_rows_in_its_first_p
         )
     assert outcomes == [None, None, None, None]
     assert seen == [["A1", "A2", "A3"]] * 2  # all three rows went in at the first place
+
+
+_DROP = delete(PendingIntake).where(col(PendingIntake.id) == bindparam("drop_id"))
+
+
+def _later_work(*steps: tuple[Any, dict[str, Any]]) -> Any:
+    """A caller's work that leaves ``steps`` (statement, parameters) for the group's end."""
+
+    def work(_session: Session, later: Later) -> None:
+        for statement, parameters in steps:
+            later.execute(statement, parameters)
+
+    return work
+
+
+def _executions(services: Services) -> tuple[list[tuple[str, int]], Any]:
+    seen: list[tuple[str, int]] = []
+
+    def executed(_conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, many: bool) -> None:
+        seen.append((sql.split()[0].upper(), len(params) if many else 1))
+
+    return seen, executed
+
+
+def test_later_statements_run_once_each_for_the_whole_group_in_every_callers_order(
+    services: Services,
+) -> None:
+    added = insert(PendingIntake)
+    seen, executed = _executions(services)
+    event.listen(services.engine, "before_cursor_execute", executed)
+    try:
+        with session_scope(services.engine) as session:
+            outcomes = _run_merged(
+                session,
+                [
+                    _later_work((added, _intake("L1")), (_DROP, {"drop_id": "L1"})),
+                    _later_work((added, _intake("L2")), (added, _intake("L3"))),
+                    _later_work((added, _intake("L4")), (_DROP, {"drop_id": "L4"})),
+                ],
+            )
+    finally:
+        event.remove(services.engine, "before_cursor_execute", executed)
+    assert outcomes == [None, None, None]
+    # each statement once: every INSERT before the DELETEs, as each caller gave them
+    assert seen == [("INSERT", 4), ("DELETE", 2)]
+    with Session(services.engine) as session:
+        assert sorted(session.exec(select(PendingIntake.id)).all()) == ["L2", "L3"]
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        "drops then adds",  # the reverse of the first caller's order
+        "adds, drops, adds",  # returns to a statement after another
+    ],
+)
+def test_later_statements_no_merge_can_order_run_each_callers_own_way(
+    services: Services, second: str
+) -> None:
+    added = insert(PendingIntake)
+    with session_scope(services.engine) as session:
+        session.connection().execute(added, _intake("B1"))
+    first = _later_work((added, _intake("A1")), (_DROP, {"drop_id": "A1"}))
+    if second == "drops then adds":
+        other = _later_work((_DROP, {"drop_id": "B1"}), (added, _intake("B1")))
+    else:
+        other = _later_work(  # merged, B2 would go in twice before its drop
+            (added, _intake("B2")), (_DROP, {"drop_id": "B2"}), (added, _intake("B2"))
+        )
+    with session_scope(services.engine) as session:
+        assert _run_merged(session, [first, other]) == [None, None]
+    with Session(services.engine) as session:
+        stored = sorted(session.exec(select(PendingIntake.id)).all())
+    assert stored == (["B1"] if second == "drops then adds" else ["B1", "B2"])
+
+
+def test_a_later_statement_that_fails_fails_only_its_own_caller(services: Services) -> None:
+    committer = GroupCommitter(services.engine, max_group=4)
+    added = insert(PendingIntake)
+    committer.run(added, _intake("TAKEN"))
+    ids = [f"LT{n:02d}" for n in range(11)] + ["TAKEN"]
+
+    def capture(intake_id: str) -> str:
+        return committer.run_work(
+            lambda session, later: (later.execute(added, _intake(intake_id)), intake_id)[1]
+        )
+
+    outcomes = all_at_once(capture, ids)
+    errors = {i: o for i, o in outcomes.items() if isinstance(o, Exception)}
+    assert list(errors) == ["TAKEN"] and isinstance(errors["TAKEN"], IntegrityError)
+    assert all(outcomes[i] == i for i in ids if i != "TAKEN")
+    with Session(services.engine) as session:
+        assert set(session.exec(select(PendingIntake.id)).all()) == set(ids)
 
 
 def test_concurrent_intakes_share_an_insert_and_only_a_duplicate_fails(services: Services) -> None:

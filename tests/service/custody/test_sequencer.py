@@ -18,6 +18,7 @@ from evidence_service.custody.log import (
     append_event,
     chain_head,
     iter_records,
+    pending_event,
     record_event,
 )
 from evidence_service.custody.models import CustodyEvent
@@ -173,3 +174,20 @@ def test_a_closing_batch_anchors_a_head_covering_every_committed_event(engine: E
             select(func.count()).select_from(CustodyEvent).where(col(CustodyEvent.seq).is_(None))
         ).one()
     assert pending == 0
+
+
+def test_pending_event_is_the_row_append_event_writes_and_refuses_a_check(engine: Engine) -> None:
+    statement, parameters = pending_event(
+        action=CustodyAction.captured, at=T0, evidence_id=None, details={"m": "batched"}
+    )
+    with session_scope(engine) as session:
+        session.connection().execute(statement, [parameters, {**parameters, "details": {}}])
+    integrate_pending(engine)
+    assert [(e.action, e.details, e.seq is not None) for e in rows(engine)] == [
+        ("captured", {"m": "batched"}, True),
+        ("captured", {}, True),
+    ]
+    records = chained(engine)
+    assert verify_records(records) == (2, records[-1]["hash"])
+    with pytest.raises(ValueError, match="is a check"):
+        pending_event(action=CustodyAction.verified, at=T0, actor_id="someone")
