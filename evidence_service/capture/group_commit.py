@@ -41,7 +41,7 @@ from sqlalchemy import Connection, Engine, Executable
 from sqlmodel import Session
 
 from evidence_service.capture.batching import LeaderBatcher
-from evidence_service.core.db import session_scope
+from evidence_service.core.db import session_scope, write_connection
 
 T = TypeVar("T")
 
@@ -53,8 +53,8 @@ class _Statement:
     statement: Executable
     rows: list[dict[str, Any]]
 
-    def __call__(self, session: Session, later: Later) -> None:
-        _execute(session.connection(), self.statement, self.rows)
+    def run(self, connection: Connection) -> None:
+        _execute(connection, self.statement, self.rows)
 
 
 def _execute(connection: Connection, statement: Executable, rows: list[dict[str, Any]]) -> None:
@@ -134,7 +134,9 @@ class GroupCommitter:
 
     def __init__(self, engine: Engine, *, max_group: int = 64) -> None:
         self._engine = engine
-        self._batcher: LeaderBatcher[Work, Any] = LeaderBatcher(self._commit, max_batch=max_group)
+        self._batcher: LeaderBatcher[Work | _Statement, Any] = LeaderBatcher(
+            self._commit, max_batch=max_group
+        )
 
     def run(self, statement: Executable, parameters: dict[str, Any] | list[dict[str, Any]]) -> None:
         """Execute one statement (``parameters``: a dict, or a list of dicts for an
@@ -150,24 +152,42 @@ class GroupCommitter:
         (with the statements it gave ``later``)."""
         return self._batcher.submit(work)  # type: ignore[no-any-return]
 
-    def _commit(self, group: Sequence[Work]) -> list[Any]:
+    def _commit(self, group: Sequence[Work | _Statement]) -> list[Any]:
         try:
-            with session_scope(self._engine) as session:
-                return _run_merged(session, group)
+            return self._transaction(group)
         except Exception as exc:
             if len(group) == 1:
                 return [exc]
         outcomes: list[Any] = []
         for work in group:  # the group failed: find whose work it was
             try:
-                with session_scope(self._engine) as session:
-                    outcomes.append(_run_merged(session, [work])[0])
+                outcomes.append(self._transaction([work])[0])
             except Exception as exc:
                 outcomes.append(exc)
         return outcomes
 
+    def _transaction(self, group: Sequence[Work | _Statement]) -> list[Any]:
+        """Run ``group`` in one committed write transaction: on a plain connection when it
+        holds only statements (intake rows, finalized marks), else in an ORM session."""
+        statements = [work for work in group if isinstance(work, _Statement)]
+        if len(statements) == len(group):
+            with write_connection(self._engine) as connection:
+                _run_statements(connection, statements)
+            return [None] * len(group)
+        with session_scope(self._engine) as session:
+            return _run_merged(session, group)
 
-def _run_merged(session: Session, group: Sequence[Work]) -> list[Any]:
+
+def _run_statements(connection: Connection, group: Sequence[_Statement]) -> None:
+    """Run each statement object once, where the group first meets it, with every caller's rows."""
+    merged: dict[int, _Statement] = {}
+    for work in group:
+        merged.setdefault(id(work.statement), _Statement(work.statement, [])).rows.extend(work.rows)
+    for statement in merged.values():
+        statement.run(connection)
+
+
+def _run_merged(session: Session, group: Sequence[Work | _Statement]) -> list[Any]:
     """Run a group's work in order, each statement object once with every caller's rows,
     then the statements the work left for later."""
     later = Later()
@@ -181,7 +201,7 @@ def _run_merged(session: Session, group: Sequence[Work]) -> list[Any]:
         if isinstance(work, _Statement):
             pending = merged.pop(id(work.statement), None)
             if pending is not None:  # the first of its statement: run all of them here
-                pending(session, later)
+                pending.run(session.connection())
             outcomes.append(None)
         else:
             later._next_caller()

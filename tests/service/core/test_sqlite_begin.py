@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from evidence_service.core.db import WRITE_OPTION, make_engine
+from evidence_service.core.db import WRITE_OPTION, make_engine, write_connection
 
 
 def test_reads_begin_deferred_and_writes_take_the_write_lock_at_begin(tmp_path: Path) -> None:
@@ -56,3 +56,26 @@ def test_a_begin_refused_by_a_locked_database_is_sqlalchemys_operational_error(
         engine.dispose()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+
+
+def test_a_write_connection_holds_the_write_lock_and_commits_or_keeps_nothing(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "t.db"
+    engine = make_engine(f"sqlite:///{database}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    other = sqlite3.connect(database, isolation_level=None)
+    other.execute("PRAGMA busy_timeout=0")
+    try:
+        with write_connection(engine) as conn:
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(RuntimeError, match="refused"), write_connection(engine) as conn:
+            conn.execute(text("INSERT INTO t VALUES (2)"))
+            raise RuntimeError("refused")
+        assert other.execute("SELECT x FROM t").fetchall() == [(1,)]
+    finally:
+        other.close()
+        engine.dispose()
