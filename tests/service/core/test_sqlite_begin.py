@@ -7,17 +7,23 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
 from evidence_service.core.db import WRITE_OPTION, make_engine, write_connection
 
 
-def test_reads_begin_deferred_and_writes_take_the_write_lock_at_begin(tmp_path: Path) -> None:
+def _table_t(tmp_path: Path) -> tuple[Path, Engine]:
+    """A new SQLite database with an empty table ``t``, and an engine on it."""
     database = tmp_path / "t.db"
     engine = make_engine(f"sqlite:///{database}")
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    return database, engine
+
+
+def test_reads_begin_deferred_and_writes_take_the_write_lock_at_begin(tmp_path: Path) -> None:
+    database, engine = _table_t(tmp_path)
     other = sqlite3.connect(database, isolation_level=None)
     try:
         with engine.connect() as conn:
@@ -38,10 +44,7 @@ def test_reads_begin_deferred_and_writes_take_the_write_lock_at_begin(tmp_path: 
 def test_a_begin_refused_by_a_locked_database_is_sqlalchemys_operational_error(
     tmp_path: Path,
 ) -> None:
-    database = tmp_path / "t.db"
-    engine = make_engine(f"sqlite:///{database}")
-    with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    database, engine = _table_t(tmp_path)
     holder = sqlite3.connect(database, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
@@ -61,10 +64,7 @@ def test_a_begin_refused_by_a_locked_database_is_sqlalchemys_operational_error(
 def test_a_write_connection_holds_the_write_lock_and_commits_or_keeps_nothing(
     tmp_path: Path,
 ) -> None:
-    database = tmp_path / "t.db"
-    engine = make_engine(f"sqlite:///{database}")
-    with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    database, engine = _table_t(tmp_path)
     other = sqlite3.connect(database, isolation_level=None)
     other.execute("PRAGMA busy_timeout=0")
     try:
