@@ -178,12 +178,20 @@ class GroupCommitter:
             return _run_merged(session, group)
 
 
-def _run_statements(connection: Connection, group: Sequence[_Statement]) -> None:
-    """Run each statement object once, where the group first meets it, with every caller's rows."""
+def _merged_statements(group: Sequence[Work | _Statement]) -> dict[int, _Statement]:
+    """The group's statements by statement object, in the order the group first meets them,
+    each with every caller's rows."""
     merged: dict[int, _Statement] = {}
     for work in group:
-        merged.setdefault(id(work.statement), _Statement(work.statement, [])).rows.extend(work.rows)
-    for statement in merged.values():
+        if isinstance(work, _Statement):
+            first = merged.setdefault(id(work.statement), _Statement(work.statement, []))
+            first.rows.extend(work.rows)
+    return merged
+
+
+def _run_statements(connection: Connection, group: Sequence[_Statement]) -> None:
+    """Run each statement object once, where the group first meets it, with every caller's rows."""
+    for statement in _merged_statements(group).values():
         statement.run(connection)
 
 
@@ -191,11 +199,7 @@ def _run_merged(session: Session, group: Sequence[Work | _Statement]) -> list[An
     """Run a group's work in order, each statement object once with every caller's rows,
     then the statements the work left for later."""
     later = Later()
-    merged: dict[int, _Statement] = {}
-    for work in group:
-        if isinstance(work, _Statement):
-            first = merged.setdefault(id(work.statement), _Statement(work.statement, []))
-            first.rows.extend(work.rows)
+    merged = _merged_statements(group)
     outcomes: list[Any] = []
     for work in group:
         if isinstance(work, _Statement):
