@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from evidence_service.access.identity import Actor, authenticate
+from evidence_service.core.db import one_read_bind
 
 
 @contextmanager
@@ -28,5 +29,5 @@ def read_session(engine: Engine) -> Iterator[Session]:
 def actor_for_token(engine: Engine, token: str, *, now: datetime) -> Actor:
     """The officer a bearer token stands for; ``InvalidTokenError`` (401) if the token is
     unknown, revoked or expired, or the officer's account is disabled."""
-    with engine.connect() as conn:  # one read: no ORM session to set up and tear down
+    with one_read_bind(engine).connect() as conn:  # one read: no ORM session, no BEGIN
         return authenticate(conn, token, now=now)

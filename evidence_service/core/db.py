@@ -108,6 +108,7 @@ def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
         try:
             with dbapi_conn.cursor() as cursor:
                 cursor.execute("SELECT 1")
+            dbapi_conn.rollback()  # out of the ping's transaction: an autocommit read follows
         except Exception as exc:  # any failure: let the pool connect afresh
             raise DisconnectionError(f"pooled connection is dead: {exc}") from exc
 
@@ -271,6 +272,24 @@ def _writer(engine: Engine) -> tuple[_WriterQueue | nullcontext[None], Engine]:
     if bind is None:
         bind = _write_binds[engine] = engine.execution_options(**{WRITE_OPTION: True})
     return _sqlite_writer_lock(engine), bind
+
+
+_read_binds: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def one_read_bind(engine: Engine) -> Engine:
+    """The bind of a read that is one query (or queries that need no common snapshot).
+
+    On PostgreSQL its connections run in autocommit: the query goes alone, without the
+    ``BEGIN`` before it and the ``ROLLBACK`` after, two round trips that cost about as much
+    Python in the driver as the query itself. SQLite begins its reads on the driver, at no
+    such cost, so there it is the engine itself."""
+    if engine.dialect.name == "sqlite":
+        return engine
+    bind = _read_binds.get(engine)
+    if bind is None:
+        bind = _read_binds[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return bind
 
 
 @contextmanager
