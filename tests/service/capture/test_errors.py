@@ -155,6 +155,23 @@ def test_idempotent_replay_and_conflict(api: Api) -> None:
     assert len([k for k in stored_keys(api) if k.startswith("tmp/")]) == 0
 
 
+def test_an_idempotency_key_over_255_characters_is_refused(api: Api) -> None:
+    too_long = {"Idempotency-Key": "k" * 256}
+    response = upload(api, "documentary", samples.pdf(), headers=too_long)
+    body = assert_problem(response, 422, "invalid-request")
+    assert body["errors"][0]["loc"] == "header.idempotency-key"
+    _assert_clean(api)
+    longest = {"Idempotency-Key": "k" * 255}
+    assert upload(api, "documentary", samples.pdf(), headers=longest).status_code == 201
+
+
+@pytest.mark.parametrize("role", ["court", "admin"])
+def test_a_role_that_may_not_capture_is_refused(api: Api, role: str) -> None:
+    response = upload(api, "documentary", samples.pdf(), role=role)
+    assert_problem(response, 403, "forbidden")
+    _assert_clean(api)
+
+
 @pytest.fixture
 def small_api(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Iterator[Api]:
     settings = make_settings(tmp_path, backend, request, max_upload_bytes=50_000)
