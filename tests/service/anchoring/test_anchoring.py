@@ -13,9 +13,13 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from chain.anchor_check import ANCHORED_AT_SELECTOR
+from chain.base import AnchorChain
 from chain.merkle import MerkleTree, leaf_hash
 from evidence_service.anchoring.batches import custody_head_leaf_data
 from evidence_service.anchoring.models import AnchorLeaf, BatchStatus, LeafKind
+from evidence_service.anchoring.worker import AnchorWorker
+from evidence_service.core.config import Settings
+from evidence_service.core.db import make_engine
 from evidence_service.custody.models import CustodyEvent
 from tests import samples
 from tests.fixtures.service import Api
@@ -325,3 +329,20 @@ def test_every_leaf_is_anchored_once(anchored: Api) -> None:
     assert all(leaf.batch_id is not None for leaf in leaves)
     assert sorted(leaf.evidence_id for leaf in leaves if leaf.evidence_id) == sorted(ids)
     assert all(b.status == BatchStatus.anchored for b in batches(anchored))
+
+
+def _no_chain() -> AnchorChain:
+    raise AssertionError("the test never opens the chain")
+
+
+@pytest.mark.parametrize("interval, tick", [(5.0, 1.0), (0.5, 0.2), (0.05, 0.2), (3.0, 0.6)])
+def test_the_lead_worker_asks_at_most_once_a_second(
+    tmp_path: Path, interval: float, tick: float
+) -> None:
+    settings = Settings(data_dir=tmp_path, anchor_interval=interval)
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    try:
+        worker = AnchorWorker(engine=engine, settings=settings, open_chain=_no_chain)
+        assert worker.tick == pytest.approx(tick)
+    finally:
+        engine.dispose()
