@@ -37,7 +37,7 @@ from evidence_service.access.models import (
 )
 from evidence_service.core.clock import Clock, utcnow
 from evidence_service.core.config import Settings
-from evidence_service.core.db import lock_issuers, one_read_bind, session_scope
+from evidence_service.core.db import lock_issuers, one_statement_bind, session_scope
 from evidence_service.core.errors import BadRequestError, NotFoundError, UnsignedCaptureError
 from evidence_service.core.ids import new_id
 from evidence_service.core.secrets import generated_secret
@@ -529,7 +529,7 @@ class Pki:
         never had a certificate (:mod:`evidence_service.access.custodial`); None when the
         service may not sign for them (revoked, or they hold their own key)."""
         renew_within = timedelta(days=self.settings.officer_cert_renew_days)
-        with Session(one_read_bind(self.engine)) as session:  # decided again below to issue
+        with Session(one_statement_bind(self.engine)) as session:  # decided again below to issue
             plan = custodial_plan(session, officer_id, at, renew_within=renew_within)
         if not plan.issue:
             return plan.current

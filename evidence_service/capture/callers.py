@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from evidence_service.access.identity import Actor, authenticate
-from evidence_service.core.db import one_read_bind
+from evidence_service.core.db import one_statement_bind
 
 
 @contextmanager
@@ -29,5 +29,5 @@ def read_session(engine: Engine) -> Iterator[Session]:
 def actor_for_token(engine: Engine, token: str, *, now: datetime) -> Actor:
     """The officer a bearer token stands for; ``InvalidTokenError`` (401) if the token is
     unknown, revoked or expired, or the officer's account is disabled."""
-    with one_read_bind(engine).connect() as conn:  # one read: no ORM session, no BEGIN
+    with one_statement_bind(engine).connect() as conn:  # one read: no ORM session, no BEGIN
         return authenticate(conn, token, now=now)

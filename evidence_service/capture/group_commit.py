@@ -169,10 +169,12 @@ class GroupCommitter:
     def _transaction(self, group: Sequence[Work | _Statement]) -> list[Any]:
         """Run ``group`` in one committed write transaction: on a plain connection when it
         holds only statements (intake rows, finalized marks), else in an ORM session."""
-        statements = [work for work in group if isinstance(work, _Statement)]
-        if len(statements) == len(group):
-            with write_connection(self._engine) as connection:
-                _run_statements(connection, statements)
+        if all(isinstance(work, _Statement) for work in group):
+            merged = list(_merged_statements(group).values())
+            alone = len(merged) == 1 and len(merged[0].rows) == 1  # atomic by itself
+            with write_connection(self._engine, one_statement=alone) as connection:
+                for statement in merged:
+                    statement.run(connection)
             return [None] * len(group)
         with session_scope(self._engine) as session:
             return _run_merged(session, group)
@@ -187,12 +189,6 @@ def _merged_statements(group: Sequence[Work | _Statement]) -> dict[int, _Stateme
             first = merged.setdefault(id(work.statement), _Statement(work.statement, []))
             first.rows.extend(work.rows)
     return merged
-
-
-def _run_statements(connection: Connection, group: Sequence[_Statement]) -> None:
-    """Run each statement object once, where the group first meets it, with every caller's rows."""
-    for statement in _merged_statements(group).values():
-        statement.run(connection)
 
 
 def _run_merged(session: Session, group: Sequence[Work | _Statement]) -> list[Any]:

@@ -274,21 +274,22 @@ def _writer(engine: Engine) -> tuple[_WriterQueue | nullcontext[None], Engine]:
     return _sqlite_writer_lock(engine), bind
 
 
-_read_binds: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+_autocommit_binds: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
-def one_read_bind(engine: Engine) -> Engine:
-    """The bind of a read that is one query (or queries that need no common snapshot).
+def one_statement_bind(engine: Engine) -> Engine:
+    """The bind of a read that is one query (or of queries that need no common snapshot).
 
     On PostgreSQL its connections run in autocommit: the query goes alone, without the
     ``BEGIN`` before it and the ``ROLLBACK`` after, two round trips that cost about as much
     Python in the driver as the query itself. SQLite begins its reads on the driver, at no
-    such cost, so there it is the engine itself."""
+    such cost, so there it is the engine itself. (Writes of one statement: ``write_connection``
+    with ``one_statement``.)"""
     if engine.dialect.name == "sqlite":
         return engine
-    bind = _read_binds.get(engine)
+    bind = _autocommit_binds.get(engine)
     if bind is None:
-        bind = _read_binds[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+        bind = _autocommit_binds[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
     return bind
 
 
@@ -310,9 +311,18 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 @contextmanager
-def write_connection(engine: Engine) -> Iterator[Connection]:
+def write_connection(engine: Engine, *, one_statement: bool = False) -> Iterator[Connection]:
     """:func:`session_scope`'s write transaction on a plain connection, for writers that need
-    no ORM session (an ORM session costs about half as much again as the connection itself)."""
+    no ORM session (an ORM session costs about half as much again as the connection itself).
+
+    ``one_statement``: the block runs one statement with one set of parameters, atomic by
+    itself. On PostgreSQL it then commits alone (autocommit): one round trip where ``BEGIN``,
+    the statement and ``COMMIT`` take three, and as durable (``synchronous_commit`` holds for
+    it as for a ``COMMIT``). SQLite writes still queue and ``BEGIN IMMEDIATE``."""
+    if one_statement and engine.dialect.name != "sqlite":
+        with one_statement_bind(engine).connect() as connection:
+            yield connection
+        return
     guard, bind = _writer(engine)
     with guard, bind.begin() as conn:
         yield conn
