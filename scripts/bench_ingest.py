@@ -13,12 +13,16 @@
 
 Usage: python scripts/bench_ingest.py [--size-mib 1024] [--small 2000] [--clients 8]
            [--only a|b|c] [--db sqlite|postgresql] [--workers N] [--rounds 4]
+           [--against TREE]
 
 ``--workers N`` runs (c) with N server processes on both sides: the baseline under uvicorn's
 workers and ``evidence serve`` with ``EVIDENCE_WORKERS=N``. In (c) both servers stay up and take
 turns for ``--rounds`` rounds (2,000 captures: 500 a round each); the ratio printed is the
 median of the rounds' ratios, so a machine whose speed drifts during the run (a noisy neighbour,
-CPU steal) skews both sides alike.
+CPU steal) skews both sides alike. ``--against TREE`` adds the service of another source tree
+(``git worktree add TREE <commit>``) to the turns and prints this tree's captures/s and CPU per
+capture against it, round by round: how to measure a change when the machine's speed drifts
+more between two runs than the change moves.
 """
 
 from __future__ import annotations
@@ -98,7 +102,7 @@ def media_stream(total: int) -> Iterator[bytes]:
 
 
 class Server:
-    def __init__(self, env: dict[str, str], data_dir: Path) -> None:
+    def __init__(self, env: dict[str, str], data_dir: Path, tree: Path = ROOT) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(data_dir / "server.log", "ab")  # noqa: SIM115
@@ -107,7 +111,7 @@ class Server:
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
-            cwd=ROOT,
+            cwd=tree,  # ``python -m`` runs the service of this source tree
         )
         self.proc.log_path = Path(self.log.name)  # type: ignore[attr-defined]
         wait_http(self.url + "/healthz", self.proc)
@@ -119,7 +123,7 @@ class Server:
         self.log.close()
 
 
-def start_server(settings: Settings) -> tuple[Server, str]:
+def start_server(settings: Settings, tree: Path = ROOT) -> tuple[Server, str]:
     services = build_services(settings)
     token = next(
         u["token"]
@@ -128,7 +132,7 @@ def start_server(settings: Settings) -> tuple[Server, str]:
     )
     services.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVIDENCE_")}
-    return Server({**env, **settings.as_env()}, settings.data_dir), token
+    return Server({**env, **settings.as_env()}, settings.data_dir, tree), token
 
 
 def upload_through_server(server: Server, token: str, total: int) -> tuple[float, int, dict]:
@@ -521,32 +525,45 @@ class BaselineServer(Server):
 
 
 def bench_small(
-    tmp: Path, count: int, clients: int, kind: str, workers: int = 1, rounds: int = 4
+    tmp: Path,
+    count: int,
+    clients: int,
+    kind: str,
+    workers: int = 1,
+    rounds: int = 4,
+    against: Path | None = None,
 ) -> float:
     """Baseline and service up side by side, same payloads, clients and database kind; they take
     turns in ``rounds`` rounds (baseline first in odd rounds, service first in even ones), so a
-    machine that slows down mid-run slows both. Returns the median of the rounds' ratios."""
+    machine that slows down mid-run slows both. Returns the median of the rounds' ratios.
+
+    ``against``: another source tree (a ``git worktree`` of an earlier commit) whose service
+    takes its turns too, in its own database, so that a change is measured against the tree
+    before it in the same run: the ratio of the two services per round is printed as well."""
     database = "PostgreSQL" if kind == "postgresql" else "SQLite"
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(scratch_database(kind, tmp, f"baseline_{kind}"))
         baseline = BaselineServer(url, tmp / f"baseline-{kind}", workers)
         stack.callback(baseline.stop)
-        url = stack.enter_context(scratch_database(kind, tmp, f"service_{kind}"))
-        settings = Settings(
-            data_dir=tmp / f"small-{kind}",
-            db_url=url,
-            rate_limits=False,
-            workers=workers,
-            # a shared (explicit) database wants the secrets every replica would share
-            key_passphrase=SecretStr(secrets.token_urlsafe(24)),
-            pii_secret=SecretStr(secrets.token_urlsafe(24)),
-        )
-        service, token = start_server(settings)
-        stack.callback(service.stop)
-        sides = {
-            "baseline": (baseline, "/capture", None),
-            "service ": (service, "/api/v1/evidence", token),
+        trees = {"service ": ROOT, **({"against ": against} if against is not None else {})}
+        sides: dict[str, tuple[Server | BaselineServer, str, str | None]] = {
+            "baseline": (baseline, "/capture", None)
         }
+        for name, tree in trees.items():
+            label = name.strip()
+            url = stack.enter_context(scratch_database(kind, tmp, f"{label}_{kind}"))
+            settings = Settings(
+                data_dir=tmp / f"small-{label}-{kind}",
+                db_url=url,
+                rate_limits=False,
+                workers=workers,
+                # a shared (explicit) database wants the secrets every replica would share
+                key_passphrase=SecretStr(secrets.token_urlsafe(24)),
+                pii_secret=SecretStr(secrets.token_urlsafe(24)),
+            )
+            service, token = start_server(settings, tree)
+            stack.callback(service.stop)
+            sides[name] = (service, "/api/v1/evidence", token)
         for server, path, key in sides.values():  # warm-up
             post_many(server.url, path, key, min(count, 50), clients)
         runs: dict[str, list[SmallRun]] = {name: [] for name in sides}
@@ -563,7 +580,7 @@ def bench_small(
     ratio = statistics.median(ratios)
     print(
         f"(c) {count} captures of {SMALL_BYTES // 1000} KB (electronic) from {clients} clients, "
-        f"{database} + LocalStore, {settings.workers} server process(es) on each side, "
+        f"{database} + LocalStore, {workers} server process(es) on each side, "
         f"{rounds} alternating rounds"
     )
     for name, parts in runs.items():
@@ -575,6 +592,16 @@ def bench_small(
         )
     print(f"  ratio per round {' '.join(f'{r:.2f}' for r in ratios)} (sorted)")
     print(f"  ratio {ratio:.2f}, the median (goal >= 0.5) {'OK' if ratio >= 0.5 else 'MISSED'}")
+    if against is not None:
+        print(f"  against the service of {against}, in the same turns:")
+        old_new = list(zip(runs["against "], runs["service "], strict=True))
+        for what, of in (("captures/s", "rate"), ("server CPU per capture", "cpu_ms")):
+            changes = sorted(getattr(new, of) / getattr(old, of) for old, new in old_new)
+            print(
+                f"    {what}, this tree / that one, per round: "
+                f"{' '.join(f'{c:.2f}' for c in changes)} (sorted), median "
+                f"{statistics.median(changes):.3f}"
+            )
     return ratio
 
 
@@ -589,6 +616,9 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=int, default=1, help="server processes of (c)")
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds of (c)")
+    parser.add_argument(
+        "--against", type=Path, help="(c): also run the service of this source tree, in turn"
+    )
     parser.add_argument("--baseline-server", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline_server:
@@ -605,7 +635,9 @@ def main() -> None:
             bench_local(tmp, total)
         if "c" in only:
             for kind in args.db or ["sqlite", "postgresql"]:
-                bench_small(tmp, args.small, args.clients, kind, args.workers, args.rounds)
+                bench_small(
+                    tmp, args.small, args.clients, kind, args.workers, args.rounds, args.against
+                )
 
 
 if __name__ == "__main__":
