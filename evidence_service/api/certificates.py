@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from evidence_service.access.pki import certificate_public, officer_certificates
 from evidence_service.api import schemas
-from evidence_service.api.deps import AdminActor, CurrentActor, ServicesDep
+from evidence_service.api.deps import AdminActor, CurrentActor, IdemKey, ServicesDep
 from evidence_service.api.idempotency import idempotent
 from evidence_service.api.responses import ok, problems
 
 router = APIRouter(prefix="/api/v1", tags=["certificates"])
-IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 
 class CertificateRequest(BaseModel):

@@ -174,11 +174,7 @@ def require_roles(*roles: Role) -> Callable[[Actor], Awaitable[Actor]]:
     allowed = frozenset(roles)
 
     async def check(actor: CurrentActor) -> Actor:
-        if actor.role not in allowed:
-            raise ForbiddenError(
-                f"role {actor.role} may not do this (allowed: {', '.join(sorted(allowed))})"
-            )
-        return actor
+        return _held_to(allowed, actor)
 
     return check
 
@@ -194,16 +190,24 @@ def capture_actor(request: Request) -> Actor:
     actor: Actor | None = getattr(request.state, "actor", None)
     if actor is None:  # the policy rule of a capture route always names roles
         raise MissingTokenError("send Authorization: Bearer <token>")
-    if actor.role not in CAPTURE_ROLES:
-        allowed = ", ".join(sorted(CAPTURE_ROLES))
-        raise ForbiddenError(f"role {actor.role} may not do this (allowed: {allowed})")
+    return _held_to(CAPTURE_ROLES, actor)
+
+
+def _held_to(allowed: frozenset[Role], actor: Actor) -> Actor:
+    """``actor``, if its role is one of ``allowed``; else 403."""
+    if actor.role not in allowed:
+        raise ForbiddenError(
+            f"role {actor.role} may not do this (allowed: {', '.join(sorted(allowed))})"
+        )
     return actor
 
 
 AdminActor = Annotated[Actor, Depends(require_roles(Role.admin))]
 
 #: The Idempotency-Key header of the JSON POSTs (see ``api/idempotency.py``).
-IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+#: The longest Idempotency-Key the API takes (422 beyond), on every route that takes one.
+MAX_IDEMPOTENCY_KEY = 255
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=MAX_IDEMPOTENCY_KEY)]
 
 
 def check_sha256_header(value: str | None) -> str | None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from evidence_service.api import schemas
 from evidence_service.api.deps import (
+    MAX_IDEMPOTENCY_KEY,
     CaptureActor,
     CurrentActor,
     ServicesDep,
@@ -44,7 +45,6 @@ from evidence_service.services import Services
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
 
 ROUTE_CREATE = "POST /api/v1/evidence"
-MAX_IDEMPOTENCY_KEY = 255
 
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {

@@ -14,7 +14,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from evidence_service.api import schemas
-from evidence_service.api.deps import CaptureActor, ServicesDep, check_sha256_header
+from evidence_service.api.deps import (
+    MAX_IDEMPOTENCY_KEY,
+    CaptureActor,
+    ServicesDep,
+    check_sha256_header,
+)
 from evidence_service.api.idempotency import idempotent
 from evidence_service.api.responses import header, ok, problems
 from evidence_service.api.streaming import consume_body
@@ -61,7 +66,7 @@ def create_upload(
     payload: UploadCreate,
     services: ServicesDep,
     actor: CaptureActor,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=MAX_IDEMPOTENCY_KEY)] = None,
 ) -> JSONResponse:
     metadata = check_declaration(
         payload.port,
@@ -177,7 +182,7 @@ def complete_upload(
     upload_id: str,
     services: ServicesDep,
     actor: CaptureActor,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=MAX_IDEMPOTENCY_KEY)] = None,
 ) -> JSONResponse:
     """Any replica may complete an upload, whichever received its chunks. While another request
     completes it, the answer is 409 ``upload-state`` with ``status_value: "completing"``: ask
