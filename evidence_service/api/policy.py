@@ -71,6 +71,9 @@ class Rule:
     side: Literal["sending", "receiving"] | None = None  # which end of a transfer acts on it
     scrape: bool = False  # also open to the metrics scraper (core.metrics.may_scrape)
     page: bool = False  # a web page: it signs the caller in itself (web/pages.py)
+    # The route runs the check itself, in the worker thread that does its work, before it reads
+    # the body (api.deps.check_in_route): one thread hop instead of two on the busiest route.
+    in_route: bool = False
 
 
 PUBLIC = Rule(None)
@@ -108,7 +111,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("POST", "/api/v1/anchors"): Rule(WORKERS),
         ("GET", "/api/v1/anchors/{anchor_id}"): SIGNED_IN,
         # capture
-        ("POST", "/api/v1/evidence"): Rule(WORKERS),
+        ("POST", "/api/v1/evidence"): Rule(WORKERS, in_route=True),
         ("POST", "/api/v1/evidence/prepare"): Rule(WORKERS),
         ("POST", "/api/v1/uploads"): Rule(WORKERS),
         ("HEAD", upload): Rule(WORKERS),

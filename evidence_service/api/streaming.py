@@ -30,6 +30,7 @@ class _BlockingBody:
     def __init__(self) -> None:
         self.queue: queue.Queue[object] = queue.Queue(QUEUE_BLOCKS)
         self.consumer_done = threading.Event()
+        self.refused = False  # the check before the consumer refused: read no more of the body
 
     def __iter__(self) -> Iterator[bytes]:
         while True:
@@ -52,12 +53,26 @@ class _BlockingBody:
         return False
 
 
-async def consume_body(request: Request, consumer: Callable[[Iterator[bytes]], T]) -> T:
-    """Run ``consumer(body_iterator)`` in a worker thread while this coroutine feeds it."""
+async def consume_body(
+    request: Request,
+    consumer: Callable[[Iterator[bytes]], T],
+    *,
+    check: Callable[[], object] | None = None,
+) -> T:
+    """Run ``consumer(body_iterator)`` in a worker thread while this coroutine feeds it.
+
+    ``check`` runs first in the same thread (one hop for both): if it raises, the body is read
+    no further, as when a dependency refuses the request, and its error is the answer."""
     body = _BlockingBody()
 
     def run() -> T:
         try:
+            if check is not None:
+                try:
+                    check()
+                except BaseException:
+                    body.refused = True
+                    raise
             return consumer(iter(body))
         finally:
             body.consumer_done.set()
@@ -76,6 +91,8 @@ async def consume_body(request: Request, consumer: Callable[[Iterator[bytes]], T
     try:
         async for chunk in request.stream():
             if body.consumer_done.is_set():
+                if body.refused:
+                    break
                 dropped += len(chunk)
                 if dropped > DRAIN_AFTER_REJECT:
                     break

@@ -21,7 +21,7 @@ from evidence_service.core.errors import PROBLEM_BASE
 from evidence_service.services import build_services
 from tests import samples
 from tests.fixtures.service import Api, make_settings, running_api
-from tests.service.helpers import assert_problem, upload
+from tests.service.helpers import assert_nothing_written, assert_problem, upload
 
 A, B = "HZ-SCJG", "HZ-ZHZF"
 REFUSALS = "/api/v1/feeds/refusals"
@@ -72,6 +72,50 @@ def test_each_kind_of_refusal_is_recorded_with_who_where_and_why(api: Api) -> No
 
     assert api.client.get("/api/v1/nowhere").status_code == 404  # no route: not a policy refusal
     assert len(rows(api)) == 4
+
+
+def test_refusals_of_a_capture_checked_in_its_own_thread_are_recorded_alike(api: Api) -> None:
+    """One-request captures run the access check in the thread that reads the body
+    (``policy.Rule.in_route``): the same answers, the same rows, nothing stored."""
+    court = api.users["court"]
+
+    def capture(headers: dict[str, str]) -> Any:
+        return api.client.post(
+            "/api/v1/evidence",
+            data={"port": "electronic", "metadata": json.dumps({"title": "x"})},
+            files={"file": ("a.bin", b"refused bytes" * 1000, "application/octet-stream")},
+            headers=headers,
+        )
+
+    missing = capture({})
+    assert_problem(missing, 401, "missing-token")
+    bad = capture({"Authorization": "Bearer nope"})
+    assert_problem(bad, 401, "invalid-token")
+    role = capture(api.auth("court"))
+    assert_problem(role, 403, "forbidden")
+
+    no_token, bad_token, forbidden = rows(api)
+    assert [(r.status, r.method, r.route) for r in (no_token, bad_token, forbidden)] == [
+        (401, "POST", "/api/v1/evidence"),
+        (401, "POST", "/api/v1/evidence"),
+        (403, "POST", "/api/v1/evidence"),
+    ]
+    assert no_token.problem_type == PROBLEM_BASE + "missing-token" and no_token.actor_id is None
+    assert bad_token.problem_type == PROBLEM_BASE + "invalid-token"
+    assert [r.request_id for r in (no_token, bad_token, forbidden)] == [
+        missing.headers["X-Request-ID"],
+        bad.headers["X-Request-ID"],
+        role.headers["X-Request-ID"],
+    ]
+    assert (forbidden.actor_id, forbidden.department_id) == (
+        court["id"],
+        court["department_id"],
+    )
+    assert_nothing_written(api)
+
+    answered = upload(api, "electronic", b"kept")
+    assert answered.status_code == 201, answered.text
+    assert len(rows(api)) == 3  # an answered capture leaves no row
 
 
 @pytest.fixture
