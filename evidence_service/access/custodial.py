@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam
+from sqlalchemy import Connection, Engine, bindparam
 from sqlmodel import Session, col, select
 
 from evidence_service.access.models import Department, DepartmentCA, Officer, OfficerCertificate
@@ -92,17 +92,31 @@ def custodial_certificate(
 
 
 def _custodial_with_ca(
-    session: Session, officer_id: str, at: datetime
+    connection: Connection, officer_id: str, at: datetime
 ) -> tuple[OfficerCertificate | None, str | None]:
     """:func:`custodial_certificate` and its department's current CA certificate PEM. Each
     capture asks, and the query runs fresh every time (a revocation must bite at once); only
     the chosen certificate's row, which revocation does not otherwise change, is remembered."""
-    # On the connection: a select of columns needs none of the ORM's execution path.
-    row = session.connection().execute(_CUSTODIAL_WITH_CA, _validity(officer_id, at)).first()
+    # On a connection: a select of columns needs none of the ORM's execution path.
+    row = connection.execute(_CUSTODIAL_WITH_CA, _validity(officer_id, at)).first()
     if row is None:
         return None, None
     serial, ca_pem = row
-    return _issued(session, serial), ca_pem
+    return _issued(connection, serial), ca_pem
+
+
+def signing_as_is(
+    connection: Connection, officer_id: str, at: datetime, *, renew_within: timedelta
+) -> OfficerCertificate | None:
+    """The certificate that signs a capture of ``officer_id`` at ``at`` when nothing is to be
+    issued first: :func:`custodial_plan`'s ``current`` when it plans no issue. This is every
+    signed capture but the first after a renewal falls due, so it is one query on a plain
+    connection, without an ORM session. None: ask :func:`custodial_plan` (none valid, renewal
+    due, revoked, or the officer holds their own key)."""
+    current, ca_pem = _custodial_with_ca(connection, officer_id, at)
+    if current is None or _due_for_renewal(current, ca_pem, at, renew_within):
+        return None
+    return current
 
 
 _ISSUED_MAX = 4096
@@ -110,7 +124,7 @@ _issued_rows: dict[str, OfficerCertificate] = {}
 _issued_guard = threading.Lock()
 
 
-def _issued(session: Session, serial: str) -> OfficerCertificate | None:
+def _issued(connection: Connection, serial: str) -> OfficerCertificate | None:
     """The certificate row of ``serial``, as a copy attached to no session (callers only read
     it), read once per process. Only ``revoked_at`` of a certificate row ever changes, and the
     callers' query refuses revoked ones before asking; the copy's ``revoked_at`` means
@@ -119,10 +133,11 @@ def _issued(session: Session, serial: str) -> OfficerCertificate | None:
         known = _issued_rows.get(serial)
     if known is not None:
         return known
-    row = session.get(OfficerCertificate, serial)
-    if row is None:
-        return None
-    copy = OfficerCertificate.model_validate(row.model_dump())
+    with Session(bind=connection) as session:  # on the caller's connection and transaction
+        row = session.get(OfficerCertificate, serial)
+        if row is None:
+            return None
+        copy = OfficerCertificate.model_validate(row.model_dump())
     with _issued_guard:
         if len(_issued_rows) >= _ISSUED_MAX:
             _issued_rows.clear()
@@ -158,7 +173,7 @@ def custodial_plan(
 ) -> CustodialPlan:
     """How a capture of ``officer_id`` at ``at`` gets signed (the module's rules)."""
     if renew_within > timedelta(0):
-        current, ca_pem = _custodial_with_ca(session, officer_id, at)
+        current, ca_pem = _custodial_with_ca(session.connection(), officer_id, at)
     else:
         current, ca_pem = custodial_certificate(session, officer_id, at), None
     if current is not None:

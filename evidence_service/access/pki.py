@@ -25,6 +25,7 @@ from evidence_service.access.custodial import (
     custodial_certificate,
     custodial_plan,
     issued_by,
+    signing_as_is,
     unsigned_capture_refusal,
 )
 from evidence_service.access.models import (
@@ -529,6 +530,10 @@ class Pki:
         never had a certificate (:mod:`evidence_service.access.custodial`); None when the
         service may not sign for them (revoked, or they hold their own key)."""
         renew_within = timedelta(days=self.settings.officer_cert_renew_days)
+        with one_statement_bind(self.engine).connect() as connection:  # the common case
+            current = signing_as_is(connection, officer_id, at, renew_within=renew_within)
+        if current is not None:
+            return current
         with Session(one_statement_bind(self.engine)) as session:  # decided again below to issue
             plan = custodial_plan(session, officer_id, at, renew_within=renew_within)
         if not plan.issue:

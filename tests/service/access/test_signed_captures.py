@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ import pytest
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from evidence_service.access.custodial import issued_by
+from evidence_service.access.custodial import custodial_plan, issued_by, signing_as_is
 from evidence_service.access.models import Department, OfficerCertificate
 from evidence_service.capture.models import UploadSession
 from evidence_service.cli import app as cli_app
@@ -33,6 +33,9 @@ from tests.service.capture.test_client_signing import officer_key, prepare, sign
 from tests.service.helpers import assert_problem, counts, stored_keys, upload
 
 A = "HZ-SCJG"
+
+
+DAY = timedelta(days=1)
 
 
 def capture(api: Api, headers: dict[str, str] | None = None) -> tuple[str, bytes]:
@@ -335,6 +338,30 @@ def test_custodial_certificates_renew_before_they_expire(
     assert all(c["custodial"] and c["revoked_at"] is None for c in listed)
     renewals = [d.get("renews") for a, d in actions(api) if a == "certificate_issued"]
     assert renewals[-2:] == [first, second]
+
+
+def test_the_one_query_signing_path_agrees_with_the_full_plan(api: Api) -> None:
+    """``signing_as_is`` (every capture's one query) gives the plan's current certificate when
+    the plan issues nothing, and None whenever the plan has more to do."""
+    capture(api)  # the officer's first capture: a custodial certificate
+    engine, officer_id, renew_within = api.services.engine, api.users["officer"]["id"], DAY
+
+    def both(at: datetime) -> tuple[Any, Any]:
+        with engine.connect() as connection:
+            fast = signing_as_is(connection, officer_id, at, renew_within=renew_within)
+        with Session(engine) as session:
+            plan = custodial_plan(session, officer_id, at, renew_within=renew_within)
+        return fast, plan
+
+    fast, plan = both(utcnow())
+    assert not plan.issue and plan.current is not None
+    assert fast is not None and fast.serial == plan.current.serial
+    late = plan.current.not_after - timedelta(hours=1)  # due for renewal: the plan issues first
+    fast, plan = both(late)
+    assert fast is None and plan.issue and plan.renews == plan.current.serial
+    api.services.pki.revoke(plan.current.serial)
+    fast, plan = both(utcnow())  # revoked: nothing signs
+    assert fast is None and plan.current is None and not plan.issue and plan.why_not
 
 
 # --------------------------------------------------------------------------- CA rotation
