@@ -426,7 +426,8 @@ def test_the_public_endpoint_verifies_an_uploaded_package(
     with zipfile.ZipFile(tampered, "w") as out:
         for info in source.infolist():
             data = source.read(info)
-            out.writestr(info.filename, flip_last_bit(data) if info.filename == first_file else data)
+            changed = flip_last_bit(data) if info.filename == first_file else data
+            out.writestr(info.filename, changed)
     bad = anchored.client.post(
         verify_url, content=tampered.getvalue(), headers={"content-type": "application/zip"}
     )
