@@ -97,25 +97,21 @@ async def enforce_policy(request: Request) -> None:
     if rule.scrape and may_scrape(services.settings, request.headers.get("authorization")):
         request.state.actor = None
         return
-    if rule.in_route:  # the route runs it in its own worker thread (check_in_route)
-        request.state.policy_check = (rule, method, path, current_request_id())
-        return
-    try:
-        await run_in_threadpool(_enforce_rule, request, services, rule, method, path)
-    except _REFUSALS as refused:
-        request_id = current_request_id()  # read here: the worker thread has its own context
-        await run_in_threadpool(_record_refusal, request, services, refused, request_id)
-        raise
+    # The request id is read here: the worker thread has its own context.
+    request.state.policy_check = (rule, method, path, current_request_id())
+    if not rule.in_route:  # else the route runs it in its own worker thread
+        await run_in_threadpool(check_in_route, request)
 
 
 _REFUSALS = (MissingTokenError, InvalidTokenError, ForbiddenError, NotFoundError)
 
 
 def check_in_route(request: Request) -> Actor | None:
-    """The access check :func:`enforce_policy` left to a route whose rule says ``in_route``,
-    run in the worker thread that does the route's work, before it reads the body: the same
-    401/403/404/429, refusals recorded the same way, one thread hop instead of two. Returns
-    the caller (also kept as ``request.state.actor``)."""
+    """The access check :func:`enforce_policy` prepared for this request, in a worker thread:
+    run there by :func:`enforce_policy` itself, or, for a route whose rule says ``in_route``, by
+    the route in the thread that does its work, before it reads the body (one thread hop
+    instead of two). A refusal (401/403/404) is recorded before it is raised. Returns the
+    caller (also kept as ``request.state.actor``)."""
     services: Services = request.app.state.services
     rule, method, path, request_id = request.state.policy_check
     try:
