@@ -41,6 +41,7 @@ from sqlalchemy import Connection, Engine, Executable
 from sqlmodel import Session
 
 from evidence_service.capture.batching import LeaderBatcher
+from evidence_service.core import driver
 from evidence_service.core.db import session_scope, write_connection
 
 T = TypeVar("T")
@@ -58,7 +59,7 @@ class _Statement:
 
 
 def _execute(connection: Connection, statement: Executable, rows: list[dict[str, Any]]) -> None:
-    connection.execute(statement, rows[0] if len(rows) == 1 else rows)
+    driver.execute(connection, statement, rows)
 
 
 #: A statement and the names of its parameters: rows of one key go in one executemany.

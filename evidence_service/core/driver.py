@@ -1,0 +1,136 @@
+"""Fixed write statements run on the driver's cursor, in the caller's SQLAlchemy transaction.
+
+Every capture runs the same few INSERT, UPDATE and DELETE statements (module constants, which
+return nothing). Through ``Connection.execute`` each execution builds an execution context, sets
+up a result and fires the engine's events; on PostgreSQL that bookkeeping cost more Python than
+psycopg's own work for the statement. :func:`execute` compiles such a statement once per dialect
+and set of parameter names, then hands the SQL and each row's parameters, converted by the same
+bind processors SQLAlchemy would use, straight to the DBAPI cursor of the connection: same
+transaction, same SQL, same stored values.
+
+What it does not take goes through ``Connection.execute`` unchanged: statements with
+``RETURNING``, with defaults computed at execution time (a column's Python ``default``), with
+parameters expanded at execution (``IN`` lists), or any other construct; and every statement
+while something listens to the engine's cursor events (``before_cursor_execute``), so that a
+test or a tracer sees what runs. A driver error is
+raised as SQLAlchemy raises it (``IntegrityError``, ``OperationalError``...), and a lost
+connection invalidates the pool as it would through ``Connection.execute``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Executable
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import Delete, Insert, TextClause, Update
+from sqlalchemy.sql.compiler import SQLCompiler
+
+#: Statements kept compiled; beyond this (statements built per call) the plain path is used.
+MAX_FORMS = 256
+
+
+@dataclass(frozen=True)
+class _Form:
+    statement: Executable  # held, so that its id is not reused while the form is cached
+    sql: str
+    compiled: SQLCompiler
+    positional: tuple[str, ...] | None  # bind names in order (qmark), or None (named)
+    processors: dict[str, Callable[[Any], Any]]
+
+    def parameters(self, row: dict[str, Any]) -> Any:
+        bound = self.compiled.construct_params(row, _check=False)
+        for name, process in self.processors.items():
+            if name in bound:
+                bound[name] = process(bound[name])
+        if self.positional is None:
+            return bound
+        return tuple(bound[name] for name in self.positional)
+
+
+_forms: dict[tuple[int, str, tuple[str, ...]], _Form | None] = {}
+_forms_lock = threading.Lock()
+
+
+def execute(connection: Connection, statement: Executable, rows: Sequence[dict[str, Any]]) -> None:
+    """Execute ``statement`` once per row (an executemany for several) in ``connection``'s
+    transaction: on the driver's cursor when the statement allows it (module docstring),
+    else through ``Connection.execute``."""
+    form = _form(connection.dialect, statement, tuple(rows[0]))
+    if form is None or _observed(connection) or any(len(row) != len(rows[0]) for row in rows):
+        connection.execute(statement, rows[0] if len(rows) == 1 else list(rows))
+        return
+    parameters = [form.parameters(row) for row in rows]
+    cursor = connection.connection.cursor()
+    try:
+        if len(parameters) == 1:
+            cursor.execute(form.sql, parameters[0])
+        else:
+            cursor.executemany(form.sql, parameters)
+    except connection.dialect.loaded_dbapi.Error as exc:
+        # SQLAlchemy's own handling: wrap in its exception classes, and on a lost connection
+        # invalidate it (and the pool's older connections) as Connection.execute would.
+        connection._handle_dbapi_exception(  # noqa: SLF001
+            exc, form.sql, parameters, cursor, None
+        )
+        raise  # not reached: the handler raises
+    finally:
+        cursor.close()
+
+
+def _observed(connection: Connection) -> bool:
+    """Whether something listens to the engine's statements (``before_cursor_execute``...): a
+    test that records them, a tracer. Then every statement goes through ``Connection.execute``,
+    so that the listener sees it."""
+    dispatch = connection.dispatch
+    return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
+
+
+def _form(dialect: Dialect, statement: Executable, names: tuple[str, ...]) -> _Form | None:
+    key = (id(statement), dialect.name, names)
+    if key in _forms:
+        cached = _forms[key]
+        assert cached is None or cached.statement is statement
+        return cached
+    form = _compile(dialect, statement, names)
+    with _forms_lock:
+        if len(_forms) < MAX_FORMS:
+            _forms[key] = form
+    return form
+
+
+def _compile(dialect: Dialect, statement: Executable, names: tuple[str, ...]) -> _Form | None:
+    """The statement's driver form for parameters ``names``, or None if it must go through
+    ``Connection.execute``."""
+    if not isinstance(statement, Insert | Update | Delete | TextClause):
+        return None
+    if isinstance(statement, Insert | Update | Delete) and statement._returning:  # noqa: SLF001
+        return None
+    compiled = statement.compile(dialect=dialect, column_keys=list(names))
+    assert isinstance(compiled, SQLCompiler)
+    # Values computed at execution (Python defaults), fetched after it, or parameters expanded
+    # at execution: SQLAlchemy's execution context does that work, so it keeps the statement.
+    if any(
+        getattr(compiled, name, None)
+        for name in (
+            "insert_prefetch",
+            "update_prefetch",
+            "postfetch",
+            "literal_execute_params",
+            "post_compile_params",
+            "returning",
+        )
+    ):
+        return None
+    positional = tuple(compiled.positiontup or ()) if compiled.positional else None
+    processors: dict[str, Callable[[Any], Any]] = {}
+    for name, process in compiled._bind_processors.items():  # noqa: SLF001
+        if process is None:
+            continue
+        if not callable(process):  # a tuple type's processors, one per element
+            return None
+        processors[name] = process
+    return _Form(statement, compiled.string, compiled, positional, processors)
