@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Engine, bindparam
 from sqlmodel import Session, col, select
 
 from evidence_service.access.models import Department, DepartmentCA, Officer, OfficerCertificate
+from evidence_service.core import driver
 from evidence_service.core.clock import rfc3339
 from signing.cert_codec import authority_key_id, load_certificate, subject_key_id
 
@@ -97,8 +98,9 @@ def _custodial_with_ca(
     """:func:`custodial_certificate` and its department's current CA certificate PEM. Each
     capture asks, and the query runs fresh every time (a revocation must bite at once); only
     the chosen certificate's row, which revocation does not otherwise change, is remembered."""
-    # On a connection: a select of columns needs none of the ORM's execution path.
-    row = connection.execute(_CUSTODIAL_WITH_CA, _validity(officer_id, at)).first()
+    # On the driver's cursor: a select of columns needs none of the ORM's execution path,
+    # nor that of Connection.execute (core/driver.py).
+    row = driver.first(connection, _CUSTODIAL_WITH_CA, _validity(officer_id, at))
     if row is None:
         return None, None
     serial, ca_pem = row

@@ -12,6 +12,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from evidence_service.access.models import ApiToken, Officer, Role, TokenKind
+from evidence_service.core import driver
 from evidence_service.core.errors import InvalidTokenError
 
 TOKEN_PREFIX = "evd_"
@@ -91,8 +92,9 @@ def authenticate(conn: Connection, token: str, *, now: datetime) -> Actor:
     Read fresh on every request (a revoked token or a disabled officer stops working at once,
     on every replica), in one joined query of the few columns it needs: no ORM objects are
     built on this path, which every authenticated request takes."""
-    # On a connection: a select of columns needs neither an ORM session nor its execution path.
-    row = conn.execute(_TOKEN_QUERY, {"digest": token_digest(token)}).first()
+    # On the driver's cursor: a select of columns needs neither an ORM session nor the
+    # execution path of Connection.execute (core/driver.py).
+    row = driver.first(conn, _TOKEN_QUERY, {"digest": token_digest(token)})
     if row is None:
         raise InvalidTokenError("unknown bearer token")
     token_id, kind, revoked_at, expires_at, officer_id, department_id, role, name, active = row

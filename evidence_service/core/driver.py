@@ -26,20 +26,34 @@ from typing import Any
 
 from sqlalchemy import Connection, Executable
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import Delete, Insert, TextClause, Update
+from sqlalchemy.sql import Delete, Insert, Select, TextClause, Update
 from sqlalchemy.sql.compiler import SQLCompiler
 
 #: Statements kept compiled; beyond this (statements built per call) the plain path is used.
 MAX_FORMS = 256
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Form:
     statement: Executable  # held, so that its id is not reused while the form is cached
     sql: str
     compiled: SQLCompiler
     positional: tuple[str, ...] | None  # bind names in order (qmark), or None (named)
     processors: dict[str, Callable[[Any], Any]]
+    results: list[Callable[[Any], Any] | None] | None = None  # a query's, once first run
+
+    def result_processors(
+        self, dialect: Dialect, description: Sequence[Any]
+    ) -> list[Callable[[Any], Any] | None]:
+        """Each selected column's result processor (by the driver's type code of the first
+        result, as SQLAlchemy picks it), built once."""
+        if self.results is None:
+            columns = self.compiled._result_columns  # noqa: SLF001
+            self.results = [
+                column.type._cached_result_processor(dialect, described[1])  # noqa: SLF001
+                for column, described in zip(columns, description, strict=True)
+            ]
+        return self.results
 
     def parameters(self, row: dict[str, Any]) -> Any:
         bound = self.compiled.construct_params(row, _check=False)
@@ -53,6 +67,29 @@ class _Form:
 
 _forms: dict[tuple[int, str, tuple[str, ...]], _Form | None] = {}
 _forms_lock = threading.Lock()
+
+
+def first(connection: Connection, statement: Executable, parameters: dict[str, Any]) -> Any:
+    """The first row of ``statement`` (a tuple of the selected columns, converted by their
+    types' result processors as SQLAlchemy would), or None: on the driver's cursor when the
+    query allows it, else through ``Connection.execute``."""
+    form = _form(connection.dialect, statement, tuple(parameters))
+    if form is None or _observed(connection):
+        return connection.execute(statement, parameters).first()
+    bound = form.parameters(parameters)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(form.sql, bound)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        processors = form.result_processors(connection.dialect, cursor.description)
+    except connection.dialect.loaded_dbapi.Error as exc:
+        connection._handle_dbapi_exception(exc, form.sql, bound, cursor, None)  # noqa: SLF001
+        raise  # not reached: the handler raises
+    finally:
+        cursor.close()
+    return tuple(v if p is None else p(v) for p, v in zip(processors, row, strict=True))
 
 
 def execute(connection: Connection, statement: Executable, rows: Sequence[dict[str, Any]]) -> None:
@@ -105,7 +142,7 @@ def _form(dialect: Dialect, statement: Executable, names: tuple[str, ...]) -> _F
 def _compile(dialect: Dialect, statement: Executable, names: tuple[str, ...]) -> _Form | None:
     """The statement's driver form for parameters ``names``, or None if it must go through
     ``Connection.execute``."""
-    if not isinstance(statement, Insert | Update | Delete | TextClause):
+    if not isinstance(statement, Insert | Update | Delete | TextClause | Select):
         return None
     if isinstance(statement, Insert | Update | Delete) and statement._returning:  # noqa: SLF001
         return None

@@ -180,3 +180,24 @@ def test_a_listener_to_the_engines_statements_sees_every_statement(engine: Engin
     finally:
         event.remove(engine, "before_cursor_execute", executed)
     assert seen == ["INSERT via_driver", "DELETE via_driver"]
+
+
+def test_a_query_reads_what_connection_execute_reads(engine: Engine) -> None:
+    rows = _rows(3)
+    with engine.begin() as conn:
+        conn.execute(insert(VIA_DRIVER), rows)
+    query = (
+        select(VIA_DRIVER.c.id, VIA_DRIVER.c.at, VIA_DRIVER.c.doc, VIA_DRIVER.c.done)
+        .where(VIA_DRIVER.c.size >= bindparam("least"))
+        .order_by(VIA_DRIVER.c.at.desc())
+        .limit(1)
+    )
+    assert driver._compile(engine.dialect, query, ("least",)) is not None  # noqa: SLF001
+    with engine.connect() as conn:
+        for least in (100_000, 100_001, 100_002, 999_999):
+            expected = conn.execute(query, {"least": least}).first()
+            got = driver.first(conn, query, {"least": least})
+            assert got == (tuple(expected) if expected is not None else None)
+        got = driver.first(conn, query, {"least": 0})
+    assert got == ("R02", rows[2]["at"], rows[2]["doc"], False)
+    assert got[1].tzinfo is not None  # UTCDateTime's own result processing ran
