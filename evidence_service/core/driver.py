@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Executable
@@ -38,9 +38,15 @@ class _Form:
     statement: Executable  # held, so that its id is not reused while the form is cached
     sql: str
     compiled: SQLCompiler
-    positional: tuple[str, ...] | None  # bind names in order (qmark), or None (named)
-    processors: dict[str, Callable[[Any], Any]]
+    positional: bool  # the driver takes a tuple (qmark), else a dict (pyformat)
+    plan: list[tuple[str, object, Any, Callable[[Any], Any] | None]]  # see _plan
     results: list[Callable[[Any], Any] | None] | None = None  # a query's, once first run
+    names: list[str] = field(init=False)  # the parameters' names, in the plan's order
+    processed: list[tuple[int, Callable[[Any], Any]]] = field(init=False)  # by plan index
+
+    def __post_init__(self) -> None:
+        self.names = [name for name, *_ in self.plan]
+        self.processed = [(i, p) for i, (*_, p) in enumerate(self.plan) if p is not None]
 
     def result_processors(
         self, dialect: Dialect, description: Sequence[Any]
@@ -56,13 +62,45 @@ class _Form:
         return self.results
 
     def parameters(self, row: dict[str, Any]) -> Any:
-        bound = self.compiled.construct_params(row, _check=False)
-        for name, process in self.processors.items():
-            if name in bound:
-                bound[name] = process(bound[name])
-        if self.positional is None:
-            return bound
-        return tuple(bound[name] for name in self.positional)
+        """The driver's parameters for one row: what ``construct_params`` and the bind
+        processors give, by the plan made when the statement was compiled."""
+        values = [
+            (row[source] if kind is _ROW else source.effective_value if kind is _CALLED else source)
+            for _, kind, source, _ in self.plan
+        ]
+        for index, process in self.processed:
+            values[index] = process(values[index])
+        if self.positional:
+            return tuple(values)
+        return dict(zip(self.names, values, strict=True))
+
+
+_ROW, _CALLED, _FIXED = object(), object(), object()
+
+
+def _plan(
+    compiled: SQLCompiler, names: tuple[str, ...], processors: dict[str, Callable[[Any], Any]]
+) -> list[tuple[str, object, Any, Callable[[Any], Any] | None]] | None:
+    """Where each of the statement's parameters comes from, in the order the driver takes
+    them: a key of the row, or the value (or callable) bound in the statement; as
+    ``SQLCompiler.construct_params`` resolves them. None if a required one has no source."""
+    escaped: dict[str, str] = dict(compiled.escaped_bind_names or {})
+    sources: dict[str, tuple[object, Any]] = {}
+    for bind, name in compiled.bind_names.items():
+        if bind.key in names:
+            sources[escaped.get(name, name)] = (_ROW, bind.key)
+        elif name in names:
+            sources[escaped.get(name, name)] = (_ROW, name)
+        elif bind.required:
+            return None
+        else:
+            sources[escaped.get(name, name)] = (
+                (_CALLED, bind) if bind.callable else (_FIXED, bind.value)
+            )
+    order = compiled.positiontup if compiled.positional else list(sources)
+    if order is None or any(name not in sources for name in order):
+        return None
+    return [(name, *sources[name], processors.get(name)) for name in order]
 
 
 _forms: dict[tuple[int, str, tuple[str, ...]], _Form | None] = {}
@@ -97,7 +135,8 @@ def execute(connection: Connection, statement: Executable, rows: Sequence[dict[s
     transaction: on the driver's cursor when the statement allows it (module docstring),
     else through ``Connection.execute``."""
     form = _form(connection.dialect, statement, tuple(rows[0]))
-    if form is None or _observed(connection) or any(len(row) != len(rows[0]) for row in rows):
+    keys = rows[0].keys()
+    if form is None or _observed(connection) or any(row.keys() != keys for row in rows):
         connection.execute(statement, rows[0] if len(rows) == 1 else list(rows))
         return
     parameters = [form.parameters(row) for row in rows]
@@ -122,7 +161,9 @@ def _observed(connection: Connection) -> bool:
     """Whether something listens to the engine's statements (``before_cursor_execute``...): a
     test that records them, a tracer. Then every statement goes through ``Connection.execute``,
     so that the listener sees it."""
-    dispatch = connection.dispatch
+    # The engine's events, not the connection's: a connection joins its engine's dispatcher
+    # afresh each time, and asking the joined one costs more than the statement's parameters.
+    dispatch = connection.engine.dispatch
     return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
 
 
@@ -162,7 +203,6 @@ def _compile(dialect: Dialect, statement: Executable, names: tuple[str, ...]) ->
         )
     ):
         return None
-    positional = tuple(compiled.positiontup or ()) if compiled.positional else None
     processors: dict[str, Callable[[Any], Any]] = {}
     for name, process in compiled._bind_processors.items():  # noqa: SLF001
         if process is None:
@@ -170,4 +210,7 @@ def _compile(dialect: Dialect, statement: Executable, names: tuple[str, ...]) ->
         if not callable(process):  # a tuple type's processors, one per element
             return None
         processors[name] = process
-    return _Form(statement, compiled.string, compiled, positional, processors)
+    plan = _plan(compiled, names, processors)
+    if plan is None:
+        return None
+    return _Form(statement, compiled.string, compiled, bool(compiled.positional), plan)
