@@ -33,13 +33,9 @@ TZ = ZoneInfo("Asia/Shanghai")
 ROLES = load_factors().rules()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/catering.db"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    made = make_engine(url)
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    made = make_engine(database_url)
     m.metadata.create_all(made)
     yield made
     made.dispose()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -47,13 +46,9 @@ NOW = datetime(2026, 3, 1, tzinfo=UTC)
 BY_CODE = {m.code: m for m in core_models.MODELS}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'module.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    eng = make_engine(url)
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url)
     schema.ensure_schema(eng)
     yield eng
     eng.dispose()
