@@ -12,9 +12,9 @@ What it does not take goes through ``Connection.execute`` unchanged: statements 
 ``RETURNING``, with defaults computed at execution time (a column's Python ``default``), with
 parameters expanded at execution (``IN`` lists), or any other construct; and every statement
 while something listens to the engine's cursor events (``before_cursor_execute``), so that a
-test or a tracer sees what runs. A driver error is
-raised as SQLAlchemy raises it (``IntegrityError``, ``OperationalError``...), and a lost
-connection invalidates the pool as it would through ``Connection.execute``.
+test or a tracer sees what runs. A driver error is raised as SQLAlchemy raises it
+(``IntegrityError``, ``OperationalError``...), and a lost connection invalidates the pool as it
+would through ``Connection.execute``.
 """
 
 from __future__ import annotations
@@ -103,7 +103,10 @@ def _plan(
     return [(name, *sources[name], processors.get(name)) for name in order]
 
 
-_forms: dict[tuple[int, str, tuple[str, ...]], _Form | None] = {}
+#: By statement (its id: a cached form holds the statement, so the id stays its own), the
+#: dialect's class and parameter style (the SQL and parameters a driver takes), and the names of
+#: the parameters given. None: the statement goes through ``Connection.execute``.
+_forms: dict[tuple[int, type[Dialect], str, tuple[str, ...]], _Form | None] = {}
 _forms_lock = threading.Lock()
 
 
@@ -131,9 +134,9 @@ def first(connection: Connection, statement: Executable, parameters: dict[str, A
 
 
 def execute(connection: Connection, statement: Executable, rows: Sequence[dict[str, Any]]) -> None:
-    """Execute ``statement`` once per row (an executemany for several) in ``connection``'s
-    transaction: on the driver's cursor when the statement allows it (module docstring),
-    else through ``Connection.execute``."""
+    """Execute ``statement`` once per row of ``rows`` (at least one; an executemany for
+    several) in ``connection``'s transaction: on the driver's cursor when the statement allows
+    it (module docstring), else through ``Connection.execute``."""
     form = _form(connection.dialect, statement, tuple(rows[0]))
     keys = rows[0].keys()
     if form is None or _observed(connection) or any(row.keys() != keys for row in rows):
@@ -168,7 +171,7 @@ def _observed(connection: Connection) -> bool:
 
 
 def _form(dialect: Dialect, statement: Executable, names: tuple[str, ...]) -> _Form | None:
-    key = (id(statement), dialect.name, names)
+    key = (id(statement), type(dialect), dialect.paramstyle, names)
     if key in _forms:
         cached = _forms[key]
         assert cached is None or cached.statement is statement
