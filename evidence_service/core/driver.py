@@ -20,7 +20,8 @@ would through ``Connection.execute``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,18 +119,12 @@ def first(connection: Connection, statement: Executable, parameters: dict[str, A
     if form is None or _observed(connection):
         return connection.execute(statement, parameters).first()
     bound = form.parameters(parameters)
-    cursor = connection.connection.cursor()
-    try:
+    with _cursor(connection, form.sql, bound) as cursor:
         cursor.execute(form.sql, bound)
         row = cursor.fetchone()
         if row is None:
             return None
         processors = form.result_processors(connection.dialect, cursor.description)
-    except connection.dialect.loaded_dbapi.Error as exc:
-        connection._handle_dbapi_exception(exc, form.sql, bound, cursor, None)  # noqa: SLF001
-        raise  # not reached: the handler raises
-    finally:
-        cursor.close()
     return tuple(v if p is None else p(v) for p, v in zip(processors, row, strict=True))
 
 
@@ -143,18 +138,23 @@ def execute(connection: Connection, statement: Executable, rows: Sequence[dict[s
         connection.execute(statement, rows[0] if len(rows) == 1 else list(rows))
         return
     parameters = [form.parameters(row) for row in rows]
-    cursor = connection.connection.cursor()
-    try:
+    with _cursor(connection, form.sql, parameters) as cursor:
         if len(parameters) == 1:
             cursor.execute(form.sql, parameters[0])
         else:
             cursor.executemany(form.sql, parameters)
+
+
+@contextmanager
+def _cursor(connection: Connection, sql: str, parameters: Any) -> Iterator[Any]:
+    """A DBAPI cursor of ``connection``, closed afterwards. A driver error raised inside is
+    handled as ``Connection.execute`` handles it: wrapped in SQLAlchemy's exception classes,
+    and on a lost connection the connection (and the pool's older ones) invalidated."""
+    cursor = connection.connection.cursor()
+    try:
+        yield cursor
     except connection.dialect.loaded_dbapi.Error as exc:
-        # SQLAlchemy's own handling: wrap in its exception classes, and on a lost connection
-        # invalidate it (and the pool's older connections) as Connection.execute would.
-        connection._handle_dbapi_exception(  # noqa: SLF001
-            exc, form.sql, parameters, cursor, None
-        )
+        connection._handle_dbapi_exception(exc, sql, parameters, cursor, None)  # noqa: SLF001
         raise  # not reached: the handler raises
     finally:
         cursor.close()
@@ -188,12 +188,11 @@ def _compile(dialect: Dialect, statement: Executable, names: tuple[str, ...]) ->
     ``Connection.execute``."""
     if not isinstance(statement, Insert | Update | Delete | TextClause | Select):
         return None
-    if isinstance(statement, Insert | Update | Delete) and statement._returning:  # noqa: SLF001
-        return None
     compiled = statement.compile(dialect=dialect, column_keys=list(names))
     assert isinstance(compiled, SQLCompiler)
-    # Values computed at execution (Python defaults), fetched after it, or parameters expanded
-    # at execution: SQLAlchemy's execution context does that work, so it keeps the statement.
+    # Values computed at execution (Python defaults), fetched after it (``RETURNING``), or
+    # parameters expanded at execution: SQLAlchemy's execution context does that work, so it
+    # keeps the statement.
     if any(
         getattr(compiled, name, None)
         for name in (
