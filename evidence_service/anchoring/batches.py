@@ -26,6 +26,7 @@ from chain.errors import AlreadyAnchoredError, AnchorFailedError
 from chain.merkle import MerkleTree, leaf_hash
 from evidence_service.anchoring.models import AnchorBatch, AnchorLeaf, BatchStatus, LeafKind
 from evidence_service.core.db import lock_custody_chain, session_scope
+from evidence_service.core.rows import built
 from evidence_service.custody.log import chain_head
 from evidence_service.custody.sequencer import integrate_all
 from evidence_service.verify.statement import CaptureStatement
@@ -38,7 +39,8 @@ CUSTODY_HEAD_FORMAT = "evidence-custody-head/1"
 
 def statement_leaf(evidence_id: str, statement: dict[str, Any], at: datetime) -> AnchorLeaf:
     """The pending leaf of a captured item: SHA-256(0x00 ‖ JCS(statement))."""
-    return AnchorLeaf(
+    return built(
+        AnchorLeaf,
         kind=LeafKind.statement,
         evidence_id=evidence_id,
         leaf_hash=CaptureStatement.model_validate(statement).leaf_hash().hex(),

@@ -70,6 +70,7 @@ from evidence_service.core.errors import (
     UnsignedCaptureError,
 )
 from evidence_service.core.ids import new_id
+from evidence_service.core.rows import built
 from evidence_service.custody.log import CustodyAction, pending_event
 from evidence_service.verify.statement import CaptureStatement
 from signing.jcs import canonicalize
@@ -680,7 +681,8 @@ def evidence_row(capture: Capture, received_at: datetime) -> Evidence:
         metadata_sha256=metadata_sha256,
     )
     location = metadata.location
-    return Evidence(
+    return built(
+        Evidence,
         id=evidence_id,
         port=port_id,
         title=metadata.title,

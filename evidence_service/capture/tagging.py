@@ -19,6 +19,7 @@ from evidence_service.capture.models import Evidence, EvidenceTag
 from evidence_service.core.clock import Clock
 from evidence_service.core.db import session_scope
 from evidence_service.core.errors import ConflictError, NotFoundError
+from evidence_service.core.rows import built
 from evidence_service.custody.log import append_event
 
 
@@ -26,7 +27,8 @@ def capture_tags(evidence: Evidence, at: datetime) -> list[EvidenceTag]:
     """The rows for the tags an item was captured with (deduplicated)."""
     seen = {(t["type"], t["value"]) for t in evidence.tags}
     return [
-        EvidenceTag(
+        built(
+            EvidenceTag,
             evidence_id=evidence.id,
             type=kind,
             value=value,

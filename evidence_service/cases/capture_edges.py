@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from evidence_service.capture.models import Evidence
 from evidence_service.cases.models import Cause, GraphEdge, Place
 from evidence_service.core.ids import new_id
+from evidence_service.core.rows import built
 
 
 def capture_place(session: Session, evidence: Evidence, at: datetime) -> Place | None:
@@ -48,7 +49,8 @@ def capture_place(session: Session, evidence: Evidence, at: datetime) -> Place |
 
 def capture_edges(session: Session, evidence: Evidence, at: datetime) -> list[GraphEdge]:
     def edge(kind: str, target_kind: str, target_id: str) -> GraphEdge:
-        return GraphEdge(
+        return built(
+            GraphEdge,
             kind=kind,
             source_kind="evidence",
             source_id=evidence.id,
