@@ -301,7 +301,7 @@ def test_a_clock_set_back_does_not_stall_and_timestamps_still_increase(tmp_path:
     with EmbeddedChain.open(directory, clock=hour_ago) as chain:
         start = time.monotonic()
         receipts = [chain.anchor(root_of(i), 1, i) for i in range(3)]
-        assert time.monotonic() - start < 2
+        assert time.monotonic() - start < 30  # a stall would wait out the hour
     assert [r.block_timestamp for r in receipts] == [last + 1, last + 2, last + 3]
 
 

@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import struct
-import time
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -131,10 +130,10 @@ def inflated(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
 
 def post(api: Api, package: bytes, **headers: str) -> dict[str, Any]:
-    started = time.perf_counter()
+    """The verdict of one request. How much work a refusal did is asserted by what it read and
+    hashed (``inflated``, ``hashed_bytes``), not by a clock: a slow machine is not a bomb."""
     answer = api.client.post(URL, content=package, headers={**ZIP, **headers})
     assert answer.status_code == 200, answer.text
-    assert time.perf_counter() - started < 5, "the refusal must not depend on the claimed sizes"
     body: dict[str, Any] = answer.json()
     return body
 
