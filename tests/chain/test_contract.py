@@ -392,10 +392,14 @@ def test_find_anchor_reproduces_the_receipt_exactly(
 
 def test_a_root_anchors_once(backend: Backend, registry: Web3AnchorChain) -> None:
     first = registry.anchor(ROOT_A, 5, 1)
+    sent = backend.provider.sent
     with pytest.raises(AlreadyAnchoredError) as raised:
         registry.anchor(ROOT_A, 5, 1)
     assert raised.value.block_number == first.block_number
     assert raised.value.root_hex == "0x" + ROOT_A.hex()
+    cause = raised.value.__cause__  # the rehearsal's revert: no transaction was sent
+    assert isinstance(cause, RevertedError) and cause.error_name == "AlreadyAnchored"
+    assert backend.provider.sent == sent
     # Another anchorer, another batch: still refused, and the first anchor stands.
     other = backend.client(1, contract_address=registry.contract_address)
     registry.add_anchorer(other.address)
