@@ -359,13 +359,18 @@ class Ingestor:
                     declared=declared_sha256.lower(),
                     received=received.put.sha256,
                 )
-            fingerprint = request_fingerprint(
-                route,
-                port=port_id,
-                metadata=metadata.as_json(),
-                filename=filename,
-                sha256=received.put.sha256,
-                size=received.put.size,
+            # Only a request with an Idempotency-Key is ever compared with another one.
+            fingerprint = (
+                request_fingerprint(
+                    route,
+                    port=port_id,
+                    metadata=metadata.as_json(),
+                    filename=filename,
+                    sha256=received.put.sha256,
+                    size=received.put.size,
+                )
+                if idempotency_key
+                else ""
             )
             if idempotency_key:
                 replay = self.replay(actor, idempotency_key, route, fingerprint)
@@ -454,8 +459,10 @@ class Ingestor:
             try:
                 self.commits.run_work(write)
             except IntegrityError:
+                if not idempotency_key:
+                    raise
                 # A concurrent request with the same Idempotency-Key won the race.
-                replay = self.replay(actor, idempotency_key or "", route, fingerprint)
+                replay = self.replay(actor, idempotency_key, route, fingerprint)
                 if replay is None:
                     raise
                 self.abandon(evidence_id, *written)
