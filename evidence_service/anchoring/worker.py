@@ -179,7 +179,8 @@ class AnchorWorker:
         self.tick = min(MAX_TICK_SECONDS, max(TICK_SECONDS, settings.anchor_interval / 5))
         self.last_error: str | None = None
         # While this worker leads, a thread of its own chains pending custody events every
-        # 0.2 s whatever the anchoring round is waiting for (custody_jobs.CustodyUpkeep).
+        # 0.5 s (sequencer.INTEGRATE_INTERVAL), whatever the anchoring round is waiting for
+        # (custody_jobs.CustodyUpkeep).
         self._leading = threading.Event()
         self.upkeep = CustodyUpkeep(
             engine,
