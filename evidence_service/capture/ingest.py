@@ -359,9 +359,9 @@ class Ingestor:
                     declared=declared_sha256.lower(),
                     received=received.put.sha256,
                 )
-            # Only a request with an Idempotency-Key is ever compared with another one.
-            fingerprint = (
-                request_fingerprint(
+            fingerprint = ""  # only a request with an Idempotency-Key is compared with another
+            if idempotency_key:
+                fingerprint = request_fingerprint(
                     route,
                     port=port_id,
                     metadata=metadata.as_json(),
@@ -369,10 +369,6 @@ class Ingestor:
                     sha256=received.put.sha256,
                     size=received.put.size,
                 )
-                if idempotency_key
-                else ""
-            )
-            if idempotency_key:
                 replay = self.replay(actor, idempotency_key, route, fingerprint)
                 if replay is not None:
                     self.abandon(evidence_id, *written)
