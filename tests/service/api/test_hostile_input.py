@@ -1,7 +1,9 @@
 """What an outsider sends cannot crash the process, exhaust its memory or pass unparsed.
 
 Against a real server process: a segfault in a request thread takes the whole process (API,
-anchoring worker, uploads in flight) down, which an in-process client cannot show.
+anchoring worker, uploads in flight) down, which an in-process client cannot show. One process
+takes every attack of the module, in turn: each test checks it still answers, so each later
+test also shows that the attacks before it left the process whole.
 """
 
 from __future__ import annotations
@@ -9,13 +11,14 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import psutil
 import pytest
 
-from tests.fixtures.live_server import LiveServer
+from tests.fixtures.live_server import LiveServer, make_live_server
 
 #: Deep enough to overflow an 8 MiB thread stack when the recursion limit is 100000.
 DEPTH = 100_000
@@ -24,6 +27,19 @@ DEEP_OBJECT = b'{"a":' * DEPTH + b"1" + b"}" * DEPTH
 DEEP_MIXED = b'[{"x":' * (DEPTH // 2) + b"0" + b"}]" * (DEPTH // 2)
 #: Brackets inside strings do not count; the text is flat.
 FLAT_WITH_BRACKETS = json.dumps({"proof": "[" * DEPTH}).encode()
+
+
+@pytest.fixture(scope="module")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[LiveServer]:
+    """The module's server process on (SQLite, local disk), started once (module docstring)."""
+    server = make_live_server(
+        tmp_path_factory.mktemp("hostile"), request, "sqlite-local", temp_object_ttl_seconds=0
+    )
+    server.start()
+    yield server
+    server.stop()
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
