@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,14 @@ from evidence_service.core.config import Settings
 from evidence_service.core.db import make_engine
 from evidence_service.custody.models import CustodyEvent
 from tests import samples
-from tests.fixtures.service import Api
-from tests.service.anchoring_helpers import batches, proof_of, wait_anchored
+from tests.fixtures.service import Api, database_copy, running_api
+from tests.service.anchoring_helpers import (
+    ANCHORED_BACKENDS,
+    anchored_services,
+    batches,
+    proof_of,
+    wait_anchored,
+)
 from tests.service.helpers import assert_problem, upload
 
 
@@ -133,7 +141,6 @@ def test_items_share_a_batch_that_ends_with_the_custody_head(anchored: Api) -> N
 
 def test_batches_hold_at_most_max_leaves(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     from tests.fixtures.service import running_api
-    from tests.service.anchoring_helpers import anchored_services
 
     services = anchored_services(
         tmp_path, request, "sqlite-local-embedded", anchor_max_leaves=3, anchor_interval=60.0
@@ -151,6 +158,26 @@ def test_batches_hold_at_most_max_leaves(tmp_path: Path, request: pytest.Fixture
         services.close()
 
 
+@pytest.fixture(scope="module", params=ANCHORED_BACKENDS)
+def anchored_once(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[tuple[Api, bytes, dict[str, Any]]]:
+    """The service with its worker on each chain column, one anchored capture (its bytes) and
+    its proof: the tampering cases below each change a copy, and verifying writes nothing, so
+    they need no service of their own."""
+    with contextlib.ExitStack() as stack:
+        extra: dict[str, Any] = {}
+        if request.param.startswith("postgres"):
+            extra["db_url"] = stack.enter_context(database_copy(request))
+        services = anchored_services(
+            tmp_path_factory.mktemp("anchored"), request, request.param, **extra
+        )
+        stack.callback(services.close)
+        api = stack.enter_context(running_api(services, request.param))
+        evidence_id, data = capture(api)
+        yield api, data, wait_anchored(api, evidence_id)
+
+
 @pytest.mark.parametrize(
     "tamper, failure",
     [
@@ -166,9 +193,11 @@ def test_batches_hold_at_most_max_leaves(tmp_path: Path, request: pytest.Fixture
         ("batch_id", "not-anchored"),
     ],
 )
-def test_a_flipped_byte_fails_with_its_name(anchored: Api, tamper: str, failure: str) -> None:
-    evidence_id, data = capture(anchored)
-    proof = copy.deepcopy(wait_anchored(anchored, evidence_id))
+def test_a_flipped_byte_fails_with_its_name(
+    anchored_once: tuple[Api, bytes, dict[str, Any]], tamper: str, failure: str
+) -> None:
+    anchored, data, anchored_proof = anchored_once
+    proof = copy.deepcopy(anchored_proof)
     if tamper == "file":
         data = bytes([data[0] ^ 1]) + data[1:]
     elif tamper == "statement":
@@ -254,7 +283,6 @@ def test_verify_refuses_a_proof_with_extra_or_mistyped_fields(anchored: Api) -> 
 
 def test_proof_before_anchoring_is_pending(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     from tests.fixtures.service import running_api
-    from tests.service.anchoring_helpers import anchored_services
 
     services = anchored_services(tmp_path, request, "sqlite-local-embedded", anchor_worker=False)
     try:
