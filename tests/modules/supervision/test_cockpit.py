@@ -206,6 +206,7 @@ def test_a_department_sees_only_its_own_figures(api: Api) -> None:
     assert set(by_key(own)) == {dept["B"]}
 
 
+@pytest.mark.parametrize("backend", ["sqlite-local"])  # refused on the query alone
 @pytest.mark.parametrize(
     "params", [{"level": "nation"}, {"period": "2026-13"}, {"period": "26"}, {"level": "x" * 17}]
 )

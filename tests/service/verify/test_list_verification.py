@@ -261,6 +261,7 @@ def test_a_list_not_yet_anchored_is_not_anchored(anchored: Api, tmp_path: Path) 
     assert answer["valid"] is False and answer["failure"] == "not-anchored"
 
 
+@pytest.mark.parametrize("backend", ["sqlite-local"])  # the CLI reads a file, not the service
 @pytest.mark.parametrize(
     "content, args, message",
     [
@@ -375,6 +376,8 @@ def test_the_service_checks_a_list_by_its_digest(anchored: Api) -> None:
     assert answer["failure"] == "not-anchored"
 
 
+# Refusals: both backends answer a real list (test_the_service_checks_a_list_by_its_digest).
+@pytest.mark.parametrize("backend", ["sqlite-local"])
 @pytest.mark.parametrize(
     "kwargs, status, slug",
     [
