@@ -13,7 +13,7 @@
 
 Usage: python scripts/bench_ingest.py [--size-mib 1024] [--small 2000] [--clients 8]
            [--only a|b|c] [--db sqlite|postgresql] [--workers N] [--rounds 4]
-           [--against TREE]
+           [--against TREE] [--separate-worker]
 
 ``--workers N`` runs (c) with N server processes on both sides: the baseline under uvicorn's
 workers and ``evidence serve`` with ``EVIDENCE_WORKERS=N``. In (c) both servers stay up and take
@@ -22,7 +22,10 @@ median of the rounds' ratios, so a machine whose speed drifts during the run (a 
 CPU steal) skews both sides alike. ``--against TREE`` adds the service of another source tree
 (``git worktree add TREE <commit>``) to the turns and prints this tree's captures/s and CPU per
 capture against it, round by round: how to measure a change when the machine's speed drifts
-more between two runs than the change moves.
+more between two runs than the change moves. ``--separate-worker`` runs each service of (c)
+as docker-compose.yml deploys its API replicas: without the anchoring worker in the process
+(``EVIDENCE_ANCHOR_WORKER=false``), beside an ``evidence worker`` that anchors and chains the
+custody events; the worker's CPU counts as the service's.
 """
 
 from __future__ import annotations
@@ -116,14 +119,37 @@ class Server:
         self.proc.log_path = Path(self.log.name)  # type: ignore[attr-defined]
         wait_http(self.url + "/healthz", self.proc)
         self.ps = psutil.Process(self.proc.pid)
+        self.companions: list[subprocess.Popen[bytes]] = []  # an `evidence worker` beside it
+
+    def add_worker(self, env: dict[str, str], tree: Path = ROOT) -> None:
+        """Start an ``evidence worker`` with the service's settings, as a deployment runs one
+        beside its API replicas; its CPU counts as the server's."""
+        self.companions.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "evidence_service.cli", "worker"],
+                env=env,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+                cwd=tree,
+            )
+        )
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds of the server's processes and of any worker beside it."""
+        return process_tree_cpu(self.ps) + sum(
+            process_tree_cpu(psutil.Process(c.pid)) for c in self.companions if c.poll() is None
+        )
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=30)
+        for process in [*self.companions, self.proc]:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
         self.log.close()
 
 
-def start_server(settings: Settings, tree: Path = ROOT) -> tuple[Server, str]:
+def start_server(
+    settings: Settings, tree: Path = ROOT, *, separate_worker: bool = False
+) -> tuple[Server, str]:
     services = build_services(settings)
     token = next(
         u["token"]
@@ -132,7 +158,12 @@ def start_server(settings: Settings, tree: Path = ROOT) -> tuple[Server, str]:
     )
     services.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVIDENCE_")}
-    return Server({**env, **settings.as_env()}, settings.data_dir, tree), token
+    env.update(settings.as_env())
+    if not separate_worker:
+        return Server(env, settings.data_dir, tree), token
+    server = Server({**env, "EVIDENCE_ANCHOR_WORKER": "false"}, settings.data_dir, tree)
+    server.add_worker(env, tree)
+    return server, token
 
 
 def upload_through_server(server: Server, token: str, total: int) -> tuple[float, int, dict]:
@@ -317,17 +348,17 @@ def settle(server: Server, *, busy: float = 0.05, timeout: float = 60.0) -> None
     events) is not left to slow the next round, whichever side it is."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        before = process_tree_cpu(server.ps)
+        before = server.cpu_seconds()
         time.sleep(0.5)
-        if process_tree_cpu(server.ps) - before < busy * 0.5:
+        if server.cpu_seconds() - before < busy * 0.5:
             return
 
 
 def timed_run(server: Server, path: str, token: str | None, count: int, clients: int) -> SmallRun:
     """``count`` uploads, with the server's CPU time per upload."""
-    before = process_tree_cpu(server.ps)
+    before = server.cpu_seconds()
     run = post_many(server.url, path, token, count, clients)
-    used = process_tree_cpu(server.ps) - before
+    used = server.cpu_seconds() - before
     return dataclasses.replace(run, cpu_s=used)
 
 
@@ -522,6 +553,7 @@ class BaselineServer(Server):
         self.proc.log_path = Path(self.log.name)  # type: ignore[attr-defined]
         wait_http(self.url + "/healthz", self.proc)
         self.ps = psutil.Process(self.proc.pid)
+        self.companions = []
 
 
 def bench_small(
@@ -532,6 +564,7 @@ def bench_small(
     workers: int = 1,
     rounds: int = 4,
     against: Path | None = None,
+    separate_worker: bool = False,
 ) -> float:
     """Baseline and service up side by side, same payloads, clients and database kind; they take
     turns in ``rounds`` rounds (baseline first in odd rounds, service first in even ones), so a
@@ -561,7 +594,7 @@ def bench_small(
                 key_passphrase=SecretStr(secrets.token_urlsafe(24)),
                 pii_secret=SecretStr(secrets.token_urlsafe(24)),
             )
-            service, token = start_server(settings, tree)
+            service, token = start_server(settings, tree, separate_worker=separate_worker)
             stack.callback(service.stop)
             sides[name] = (service, "/api/v1/evidence", token)
         for server, path, key in sides.values():  # warm-up
@@ -580,7 +613,8 @@ def bench_small(
     ratio = statistics.median(ratios)
     print(
         f"(c) {count} captures of {SMALL_BYTES // 1000} KB (electronic) from {clients} clients, "
-        f"{database} + LocalStore, {workers} server process(es) on each side, "
+        f"{database} + LocalStore, {workers} server process(es) on each side"
+        f"{' (the service beside an `evidence worker`)' if separate_worker else ''}, "
         f"{rounds} alternating rounds"
     )
     for name, parts in runs.items():
@@ -619,6 +653,12 @@ def main() -> None:
     parser.add_argument(
         "--against", type=Path, help="(c): also run the service of this source tree, in turn"
     )
+    parser.add_argument(
+        "--separate-worker",
+        action="store_true",
+        help="(c): the service without its in-process anchoring worker, beside an `evidence "
+        "worker` process (whose CPU counts as the service's), as docker-compose.yml deploys it",
+    )
     parser.add_argument("--baseline-server", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline_server:
@@ -636,7 +676,14 @@ def main() -> None:
         if "c" in only:
             for kind in args.db or ["sqlite", "postgresql"]:
                 bench_small(
-                    tmp, args.small, args.clients, kind, args.workers, args.rounds, args.against
+                    tmp,
+                    args.small,
+                    args.clients,
+                    kind,
+                    args.workers,
+                    args.rounds,
+                    args.against,
+                    args.separate_worker,
                 )
 
 
