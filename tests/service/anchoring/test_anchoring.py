@@ -140,8 +140,6 @@ def test_items_share_a_batch_that_ends_with_the_custody_head(anchored: Api) -> N
 
 
 def test_batches_hold_at_most_max_leaves(tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    from tests.fixtures.service import running_api
-
     services = anchored_services(
         tmp_path, request, "sqlite-local-embedded", anchor_max_leaves=3, anchor_interval=60.0
     )
@@ -282,8 +280,6 @@ def test_verify_refuses_a_proof_with_extra_or_mistyped_fields(anchored: Api) -> 
 
 
 def test_proof_before_anchoring_is_pending(tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    from tests.fixtures.service import running_api
-
     services = anchored_services(tmp_path, request, "sqlite-local-embedded", anchor_worker=False)
     try:
         with running_api(services, "sqlite-local") as api:
