@@ -44,7 +44,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,15 +106,28 @@ def media_stream(total: int) -> Iterator[bytes]:
 
 class Server:
     def __init__(self, env: dict[str, str], data_dir: Path, tree: Path = ROOT) -> None:
+        # ``python -m`` in ``tree`` runs the service of that source tree
+        serve = ["-m", "evidence_service.cli", "serve", "--port"]
+        self._start(lambda port: [*serve, str(port)], env, data_dir, tree)
+
+    def _start(
+        self,
+        arguments: Callable[[int], list[str]],
+        env: dict[str, str] | None,
+        data_dir: Path,
+        cwd: Path,
+    ) -> None:
+        """Run ``python <arguments(port)>`` on a free port, logging to ``data_dir``, and wait
+        until it answers /healthz (``env`` None: this process's environment)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(data_dir / "server.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "evidence_service.cli", "serve", "--port", str(self.port)],
+            [sys.executable, *arguments(self.port)],
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
-            cwd=tree,  # ``python -m`` runs the service of this source tree
+            cwd=cwd,
         )
         self.proc.log_path = Path(self.log.name)  # type: ignore[attr-defined]
         wait_http(self.url + "/healthz", self.proc)
@@ -536,24 +549,14 @@ def serve_baseline(port: int, db_url: str, objects: Path, workers: int) -> None:
 class BaselineServer(Server):
     def __init__(self, db_url: str, data_dir: Path, workers: int = 1) -> None:  # noqa: D107
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(data_dir / "server.log", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                str(Path(__file__).resolve()),
-                "--baseline-server",
-                f"{self.port},{workers},{db_url},{data_dir / 'objects'}",
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
+        script = str(Path(__file__).resolve())
+        objects = data_dir / "objects"
+        self._start(
+            lambda port: [script, "--baseline-server", f"{port},{workers},{db_url},{objects}"],
+            None,
+            data_dir,
+            ROOT,
         )
-        self.proc.log_path = Path(self.log.name)  # type: ignore[attr-defined]
-        wait_http(self.url + "/healthz", self.proc)
-        self.ps = psutil.Process(self.proc.pid)
-        self.companions = []
 
 
 def bench_small(
