@@ -21,6 +21,11 @@ once every piece of work has run, each such statement runs once with every calle
 group of captures writes its items with one INSERT per table instead of one per item. A
 caller's later statements still run in the order it gave them (and after its own work).
 
+Work may also ask for a fact to be confirmed in the transaction (:meth:`Later.confirm`): that a
+caller's bearer token is still valid, or that the certificate that signed its statement is still
+unrevoked. Each kind of check runs once for the keys of the whole group, before the statements
+left to the end; a key that fails it fails the group with the error the check gives for it.
+
 If the group's transaction fails, each piece of work is run again alone, so one bad statement
 (say a duplicate intake id) fails only its own caller. Work must therefore be safe to run
 twice: it may read and write the database, but must keep no other effect of a run that was
@@ -45,6 +50,10 @@ from evidence_service.core import driver
 from evidence_service.core.db import session_scope, write_connection
 
 T = TypeVar("T")
+
+#: A check made once per group (:meth:`Later.confirm`): given the keys every caller asked it to
+#: confirm, the keys that no longer hold, each with the error its caller gets.
+Check = Callable[[Connection, frozenset[str]], dict[str, Exception]]
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,21 @@ class Later:
 
     _statements: dict[_Key, tuple[Executable, list[dict[str, Any]]]] = field(default_factory=dict)
     _callers: list[list[tuple[_Key, dict[str, Any]]]] = field(default_factory=list)
+    _checks: dict[int, tuple[Check, set[str]]] = field(default_factory=dict)
+
+    def confirm(self, check: Check, key: str) -> None:
+        """Have ``check`` confirm ``key`` in this transaction, with the keys other callers
+        give the same check: if it fails, this transaction does not commit, and the caller
+        whose key failed gets the check's error (module docstring)."""
+        self._checks.setdefault(id(check), (check, set()))[1].add(key)
+
+    def _confirm(self, connection: Connection) -> None:
+        """Run each check once for all its keys; raise the error of the first key that fails
+        (in a group of several, each caller then runs again alone and meets its own)."""
+        for check, keys in self._checks.values():
+            failed = check(connection, frozenset(keys))
+            if failed:
+                raise next(iter(failed.values()))
 
     def execute(self, statement: Executable, parameters: dict[str, Any]) -> None:
         """Execute ``statement`` with ``parameters`` in this transaction, once the group's
@@ -209,5 +233,6 @@ def _run_merged(session: Session, group: Sequence[Work | _Statement]) -> list[An
             outcomes.append(work(session, later))
     if later._callers:
         session.flush()  # what the work added to the session goes first
+        later._confirm(session.connection())
         later._run(session.connection())
     return outcomes

@@ -329,6 +329,37 @@ def test_a_later_statement_that_fails_fails_only_its_own_caller(services: Servic
         assert set(session.exec(select(PendingIntake.id)).all()) == set(ids)
 
 
+def test_a_confirmation_runs_once_per_group_and_fails_only_its_own_caller(
+    services: Services,
+) -> None:
+    committer = GroupCommitter(services.engine, max_group=4)
+    added = insert(PendingIntake)
+    asked: list[frozenset[str]] = []
+
+    def still_holds(_connection: Any, keys: frozenset[str]) -> dict[str, Exception]:
+        asked.append(keys)
+        time.sleep(0.005)  # let the next group pile up behind this one
+        return {key: BadRequestError(f"{key} no longer holds") for key in keys if "X" in key}
+
+    def capture(intake_id: str) -> str:
+        def work(_session: Session, later: Later) -> str:
+            later.confirm(still_holds, intake_id)
+            later.execute(added, _intake(intake_id))
+            return intake_id
+
+        return committer.run_work(work)
+
+    ids = [f"CF{n:02d}" for n in range(11)] + ["CFX"]
+    outcomes = all_at_once(capture, ids)
+    errors = {i: o for i, o in outcomes.items() if isinstance(o, Exception)}
+    assert list(errors) == ["CFX"] and str(errors["CFX"]) == "CFX no longer holds"
+    assert all(outcomes[i] == i for i in ids if i != "CFX")
+    with Session(services.engine) as session:
+        assert set(session.exec(select(PendingIntake.id)).all()) == set(ids) - {"CFX"}
+    assert max(len(keys) for keys in asked) > 1  # one check for several callers' keys
+    assert frozenset({"CFX"}) in asked  # and again alone, which gave it its own error
+
+
 def test_concurrent_intakes_share_an_insert_and_only_a_duplicate_fails(services: Services) -> None:
     ingestor = services.ingestor
     ingestor.begin_intake("TAKEN")
