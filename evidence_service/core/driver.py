@@ -20,7 +20,7 @@ would through ``Connection.execute``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,17 +115,51 @@ def first(connection: Connection, statement: Executable, parameters: dict[str, A
     """The first row of ``statement`` (a tuple of the selected columns, converted by their
     types' result processors as SQLAlchemy would), or None: on the driver's cursor when the
     query allows it, else through ``Connection.execute``."""
+    rows = _query(connection, statement, parameters, every=False)
+    return rows[0] if rows else None
+
+
+def every(connection: Connection, statement: Executable, parameters: dict[str, Any]) -> list[Any]:
+    """Every row of ``statement``, as :func:`first` gives the first."""
+    return _query(connection, statement, parameters, every=True)
+
+
+def _query(
+    connection: Connection, statement: Executable, parameters: dict[str, Any], *, every: bool
+) -> list[Any]:
     form = _form(connection.dialect, statement, tuple(parameters))
     if form is None or _observed(connection):
-        return connection.execute(statement, parameters).first()
+        result = connection.execute(statement, parameters)
+        if every:
+            return [tuple(row) for row in result.all()]
+        row = result.first()
+        return [] if row is None else [tuple(row)]
     bound = form.parameters(parameters)
     with _cursor(connection, form.sql, bound) as cursor:
         cursor.execute(form.sql, bound)
-        row = cursor.fetchone()
-        if row is None:
-            return None
+        rows = cursor.fetchall() if every else cursor.fetchmany(1)
+        if not rows:
+            return []
         processors = form.result_processors(connection.dialect, cursor.description)
-    return tuple(v if p is None else p(v) for p, v in zip(processors, row, strict=True))
+    return [
+        tuple(v if p is None else p(v) for p, v in zip(processors, row, strict=True))
+        for row in rows
+    ]
+
+
+def slots(keys: Collection[str]) -> int:
+    """How many parameters an ``IN`` of ``keys`` takes: the next power of two, so that a
+    query for a varying number of keys is compiled for a few sizes only (and runs on the
+    driver's cursor, which an expanding ``IN`` does not); see :func:`slot_values`."""
+    return 1 << max(0, len(keys) - 1).bit_length()
+
+
+def slot_values(keys: Collection[str], name: str) -> dict[str, str]:
+    """The parameters ``<name>0`` … of an ``IN`` of :func:`slots` parameters holding ``keys``
+    (at least one), the last key repeated in the spare ones."""
+    given = list(keys)
+    given += given[-1:] * (slots(keys) - len(given))
+    return {f"{name}{index}": key for index, key in enumerate(given)}
 
 
 def execute(connection: Connection, statement: Executable, rows: Sequence[dict[str, Any]]) -> None:
