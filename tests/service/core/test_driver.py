@@ -196,3 +196,35 @@ def test_a_query_reads_what_connection_execute_reads(engine: Engine) -> None:
         got = driver.first(conn, query, {"least": 0})
     assert got == ("R02", rows[2]["at"], rows[2]["doc"], False)
     assert got[1].tzinfo is not None  # UTCDateTime's own result processing ran
+
+
+def test_every_row_of_an_in_list_of_fixed_slots_reads_what_an_expanding_in_reads(
+    engine: Engine,
+) -> None:
+    rows = _rows(6)
+    with engine.begin() as conn:
+        conn.execute(insert(VIA_DRIVER), rows)
+    expanding = select(VIA_DRIVER.c.id, VIA_DRIVER.c.at).where(
+        VIA_DRIVER.c.id.in_(bindparam("ids", expanding=True))
+    )
+
+    def slotted(slots: int) -> Any:
+        return select(VIA_DRIVER.c.id, VIA_DRIVER.c.at).where(
+            VIA_DRIVER.c.id.in_([bindparam(f"id{i}") for i in range(slots)])
+        )
+
+    assert [driver.slots(range(n)) for n in range(1, 10)] == [1, 2, 4, 4, 8, 8, 8, 8, 16]
+    assert driver.slot_values(["a", "b", "c"], "id") == {
+        "id0": "a",
+        "id1": "b",
+        "id2": "c",
+        "id3": "c",
+    }
+    assert driver._compile(engine.dialect, slotted(4), ("id0", "id1", "id2", "id3"))  # noqa: SLF001
+    with engine.connect() as conn:
+        for keys in (["R00"], ["R01", "R04", "NONE"], ["R05", "R00", "R02", "R03", "R01"], ["X"]):
+            query = slotted(driver.slots(keys))
+            got = sorted(driver.every(conn, query, driver.slot_values(keys, "id")))
+            assert got == sorted(tuple(r) for r in conn.execute(expanding, {"ids": keys}))
+            assert {r[0] for r in got} == {k for k in keys if k.startswith("R")}
+            assert all(r[1].tzinfo is not None for r in got)
