@@ -16,6 +16,7 @@ from evidence_service.anchoring.chain_link import ChainHolder, open_anchor_chain
 from evidence_service.anchoring.proofs import TreeCache
 from evidence_service.anchoring.worker import AnchorWorker
 from evidence_service.capture import models as capture_tables
+from evidence_service.capture.callers import RememberedTokens
 from evidence_service.capture.ingest import Ingestor
 from evidence_service.capture.upload_claims import settle_upload_session
 from evidence_service.capture.uploads import UploadManager
@@ -71,6 +72,7 @@ class Services:
     uploads: UploadManager
     pki: Pki
     cosigner: CoSigner
+    callers: RememberedTokens
     chain_holder: ChainHolder = field(default_factory=ChainHolder)
     trees: TreeCache = field(default_factory=TreeCache)
     clock: Clock = utcnow
@@ -126,5 +128,6 @@ def build_services(
         UploadManager(ingestor),
         pki=pki,
         cosigner=CoSigner(pki),
+        callers=RememberedTokens(engine),
         clock=clock,
     )

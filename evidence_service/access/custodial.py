@@ -25,16 +25,19 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam
+from sqlalchemy import Connection, Engine, Executable, bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from evidence_service.access.models import Department, DepartmentCA, Officer, OfficerCertificate
 from evidence_service.core import driver
 from evidence_service.core.clock import rfc3339
+from evidence_service.core.errors import SigningCertificateChangedError
 from signing.cert_codec import authority_key_id, load_certificate, subject_key_id
 
 #: How a capture is signed when the officer holds their own key.
@@ -107,18 +110,54 @@ def _custodial_with_ca(
     return _issued(connection, serial), ca_pem
 
 
+@functools.cache
+def _revoked_at(slots: int) -> Executable:
+    """Serial and ``revoked_at`` of up to ``slots`` certificates (:func:`certificates_revoked`)."""
+    serial = col(OfficerCertificate.serial)
+    return sa_select(serial, col(OfficerCertificate.revoked_at)).where(
+        serial.in_([bindparam(f"serial{i}") for i in range(slots)])
+    )
+
+
+def certificates_revoked(connection: Connection, serials: Collection[str]) -> dict[str, Exception]:
+    """The certificates of ``serials`` that are revoked (or unknown), each with the error a
+    capture signed with it gets: one query for them all, in the caller's transaction (a
+    capture confirms its signing certificate in the one that records it)."""
+    query = _revoked_at(driver.slots(serials))
+    found = dict(driver.every(connection, query, driver.slot_values(serials, "serial")))
+    return {
+        serial: SigningCertificateChangedError(
+            f"certificate {serial}, which signed this capture's statement, was revoked before "
+            "the capture was recorded; nothing was kept: send it again",
+            serial=serial,
+        )
+        for serial in serials
+        if serial not in found or found[serial] is not None
+    }
+
+
 def signing_as_is(
     connection: Connection, officer_id: str, at: datetime, *, renew_within: timedelta
-) -> OfficerCertificate | None:
+) -> tuple[OfficerCertificate, str | None] | None:
     """The certificate that signs a capture of ``officer_id`` at ``at`` when nothing is to be
-    issued first: :func:`custodial_plan`'s ``current`` when it plans no issue. This is every
-    signed capture but the first after a renewal falls due, so it is one query on a plain
-    connection, without an ORM session. None: ask :func:`custodial_plan` (none valid, renewal
-    due, revoked, or the officer holds their own key)."""
+    issued first (:func:`custodial_plan`'s ``current`` when it plans no issue), with its
+    department's current CA certificate PEM. This is every signed capture but the first after
+    a renewal falls due, so it is one query on a plain connection, without an ORM session.
+    None: ask :func:`custodial_plan` (none valid, renewal due, revoked, or the officer holds
+    their own key)."""
     current, ca_pem = _custodial_with_ca(connection, officer_id, at)
-    if current is None or _due_for_renewal(current, ca_pem, at, renew_within):
+    if current is None or not signs_as_is(current, ca_pem, at, renew_within=renew_within):
         return None
-    return current
+    return current, ca_pem
+
+
+def signs_as_is(
+    cert: OfficerCertificate, ca_pem: str | None, at: datetime, *, renew_within: timedelta
+) -> bool:
+    """Whether ``cert`` (unrevoked, as last read) signs a capture at ``at`` with nothing to
+    issue first: valid then, not due for renewal against the department's CA ``ca_pem``."""
+    valid = cert.not_before <= at and cert.not_after > at + timedelta(seconds=1)
+    return valid and not _due_for_renewal(cert, ca_pem, at, renew_within)
 
 
 _ISSUED_MAX = 4096

@@ -9,11 +9,21 @@ once into the data dir). Every issue, renewal, revocation and CA rotation is a c
 A rotated department CA is kept (:class:`RetiredDepartmentCA`): the trust bundle lists it with
 its own validity, so statements its officer certificates signed still verify at their anchor
 time, and revoking one of those certificates still reissues that CA's CRL.
+
+The certificate that signs an officer's captures is read once and then remembered for
+:data:`REMEMBER_SIGNING_SECONDS` (as long as it stays valid and not due for renewal), so a
+stream of captures does not read it once each. That is safe because the capture confirms the
+certificate unrevoked in the very transaction that records it
+(:func:`~evidence_service.access.custodial.certificates_revoked`); what the remembered choice
+can miss is a certificate issued, or a department CA rotated, on another replica in those
+seconds (the certificate remembered, still valid and unrevoked, signs meanwhile; this process's
+own revocations forget it at once).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -26,6 +36,7 @@ from evidence_service.access.custodial import (
     custodial_plan,
     issued_by,
     signing_as_is,
+    signs_as_is,
     unsigned_capture_refusal,
 )
 from evidence_service.access.models import (
@@ -67,6 +78,9 @@ from signing.statements import StatementSigner
 PASSPHRASE_FILE = "keys.passphrase"
 CA_VALID_DAYS = 3650
 SEAL_VALID_DAYS = 1825
+#: How long an officer's signing certificate, once read, is taken without reading it again.
+REMEMBER_SIGNING_SECONDS = 2.0
+REMEMBER_SIGNING_MAX = 4096
 
 
 def key_passphrase(settings: Settings) -> bytes:
@@ -133,6 +147,9 @@ class Pki:
         self._passphrase: bytes | None = None
         #: Decrypted custodial keys with their certificates, by serial (checked once each).
         self._signers: dict[str, StatementSigner] = {}
+        #: By officer: the custodial certificate that last signed for them, its department's CA
+        #: PEM, and when they were read (:meth:`signing_certificate`).
+        self._signing: dict[str, tuple[OfficerCertificate, str | None, float]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -436,7 +453,13 @@ class Pki:
             )
         with self._lock:
             self._signers.pop(serial, None)
+        self.forget_signing(row.officer_id)
         return row
+
+    def forget_signing(self, officer_id: str) -> None:
+        """Read the officer's signing certificate afresh on their next capture."""
+        with self._lock:
+            self._signing.pop(officer_id, None)
 
     def trust_bundle(self, session: Session) -> TrustBundle:
         """Every department CA and its CRL: the current ones by department, then the retired
@@ -530,10 +553,22 @@ class Pki:
         never had a certificate (:mod:`evidence_service.access.custodial`); None when the
         service may not sign for them (revoked, or they hold their own key)."""
         renew_within = timedelta(days=self.settings.officer_cert_renew_days)
+        with self._lock:
+            remembered = self._signing.get(officer_id)
+        if remembered is not None:
+            cert, ca_pem, read_at = remembered
+            fresh = time.monotonic() - read_at < REMEMBER_SIGNING_SECONDS
+            if fresh and signs_as_is(cert, ca_pem, at, renew_within=renew_within):
+                return cert
         with one_statement_bind(self.engine).connect() as connection:  # the common case
-            current = signing_as_is(connection, officer_id, at, renew_within=renew_within)
-        if current is not None:
-            return current
+            as_is = signing_as_is(connection, officer_id, at, renew_within=renew_within)
+        if as_is is not None:
+            with self._lock:
+                if len(self._signing) >= REMEMBER_SIGNING_MAX:
+                    self._signing.clear()
+                self._signing[officer_id] = (*as_is, time.monotonic())
+            return as_is[0]
+        self.forget_signing(officer_id)
         with Session(one_statement_bind(self.engine)) as session:  # decided again below to issue
             plan = custodial_plan(session, officer_id, at, renew_within=renew_within)
         if not plan.issue:
@@ -557,12 +592,15 @@ class Pki:
             )
 
     def sign_capture(
-        self, statement: dict[str, Any], officer_id: str, at: datetime
-    ) -> dict[str, Any] | None:
+        self, statement: dict[str, Any], officer_id: str, at: datetime, *, fresh: bool = False
+    ) -> tuple[dict[str, Any], str] | None:
         """The signature block over the statement with the officer's custodial key (renewed
-        first when due). Without a usable custodial certificate: UnsignedCaptureError when the
-        officer's department requires signed captures, else None (the statement stays
-        unsigned)."""
+        first when due), and the serial of the certificate that signed. Without a usable
+        custodial certificate: UnsignedCaptureError when the officer's department requires
+        signed captures, else None (the statement stays unsigned). ``fresh``: read the signing
+        certificate afresh rather than as remembered (the module docstring)."""
+        if fresh:
+            self.forget_signing(officer_id)
         row = self.signing_certificate(officer_id, at)
         if row is None or row.private_key is None:
             refusal = unsigned_capture_refusal(self.engine, officer_id, at)
@@ -576,4 +614,4 @@ class Pki:
             signer = StatementSigner(key, row.certificate)
             with self._lock:
                 self._signers[row.serial] = signer
-        return dict(signer.sign(statement, signer=officer_id).as_json())
+        return dict(signer.sign(statement, signer=officer_id).as_json()), row.serial

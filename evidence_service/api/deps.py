@@ -50,17 +50,21 @@ async def get_actor(request: Request, services: ServicesDep) -> Actor:
     return await run_in_threadpool(resolve_actor, request, services)
 
 
-def resolve_actor(request: Request, services: Services) -> Actor:
-    """The authenticated caller, from the bearer token or the web app's session cookie."""
+def resolve_actor(request: Request, services: Services, *, remembered: bool = False) -> Actor:
+    """The authenticated caller, from the bearer token or the web app's session cookie.
+    ``remembered``: for a route that confirms the token where it records its effect
+    (``policy.Rule.confirmed``), what the token stood for a moment ago will do."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
         cookie = session_token(request)
         if cookie is not None:  # a page of the web app (api/sessions.py)
-            return actor_for_session(request, services, cookie)
+            return actor_for_session(request, services, cookie, remembered=remembered)
         raise MissingTokenError("send Authorization: Bearer <token>")
     if scheme.lower() != "bearer" or not token.strip():
         raise MissingTokenError("the Authorization header must be 'Bearer <token>'")
+    if remembered:
+        return services.callers.actor(token.strip(), now=services.clock())
     return actor_for_token(services.engine, token.strip(), now=services.clock())
 
 
@@ -122,6 +126,13 @@ def check_in_route(request: Request) -> Actor | None:
     return request.state.actor  # type: ignore[no-any-return]
 
 
+def record_refusal(request: Request, refused: EvidenceError) -> None:
+    """Log a refusal the route itself met after :func:`check_in_route` let it in (a capture
+    whose token was revoked while it streamed), as that check logs its own."""
+    _, _, _, request_id = request.state.policy_check
+    _record_refusal(request, request.app.state.services, refused, request_id)
+
+
 def _record_refusal(
     request: Request, services: Services, refused: EvidenceError, request_id: str | None
 ) -> None:
@@ -150,7 +161,7 @@ def _enforce_rule(
     """The part of :func:`enforce_policy` that reads the database, in a worker thread."""
     actor = resolve_optional_actor(request, services) if rule.roles is None else None
     if rule.roles is not None:
-        actor = resolve_actor(request, services)
+        actor = resolve_actor(request, services, remembered=rule.confirmed)
     request.state.actor = actor  # known to the access log, also when refused below
     limiter = getattr(request.app.state, "rate_limiter", None)
     if actor is not None and limiter is not None:

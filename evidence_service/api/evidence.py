@@ -23,6 +23,7 @@ from evidence_service.api.deps import (
     capture_actor,
     check_sha256_header,
     record_custody,
+    record_refusal,
 )
 from evidence_service.api.responses import binary, header, ok, problems
 from evidence_service.api.streaming import consume_body
@@ -37,7 +38,7 @@ from evidence_service.cases.search import EvidenceFilter, evidence_page
 from evidence_service.core.clock import to_utc
 from evidence_service.core.cursors import MAX_PAGE
 from evidence_service.core.digests import HEX64_ANY_CASE
-from evidence_service.core.errors import BadRequestError, EvidenceError
+from evidence_service.core.errors import BadRequestError, EvidenceError, InvalidTokenError
 from evidence_service.core.metrics import count_capture
 from evidence_service.custody.log import CustodyAction
 from evidence_service.services import Services
@@ -114,17 +115,21 @@ async def create_evidence(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
 
     def capture(body: Iterator[bytes]) -> tuple[int, dict[str, Any]]:
-        return capture_from_form(
-            body,
-            content_type=request.headers.get("content-type", ""),
-            max_metadata_bytes=services.settings.max_metadata_bytes,
-            actor=request.state.actor,
-            ingestor=services.ingestor,
-            pki=services.pki,
-            declared_sha256=check_sha256_header(request.headers.get("x-content-sha256")),
-            idempotency_key=idempotency_header(request),
-            route=ROUTE_CREATE,
-        )
+        try:
+            return capture_from_form(
+                body,
+                content_type=request.headers.get("content-type", ""),
+                max_metadata_bytes=services.settings.max_metadata_bytes,
+                actor=request.state.actor,
+                ingestor=services.ingestor,
+                pki=services.pki,
+                declared_sha256=check_sha256_header(request.headers.get("x-content-sha256")),
+                idempotency_key=idempotency_header(request),
+                route=ROUTE_CREATE,
+            )
+        except InvalidTokenError as refused:  # revoked while the upload streamed
+            record_refusal(request, refused)
+            raise
 
     status, body = await consume_body(request, capture, check=partial(capture_actor, request))
     if status == 201:  # a new item (200: an idempotent replay of one counted before)

@@ -74,6 +74,10 @@ class Rule:
     # The route runs the check itself, in the worker thread that does its work, before it reads
     # the body (api.deps.check_in_route): one thread hop instead of two on the busiest route.
     in_route: bool = False
+    # The route's effect counts only if the caller's token is still valid in the transaction
+    # that records it (a capture: capture/ingest.py), so the caller may be taken as a token
+    # stood for a moment ago (capture.callers.RememberedTokens) instead of read afresh.
+    confirmed: bool = False
 
 
 PUBLIC = Rule(None)
@@ -111,7 +115,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("POST", "/api/v1/anchors"): Rule(WORKERS),
         ("GET", "/api/v1/anchors/{anchor_id}"): SIGNED_IN,
         # capture
-        ("POST", "/api/v1/evidence"): Rule(WORKERS, in_route=True),
+        ("POST", "/api/v1/evidence"): Rule(WORKERS, in_route=True, confirmed=True),
         ("POST", "/api/v1/evidence/prepare"): Rule(WORKERS),
         ("POST", "/api/v1/uploads"): Rule(WORKERS),
         ("HEAD", upload): Rule(WORKERS),

@@ -65,8 +65,11 @@ def from_other_site(request: Request) -> bool:
     return site is not None and site.lower() not in OWN_SITE
 
 
-def actor_for_session(request: Request, services: Services, token: str) -> Actor:
-    """The officer of a browser session, checked as the module docstring says."""
+def actor_for_session(
+    request: Request, services: Services, token: str, *, remembered: bool = False
+) -> Actor:
+    """The officer of a browser session, checked as the module docstring says
+    (``remembered``: as :func:`evidence_service.api.deps.resolve_actor`)."""
     if from_other_site(request):
         raise MissingTokenError(
             "a session cookie counts only on requests from this site's own pages"
@@ -75,4 +78,6 @@ def actor_for_session(request: Request, services: Services, token: str) -> Actor
         csrf_key(services.settings), token, request.headers.get(CSRF_HEADER)
     ):
         raise CsrfError(f"send the page's {CSRF_HEADER} header with the session cookie")
+    if remembered:
+        return services.callers.actor(token, now=services.clock())
     return actor_for_token(services.engine, token, now=services.clock())

@@ -9,7 +9,12 @@ object without a row once the reaper has run:
    any failure discards the partial object. (Resumable uploads assemble under ``tmp/<session>``
    instead and are promoted in step 3.)
 2. one transaction writes the ``Evidence`` row, its derived files and the first custody event
-   ``captured``, and deletes the intake row — or does nothing;
+   ``captured``, and deletes the intake row — or does nothing. It also confirms that the
+   caller's token still authenticates them and that the certificate that signed the statement
+   is still unrevoked: a capture may start from a token and sign with a certificate read a
+   moment earlier (remembered for a stream of captures), and one revoked since, or while its
+   bytes streamed, records nothing (401; a statement signed with a revoked certificate is
+   signed again on a fresh read: unsigned, or refused with 422, as a new capture would be);
 3. finalize: set COMPLIANCE retention on the object and its derived files, mark the row
    finalized. A crash here is finished by the reaper on the next start.
 
@@ -34,14 +39,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Engine, Insert, Table, bindparam, delete, insert, update
+from sqlalchemy import Connection, Engine, Insert, Table, bindparam, delete, insert, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, select
 
-from evidence_service.access.custodial import unsigned_capture_refusal
-from evidence_service.access.identity import Actor
+from evidence_service.access.custodial import certificates_revoked, unsigned_capture_refusal
+from evidence_service.access.identity import Actor, tokens_refused
 from evidence_service.anchoring.batches import statement_leaf
 from evidence_service.capture.batching import LeaderBatcher
 from evidence_service.capture.group_commit import GroupCommitter, Later
@@ -65,6 +70,7 @@ from evidence_service.core.errors import (
     IdempotencyConflictError,
     OversizeError,
     PreparedCaptureError,
+    SigningCertificateChangedError,
     StatementMismatchError,
     StoreUnavailableError,
     UnsignedCaptureError,
@@ -204,10 +210,16 @@ class SignedCapture:
     signature: dict[str, Any]
 
 
-#: Signs a capture statement for an officer at a time: the PROOF_FORMAT.md signature block, or
-#: None when the officer has no signing key here and their department allows an unsigned
-#: statement; raises UnsignedCaptureError when it does not.
-StatementSigner = Callable[[dict[str, Any], str, datetime], dict[str, Any] | None]
+class StatementSigner(Protocol):
+    """Signs a capture statement for an officer at a time: the PROOF_FORMAT.md signature block
+    and the serial of the certificate that signed, or None when the officer has no signing key
+    here and their department allows an unsigned statement; raises UnsignedCaptureError when it
+    does not. It may sign with a certificate it read a moment ago (the capture confirms that
+    certificate unrevoked when it is recorded); ``fresh`` asks it to read the certificate now."""
+
+    def __call__(
+        self, statement: dict[str, Any], officer_id: str, at: datetime, *, fresh: bool = False
+    ) -> tuple[dict[str, Any], str] | None: ...
 
 
 #: Rows a wing above capture adds in the capture transaction itself (the graph edges of
@@ -322,13 +334,18 @@ class Ingestor:
         self.check_signable(actor)
         self._signable_passes[actor.officer_id] = time.monotonic()
 
-    def sign(self, statement: dict[str, Any], actor: Actor, at: datetime) -> dict[str, Any] | None:
+    def sign(
+        self, statement: dict[str, Any], actor: Actor, at: datetime, *, fresh: bool = False
+    ) -> tuple[dict[str, Any] | None, str | None]:
         """The statement's signature block by the service's signer (which refuses what the
-        officer's department would refuse unsigned), or None: an unsigned statement."""
+        officer's department would refuse unsigned) and the serial of the certificate that
+        signed, or (None, None): an unsigned statement. ``fresh``: the signer reads the
+        officer's certificate afresh."""
         if self.signer is None:
             self.check_signable(actor)
-            return None
-        return self.signer(statement, actor.officer_id, at)
+            return None, None
+        signed = self.signer(statement, actor.officer_id, at, fresh=fresh)
+        return signed if signed is not None else (None, None)
 
     # -- steps 2 and 3 --------------------------------------------------------------------------
     def record(
@@ -394,9 +411,10 @@ class Ingestor:
                         "the file and metadata do not give the statement that was signed",
                         fields=differing,
                     )
-                evidence.signature = signed.signature
+                signature: dict[str, Any] | None = signed.signature
+                serial = None  # the officer's own certificate: checked when it was prepared
             else:
-                evidence.signature = self.sign(evidence.statement, actor, received_at)
+                signature, serial = self.sign(evidence.statement, actor, received_at)
             derived_rows = []
             for derived in received.extraction.derived:
                 key = f"{received.key}.{derived.role}"
@@ -413,56 +431,57 @@ class Ingestor:
                         object_key=key,
                     )
                 )
-            body = evidence_public(evidence, derived_rows)
             # Everything that needs no database is built before the write transaction.
             fixed_rows: list[SQLModel] = [*derived_rows, *capture_tags(evidence, received_at)]
             leaf = statement_leaf(evidence_id, evidence.statement, received_at)
-            captured_event = pending_event(
-                action=CustodyAction.captured,
-                at=received_at,
-                evidence_id=evidence_id,
-                actor_id=actor.officer_id,
-                department_id=actor.department_id,
-                details=self._captured_details(evidence, chunk_chain),
-            )
-            idempotency = (
-                idempotency_record(
-                    actor, idempotency_key, route, fingerprint, 201, body, received_at
+            for again in (False, True):  # again: the signing certificate was revoked meanwhile
+                evidence.signature = signature
+                body = evidence_public(evidence, derived_rows)
+                captured_event = pending_event(
+                    action=CustodyAction.captured,
+                    at=received_at,
+                    evidence_id=evidence_id,
+                    actor_id=actor.officer_id,
+                    department_id=actor.department_id,
+                    details=self._captured_details(evidence, chunk_chain),
                 )
-                if idempotency_key
-                else None
-            )
-
-            def write(session: Session, later: Later) -> None:
-                """The item's rows, in a write transaction shared with concurrent captures
-                (group_commit.py), each table's rows of the group in one INSERT: safe to run
-                again, it builds only fresh rows."""
-                insert_rows(later, [evidence])
-                rows = list(fixed_rows)
-                for hook in self.capture_hooks:
-                    rows.extend(hook(session, evidence, received_at))
-                insert_rows(later, rows)
-                later.execute(_DROP_INTAKE, {"intake_id": evidence_id})
-                if signed is not None:  # at once, for its row count (Core: not the ORM's DML)
-                    used = session.connection().execute(_USE_PREPARED, {"prepared_id": evidence_id})
-                    if used.rowcount != 1:  # type: ignore[attr-defined]
-                        raise PreparedCaptureError("the prepared capture was already used")
-                insert_rows(later, [leaf])
-                later.execute(*captured_event)
-                if idempotency is not None:
-                    insert_rows(later, [idempotency])
-
-            try:
-                self.commits.run_work(write)
-            except IntegrityError:
-                if not idempotency_key:
-                    raise
-                # A concurrent request with the same Idempotency-Key won the race.
-                replay = self.replay(actor, idempotency_key, route, fingerprint)
-                if replay is None:
-                    raise
-                self.abandon(evidence_id, *written)
-                return replay[0], evidence_body(self.engine, replay[1]["id"])
+                idempotency = (
+                    idempotency_record(
+                        actor, idempotency_key, route, fingerprint, 201, body, received_at
+                    )
+                    if idempotency_key
+                    else None
+                )
+                write = self._write_work(
+                    evidence,
+                    fixed_rows,
+                    leaf,
+                    captured_event,
+                    idempotency,
+                    prepared=signed is not None,
+                    token_id=actor.token_id,
+                    serial=serial,
+                )
+                try:
+                    self.commits.run_work(write)
+                    break
+                except SigningCertificateChangedError:
+                    if again:
+                        raise
+                    # Sign again, reading the officer's certificate afresh: what a capture
+                    # that began after the revocation would have met (unsigned, or refused).
+                    signature, serial = self.sign(
+                        evidence.statement, actor, received_at, fresh=True
+                    )
+                except IntegrityError:
+                    if not idempotency_key:
+                        raise
+                    # A concurrent request with the same Idempotency-Key won the race.
+                    replay = self.replay(actor, idempotency_key, route, fingerprint)
+                    if replay is None:
+                        raise
+                    self.abandon(evidence_id, *written)
+                    return replay[0], evidence_body(self.engine, replay[1]["id"])
         except StorageError as exc:
             self.abandon(evidence_id, *written)
             raise StoreUnavailableError(f"could not store derived files: {exc}") from exc
@@ -475,6 +494,51 @@ class Ingestor:
         except StorageError:
             log.exception("finalize of %s failed; the reaper will finish it", evidence_id)
         return 201, body
+
+    def _write_work(
+        self,
+        evidence: Evidence,
+        fixed_rows: list[SQLModel],
+        leaf: SQLModel,
+        captured_event: tuple[Any, ...],
+        idempotency: IdempotencyRecord | None,
+        *,
+        prepared: bool,
+        token_id: str,
+        serial: str | None,
+    ) -> Callable[[Session, Later], None]:
+        """The item's rows, in a write transaction shared with concurrent captures
+        (group_commit.py), each table's rows of the group in one INSERT; the caller's token
+        and the certificate that signed confirmed in it. Safe to run again: it builds only
+        fresh rows."""
+        evidence_id, received_at = evidence.id, evidence.received_at
+
+        def write(session: Session, later: Later) -> None:
+            if token_id:  # a capture counts only if its token still authenticates its caller
+                later.confirm(self._tokens_refused, token_id)
+            if serial is not None:
+                later.confirm(certificates_revoked, serial)
+            insert_rows(later, [evidence])
+            rows = list(fixed_rows)
+            for hook in self.capture_hooks:
+                rows.extend(hook(session, evidence, received_at))
+            insert_rows(later, rows)
+            later.execute(_DROP_INTAKE, {"intake_id": evidence_id})
+            if prepared:  # at once, for its row count (Core: not the ORM's DML)
+                used = session.connection().execute(_USE_PREPARED, {"prepared_id": evidence_id})
+                if used.rowcount != 1:  # type: ignore[attr-defined]
+                    raise PreparedCaptureError("the prepared capture was already used")
+            insert_rows(later, [leaf])
+            later.execute(*captured_event)
+            if idempotency is not None:
+                insert_rows(later, [idempotency])
+
+        return write
+
+    def _tokens_refused(
+        self, connection: Connection, token_ids: frozenset[str]
+    ) -> dict[str, Exception]:
+        return tokens_refused(connection, token_ids, now=self.clock())
 
     @staticmethod
     def _captured_details(evidence: Evidence, chain: ChunkChain | None) -> dict[str, Any]:

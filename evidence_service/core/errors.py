@@ -170,6 +170,15 @@ class UnsignedCaptureError(EvidenceError):
     slug, title, status = "unsigned-capture", "The capture cannot be signed", 422
 
 
+class SigningCertificateChangedError(EvidenceError):
+    """The certificate that signed a capture's statement was revoked before the capture was
+    recorded, and signing again found it revoked once more: nothing is kept; send it again.
+    (The service signs again by itself once; this reaches a caller only in a rare race.)"""
+
+    slug = "signing-certificate-changed"
+    title, status = "The signing certificate was revoked during the capture", 409
+
+
 class BadJsonError(BadRequestError):
     """JSON the service will not parse: not UTF-8, nested too deep, absurd numbers, malformed."""
 

@@ -15,7 +15,12 @@ import pytest
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from evidence_service.access.custodial import custodial_plan, issued_by, signing_as_is
+from evidence_service.access.custodial import (
+    custodial_plan,
+    issued_by,
+    signing_as_is,
+    signs_as_is,
+)
 from evidence_service.access.models import Department, OfficerCertificate
 from evidence_service.capture.models import UploadSession
 from evidence_service.cli import app as cli_app
@@ -355,10 +360,15 @@ def test_the_one_query_signing_path_agrees_with_the_full_plan(api: Api) -> None:
 
     fast, plan = both(utcnow())
     assert not plan.issue and plan.current is not None
-    assert fast is not None and fast.serial == plan.current.serial
+    assert fast is not None and fast[0].serial == plan.current.serial
+    remembered, ca_pem = fast  # what a stream of captures takes without reading it again
+    assert signs_as_is(remembered, ca_pem, utcnow(), renew_within=renew_within)
     late = plan.current.not_after - timedelta(hours=1)  # due for renewal: the plan issues first
     fast, plan = both(late)
     assert fast is None and plan.issue and plan.renews == plan.current.serial
+    assert not signs_as_is(remembered, ca_pem, late, renew_within=renew_within)
+    expired = plan.current.not_after  # no longer valid
+    assert not signs_as_is(remembered, ca_pem, expired, renew_within=timedelta(0))
     api.services.pki.revoke(plan.current.serial)
     fast, plan = both(utcnow())  # revoked: nothing signs
     assert fast is None and plan.current is None and not plan.issue and plan.why_not
