@@ -412,7 +412,7 @@ class Ingestor:
                         fields=differing,
                     )
                 signature: dict[str, Any] | None = signed.signature
-                serial = None  # the officer's own certificate: checked when it was prepared
+                serial = None  # the officer's own key: checked on the CRL before the bytes came
             else:
                 signature, serial = self.sign(evidence.statement, actor, received_at)
             derived_rows = []
