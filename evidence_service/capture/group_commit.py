@@ -81,18 +81,20 @@ class Later:
 
     _statements: dict[_Key, tuple[Executable, list[dict[str, Any]]]] = field(default_factory=dict)
     _callers: list[list[tuple[_Key, dict[str, Any]]]] = field(default_factory=list)
-    _checks: dict[int, tuple[Check, set[str]]] = field(default_factory=dict)
+    #: By check (equal checks are one: a method of the same object is a new object each time
+    #: it is named, but an equal one), the keys the group's callers gave it.
+    _checks: dict[Check, set[str]] = field(default_factory=dict)
 
     def confirm(self, check: Check, key: str) -> None:
         """Have ``check`` confirm ``key`` in this transaction, with the keys other callers
         give the same check: if it fails, this transaction does not commit, and the caller
         whose key failed gets the check's error (module docstring)."""
-        self._checks.setdefault(id(check), (check, set()))[1].add(key)
+        self._checks.setdefault(check, set()).add(key)
 
     def _confirm(self, connection: Connection) -> None:
         """Run each check once for all its keys; raise the error of the first key that fails
         (in a group of several, each caller then runs again alone and meets its own)."""
-        for check, keys in self._checks.values():
+        for check, keys in self._checks.items():
             failed = check(connection, frozenset(keys))
             if failed:
                 raise next(iter(failed.values()))

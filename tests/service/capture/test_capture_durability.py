@@ -336,14 +336,17 @@ def test_a_confirmation_runs_once_per_group_and_fails_only_its_own_caller(
     added = insert(PendingIntake)
     asked: list[frozenset[str]] = []
 
-    def still_holds(_connection: Any, keys: frozenset[str]) -> dict[str, Exception]:
-        asked.append(keys)
-        time.sleep(0.005)  # let the next group pile up behind this one
-        return {key: BadRequestError(f"{key} no longer holds") for key in keys if "X" in key}
+    class Facts:  # a check is often a method: named anew by each caller, one all the same
+        def still_holds(self, _connection: Any, keys: frozenset[str]) -> dict[str, Exception]:
+            asked.append(keys)
+            time.sleep(0.005)  # let the next group pile up behind this one
+            return {key: BadRequestError(f"{key} no longer holds") for key in keys if "X" in key}
+
+    facts = Facts()
 
     def capture(intake_id: str) -> str:
         def work(_session: Session, later: Later) -> str:
-            later.confirm(still_holds, intake_id)
+            later.confirm(facts.still_holds, intake_id)
             later.execute(added, _intake(intake_id))
             return intake_id
 
