@@ -172,8 +172,9 @@ class UnsignedCaptureError(EvidenceError):
 
 class SigningCertificateChangedError(EvidenceError):
     """The certificate that signed a capture's statement was revoked before the capture was
-    recorded, and signing again found it revoked once more: nothing is kept; send it again.
-    (The service signs again by itself once; this reaches a caller only in a rare race.)"""
+    recorded, and so was the one that signed it again on a fresh read: nothing is kept; send
+    it again. (The service signs again by itself once; this reaches a caller only when a second
+    revocation races that.)"""
 
     slug = "signing-certificate-changed"
     title, status = "The signing certificate was revoked during the capture", 409
