@@ -23,7 +23,6 @@ own revocations forget it at once).
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -52,6 +51,7 @@ from evidence_service.core.config import Settings
 from evidence_service.core.db import lock_issuers, one_statement_bind, session_scope
 from evidence_service.core.errors import BadRequestError, NotFoundError, UnsignedCaptureError
 from evidence_service.core.ids import new_id
+from evidence_service.core.remembered import Remembered
 from evidence_service.core.secrets import generated_secret
 from evidence_service.custody.log import append_event
 from signing.cert_codec import load_certificate
@@ -80,7 +80,6 @@ CA_VALID_DAYS = 3650
 SEAL_VALID_DAYS = 1825
 #: How long an officer's signing certificate, once read, is taken without reading it again.
 REMEMBER_SIGNING_SECONDS = 2.0
-REMEMBER_SIGNING_MAX = 4096
 
 
 def key_passphrase(settings: Settings) -> bytes:
@@ -147,9 +146,11 @@ class Pki:
         self._passphrase: bytes | None = None
         #: Decrypted custodial keys with their certificates, by serial (checked once each).
         self._signers: dict[str, StatementSigner] = {}
-        #: By officer: the custodial certificate that last signed for them, its department's CA
-        #: PEM, and when they were read (:meth:`signing_certificate`).
-        self._signing: dict[str, tuple[OfficerCertificate, str | None, float]] = {}
+        #: By officer: the custodial certificate that last signed for them and its department's
+        #: CA PEM, as read (:meth:`signing_certificate`).
+        self._signing: Remembered[str, tuple[OfficerCertificate, str | None]] = Remembered(
+            REMEMBER_SIGNING_SECONDS
+        )
         self._lock = threading.Lock()
 
     @property
@@ -458,8 +459,7 @@ class Pki:
 
     def forget_signing(self, officer_id: str) -> None:
         """Read the officer's signing certificate afresh on their next capture."""
-        with self._lock:
-            self._signing.pop(officer_id, None)
+        self._signing.forget(officer_id)
 
     def trust_bundle(self, session: Session) -> TrustBundle:
         """Every department CA and its CRL: the current ones by department, then the retired
@@ -553,22 +553,17 @@ class Pki:
         never had a certificate (:mod:`evidence_service.access.custodial`); None when the
         service may not sign for them (revoked, or they hold their own key)."""
         renew_within = timedelta(days=self.settings.officer_cert_renew_days)
-        with self._lock:
-            remembered = self._signing.get(officer_id)
+        remembered = self._signing.get(officer_id)
         if remembered is not None:
-            cert, ca_pem, read_at = remembered
-            fresh = time.monotonic() - read_at < REMEMBER_SIGNING_SECONDS
-            if fresh and signs_as_is(cert, ca_pem, at, renew_within=renew_within):
+            cert, ca_pem = remembered
+            if signs_as_is(cert, ca_pem, at, renew_within=renew_within):
                 return cert
         with one_statement_bind(self.engine).connect() as connection:  # the common case
             as_is = signing_as_is(connection, officer_id, at, renew_within=renew_within)
         if as_is is not None:
-            with self._lock:
-                if len(self._signing) >= REMEMBER_SIGNING_MAX:
-                    self._signing.clear()
-                self._signing[officer_id] = (*as_is, time.monotonic())
+            self._signing.put(officer_id, as_is)
             return as_is[0]
-        self.forget_signing(officer_id)
+        self._signing.forget(officer_id)
         with Session(one_statement_bind(self.engine)) as session:  # decided again below to issue
             plan = custodial_plan(session, officer_id, at, renew_within=renew_within)
         if not plan.issue:

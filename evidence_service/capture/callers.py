@@ -15,8 +15,6 @@ nothing.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -26,6 +24,7 @@ from sqlmodel import Session
 
 from evidence_service.access.identity import Actor, authenticate, token_digest
 from evidence_service.core.db import one_statement_bind
+from evidence_service.core.remembered import Remembered
 
 
 @contextmanager
@@ -46,7 +45,6 @@ def actor_for_token(engine: Engine, token: str, *, now: datetime) -> Actor:
 #: How long a route that confirms its caller where it records (a capture) takes a token it
 #: read valid without reading it again.
 REMEMBER_TOKEN_SECONDS = 2.0
-REMEMBER_TOKENS_MAX = 4096
 
 
 class RememberedTokens:
@@ -56,18 +54,13 @@ class RememberedTokens:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._known: dict[str, tuple[Actor, float]] = {}
-        self._lock = threading.Lock()
+        self._known: Remembered[str, Actor] = Remembered(REMEMBER_TOKEN_SECONDS)
 
     def actor(self, token: str, *, now: datetime) -> Actor:
         digest = token_digest(token)
-        with self._lock:
-            known = self._known.get(digest)
-        if known is not None and time.monotonic() - known[1] < REMEMBER_TOKEN_SECONDS:
-            return known[0]
+        known = self._known.get(digest)
+        if known is not None:
+            return known
         actor = actor_for_token(self.engine, token, now=now)
-        with self._lock:
-            if len(self._known) >= REMEMBER_TOKENS_MAX:
-                self._known.clear()
-            self._known[digest] = (actor, time.monotonic())
+        self._known.put(digest, actor)
         return actor

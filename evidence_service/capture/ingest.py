@@ -35,7 +35,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,6 +75,7 @@ from evidence_service.core.errors import (
     UnsignedCaptureError,
 )
 from evidence_service.core.ids import new_id
+from evidence_service.core.remembered import Remembered
 from evidence_service.core.rows import built
 from evidence_service.custody.log import CustodyAction, pending_event
 from evidence_service.verify.statement import CaptureStatement
@@ -246,7 +246,8 @@ class Ingestor:
         self.settings = settings
         self.clock = clock
         self.signer = signer
-        self._signable_passes: dict[str, float] = {}  # officer id -> monotonic time of a pass
+        #: Officers whose early "can it be signed" check passed (:meth:`precheck_signable`).
+        self._signable_passes: Remembered[str, bool] = Remembered(SIGNABLE_PRECHECK_SECONDS)
         #: The capture's write transactions (intake row, the item, finalized mark) share
         #: commits; concurrent intake rows and marks go in one executemany each.
         self.commits = GroupCommitter(engine)
@@ -322,17 +323,17 @@ class Ingestor:
         """:meth:`check_signable` for a one-request capture, whose passes are remembered for
         :data:`SIGNABLE_PRECHECK_SECONDS` per officer (a refusal is never remembered).
 
-        Safe because the check is only an early refusal: :meth:`sign` decides again, on fresh
-        rows, before anything is recorded — a certificate revoked within those seconds still
-        gets the same 422, only after the bytes streamed, and they are discarded."""
+        Safe because the check is only an early refusal: :meth:`sign` decides again before
+        anything is recorded, and the recording transaction confirms the certificate that
+        signed — a certificate revoked within those seconds still gets the same 422, only after
+        the bytes streamed, and they are discarded."""
         if self.signer is None:
             self.check_signable(actor)
             return
-        passed = self._signable_passes.get(actor.officer_id)
-        if passed is not None and time.monotonic() - passed < SIGNABLE_PRECHECK_SECONDS:
+        if self._signable_passes.get(actor.officer_id):
             return
         self.check_signable(actor)
-        self._signable_passes[actor.officer_id] = time.monotonic()
+        self._signable_passes.put(actor.officer_id, True)
 
     def sign(
         self, statement: dict[str, Any], actor: Actor, at: datetime, *, fresh: bool = False
