@@ -115,7 +115,7 @@ def _revoked_at(slots: int) -> Executable:
     """Serial and ``revoked_at`` of up to ``slots`` certificates (:func:`certificates_revoked`)."""
     serial = col(OfficerCertificate.serial)
     return sa_select(serial, col(OfficerCertificate.revoked_at)).where(
-        serial.in_([bindparam(f"serial{i}") for i in range(slots)])
+        driver.in_slots(serial, "serial", slots)
     )
 
 

@@ -89,7 +89,7 @@ _TOKEN_QUERY = _TOKEN_ROWS.where(ApiToken.token_sha256 == bindparam("digest"))  
 @functools.cache
 def _tokens_by_id(slots: int) -> Executable:
     """The same for up to ``slots`` tokens named by id (:func:`tokens_refused`)."""
-    return _TOKEN_ROWS.where(col(ApiToken.id).in_([bindparam(f"id{i}") for i in range(slots)]))
+    return _TOKEN_ROWS.where(driver.in_slots(col(ApiToken.id), "id", slots))
 
 
 def authenticate(conn: Connection, token: str, *, now: datetime) -> Actor:

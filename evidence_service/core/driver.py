@@ -25,10 +25,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Executable
+from sqlalchemy import Connection, Executable, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Delete, Insert, Select, TextClause, Update
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement, SQLCoreOperations
 
 #: Statements kept compiled; beyond this (statements built per call) the plain path is used.
 MAX_FORMS = 256
@@ -152,6 +153,12 @@ def slots(keys: Collection[str]) -> int:
     query for a varying number of keys is compiled for a few sizes only (and runs on the
     driver's cursor, which an expanding ``IN`` does not); see :func:`slot_values`."""
     return 1 << max(0, len(keys) - 1).bit_length()
+
+
+def in_slots(column: SQLCoreOperations[Any], name: str, count: int) -> ColumnElement[bool]:
+    """``column IN (:<name>0, …)`` with ``count`` parameters (:func:`slots`), to be given
+    :func:`slot_values` of the same ``name``."""
+    return column.in_([bindparam(f"{name}{index}") for index in range(count)])
 
 
 def slot_values(keys: Collection[str], name: str) -> dict[str, str]:

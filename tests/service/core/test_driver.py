@@ -210,7 +210,7 @@ def test_every_row_of_an_in_list_of_fixed_slots_reads_what_an_expanding_in_reads
 
     def slotted(slots: int) -> Any:
         return select(VIA_DRIVER.c.id, VIA_DRIVER.c.at).where(
-            VIA_DRIVER.c.id.in_([bindparam(f"id{i}") for i in range(slots)])
+            driver.in_slots(VIA_DRIVER.c.id, "id", slots)
         )
 
     assert [driver.slots(range(n)) for n in range(1, 10)] == [1, 2, 4, 4, 8, 8, 8, 8, 16]
