@@ -435,23 +435,23 @@ class Ingestor:
             # Everything that needs no database is built before the write transaction.
             fixed_rows: list[SQLModel] = [*derived_rows, *capture_tags(evidence, received_at)]
             leaf = statement_leaf(evidence_id, evidence.statement, received_at)
+            body = evidence_public(evidence, derived_rows)  # it shows no signature
+            idempotency = (
+                idempotency_record(
+                    actor, idempotency_key, route, fingerprint, 201, body, received_at
+                )
+                if idempotency_key
+                else None
+            )
             for again in (False, True):  # again: the signing certificate was revoked meanwhile
                 evidence.signature = signature
-                body = evidence_public(evidence, derived_rows)
-                captured_event = pending_event(
+                captured_event = pending_event(  # its details name the signature
                     action=CustodyAction.captured,
                     at=received_at,
                     evidence_id=evidence_id,
                     actor_id=actor.officer_id,
                     department_id=actor.department_id,
                     details=self._captured_details(evidence, chunk_chain),
-                )
-                idempotency = (
-                    idempotency_record(
-                        actor, idempotency_key, route, fingerprint, 201, body, received_at
-                    )
-                    if idempotency_key
-                    else None
                 )
                 write = self._write_work(
                     evidence,
