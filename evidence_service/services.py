@@ -101,6 +101,7 @@ class Services:
         return Web3(FunctionProvider(embedded.rpc)) if embedded is not None else None
 
     def close(self) -> None:
+        self.ingestor.close()
         self.engine.dispose()
 
 

@@ -59,8 +59,10 @@ from evidence_service.capture.models import (
 )
 from evidence_service.capture.ports.base import Extraction, Inspection
 from evidence_service.capture.ports.registry import get_port
+from evidence_service.capture.reserved import IntakeReservations
 from evidence_service.capture.tagging import capture_tags
 from evidence_service.capture.views import evidence_body, evidence_public
+from evidence_service.core import driver
 from evidence_service.core.clock import Clock, rfc3339, utcnow
 from evidence_service.core.config import Settings
 from evidence_service.core.db import session_scope
@@ -252,6 +254,8 @@ class Ingestor:
         #: commits; concurrent intake rows and marks go in one executemany each.
         self.commits = GroupCommitter(engine)
         self._finalizer: LeaderBatcher[Finalization, None] = LeaderBatcher(self._finalize_batch)
+        #: Ids of new items whose intake rows are written ahead, a batch per transaction.
+        self.reserved = IntakeReservations(self._write_reserved, clock, final_key)
 
     # -- step 1 ---------------------------------------------------------------------------------
     def size_limit(self, port_id: str) -> int:
@@ -260,7 +264,8 @@ class Ingestor:
         return min(limit, port.max_size) if port.max_size else limit
 
     def begin_intake(self, evidence_id: str) -> str:
-        """Record the key an upload is about to take (step 0); returns that key."""
+        """Record the key an upload of a given id is about to take (step 0); returns that key.
+        An id already taken by an intake in flight raises ``IntegrityError``."""
         started = self.clock()
         key = final_key(evidence_id, started)
         row = {"id": evidence_id, "object_key": key, "started_at": started}
@@ -268,11 +273,23 @@ class Ingestor:
         return key
 
     def receive(self, evidence_id: str, port_id: str, chunks: Iterable[bytes]) -> Received:
-        """Stream into the final key while the port inspects; nothing is left on failure."""
-        port = get_port(port_id)
-        inspection = port.inspect()
+        """Stream the bytes of a given id (a prepared capture's) into its final key while the
+        port inspects them; nothing is left on failure."""
+        get_port(port_id)  # an unknown port writes nothing
+        return self._stream(evidence_id, self.begin_intake(evidence_id), port_id, chunks)
+
+    def receive_new(self, port_id: str, chunks: Iterable[bytes]) -> tuple[str, Received]:
+        """As :meth:`receive`, for a new item: its id comes with an intake row written ahead
+        (:mod:`.reserved`), so the capture does not wait for a commit of its own first."""
+        get_port(port_id)
+        evidence_id, key = self.reserved.take()
+        return evidence_id, self._stream(evidence_id, key, port_id, chunks)
+
+    def _stream(
+        self, evidence_id: str, key: str, port_id: str, chunks: Iterable[bytes]
+    ) -> Received:
+        inspection = get_port(port_id).inspect()
         limit = self.size_limit(port_id)
-        key = self.begin_intake(evidence_id)
         try:
             put = self.store.put(key, inspected(coalesce(chunks), inspection), max_size=limit)
             extraction = inspection.finish()
@@ -288,6 +305,30 @@ class Ingestor:
             self.abandon(evidence_id, key)
             raise
         return Received(key, put, extraction)
+
+    def _write_reserved(self, rows: list[dict[str, Any]], dropped: list[str]) -> None:
+        """Write intake rows ahead and drop those that aged unused (:mod:`.reserved`): one
+        committed transaction, shared with concurrent captures' when there is nothing to
+        drop (the common case)."""
+        if not dropped:
+            self.commits.run(_INSERT_INTAKE, rows)
+            return
+
+        def write(session: Session, _later: Later) -> None:
+            connection = session.connection()
+            driver.execute(connection, _DROP_INTAKE, [{"intake_id": i} for i in dropped])
+            if rows:
+                driver.execute(connection, _INSERT_INTAKE, rows)
+
+        self.commits.run_work(write)
+
+    def close(self) -> None:
+        """Drop the intake rows written ahead and not used (best effort: the reaper drops
+        what is left once it is old)."""
+        try:
+            self.reserved.release()
+        except SQLAlchemyError:
+            log.warning("could not drop the unused intake rows; the reaper will")
 
     def abandon(self, evidence_id: str, *keys: str) -> None:
         """Remove what a failed intake wrote (best effort: the reaper finishes the job)."""

@@ -26,7 +26,6 @@ from evidence_service.capture.metadata import CaptureMetadata, parse_capture_met
 from evidence_service.capture.multipart_stream import FilePart, StreamedForm
 from evidence_service.capture.ports.registry import get_port
 from evidence_service.core.errors import BadRequestError, PreparedCaptureError
-from evidence_service.core.ids import new_id
 
 
 @dataclass(frozen=True)
@@ -100,15 +99,16 @@ def capture_from_form(
         )
     else:
         ingestor.precheck_signable(actor)  # refused unsigned: before any byte is stored
-    evidence_id = signed.evidence_id if signed else new_id()
-    try:
-        received = ingestor.receive(evidence_id, fields.port_id, form.file_chunks())
-    except IntegrityError as exc:  # the reserved id is already taken by an upload in flight
-        if signed is None:
-            raise
-        raise PreparedCaptureError(
-            f"prepared capture {evidence_id} is being uploaded already"
-        ) from exc
+    if signed is None:
+        evidence_id, received = ingestor.receive_new(fields.port_id, form.file_chunks())
+    else:
+        evidence_id = signed.evidence_id
+        try:
+            received = ingestor.receive(evidence_id, fields.port_id, form.file_chunks())
+        except IntegrityError as exc:  # the prepared id is already taken by an upload in flight
+            raise PreparedCaptureError(
+                f"prepared capture {evidence_id} is being uploaded already"
+            ) from exc
     return ingestor.record(
         evidence_id=evidence_id,
         actor=actor,

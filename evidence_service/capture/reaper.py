@@ -1,7 +1,8 @@
 """Crash recovery: finish what was committed, remove what never was.
 
 Runs at start-up and periodically. After it, every ``Evidence`` row has its final object under
-retention; no intake older than the limit that never got its row has objects left; no temp
+retention; no intake older than the limit that never got its row has objects left (but for
+the rows this process wrote ahead and has not handed out yet, :mod:`.reserved`); no temp
 object (resumable uploads) older than the limit remains without a row or session that needs it;
 and no spooled request file (:func:`request_spool_dir`: an uploaded package being verified)
 older than the limit remains — a process killed mid-request leaves its file there, never in the
@@ -58,7 +59,10 @@ def reap(ingestor: Ingestor, *, temp_ttl: timedelta) -> ReapReport:
         stale_intakes = session.exec(
             select(PendingIntake).where(col(PendingIntake.started_at) < now - temp_ttl)
         ).all()
+    written_ahead = ingestor.reserved.unused()  # this process may still hand them out
     for intake in stale_intakes:
+        if intake.id in written_ahead:
+            continue
         keys = [intake.object_key] + [f"{intake.object_key}.{r}" for r in DERIVED_ROLES]
         if ingestor.discard_quietly(*keys):
             with session_scope(ingestor.engine) as session:
