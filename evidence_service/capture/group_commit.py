@@ -1,8 +1,9 @@
 """Group commit: the write transactions of concurrent captures share one commit.
 
-A capture writes three transactions: the intake row before its bytes are stored, the item's
-rows once they are (:meth:`evidence_service.capture.ingest.Ingestor.record`), and the
-finalized mark after its retention is set. Each must be durable before the capture goes on (the
+A capture writes three transactions: the intake row before its bytes are stored (for a new
+item, written ahead with other ids' rows: :mod:`.reserved`), the item's rows once they are
+(:meth:`evidence_service.capture.ingest.Ingestor.record`), and the finalized mark after its
+retention is set. Each must be durable before the capture goes on (the
 crash ordering of :mod:`evidence_service.capture.ingest`), but nothing requires each to pay its
 own commit. :meth:`GroupCommitter.run` queues a statement and :meth:`GroupCommitter.run_work` a
 function of a session; the first caller that finds no commit in progress leads: it runs every

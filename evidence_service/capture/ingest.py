@@ -3,7 +3,9 @@
 Order of effects, chosen so a crash at any point leaves neither a row without an object nor an
 object without a row once the reaper has run:
 
-0. a ``PendingIntake`` row names the key the bytes are about to take;
+0. a ``PendingIntake`` row names the key the bytes are about to take (a new item's id comes
+   with its row written ahead, in a batch for several captures: :mod:`.reserved`; a prepared
+   id's row is written by its capture);
 1. the bytes stream to ``evidence/YYYY/MM/<id>`` (size, SHA-256 and SM3 computed in the same
    pass, the port inspecting the same chunks). The object is unlocked and no API reaches it yet;
    any failure discards the partial object. (Resumable uploads assemble under ``tmp/<session>``
@@ -23,7 +25,7 @@ copy of every file; the intake row gives the reaper what the temp prefix would h
 
 Every step is durable before the next begins and all of them before the 201: the bytes and the
 retention sidecar are fsynced (file and directory entry) by the store, each transaction commits
-synchronously. The one-statement transactions of steps 0 and 3 (intake row, finalized mark)
+synchronously. The one-statement transactions of steps 0 and 3 (intake rows, finalized mark)
 share their commit with those of concurrent captures (:mod:`.group_commit`), and step 3 as a
 whole is done for concurrent captures together (:meth:`Ingestor.finalize`): one store batch
 sets their retentions (on local disk, one directory fsync for their sidecars), one UPDATE marks
