@@ -290,9 +290,9 @@ class Ingestor:
     def _stream(
         self, evidence_id: str, key: str, port_id: str, chunks: Iterable[bytes]
     ) -> Received:
-        inspection = get_port(port_id).inspect()
         limit = self.size_limit(port_id)
         try:
+            inspection = get_port(port_id).inspect()
             put = self.store.put(key, inspected(coalesce(chunks), inspection), max_size=limit)
             extraction = inspection.finish()
         except SizeLimitError as exc:
