@@ -7,9 +7,10 @@ import json
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
-from evidence_service.capture.models import DerivedObject, Evidence
+from evidence_service.capture.models import DerivedObject, Evidence, PendingIntake
 from evidence_service.custody.models import CustodyEvent
 from tests.fixtures.service import Api
 
@@ -51,6 +52,17 @@ def assert_nothing_written(api: Api, before: dict[str, int] | None = None) -> No
     assert counts(api) == (before or {"evidence": 0, "derived": 0, "custody": 0})
     if before is None:
         assert stored_keys(api) == []
+
+
+def intake_ids(engine: Engine) -> set[str]:
+    with Session(engine) as session:
+        return set(session.exec(select(PendingIntake.id)).all())
+
+
+def assert_no_intake_left(api: Api) -> None:
+    """No intake row is left but those written ahead for ids not handed out yet
+    (``capture/reserved.py``)."""
+    assert intake_ids(api.services.engine) == api.services.ingestor.reserved.unused()
 
 
 def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:

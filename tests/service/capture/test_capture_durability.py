@@ -31,7 +31,13 @@ from evidence_service.services import Services, build_services
 from tests import samples
 from tests.concurrently import all_at_once
 from tests.fixtures.service import Api, make_settings, running_api
-from tests.service.helpers import assert_problem, counts, stored_keys, upload
+from tests.service.helpers import (
+    assert_no_intake_left,
+    assert_problem,
+    counts,
+    stored_keys,
+    upload,
+)
 
 
 @pytest.fixture
@@ -168,9 +174,7 @@ def test_a_failure_before_the_row_commits_keeps_no_row_and_no_object(api: Api) -
     response = upload(api, "electronic", b"bytes that never get a row")
     assert_problem(response, 400, "bad-request")
     assert counts(api) == before and stored_keys(api) == keys
-    with Session(api.services.engine) as session:
-        intakes = set(session.exec(select(PendingIntake.id)).all())
-    assert intakes == api.services.ingestor.reserved.unused()  # only ids not handed out yet
+    assert_no_intake_left(api)
 
 
 def test_a_crash_before_the_row_commits_leaves_an_intake_the_reaper_clears(

@@ -16,11 +16,11 @@ from evidence_service.access.identity import token_digest
 from evidence_service.access.models import ApiToken, OfficerCertificate
 from evidence_service.access.refusals import RefusedRequest
 from evidence_service.capture.ingest import Received
-from evidence_service.capture.models import Evidence, PendingIntake
+from evidence_service.capture.models import Evidence
 from evidence_service.core.db import session_scope
 from tests import samples
 from tests.fixtures.service import Api
-from tests.service.helpers import assert_problem, counts, stored_keys, upload
+from tests.service.helpers import assert_no_intake_left, assert_problem, counts, stored_keys, upload
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite-local", "postgres-minio"], indirect=True)
 
@@ -46,9 +46,7 @@ def refusals_of(api: Api, token_id: str) -> list[tuple[str, int, str]]:
 def assert_kept_nothing_more(api: Api, before: dict[str, int], keys: list[str]) -> None:
     assert counts(api) == before
     assert stored_keys(api) == keys
-    with Session(api.services.engine) as session:
-        intakes = set(session.exec(select(PendingIntake.id)).all())
-    assert intakes == api.services.ingestor.reserved.unused()  # only ids not handed out yet
+    assert_no_intake_left(api)
 
 
 def test_a_token_revoked_after_it_was_remembered_records_nothing(api: Api) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from evidence_service.capture.ingest import final_key
 from evidence_service.capture.models import PendingIntake
@@ -20,11 +20,7 @@ from evidence_service.capture.reserved import IntakeReservations
 from evidence_service.core.clock import utcnow
 from evidence_service.services import Services
 from tests.concurrently import all_at_once
-
-
-def _intake_ids(services: Services) -> set[str]:
-    with Session(services.engine) as session:
-        return set(session.exec(select(PendingIntake.id)).all())
+from tests.service.helpers import intake_ids
 
 
 def test_every_id_has_its_row_committed_before_it_is_handed_out_and_takes_share_writes(
@@ -60,7 +56,7 @@ def test_every_id_has_its_row_committed_before_it_is_handed_out_and_takes_share_
     # A row for each id handed out, each row written once: the rest are not handed out yet or
     # were dropped unused, and the handed-out ids' rows are all still there.
     assert sum(written) == 40 + len(reserved.unused()) + sum(dropped)
-    assert _intake_ids(services) == {e for e, _, _ in taken} | reserved.unused()
+    assert intake_ids(services.engine) == {e for e, _, _ in taken} | reserved.unused()
     assert len(written) < 40 and max(written) > 1  # several ids to a transaction
 
 
@@ -71,15 +67,15 @@ def test_unused_rows_are_dropped_on_shutdown_and_kept_from_this_process_s_reaper
     handed_out = {ingestor.reserved.take()[0] for _ in range(5)}  # a stream: later writes grow
     unused = ingestor.reserved.unused()
     assert unused and not unused & handed_out
-    assert _intake_ids(services) == handed_out | unused
+    assert intake_ids(services.engine) == handed_out | unused
 
     # The handed-out ids are captures that died without a row; the rest may still be handed out.
     report = reap(ingestor, temp_ttl=timedelta(0))
     assert report.abandoned_intakes == len(handed_out)
-    assert _intake_ids(services) == unused
+    assert intake_ids(services.engine) == unused
 
     ingestor.close()
-    assert _intake_ids(services) == set() and ingestor.reserved.unused() == set()
+    assert intake_ids(services.engine) == set() and ingestor.reserved.unused() == set()
 
 
 class _Recorder:
